@@ -1,0 +1,1 @@
+"""Compiles Markdown articles into an index directory."""

@@ -1,0 +1,62 @@
+"""What of an article gets embedded and keyword-indexed: passages (questions, summary, body sections)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from kb.articles import Article
+from kb.keyword_index import KeywordDoc
+from kb.sections import Section, chunk_words, plain_text, split_sections
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One embedded text. `kind` is 'question', 'summary' or 'section'."""
+
+    article_id: str
+    anchor: str
+    heading: str
+    kind: str
+    text: str
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:32]
+
+
+def article_sections(article: Article) -> list[Section]:
+    return [Section(s.anchor, s.heading, plain_text(s.text)) for s in split_sections(article.body)]
+
+
+def passages_for(article: Article, max_words: int) -> list[Passage]:
+    """The questions one by one, the title with the description, then each body section in chunks.
+
+    Each section chunk carries the article title, so a section is understood in its article's context.
+    """
+    out = [Passage(article.id, "", "", "question", q) for q in article.questions]
+    summary = article.title + (f". {article.description}" if article.description else "")
+    out.append(Passage(article.id, "", "", "summary", summary))
+    for section in article_sections(article):
+        prefix = article.title + (f". {section.heading}" if section.heading else "")
+        for chunk in chunk_words(section.text, max_words) or [""]:
+            if chunk or section.heading:
+                out.append(Passage(article.id, section.anchor, section.heading, "section",
+                                   f"{prefix}. {chunk}".strip(". ")))
+    return out
+
+
+def keyword_docs_for(article: Article) -> list[KeywordDoc]:
+    """One keyword document per section; the first also carries the questions, tags and description."""
+    sections = article_sections(article) or [Section("", "", "")]
+    docs = []
+    for n, section in enumerate(sections):
+        first = n == 0
+        body = section.text
+        if first and article.description:
+            body = f"{article.description}\n\n{body}"
+        docs.append(KeywordDoc(
+            doc_id=f"{article.id}#{n}", article_id=article.id, anchor=section.anchor,
+            audience=article.audience, category=article.category, lang=article.lang,
+            title=article.title, questions="\n".join(article.questions) if first else "",
+            tags=" ".join(article.tags) if first else "", heading=section.heading, body=body))
+    return docs

@@ -1,0 +1,60 @@
+"""Atomic publishing of index builds.
+
+`<index>` is a symlink to `<index>.builds/<build-id>/`. A build is written to `<build-id>.tmp`, renamed when
+complete, and published by replacing the symlink in one rename: readers see the old index or the new one,
+never a half-written one. A crash leaves at most a `.tmp` folder, removed by the next build.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+
+def builds_dir(index_dir: Path) -> Path:
+    return index_dir.parent / (index_dir.name + ".builds")
+
+
+def new_staging_dir(index_dir: Path) -> Path:
+    root = builds_dir(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob("*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = root / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.tmp"
+    staging.mkdir()
+    return staging
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """The folder the index currently points at, or None when there is no index."""
+    if index_dir.is_symlink() or index_dir.is_dir():
+        resolved = index_dir.resolve()
+        return resolved if resolved.is_dir() else None
+    return None
+
+
+def publish(index_dir: Path, staging: Path, keep: int) -> Path:
+    """Make `staging` the current index in one atomic rename and prune older builds."""
+    final = staging.with_suffix("")
+    os.replace(staging, final)
+    if index_dir.is_dir() and not index_dir.is_symlink():
+        # An index folder from before builds were kept beside it: move it aside first.
+        os.replace(index_dir, builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}")
+    link = index_dir.parent / f".{index_dir.name}.{uuid.uuid4().hex[:8]}.link"
+    os.symlink(os.path.relpath(final, index_dir.parent), link)
+    os.replace(link, index_dir)
+    _prune(index_dir, final, keep)
+    return final
+
+
+def discard(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prune(index_dir: Path, current: Path, keep: int) -> None:
+    builds = sorted((p for p in builds_dir(index_dir).iterdir() if p.is_dir() and not p.name.endswith(".tmp")
+                     and p != current), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[keep:]:
+        shutil.rmtree(old, ignore_errors=True)

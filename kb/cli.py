@@ -1,0 +1,154 @@
+"""The `kb` command line. Each command loads settings, imports what it needs, and calls one function."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from kb.errors import ArticleError, KbError
+
+PATH = click.Path(path_type=Path)
+
+
+def _settings(ctx: click.Context, **overrides: Any):
+    from kb.config import load_settings
+
+    return load_settings(ctx.obj.get("config"), **overrides)
+
+
+def _domain_errors(func: Callable) -> Callable:
+    """Turn domain errors into one clear message and a non-zero exit; no traceback for user mistakes."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ArticleError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(f"{exc}; nothing was built and the previous index is unchanged") from None
+        except KbError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=PATH, default=None, help="TOML config file (default: kb.toml if present, or $KB_CONFIG).")
+@click.version_option(package_name="kb")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """kb: a self-service knowledge base with semantic search."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@cli.command()
+@click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder (default: articles).")
+@click.option("--strict", is_flag=True, help="Also report warnings (e.g. unknown front-matter keys) and fail on them.")
+@click.pass_context
+@_domain_errors
+def check(ctx: click.Context, articles_dir: Path | None, strict: bool) -> None:
+    """Validate every article and report all problems as path:line: message."""
+    from kb.check import load_help_center
+
+    settings = _settings(ctx, articles_dir=articles_dir)
+    center = load_help_center(settings.articles_dir, settings, strict=strict)
+    for problem in center.problems:
+        click.echo(str(problem))
+    errors, warnings = len(center.errors), len(center.warnings)
+    summary = (f"{len(center.articles)} article(s) checked in {settings.articles_dir}: "
+               f"{errors} error(s), {warnings} warning(s)")
+    click.echo(summary, err=True)
+    if errors or (strict and warnings):
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder (default: articles).")
+@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@click.pass_context
+@_domain_errors
+def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None) -> None:
+    """Check the articles, then compile the keyword and vector indexes."""
+    from indexer.build import build_index
+
+    settings = _settings(ctx, articles_dir=articles_dir, index_dir=index_dir)
+    try:
+        report = build_index(settings)
+    except KeyboardInterrupt:
+        click.echo("build interrupted; the previous index is unchanged", err=True)
+        ctx.exit(130)
+    for warning in report.warnings:
+        click.echo(str(warning), err=True)
+    click.echo(f"built {report.articles} article(s), {report.passages} passage(s) "
+               f"({report.embedded} embedded, {report.reused} reused), {report.drafts} draft(s) skipped, "
+               f"in {report.seconds:.1f} s -> {settings.index_dir}")
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Number of results (default: 10).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--batch", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read one query per line from FILE ('-' for stdin); with --json writes one JSON object per line.")
+@click.option("--audience", type=click.Choice(["public", "internal"]), default="public", show_default=True,
+              help="'internal' also returns agents-only articles.")
+@click.pass_context
+@_domain_errors
+def search(ctx: click.Context, query: str | None, index_dir: Path | None, k: int | None, as_json: bool,
+           batch, audience: str) -> None:
+    """Search the index for QUERY (or for each line of --batch FILE)."""
+    if (query is None) == (batch is None):
+        raise click.UsageError("give either a QUERY or --batch FILE")
+    from search.service import SearchService
+
+    settings = _settings(ctx, index_dir=index_dir)
+    service = SearchService.load(settings.index_dir, settings)
+    queries = [query] if batch is None else (line.rstrip("\n") for line in batch)
+    for text in queries:
+        if batch is not None and not text.strip():
+            continue
+        response = service.search(text, k=k, audience=audience)
+        if as_json:
+            click.echo(json.dumps(response.to_dict(), ensure_ascii=False))
+        else:
+            _print_table(response)
+
+
+def _print_table(response) -> None:
+    click.echo(f"query: {response.query!r}")
+    if not response.hits:
+        click.echo("  no results")
+    for rank, hit in enumerate(response.hits, start=1):
+        where = f"#{hit.anchor}" if hit.anchor else ""
+        click.echo(f"{rank:>3}. {hit.score:.4f}  {hit.id}{where}  [{hit.category}]  {hit.title}")
+
+
+@cli.command()
+@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@click.option("--host", default=None, help="Address to listen on (default: 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: 8000).")
+@click.pass_context
+@_domain_errors
+def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the help portal with a production WSGI server."""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    settings = _settings(ctx, index_dir=index_dir, host=host, port=port)
+    app = create_app(settings)
+    click.echo(f"serving the help portal on http://{settings.host}:{settings.port}/", err=True)
+    waitress_serve(app, host=settings.host, port=settings.port, threads=8)
+
+
+def main() -> None:
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The one settings object: defaults, then a TOML config file, then KB_* environment variables, then CLI flags."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from kb.errors import ConfigError
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of kb. Each field's metadata carries the help line shown in the README's settings table."""
+
+    articles_dir: Path = _setting(Path("articles"), "Folder of Markdown articles and categories.yml.")
+    index_dir: Path = _setting(Path("var/index"), "Where `kb build` puts the index and `kb search`/`kb serve` read it.")
+    default_lang: str = _setting("en", "Language of articles whose front matter has no `lang`.")
+    max_article_kb: int = _setting(256, "Articles larger than this many KiB are rejected by `kb check`.")
+    embedding_model: str = _setting("all-MiniLM-L6-v2", "Name of the embedding model (see the encoders in kb/encoder.py).")
+    embedding_threads: int = _setting(1, "Compute threads the embedding model may use in one process.")
+    embedding_batch_size: int = _setting(32, "Passages embedded per batch during a build.")
+    section_max_words: int = _setting(180, "Body sections longer than this are split into several passages.")
+    keep_builds: int = _setting(2, "How many earlier index builds are kept beside the current one.")
+    search_k: int = _setting(10, "Results returned by a search unless asked otherwise.")
+    candidates: int = _setting(50, "Candidates taken from each of the keyword and vector indexes per query.")
+    max_query_chars: int = _setting(1000, "Longer queries are cut to this many characters before searching.")
+    host: str = _setting("127.0.0.1", "Address `kb serve` listens on.")
+    port: int = _setting(8000, "Port `kb serve` listens on.")
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with the given settings changed; None values are ignored (unset CLI flags)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **_coerce_all(given))
+
+
+def setting_fields() -> list[dataclasses.Field]:
+    return list(dataclasses.fields(Settings))
+
+
+def _coerce(name: str, value: Any) -> Any:
+    types = {f.name: f.type for f in setting_fields()}
+    if name not in types:
+        raise ConfigError(f"unknown setting {name!r}")
+    kind = types[name]
+    try:
+        if kind == "Path":
+            return Path(value)
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r}: {value!r} is not a valid {kind}") from None
+
+
+def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _coerce(name, value) for name, value in values.items()}
+
+
+def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Settings from defaults < config file < KB_* environment < keyword overrides (CLI flags)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(environ["KB_CONFIG"]) if environ.get("KB_CONFIG") else None)
+    if path is None and Path("kb.toml").is_file():
+        path = Path("kb.toml")
+    if path is not None:
+        values.update(_read_config_file(path))
+    names = {f.name for f in setting_fields()}
+    for name in names:
+        env_name = "KB_" + name.upper()
+        if env_name in environ:
+            values[name] = environ[env_name]
+    settings = Settings(**_coerce_all(values))
+    return settings.replace(**overrides)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    # Sections are for readability only: [embedding] model = ... means embedding_model.
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                flat[f"{key}_{sub}"] = subvalue
+        else:
+            flat[key] = value
+    names = {f.name for f in setting_fields()}
+    unknown = sorted(set(flat) - names)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    return flat

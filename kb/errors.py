@@ -1,0 +1,39 @@
+"""Domain errors. The CLI and the web app translate these into messages and status codes."""
+from __future__ import annotations
+
+
+class KbError(Exception):
+    """Base of every error kb raises on purpose; its message is meant for the user."""
+
+
+class ConfigError(KbError):
+    """A setting has a bad value or a config file cannot be read."""
+
+
+class ArticleError(KbError):
+    """Articles failed validation; `problems` lists every one found."""
+
+    def __init__(self, problems: list) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.is_error]
+        super().__init__(f"{len(errors)} problem(s) in the articles")
+
+
+class IndexMissingError(KbError):
+    """No built index where one was expected."""
+
+
+class IndexFormatError(KbError):
+    """An index directory is incomplete, corrupt or of an unknown format version."""
+
+
+class ModelMismatchError(KbError):
+    """An index was built with a different embedding model than the one configured."""
+
+
+class EncoderError(KbError):
+    """The embedding model cannot be loaded or is unknown."""
+
+
+class BuildError(KbError):
+    """A build failed; the previous index is left in place."""

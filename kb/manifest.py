@@ -1,0 +1,55 @@
+"""The index manifest: read first, written last, plain JSON with sorted keys."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.errors import IndexFormatError, IndexMissingError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Manifest:
+    model_name: str
+    model_dimension: int
+    built_at: str
+    articles: dict[str, str]  # article id -> content hash
+    counts: dict[str, int]
+    format_version: int = FORMAT_VERSION
+    git: dict[str, Any] = field(default_factory=dict)
+    languages: list[str] = field(default_factory=list)
+    vector_index: str = "flat-ip"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["model"] = {"name": data.pop("model_name"), "dimension": data.pop("model_dimension")}
+        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+    def write(self, directory: Path) -> None:
+        (directory / MANIFEST).write_text(self.to_json(), encoding="utf-8")
+
+
+def read_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST
+    if not directory.exists():
+        raise IndexMissingError(f"no index at {directory}: run 'kb build' first")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexMissingError(f"{directory} has no {MANIFEST}: it is not a built index (run 'kb build')") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexFormatError(f"{path}: not valid JSON ({exc})") from None
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexFormatError(f"{path}: index format {version!r}, this kb reads format {FORMAT_VERSION}; "
+                               "rebuild with 'kb build'")
+    try:
+        model = data.pop("model")
+        return Manifest(model_name=model["name"], model_dimension=int(model["dimension"]), **data)
+    except (KeyError, TypeError) as exc:
+        raise IndexFormatError(f"{path}: incomplete manifest ({exc})") from None

@@ -1,0 +1,1 @@
+"""Loads an index directory and answers queries."""

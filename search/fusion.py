@@ -1,0 +1,29 @@
+"""Ranking as pure functions over rankings: merge section hits per article, then fuse rankings."""
+from __future__ import annotations
+
+from typing import Hashable, Iterable, Sequence
+
+RRF_K = 60
+
+
+def best_per_key(scored: Iterable[tuple[Hashable, float]]) -> list[tuple[Hashable, float]]:
+    """Keep each key's best score (e.g. an article's best section), sorted best first, ties by first seen."""
+    best: dict[Hashable, float] = {}
+    for key, score in scored:
+        if key not in best or score > best[key]:
+            best[key] = score
+    order = {key: i for i, key in enumerate(best)}
+    return sorted(best.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = RRF_K,
+                           weights: Sequence[float] | None = None) -> list[tuple[Hashable, float]]:
+    """Σ weight / (k + rank) over the rankings a key appears in (rank starts at 1), best first."""
+    weights = weights or [1.0] * len(rankings)
+    fused: dict[Hashable, float] = {}
+    first_seen: dict[Hashable, int] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
+            first_seen.setdefault(key, len(first_seen))
+    return sorted(fused.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))

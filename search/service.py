@@ -1,0 +1,143 @@
+"""The search service: one object per process, loaded once from an index directory."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.config import Settings
+from kb.encoder import Encoder, load_encoder
+from kb.errors import IndexFormatError, ModelMismatchError
+from kb.keyword_index import KeywordIndex
+from kb.manifest import Manifest, read_manifest
+from kb.vector_index import VectorIndex
+from search.fusion import best_per_key, reciprocal_rank_fusion
+
+AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    title: str
+    category: str
+    score: float
+    anchor: str = ""
+    heading: str = ""
+    lang: str = "en"
+    audience: str = "public"
+    parts: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "category": self.category, "score": round(self.score, 6),
+                "anchor": self.anchor, "lang": self.lang, "parts": {k: round(v, 6) for k, v in self.parts.items()}}
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    query: str
+    hits: list[Hit]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "results": [h.to_dict() for h in self.hits]}
+
+
+def clean_query(text: str, max_chars: int) -> str:
+    """User input made safe to search: no control characters, single spaces, bounded length."""
+    text = _CONTROL.sub(" ", text or "")
+    return " ".join(text.split())[:max_chars]
+
+
+class SearchService:
+    def __init__(self, index_dir: Path, manifest: Manifest, encoder: Encoder, settings: Settings) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        self.settings = settings
+        self._encoder = encoder
+        try:
+            self.articles: dict[str, dict] = _read_json(index_dir / "articles.json")
+            self.categories: dict[str, dict] = _read_json(index_dir / "categories.json")
+            self._passages: list[dict] = _read_json(index_dir / "passages.json")
+        except KeyError as exc:
+            raise IndexFormatError(f"{index_dir}: incomplete index ({exc})") from None
+        self._keyword = KeywordIndex(index_dir / "keyword")
+        self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
+        if len(self._vectors) != len(self._passages):
+            raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
+
+    @classmethod
+    def load(cls, index_dir: Path, settings: Settings | None = None, encoder: Encoder | None = None) -> "SearchService":
+        """Open the index `index_dir` points at now; a later rebuild does not change a loaded service."""
+        settings = settings or Settings()
+        manifest = read_manifest(index_dir)
+        resolved = index_dir.resolve()
+        wanted = encoder.name if encoder is not None else settings.embedding_model
+        if wanted != manifest.model_name:
+            raise ModelMismatchError(
+                f"{index_dir} was built with model {manifest.model_name!r} but {wanted!r} is configured; "
+                "rebuild the index or configure the same model")
+        if encoder is None:
+            encoder = load_encoder(settings.embedding_model, settings.embedding_threads, settings.embedding_batch_size)
+        if encoder.dimension != manifest.model_dimension:
+            raise ModelMismatchError(f"model {encoder.name!r} gives {encoder.dimension}-d vectors, "
+                                     f"the index holds {manifest.model_dimension}-d")
+        return cls(resolved, manifest, encoder, settings)
+
+    def search(self, query: str, k: int | None = None, audience: str = "public") -> SearchResponse:
+        """Ranked articles for `query`, visible to `audience` ('public' or 'internal')."""
+        k = self.settings.search_k if k is None else max(0, int(k))
+        allowed = AUDIENCES.get(audience)
+        if allowed is None:
+            raise ValueError(f"unknown audience {audience!r}")
+        text = clean_query(query, self.settings.max_query_chars)
+        if not text or k == 0 or not any(ch.isalnum() for ch in text):
+            return SearchResponse(text, [])
+        n = self.settings.candidates
+        keyword_hits = self._keyword.search(text, n, allowed)
+        keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
+        keyword_anchor = {}
+        for h in keyword_hits:
+            keyword_anchor.setdefault(h.article_id, h.anchor)
+        vector, vector_anchor = self._vector_candidates(text, n, allowed)
+        fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector]])
+        keyword_score, vector_score = dict(keyword), dict(vector)
+        hits = []
+        for article_id, score in fused[:k]:
+            meta = self.articles[article_id]
+            anchor = vector_anchor.get(article_id) or keyword_anchor.get(article_id, "")
+            heading = next((s["heading"] for s in meta["sections"] if s["anchor"] == anchor), "")
+            hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
+                            meta["audience"], {"keyword": keyword_score.get(article_id, 0.0),
+                                               "vector": vector_score.get(article_id, 0.0), "final": score}))
+        return SearchResponse(text, hits)
+
+    def _vector_candidates(self, text: str, n: int, allowed: tuple[str, ...]):
+        query = self._encoder.encode_queries([text])[0]
+        scores, rows = self._vectors.search(query, n * 4)
+        scored, anchors = [], {}
+        for score, row in zip(scores[0], rows[0]):
+            if row < 0:
+                continue
+            passage = self._passages[row]
+            article_id = passage["article"]
+            if self.articles[article_id]["audience"] not in allowed:
+                continue
+            scored.append((article_id, float(score)))
+            if passage["kind"] == "section":
+                anchors.setdefault(article_id, passage["anchor"])
+        return best_per_key(scored)[:n], anchors
+
+    def close(self) -> None:
+        self._keyword.close()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexFormatError(f"{path} is missing: the index is incomplete, rebuild it") from None
+    except ValueError as exc:
+        raise IndexFormatError(f"{path}: not valid JSON ({exc})") from None

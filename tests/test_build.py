@@ -1,0 +1,164 @@
+"""Building the index with a fake encoder: outputs, the embedding cache, atomic swaps, and loading checks."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from indexer import publish
+from indexer.build import build_index
+from kb.errors import ArticleError, IndexMissingError, ModelMismatchError
+from kb.manifest import read_manifest
+from search.service import SearchService
+from tests.fakes import HashingEncoder
+
+
+def test_build_writes_a_complete_index(settings, encoder):
+    report = build_index(settings, encoder)
+    assert (report.articles, report.drafts, report.reused) == (4, 1, 0)
+    assert report.embedded == report.passages == encoder.passages_encoded
+    index = settings.index_dir
+    assert index.is_symlink()
+    assert {p.name for p in index.iterdir()} == {"manifest.json", "keyword", "vectors.faiss", "embeddings.npy",
+                                                 "passages.json", "articles.json", "categories.json"}
+    manifest = read_manifest(index)
+    assert (manifest.model_name, manifest.model_dimension) == ("fake-hashing", 64)
+    assert set(manifest.articles) == {"printer-offline", "reset-password", "vpn-oshibka", "agent-only"}
+    assert manifest.counts["passages"] == report.passages and manifest.counts["drafts"] == 1
+    assert manifest.languages == ["en", "ru"]
+    articles = json.loads((index / "articles.json").read_text(encoding="utf-8"))
+    assert articles["reset-password"]["html"].count('href="/articles/printer-offline"') == 1
+    assert [s["anchor"] for s in articles["printer-offline"]["sections"]] == ["", "windows", "macos"]
+
+
+def test_manifest_records_git_commit(settings, encoder):
+    run = lambda *args: subprocess.run(["git", "-C", str(settings.articles_dir), *args], check=True,  # noqa: E731
+                                       capture_output=True)
+    run("init", "-q")
+    run("add", ".")
+    run("-c", "user.name=Ed", "-c", "user.email=ed@example.com", "commit", "-q", "-m", "articles")
+    build_index(settings, encoder)
+    head = subprocess.run(["git", "-C", str(settings.articles_dir), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    assert read_manifest(settings.index_dir).git == {"commit": head, "dirty": False}
+
+
+def test_unchanged_rebuild_embeds_nothing_and_never_loads_the_model(settings, encoder):
+    build_index(settings, encoder)
+
+    def must_not_load():
+        raise AssertionError("the model was loaded for an unchanged rebuild")
+
+    report = build_index(settings.replace(embedding_model="fake-hashing"), must_not_load)
+    assert report.embedded == 0 and report.reused == report.passages
+
+
+def test_changing_one_article_embeds_only_its_changed_passages(settings, encoder):
+    first = build_index(settings, encoder)
+    path = settings.articles_dir / "printers" / "printer-offline.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("remove then re-add", "delete and add again"),
+                    encoding="utf-8")
+    fresh = HashingEncoder()
+    report = build_index(settings, fresh)
+    assert report.embedded == fresh.passages_encoded == 1  # only the macOS section changed
+    assert report.passages == first.passages
+
+
+def test_other_model_means_re_embedding(settings, encoder):
+    build_index(settings, encoder)
+    other = HashingEncoder(dimension=32)
+    other.name = "other-model"
+    report = build_index(settings, other)
+    assert report.embedded == report.passages
+
+
+def test_failed_check_leaves_previous_index(settings, encoder):
+    build_index(settings, encoder)
+    before = read_manifest(settings.index_dir).built_at, os.readlink(settings.index_dir)
+    (settings.articles_dir / "broken.md").write_text("---\ntitle: [x\n---\nBody\n", encoding="utf-8")
+    with pytest.raises(ArticleError) as info:
+        build_index(settings, encoder)
+    assert any("broken.md:2: invalid YAML" in str(p) for p in info.value.problems)
+    assert (read_manifest(settings.index_dir).built_at, os.readlink(settings.index_dir)) == before
+
+
+def test_crash_mid_build_leaves_old_index_loadable(settings, encoder):
+    build_index(settings, encoder)
+    old_target = os.readlink(settings.index_dir)
+    path = settings.articles_dir / "accounts" / "reset-password.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n## New part\nMore words here.\n" * 3, encoding="utf-8")
+    (settings.articles_dir / "other.md").write_text("---\ntitle: Other\ncategory: vpn\n---\n" +
+                                                    "\n".join(f"## Part {i}\nText {i}." for i in range(40)),
+                                                    encoding="utf-8")
+    crashing = HashingEncoder(fail_after=5)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build_index(settings.replace(embedding_batch_size=4), crashing)
+    assert crashing.passages_encoded > 0  # it really was part-way through
+    assert os.readlink(settings.index_dir) == old_target
+    assert not list(publish.builds_dir(settings.index_dir).glob("*.tmp"))
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    assert "other" not in service.articles
+    assert service.search("printer offline").hits[0].id == "printer-offline"
+
+
+def test_stale_tmp_from_killed_build_is_removed(settings, encoder):
+    build_index(settings, encoder)
+    stale = publish.builds_dir(settings.index_dir) / "19990101T000000-deadbeef.tmp"
+    stale.mkdir()
+    (stale / "half-written").write_text("x")
+    build_index(settings, encoder)
+    assert not stale.exists()
+
+
+def test_old_builds_are_pruned(settings, encoder):
+    for _ in range(5):
+        build_index(settings.replace(keep_builds=2), encoder)
+    assert len(list(publish.builds_dir(settings.index_dir).iterdir())) == 3
+
+
+def test_index_refuses_another_model(settings, encoder):
+    build_index(settings, encoder)
+    other = HashingEncoder()
+    other.name = "other-model"
+    with pytest.raises(ModelMismatchError, match="built with model 'fake-hashing'"):
+        SearchService.load(settings.index_dir, settings, other)
+    with pytest.raises(ModelMismatchError):
+        SearchService.load(settings.index_dir, settings.replace(embedding_model="all-MiniLM-L6-v2"))
+
+
+def test_missing_index_is_a_clear_error(tmp_path, settings):
+    with pytest.raises(IndexMissingError, match="run 'kb build' first"):
+        SearchService.load(tmp_path / "nowhere", settings)
+
+
+def test_search_hides_internal_and_drafts_from_customers(settings, encoder):
+    build_index(settings, encoder)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    public = {h.id for h in service.search("password reset callback identity", k=10).hits}
+    assert "agent-only" not in public and "new-printers" not in public
+    internal = service.search("callback identity", k=10, audience="internal").hits
+    assert internal[0].id == "agent-only"
+    assert "new-printers" not in {h.id for h in service.search("new printer fleet draft", k=10,
+                                                               audience="internal").hits}
+
+
+def test_search_returns_parts_and_sections(settings, encoder):
+    build_index(settings, encoder)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    hit = service.search("macOS printers scanners re-add").hits[0]
+    assert hit.id == "printer-offline" and hit.anchor == "macos" and hit.heading == "macOS"
+    assert set(hit.parts) == {"keyword", "vector", "final"} and hit.parts["keyword"] > 0
+    assert service.search("впн подключение").hits[0].id == "vpn-oshibka"
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\x00\x07", "x" * 10000, "AND (", "title:*", '"', "🙂🙂",
+                                   "SELECT * FROM users; --", "<b onmouseover=alert(1)>", "printer ПРИНТЕР 打印机"])
+def test_hostile_queries_never_raise(settings, encoder, query):
+    build_index(settings, encoder)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    response = service.search(query)
+    assert len(response.query) <= settings.max_query_chars
+    assert all(h.id in service.articles for h in response.hits)

@@ -1,0 +1,92 @@
+"""The Whoosh and FAISS wrappers, tested against small corpora and brute force."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.errors import IndexFormatError
+from kb.keyword_index import KeywordDoc, KeywordIndex, write_index
+from kb.vector_index import VectorIndex
+from kb.vector_index import write_index as write_vectors
+
+
+def doc(n: int, article: str, lang: str = "en", audience: str = "public", **text) -> KeywordDoc:
+    return KeywordDoc(f"{article}#{n}", article, "", audience, "c", lang, **text)
+
+
+@pytest.fixture
+def keyword(tmp_path: Path) -> KeywordIndex:
+    write_index(tmp_path / "kw", [
+        doc(0, "printer", title="Printer is offline", body="Restart the printing spooler service."),
+        doc(0, "password", title="Reset your password", questions="forgot my password", body="Use the portal."),
+        doc(0, "ru-printer", lang="ru", title="Принтер не печатает", body="Проверьте подключение принтеров."),
+        doc(0, "secret", audience="internal", title="Printer admin procedure", body="internal only"),
+    ])
+    ix = KeywordIndex(tmp_path / "kw")
+    yield ix
+    ix.close()
+
+
+def test_title_match_outranks_body_match(tmp_path: Path):
+    write_index(tmp_path / "kw", [doc(0, "body", title="Remote work", body="Start the vpn client first."),
+                                  doc(0, "title", title="VPN client", body="Start the client first.")])
+    ix = KeywordIndex(tmp_path / "kw")
+    assert [h.article_id for h in ix.search("vpn", 10)] == ["title", "body"]
+
+
+def test_internal_and_other_language_docs_not_matched(keyword: KeywordIndex):
+    assert [h.article_id for h in keyword.search("printer", 10)] == ["printer"]
+
+
+def test_english_stemming(keyword: KeywordIndex):
+    assert keyword.search("resetting passwords", 10)[0].article_id == "password"
+
+
+def test_russian_stemming_finds_other_word_forms(keyword: KeywordIndex):
+    assert [h.article_id for h in keyword.search("принтера", 10)] == ["ru-printer"]
+    assert [h.article_id for h in keyword.search("подключением", 10)] == ["ru-printer"]
+
+
+def test_audience_filter(keyword: KeywordIndex):
+    assert "secret" not in {h.article_id for h in keyword.search("printer admin", 10)}
+    assert keyword.search("printer admin", 10, ("public", "internal"))[0].article_id == "secret"
+
+
+@pytest.mark.parametrize("query", ["AND (", "title:", "*", '"unbalanced', "OR OR", "x" * 10000, "🙂 ☃",
+                                   "'; DROP TABLE articles; --", "<script>alert(1)</script>", "принтер AND printer"])
+def test_query_syntax_is_never_parsed(keyword: KeywordIndex, query: str):
+    hits = keyword.search(query, 10)
+    assert isinstance(hits, list)
+
+
+def test_scores_follow_bm25_term_frequency(tmp_path: Path):
+    write_index(tmp_path / "kw", [doc(0, "one", body="vpn"), doc(0, "two", body="vpn vpn vpn"),
+                                  doc(0, "none", body="printer")])
+    ix = KeywordIndex(tmp_path / "kw")
+    hits = ix.search("vpn", 10)
+    assert [h.article_id for h in hits] == ["two", "one"]
+    assert hits[0].score > hits[1].score > 0
+
+
+def test_faiss_equals_numpy_exact_top_k(tmp_path: Path):
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    write_vectors(tmp_path / "v.faiss", vectors)
+    index = VectorIndex(tmp_path / "v.faiss", 32)
+    for query in vectors[:20] + rng.normal(scale=0.1, size=(20, 32)).astype(np.float32):
+        scores, rows = index.search(query, 10)
+        exact = np.argsort(-(vectors @ query))[:10]
+        assert rows[0].tolist() == exact.tolist()
+        assert np.allclose(scores[0], (vectors @ query)[exact], atol=1e-5)
+
+
+def test_vector_index_rejects_wrong_dimension_and_garbage(tmp_path: Path):
+    write_vectors(tmp_path / "v.faiss", np.eye(4, dtype=np.float32))
+    with pytest.raises(IndexFormatError, match="4 dimensions"):
+        VectorIndex(tmp_path / "v.faiss", 8)
+    (tmp_path / "bad.faiss").write_bytes(b"not an index")
+    with pytest.raises(IndexFormatError, match="cannot read"):
+        VectorIndex(tmp_path / "bad.faiss", 4)
