@@ -58,7 +58,7 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
     get_encoder = _lazy(encoder, settings)
     staging = publish.new_staging_dir(settings.index_dir)
     try:
-        embeddings, embedded = _embed(passages, cache, get_encoder, settings.embedding_batch_size,
+        embeddings, embedded, reused = _embed(passages, cache, get_encoder, settings.embedding_batch_size,
                                       progress if progress is not None else sys.stderr.isatty())
         if embeddings.shape[1] == 0:
             raise BuildError("the embedding model returned no vectors")
@@ -67,8 +67,8 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             articles={a.id: a.content_hash for a in articles},
-            counts={"articles": len(articles), "passages": len(passages), "embedded": embedded,
-                    "reused": len(passages) - embedded, "drafts": len(center.articles) - len(articles),
+            counts={"articles": len(articles), "passages": len(passages), "embedded": embedded, "reused": reused,
+                    "drafts": len(center.articles) - len(articles),
                     "internal": sum(a.audience == "internal" for a in articles),
                     "categories": len(center.categories)},
             git=_git_info(settings.articles_dir), languages=sorted({a.lang for a in articles}),
@@ -79,8 +79,8 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
     except BaseException:
         publish.discard(staging)
         raise
-    return BuildReport(settings.index_dir, final, len(articles), len(passages), embedded,
-                       len(passages) - embedded, len(center.articles) - len(articles),
+    return BuildReport(settings.index_dir, final, len(articles), len(passages), embedded, reused,
+                       len(center.articles) - len(articles),
                        time.perf_counter() - started, center.warnings)
 
 
@@ -96,8 +96,8 @@ def _lazy(encoder: EncoderSource, settings: Settings) -> Callable[[], Encoder]:
     def get() -> Encoder:
         if not loaded:
             if encoder is None:
-                loaded.append(load_encoder(settings.embedding_model, settings.embedding_threads,
-                                           settings.embedding_batch_size))
+                loaded.append(load_encoder(settings.embedding_model, settings.build_threads,
+                                           settings.embedding_batch_size, settings.embedding_precision))
             elif callable(encoder) and not hasattr(encoder, "encode_passages"):
                 loaded.append(encoder())
             else:
@@ -136,9 +136,17 @@ class _EmbeddingCache:
 
 
 def _embed(passages: list[Passage], cache: _EmbeddingCache, get_encoder: Callable[[], Encoder],
-           batch_size: int, show_progress: bool) -> tuple[np.ndarray, int]:
-    vectors: list[np.ndarray | None] = [cache.get(p.hash) for p in passages]
-    missing = [i for i, v in enumerate(vectors) if v is None]
+           batch_size: int, show_progress: bool) -> tuple[np.ndarray, int, int]:
+    """The embedding matrix (one row per passage), distinct texts embedded, passages served from the cache."""
+    by_hash: dict[str, np.ndarray] = {}
+    for p in passages:
+        if p.hash not in by_hash:
+            cached = cache.get(p.hash)
+            if cached is not None:
+                by_hash[p.hash] = cached
+    reused = sum(p.hash in by_hash for p in passages)
+    # Each distinct text is embedded once; similar lengths are batched together so little is padding.
+    missing = sorted({p.hash: p.text for p in passages if p.hash not in by_hash}.items(), key=lambda kv: len(kv[1]))
     if missing:
         encoder = get_encoder()
         from tqdm import tqdm
@@ -147,17 +155,17 @@ def _embed(passages: list[Passage], cache: _EmbeddingCache, get_encoder: Callabl
                   file=sys.stderr) as bar:
             for start in range(0, len(missing), batch_size):
                 batch = missing[start:start + batch_size]
-                encoded = encoder.encode_passages([passages[i].text for i in batch])
+                encoded = encoder.encode_passages([text for _, text in batch])
                 if encoded.shape[0] != len(batch):
                     raise BuildError(f"the embedding model returned {encoded.shape[0]} vectors for {len(batch)} passages")
-                for i, row in zip(batch, encoded):
-                    vectors[i] = row
+                for (passage_hash, _), row in zip(batch, encoded):
+                    by_hash[passage_hash] = row
                 bar.update(len(batch))
-    dims = {v.shape[0] for v in vectors if v is not None}
+    dims = {v.shape[0] for v in by_hash.values()}
     if len(dims) > 1:
         raise BuildError(f"embeddings of different sizes {sorted(dims)}: clear the index and rebuild")
-    matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), dtype=np.float32)
-    return matrix, len(missing)
+    matrix = np.vstack([by_hash[p.hash] for p in passages]).astype(np.float32)
+    return matrix, len(missing), reused
 
 
 def _write(staging: Path, center: HelpCenter, articles: list[Article], passages: list[Passage],

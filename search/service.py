@@ -80,7 +80,8 @@ class SearchService:
                 f"{index_dir} was built with model {manifest.model_name!r} but {wanted!r} is configured; "
                 "rebuild the index or configure the same model")
         if encoder is None:
-            encoder = load_encoder(settings.embedding_model, settings.embedding_threads, settings.embedding_batch_size)
+            encoder = load_encoder(settings.embedding_model, settings.embedding_threads, settings.embedding_batch_size,
+                                   settings.embedding_precision)
         if encoder.dimension != manifest.model_dimension:
             raise ModelMismatchError(f"model {encoder.name!r} gives {encoder.dimension}-d vectors, "
                                      f"the index holds {manifest.model_dimension}-d")
@@ -98,16 +99,16 @@ class SearchService:
         n = self.settings.candidates
         keyword_hits = self._keyword.search(text, n, allowed)
         keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
-        keyword_anchor = {}
-        for h in keyword_hits:
-            keyword_anchor.setdefault(h.article_id, h.anchor)
+        keyword_anchor: dict[str, str] = {}
+        for h in keyword_hits:  # best first; the first document of an article holds its title and questions
+            keyword_anchor.setdefault(h.article_id, "" if h.doc_id.endswith("#0") else h.anchor)
         vector, vector_anchor = self._vector_candidates(text, n, allowed)
         fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector]])
         keyword_score, vector_score = dict(keyword), dict(vector)
         hits = []
         for article_id, score in fused[:k]:
             meta = self.articles[article_id]
-            anchor = vector_anchor.get(article_id) or keyword_anchor.get(article_id, "")
+            anchor = vector_anchor.get(article_id, keyword_anchor.get(article_id, ""))
             heading = next((s["heading"] for s in meta["sections"] if s["anchor"] == anchor), "")
             hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
                             meta["audience"], {"keyword": keyword_score.get(article_id, 0.0),
@@ -126,8 +127,8 @@ class SearchService:
             if self.articles[article_id]["audience"] not in allowed:
                 continue
             scored.append((article_id, float(score)))
-            if passage["kind"] == "section":
-                anchors.setdefault(article_id, passage["anchor"])
+            # The best passage decides: a question or the summary points at the article's top.
+            anchors.setdefault(article_id, passage["anchor"] if passage["kind"] == "section" else "")
         return best_per_key(scored)[:n], anchors
 
     def close(self) -> None:
