@@ -54,8 +54,15 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
         raise BuildError(f"{settings.articles_dir}: no published articles to index")
     model_name = _model_name(settings, encoder)
     passages = [p for a in articles for p in passages_for(a, settings.section_max_words)]
-    cache = _EmbeddingCache.from_previous(settings.index_dir, model_name)
     get_encoder = _lazy(encoder, settings)
+    with publish.build_lock(settings.index_dir):
+        return _build(settings, center, articles, passages, model_name, get_encoder, progress, started)
+
+
+def _build(settings: Settings, center: HelpCenter, articles: list[Article], passages: list[Passage],
+           model_name: str, get_encoder: Callable[[], Encoder], progress: bool | None,
+           started: float) -> BuildReport:
+    cache = _EmbeddingCache.from_previous(settings.index_dir, model_name)
     staging = publish.new_staging_dir(settings.index_dir)
     try:
         embeddings, embedded, reused = _embed(passages, cache, get_encoder, settings.embedding_batch_size,
@@ -188,6 +195,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         "id": a.id, "title": a.title, "category": a.category, "lang": a.lang, "audience": a.audience,
         "description": a.description, "questions": list(a.questions), "tags": list(a.tags),
         "related": [r for r in a.related if r in by_path.values()], "featured": a.featured, "path": a.path,
+        "extra": json.loads(json.dumps(a.extra, default=str)),
         "hash": a.content_hash,
         "sections": [{"anchor": s.anchor, "heading": s.heading, "text": s.text} for s in article_sections(a)],
         "html": render_markdown(a.body, link_for(a)),

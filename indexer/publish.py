@@ -6,15 +6,36 @@ never a half-written one. A crash leaves at most a `.tmp` folder, removed by the
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+from kb.errors import BuildError
 
 
 def builds_dir(index_dir: Path) -> Path:
     return index_dir.parent / (index_dir.name + ".builds")
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index; a second one fails at once instead of racing the first."""
+    root = builds_dir(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError(f"another build of {index_dir} is running; try again when it has finished") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def new_staging_dir(index_dir: Path) -> Path:

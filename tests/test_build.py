@@ -116,7 +116,7 @@ def test_stale_tmp_from_killed_build_is_removed(settings, encoder):
 def test_old_builds_are_pruned(settings, encoder):
     for _ in range(5):
         build_index(settings.replace(keep_builds=2), encoder)
-    assert len(list(publish.builds_dir(settings.index_dir).iterdir())) == 3
+    assert len([p for p in publish.builds_dir(settings.index_dir).iterdir() if p.is_dir()]) == 3
 
 
 def test_index_refuses_another_model(settings, encoder):
@@ -162,3 +162,25 @@ def test_hostile_queries_never_raise(settings, encoder, query):
     response = service.search(query)
     assert len(response.query) <= settings.max_query_chars
     assert all(h.id in service.articles for h in response.hits)
+
+
+def test_a_second_concurrent_build_is_refused(settings, encoder):
+    from kb.errors import BuildError
+
+    build_index(settings, encoder)
+    target = os.readlink(settings.index_dir)
+    with publish.build_lock(settings.index_dir):
+        with pytest.raises(BuildError, match="another build .* is running"):
+            build_index(settings, encoder)
+    assert os.readlink(settings.index_dir) == target
+    build_index(settings, encoder)  # the lock is released afterwards
+    assert os.readlink(settings.index_dir) != target
+
+
+def test_unknown_front_matter_keys_are_kept_in_the_index(settings, encoder):
+    path = settings.articles_dir / "accounts" / "reset-password.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("---\ntitle:", "---\nreviewed: 2026-01-31\ntitle:", 1),
+                    encoding="utf-8")
+    build_index(settings, encoder)
+    articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
+    assert articles["reset-password"]["extra"] == {"reviewed": "2026-01-31"}

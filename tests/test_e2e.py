@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.synth import generate
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -98,15 +99,14 @@ def test_unchanged_rebuild_embeds_nothing(built: Path):
 
 
 def test_killed_build_leaves_old_index_serving(built: Path, tmp_path: Path):
-    articles = tmp_path / "articles"
-    shutil.copytree(ARTICLES, articles)
     index = tmp_path / "index"
     shutil.copytree(built.parent, tmp_path / "copy", symlinks=True)
     os.replace(tmp_path / "copy" / "index", index)
     os.replace(tmp_path / "copy" / "index.builds", tmp_path / "index.builds")
     old_manifest = (index / "manifest.json").read_text(encoding="utf-8")
-    for path in articles.rglob("*.md"):  # every article changed: a long re-embedding to interrupt
-        path.write_text(path.read_text(encoding="utf-8") + "\nUpdated after the office move.\n", encoding="utf-8")
+    old_target = os.readlink(index)
+    # 300 new articles: minutes of embedding, so the kill lands mid-way.
+    articles = generate(ARTICLES, tmp_path / "articles", 300)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "kb", "build", "--articles", str(articles), "--index", str(index)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -114,17 +114,18 @@ def test_killed_build_leaves_old_index_serving(built: Path, tmp_path: Path):
     deadline = time.monotonic() + 120
     while not list(builds.glob("*.tmp")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    time.sleep(8)  # past loading the model, into embedding
+    time.sleep(10)  # past loading the model, into embedding
     assert proc.poll() is None, "the build finished before it could be interrupted"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert list(builds.glob("*.tmp")), "the killed build left no partial work: it was not mid-way"
+    assert os.readlink(index) == old_target
     assert (index / "manifest.json").read_text(encoding="utf-8") == old_manifest
     assert "printer-offline" in search(index, "my printer says offline")
-    rebuilt = kb("build", "--articles", str(articles), "--index", str(index))
+    rebuilt = kb("build", "--articles", str(ARTICLES), "--index", str(index))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert not list(builds.glob("*.tmp"))
-    assert (index / "manifest.json").read_text(encoding="utf-8") != old_manifest
+    assert os.readlink(index) != old_target
 
 
 def _free_port() -> int:
