@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from indexer import publish
+from indexer.calibrate import train_models
 from indexer.passages import Passage, article_sections, keyword_docs_for, passages_for
 from indexer.render import render_markdown
 from kb import keyword_index, vector_index
@@ -70,6 +71,9 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
         if embeddings.shape[1] == 0:
             raise BuildError("the embedding model returned no vectors")
         _write(staging, center, articles, passages, embeddings)
+        category = {a.id: a.category for a in articles}
+        models = train_models(embeddings, [p.article_id for p in passages], [p.kind for p in passages], category)
+        models.classifier.save(staging / "classifier.npz")
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -80,6 +84,10 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                     "categories": len(center.categories)},
             git=_git_info(settings.articles_dir), languages=sorted({a.lang for a in articles}),
             vector_index="flat-ip",
+            classifier={"type": "logistic-regression", "classes": models.classifier.classes,
+                        "trained_on": "passage embeddings (questions, title and description, sections)",
+                        **{k: v for k, v in models.report.items() if k != "held_out_vector_top1"}},
+            confidence={**models.confidence.to_json(), "held_out_vector_top1": models.report.get("held_out_vector_top1")},
         )
         manifest.write(staging)
         final = publish.publish(settings.index_dir, staging, settings.keep_builds)

@@ -33,6 +33,8 @@ class Settings:
     search_k: int = _setting(10, "Results returned by a search unless asked otherwise.")
     candidates: int = _setting(50, "Candidates taken from each of the keyword and vector indexes per query.")
     max_query_chars: int = _setting(1000, "Longer queries are cut to this many characters before searching.")
+    category_weight: float = _setting(1.0, "How much P(category | query) re-weights the fused ranking (0: not at all).")
+    confidence_threshold: float = _setting(0.5, "Answers with confidence at or above this are `confident`.")
     host: str = _setting("127.0.0.1", "Address `kb serve` listens on.")
     port: int = _setting(8000, "Port `kb serve` listens on.")
 
@@ -54,10 +56,10 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if kind == "Path":
             return Path(value)
-        if kind == "int":
+        if kind in ("int", "float"):
             if isinstance(value, bool):
                 raise ValueError
-            return int(value)
+            return int(value) if kind == "int" else float(value)
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"setting {name!r}: {value!r} is not a valid {kind}") from None

@@ -8,7 +8,7 @@ from typing import Any
 
 from kb.errors import IndexFormatError, IndexMissingError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -23,6 +23,8 @@ class Manifest:
     git: dict[str, Any] = field(default_factory=dict)
     languages: list[str] = field(default_factory=list)
     vector_index: str = "flat-ip"
+    classifier: dict[str, Any] = field(default_factory=dict)
+    confidence: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:

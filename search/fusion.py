@@ -27,3 +27,11 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = RRF_
             fused[key] = fused.get(key, 0.0) + weight / (k + rank)
             first_seen.setdefault(key, len(first_seen))
     return sorted(fused.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
+
+
+def reweight_by_category(fused: Sequence[tuple[Hashable, float]], category_of: dict, category_p: dict,
+                         weight: float) -> list[tuple[Hashable, float]]:
+    """score × (1 + weight × P(article's category | query)), best first; stable for equal scores."""
+    scored = [(key, score * (1.0 + weight * category_p.get(category_of.get(key), 0.0))) for key, score in fused]
+    order = {key: i for i, (key, _) in enumerate(fused)}
+    return sorted(scored, key=lambda kv: (-kv[1], order[kv[0]]))

@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from kb.classifier import CategoryClassifier, ConfidenceModel, confidence_features
 from kb.config import Settings
 from kb.encoder import Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
 from kb.keyword_index import KeywordIndex
 from kb.manifest import Manifest, read_manifest
 from kb.vector_index import VectorIndex
-from search.fusion import best_per_key, reciprocal_rank_fusion
+from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category
 
 AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -38,11 +41,19 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResponse:
+    """Ranked hits, the predicted category of the query, and how sure the service is of its first answer."""
+
     query: str
     hits: list[Hit]
+    category: str | None = None
+    category_p: float = 0.0
+    confidence: float = 0.0
+    confident: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "results": [h.to_dict() for h in self.hits]}
+        return {"query": self.query, "category": self.category, "category_p": round(self.category_p, 4),
+                "confidence": round(self.confidence, 4), "confident": self.confident,
+                "results": [h.to_dict() for h in self.hits]}
 
 
 def clean_query(text: str, max_chars: int) -> str:
@@ -65,6 +76,8 @@ class SearchService:
             raise IndexFormatError(f"{index_dir}: incomplete index ({exc})") from None
         self._keyword = KeywordIndex(index_dir / "keyword")
         self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
+        self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
+        self._confidence = ConfidenceModel.from_json(manifest.confidence)
         if len(self._vectors) != len(self._passages):
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
 
@@ -102,21 +115,43 @@ class SearchService:
         keyword_anchor: dict[str, str] = {}
         for h in keyword_hits:  # best first; the first document of an article holds its title and questions
             keyword_anchor.setdefault(h.article_id, "" if h.doc_id.endswith("#0") else h.anchor)
-        vector, vector_anchor = self._vector_candidates(text, n, allowed)
+        query_vector = self._encoder.encode_queries([text])[0]
+        vector, vector_anchor = self._vector_candidates(query_vector, n, allowed)
+        probs = self._classifier.proba(query_vector)[0]
+        category_p = dict(zip(self._classifier.classes, probs.tolist()))
         fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector]])
+        category_of = {a: self.articles[a]["category"] for a, _ in fused}
+        ranked = reweight_by_category(fused, category_of, category_p, self.settings.category_weight)
+        rrf = dict(fused)
         keyword_score, vector_score = dict(keyword), dict(vector)
         hits = []
-        for article_id, score in fused[:k]:
+        for article_id, score in ranked[:k]:
             meta = self.articles[article_id]
             anchor = vector_anchor.get(article_id, keyword_anchor.get(article_id, ""))
             heading = next((s["heading"] for s in meta["sections"] if s["anchor"] == anchor), "")
             hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
                             meta["audience"], {"keyword": keyword_score.get(article_id, 0.0),
-                                               "vector": vector_score.get(article_id, 0.0), "final": score}))
-        return SearchResponse(text, hits)
+                                               "vector": vector_score.get(article_id, 0.0),
+                                               "fused": rrf[article_id],
+                                               "category": category_p.get(meta["category"], 0.0),
+                                               "final": score}))
+        best = int(probs.argmax())
+        confidence = self._answer_confidence(ranked[0][0] if ranked else None, vector, category_p, float(probs[best]))
+        return SearchResponse(text, hits, self._classifier.classes[best], float(probs[best]), confidence,
+                              confidence >= self.settings.confidence_threshold)
 
-    def _vector_candidates(self, text: str, n: int, allowed: tuple[str, ...]):
-        query = self._encoder.encode_queries([text])[0]
+    def _answer_confidence(self, answer: str | None, vector: list[tuple[str, float]], category_p: dict[str, float],
+                           max_p: float) -> float:
+        """P(answer is right), from the same features the build calibrated on (kb.classifier)."""
+        if answer is None:
+            return 0.0
+        scores = dict(vector)
+        answer_cos = scores.get(answer, 0.0)
+        other = max((s for a, s in vector if a != answer), default=0.0)
+        features = confidence_features(answer_cos, other, category_p.get(self.articles[answer]["category"], 0.0), max_p)
+        return float(self._confidence.predict(features)[0])
+
+    def _vector_candidates(self, query: np.ndarray, n: int, allowed: tuple[str, ...]):
         scores, rows = self._vectors.search(query, n * 4)
         scored, anchors = [], {}
         for score, row in zip(scores[0], rows[0]):

@@ -23,7 +23,7 @@ def test_build_writes_a_complete_index(settings, encoder):
     index = settings.index_dir
     assert index.is_symlink()
     assert {p.name for p in index.iterdir()} == {"manifest.json", "keyword", "vectors.faiss", "embeddings.npy",
-                                                 "passages.json", "articles.json", "categories.json"}
+                                                 "passages.json", "articles.json", "categories.json", "classifier.npz"}
     manifest = read_manifest(index)
     assert (manifest.model_name, manifest.model_dimension) == ("fake-hashing", 64)
     assert set(manifest.articles) == {"printer-offline", "reset-password", "vpn-oshibka", "agent-only"}
@@ -150,7 +150,7 @@ def test_search_returns_parts_and_sections(settings, encoder):
     service = SearchService.load(settings.index_dir, settings, encoder)
     hit = service.search("macOS printers scanners re-add").hits[0]
     assert hit.id == "printer-offline" and hit.anchor == "macos" and hit.heading == "macOS"
-    assert set(hit.parts) == {"keyword", "vector", "final"} and hit.parts["keyword"] > 0
+    assert set(hit.parts) == {"keyword", "vector", "fused", "category", "final"} and hit.parts["keyword"] > 0
     assert service.search("впн подключение").hits[0].id == "vpn-oshibka"
 
 
