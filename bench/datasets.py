@@ -25,7 +25,10 @@ Data sets
   online bank, "Northwind Bank"; the 77 intents are grouped into the 10 categories of BANKING77_CATEGORIES.
 * bitext: Bitext's customer-service sample data set, CDLA-Sharing-1.0: 8,175 e-commerce utterances in
   27 intents and the data set's own 11 categories. The help center is a fictional online shop, "Meadowlane".
-  Identical utterances are kept once.
+
+Queries are put on one line (whitespace, including line breaks inside CSV cells, collapsed) and identical
+queries are kept once: the Bitext utterances, and four Banking77 texts that differ from another only by
+surrounding line breaks (each pair has the same intent).
 
 Out-of-scope exclusions
 -----------------------

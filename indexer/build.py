@@ -1,7 +1,9 @@
 """`kb build`: check the articles, embed what changed, write keyword + vector indexes, publish atomically."""
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -15,14 +17,15 @@ import numpy as np
 from indexer import publish
 from indexer.calibrate import train_models
 from indexer.passages import Passage, article_sections, keyword_docs_for, passages_for
-from indexer.render import render_markdown
+from indexer.previous import PreviousBuild
+from indexer.render import Renderer
 from kb import keyword_index, vector_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
 from kb.config import Settings
 from kb.encoder import Encoder, load_encoder
-from kb.errors import ArticleError, BuildError, KbError
-from kb.manifest import Manifest, read_manifest
+from kb.errors import ArticleError, BuildError
+from kb.manifest import Manifest
 
 EncoderSource = Encoder | Callable[[], Encoder] | None
 
@@ -63,17 +66,13 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
 def _build(settings: Settings, center: HelpCenter, articles: list[Article], passages: list[Passage],
            model_name: str, get_encoder: Callable[[], Encoder], progress: bool | None,
            started: float) -> BuildReport:
-    cache = _EmbeddingCache.from_previous(settings.index_dir, model_name)
+    previous = PreviousBuild.load(settings.index_dir, model_name)
     staging = publish.new_staging_dir(settings.index_dir)
     try:
-        embeddings, embedded, reused = _embed(passages, cache, get_encoder, settings.embedding_batch_size,
-                                      progress if progress is not None else sys.stderr.isatty())
-        if embeddings.shape[1] == 0:
-            raise BuildError("the embedding model returned no vectors")
-        _write(staging, center, articles, passages, embeddings)
-        category = {a.id: a.category for a in articles}
-        models = train_models(embeddings, [p.article_id for p in passages], [p.kind for p in passages], category)
-        models.classifier.save(staging / "classifier.npz")
+        embeddings, embedded, reused = _embed(passages, previous, get_encoder, settings.embedding_batch_size,
+                                              progress if progress is not None else sys.stderr.isatty())
+        _write(staging, center, articles, passages, embeddings, previous)
+        models = _models(staging, articles, passages, embeddings, previous)
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -83,11 +82,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                     "internal": sum(a.audience == "internal" for a in articles),
                     "categories": len(center.categories)},
             git=_git_info(settings.articles_dir), languages=sorted({a.lang for a in articles}),
-            vector_index="flat-ip",
-            classifier={"type": "logistic-regression", "classes": models.classifier.classes,
-                        "trained_on": "passage embeddings (questions, title and description, sections)",
-                        **{k: v for k, v in models.report.items() if k != "held_out_vector_top1"}},
-            confidence={**models.confidence.to_json(), "held_out_vector_top1": models.report.get("held_out_vector_top1")},
+            vector_index="flat-ip", classifier=models["classifier"], confidence=models["confidence"],
         )
         manifest.write(staging)
         final = publish.publish(settings.index_dir, staging, settings.keep_builds)
@@ -95,8 +90,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
         publish.discard(staging)
         raise
     return BuildReport(settings.index_dir, final, len(articles), len(passages), embedded, reused,
-                       len(center.articles) - len(articles),
-                       time.perf_counter() - started, center.warnings)
+                       len(center.articles) - len(articles), time.perf_counter() - started, center.warnings)
 
 
 def _model_name(settings: Settings, encoder: EncoderSource) -> str:
@@ -121,42 +115,13 @@ def _lazy(encoder: EncoderSource, settings: Settings) -> Callable[[], Encoder]:
     return get
 
 
-class _EmbeddingCache:
-    """Embeddings of the previous build, by passage hash, reused when the model is the same."""
-
-    def __init__(self, rows: dict[str, int], matrix: np.ndarray | None) -> None:
-        self.rows = rows
-        self.matrix = matrix
-
-    @classmethod
-    def from_previous(cls, index_dir: Path, model_name: str) -> "_EmbeddingCache":
-        current = publish.current_build(index_dir)
-        if current is None:
-            return cls({}, None)
-        try:
-            manifest = read_manifest(current)
-            if manifest.model_name != model_name:
-                return cls({}, None)
-            hashes = [p["hash"] for p in json.loads((current / "passages.json").read_text(encoding="utf-8"))]
-            matrix = np.load(current / "embeddings.npy", mmap_mode="r")
-        except (KbError, OSError, ValueError, KeyError, TypeError):
-            return cls({}, None)  # an unreadable previous build only costs re-embedding
-        if len(hashes) != len(matrix):
-            return cls({}, None)
-        return cls({h: i for i, h in enumerate(hashes)}, matrix)
-
-    def get(self, passage_hash: str) -> np.ndarray | None:
-        row = self.rows.get(passage_hash)
-        return None if row is None or self.matrix is None else np.asarray(self.matrix[row])
-
-
-def _embed(passages: list[Passage], cache: _EmbeddingCache, get_encoder: Callable[[], Encoder],
+def _embed(passages: list[Passage], previous: PreviousBuild, get_encoder: Callable[[], Encoder],
            batch_size: int, show_progress: bool) -> tuple[np.ndarray, int, int]:
     """The embedding matrix (one row per passage), distinct texts embedded, passages served from the cache."""
     by_hash: dict[str, np.ndarray] = {}
     for p in passages:
         if p.hash not in by_hash:
-            cached = cache.get(p.hash)
+            cached = previous.embedding(p.hash)
             if cached is not None:
                 by_hash[p.hash] = cached
     reused = sum(p.hash in by_hash for p in passages)
@@ -179,37 +144,76 @@ def _embed(passages: list[Passage], cache: _EmbeddingCache, get_encoder: Callabl
     dims = {v.shape[0] for v in by_hash.values()}
     if len(dims) > 1:
         raise BuildError(f"embeddings of different sizes {sorted(dims)}: clear the index and rebuild")
+    if len(dims) == 0 or 0 in dims:
+        raise BuildError("the embedding model returned no vectors")
     matrix = np.vstack([by_hash[p.hash] for p in passages]).astype(np.float32)
     return matrix, len(missing), reused
 
 
 def _write(staging: Path, center: HelpCenter, articles: list[Article], passages: list[Passage],
-           embeddings: np.ndarray) -> None:
-    keyword_index.write_index(staging / "keyword", (d for a in articles for d in keyword_docs_for(a)))
+           embeddings: np.ndarray, previous: PreviousBuild) -> None:
+    _write_keyword(staging / "keyword", articles, previous)
     np.save(staging / "embeddings.npy", embeddings)
     vector_index.write_index(staging / "vectors.faiss", embeddings)
     _write_json(staging / "passages.json", [
         {"article": p.article_id, "anchor": p.anchor, "heading": p.heading, "kind": p.kind, "hash": p.hash}
         for p in passages])
     by_path = {a.path: a.id for a in center.articles if a.status == "published"}
+    # A page's links depend on which articles exist where: when that changes, every page is rendered anew.
+    links_key = hashlib.sha256(json.dumps(sorted(by_path.items())).encode("utf-8")).hexdigest()[:16]
+    renderer = Renderer()
 
-    def link_for(article: Article) -> Callable[[str], str | None]:
+    def html_of(article: Article) -> str:
         def resolve(target: str) -> str | None:
             target_id = by_path.get(resolve_link(article.path, target))
             return f"/articles/{target_id}" if target_id else None
-        return resolve
+        cached = previous.html(article.id, article.content_hash, links_key)
+        return cached if cached is not None else renderer.render(article.body, resolve)
 
     _write_json(staging / "articles.json", {a.id: {
         "id": a.id, "title": a.title, "category": a.category, "lang": a.lang, "audience": a.audience,
         "description": a.description, "questions": list(a.questions), "tags": list(a.tags),
         "related": [r for r in a.related if r in by_path.values()], "featured": a.featured, "path": a.path,
         "extra": json.loads(json.dumps(a.extra, default=str)),
-        "hash": a.content_hash,
+        "hash": a.content_hash, "links_key": links_key,
         "sections": [{"anchor": s.anchor, "heading": s.heading, "text": s.text} for s in article_sections(a)],
-        "html": render_markdown(a.body, link_for(a)),
+        "html": html_of(a),
     } for a in articles})
     _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description}
                                               for c in center.categories.values()})
+
+
+def _write_keyword(directory: Path, articles: list[Article], previous: PreviousBuild) -> None:
+    """Update a copy of the previous keyword index when most articles are unchanged; else index from scratch."""
+    old = previous.article_hashes()
+    changed = [a for a in articles if old.get(a.id) != a.content_hash]
+    removed = set(old) - {a.id for a in articles}
+    if previous.keyword_dir is not None and len(changed) + len(removed) <= len(articles) // 4:
+        keyword_index.write_index(directory, (d for a in changed for d in keyword_docs_for(a)),
+                                  previous=previous.keyword_dir,
+                                  remove=sorted(removed | {a.id for a in changed if a.id in old}))
+    else:
+        keyword_index.write_index(directory, (d for a in articles for d in keyword_docs_for(a)))
+
+
+def _models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,
+            previous: PreviousBuild) -> dict:
+    """Train the category classifier and the confidence curve, unless the training data is unchanged."""
+    category = {a.id: a.category for a in articles}
+    key = hashlib.sha256("\n".join(f"{p.hash} {p.kind} {p.article_id} {category[p.article_id]}"
+                                    for p in passages).encode("utf-8")).hexdigest()[:32]
+    reuse = previous.models(key)
+    if reuse is not None:
+        shutil.copy(reuse["classifier"], staging / "classifier.npz")
+        return {"classifier": previous.manifest.classifier, "confidence": reuse["confidence"]}
+    models = train_models(embeddings, [p.article_id for p in passages], [p.kind for p in passages], category)
+    models.classifier.save(staging / "classifier.npz")
+    report = {k: v for k, v in models.report.items() if k != "held_out_vector_top1"}
+    return {
+        "classifier": {"type": "logistic-regression", "classes": models.classifier.classes, "training_key": key,
+                       "trained_on": "passage embeddings (questions, title and description, sections)", **report},
+        "confidence": {**models.confidence.to_json(), "held_out_vector_top1": models.report.get("held_out_vector_top1")},
+    }
 
 
 def _write_json(path: Path, data: object) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from kb.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel, confidence_features
 
 MAX_HELD_OUT = 2000
+MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections
 
 
 @dataclass
@@ -40,15 +41,17 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
     held_rows = sorted(rng.choice(by_article[a]) for a in held_articles)
     report: dict = {"held_out_questions": len(held_rows)}
 
-    classifier = CategoryClassifier.train(embeddings, labels)
+    training = _training_rows(passage_kinds, rng)
+    classifier = CategoryClassifier.train(embeddings[training], [labels[r] for r in training])
+    report["trained_on_passages"] = len(training)
     if not held_rows or len(set(passage_articles)) < 2:
         confidence = ConfidenceModel(CONFIDENCE_FEATURES, np.array([10.0, 0.0, 0.0, 0.0]), -5.0)
         report["confidence"] = "default curve on the answer's cosine (too few questions to calibrate)"
         return Calibration(classifier, confidence, report)
 
-    keep = np.ones(len(labels), dtype=bool)
-    keep[held_rows] = False
-    held_classifier = CategoryClassifier.train(embeddings[keep], [l for l, k in zip(labels, keep) if k])
+    held = set(held_rows)
+    keep = [r for r in training if r not in held]
+    held_classifier = CategoryClassifier.train(embeddings[keep], [labels[r] for r in keep])
     held_vectors = embeddings[held_rows]
     probs = held_classifier.proba(held_vectors)
     predicted = [held_classifier.classes[i] for i in probs.argmax(axis=1)]
@@ -94,3 +97,12 @@ def _article_blocks(passage_articles: list[str]) -> tuple[np.ndarray, list[str]]
     if len(set(ids)) != len(ids):
         raise ValueError("passages of an article must be contiguous")
     return np.array(starts), ids
+
+
+def _training_rows(kinds: list[str], rng: random.Random) -> list[int]:
+    """Rows to train the classifier on, at most MAX_TRAINING: customer phrasings matter most."""
+    first = [r for r, k in enumerate(kinds) if k != "section"]
+    rest = [r for r, k in enumerate(kinds) if k == "section"]
+    if len(first) >= MAX_TRAINING:
+        return sorted(rng.sample(first, MAX_TRAINING))
+    return sorted(first + rng.sample(rest, min(len(rest), MAX_TRAINING - len(first))))

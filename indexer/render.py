@@ -17,14 +17,27 @@ _ALLOWED_ATTRS = {"*": {"id", "class"}, "a": {"href", "title"}, "img": {"src", "
                   "td": {"align"}, "th": {"align"}, "ol": {"start"}}
 
 
+class Renderer:
+    """One Markdown parser reused for many articles (building a parser costs more than a short article)."""
+
+    def __init__(self) -> None:
+        self._md = markdown.Markdown(extensions=["toc", "tables", "fenced_code", "sane_lists"],
+                                     extension_configs={"toc": {"slugify": lambda text, sep: slugify(text)}})
+
+    def render(self, body: str, resolve_link: Callable[[str], str | None]) -> str:
+        self._md.reset()
+        return _finish(self._md.convert(body), resolve_link)
+
+
 def render_markdown(body: str, resolve_link: Callable[[str], str | None]) -> str:
     """HTML that is safe to show: no script, no event handlers, no javascript: links.
 
     `resolve_link(target)` maps a relative .md link to a portal URL, or None to leave it as written.
     """
-    md = markdown.Markdown(extensions=["toc", "tables", "fenced_code", "sane_lists"],
-                           extension_configs={"toc": {"slugify": lambda text, sep: slugify(text)}})
-    html = md.convert(body)
+    return Renderer().render(body, resolve_link)
+
+
+def _finish(html: str, resolve_link: Callable[[str], str | None]) -> str:
 
     def rewrite(match: re.Match) -> str:
         href = match.group(1)

@@ -78,6 +78,19 @@ class Category:
     description: str = ""
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ten times faster
+
+
+def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The data and its node tree (for the line of each key), parsed once. Raises yaml.YAMLError."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
+
+
 def _line_of_offset(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
@@ -125,8 +138,7 @@ def parse_article(path: Path, rel: str, *, default_lang: str, max_bytes: int,
         return None, problems
     front_text, body, body_line = parts
     try:
-        node = yaml.compose(front_text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front_text) if node is not None else None
+        data, node = load_yaml(front_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         context = getattr(exc, "context_mark", None)
@@ -217,8 +229,7 @@ def load_categories(path: Path, rel: str) -> tuple[dict[str, Category], list[Pro
         return {}, [Problem(rel, 1, "categories file is missing: declare categories as 'id: {title: ..., description: ...}'")]
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = load_yaml(text)
     except UnicodeDecodeError:
         return {}, [Problem(rel, 1, "not valid UTF-8; save the file as UTF-8")]
     except yaml.YAMLError as exc:

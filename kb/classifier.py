@@ -35,7 +35,7 @@ class CategoryClassifier:
             return cls(classes, np.zeros((1, vectors.shape[1]), np.float32), np.zeros(1, np.float32))
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=seed)
+        model = LogisticRegression(C=c, max_iter=500, tol=1e-3, class_weight="balanced", random_state=seed)
         model.fit(vectors, list(labels))
         coef, intercept = model.coef_, model.intercept_
         if len(classes) == 2:  # sklearn stores one row for two classes

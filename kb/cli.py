@@ -97,10 +97,11 @@ def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None)
               help="Read one query per line from FILE ('-' for stdin); with --json writes one JSON object per line.")
 @click.option("--audience", type=click.Choice(["public", "internal"]), default="public", show_default=True,
               help="'internal' also returns agents-only articles.")
+@click.option("--explain", is_flag=True, help="Show each result's score parts (keyword, vector, category, final).")
 @click.pass_context
 @_domain_errors
 def search(ctx: click.Context, query: str | None, index_dir: Path | None, k: int | None, as_json: bool,
-           batch, audience: str) -> None:
+           batch, audience: str, explain: bool) -> None:
     """Search the index for QUERY (or for each line of --batch FILE)."""
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
@@ -108,24 +109,50 @@ def search(ctx: click.Context, query: str | None, index_dir: Path | None, k: int
 
     settings = _settings(ctx, index_dir=index_dir)
     service = SearchService.load(settings.index_dir, settings)
-    queries = [query] if batch is None else (line.rstrip("\n") for line in batch)
-    for text in queries:
-        if batch is not None and not text.strip():
-            continue
-        response = service.search(text, k=k, audience=audience)
-        if as_json:
-            click.echo(json.dumps(response.to_dict(), ensure_ascii=False))
-        else:
-            _print_table(response)
+    queries = [query] if batch is None else [line.rstrip("\n") for line in batch if line.strip()]
+    for start in range(0, len(queries), 256):
+        chunk = queries[start:start + 256]
+        service.prime(chunk)
+        for text in chunk:
+            response = service.search(text, k=k, audience=audience)
+            if as_json:
+                click.echo(json.dumps(response.to_dict(), ensure_ascii=False))
+            else:
+                _print_table(response, explain)
 
 
-def _print_table(response) -> None:
-    click.echo(f"query: {response.query!r}")
+def _print_table(response, explain: bool = False) -> None:
+    verdict = "confident" if response.confident else "not confident"
+    click.echo(f"query: {response.query!r}  category: {response.category} ({response.category_p:.2f})  "
+               f"confidence: {response.confidence:.2f} ({verdict})")
     if not response.hits:
         click.echo("  no results")
     for rank, hit in enumerate(response.hits, start=1):
         where = f"#{hit.anchor}" if hit.anchor else ""
         click.echo(f"{rank:>3}. {hit.score:.4f}  {hit.id}{where}  [{hit.category}]  {hit.title}")
+        if explain:
+            click.echo("       " + "  ".join(f"{name}={value:.4f}" for name, value in hit.parts.items()))
+
+
+@cli.command(name="eval")
+@click.argument("file", type=PATH)
+@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+@_domain_errors
+def eval_command(ctx: click.Context, file: Path, index_dir: Path | None, as_json: bool) -> None:
+    """Score the ranking on FILE: JSONL of {"query": ..., "expected": "<article id>" | null}."""
+    from search.evaluate import evaluate, format_table, read_rows
+    from search.service import SearchService
+
+    settings = _settings(ctx, index_dir=index_dir)
+    rows = read_rows(file)
+    result = evaluate(SearchService.load(settings.index_dir, settings), rows)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for line in format_table(result):
+            click.echo(line)
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,12 +120,21 @@ class KeywordDoc:
     body: str = ""
 
 
-def write_index(directory: Path, docs: Iterable[KeywordDoc]) -> int:
-    directory.mkdir(parents=True, exist_ok=True)
-    ix = whoosh_index.create_in(str(directory), build_schema())
+def write_index(directory: Path, docs: Iterable[KeywordDoc], previous: Path | None = None,
+                remove: Iterable[str] = ()) -> int:
+    """Write the keyword index. With `previous`, start from a copy of that index, drop the documents of the
+    articles in `remove`, and add `docs` (an incremental build); otherwise index `docs` from scratch."""
+    if previous is not None:
+        shutil.copytree(previous, directory)
+        ix = whoosh_index.open_dir(str(directory))
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        ix = whoosh_index.create_in(str(directory), build_schema())
     writer = ix.writer(limitmb=256)
     count = 0
     try:
+        for article_id in remove:
+            writer.delete_by_term("article_id", article_id)
         for doc in docs:
             group = lang_group(doc.lang)
             fields = {"doc_id": doc.doc_id, "article_id": doc.article_id, "anchor": doc.anchor,

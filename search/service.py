@@ -19,6 +19,7 @@ from kb.vector_index import VectorIndex
 from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category
 
 AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
+MODES = ("hybrid", "keyword", "vector")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -77,6 +78,7 @@ class SearchService:
         self._keyword = KeywordIndex(index_dir / "keyword")
         self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
         self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
+        self._query_vectors: dict[str, np.ndarray] = {}
         self._confidence = ConfidenceModel.from_json(manifest.confidence)
         if len(self._vectors) != len(self._passages):
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
@@ -100,8 +102,26 @@ class SearchService:
                                      f"the index holds {manifest.model_dimension}-d")
         return cls(resolved, manifest, encoder, settings)
 
-    def search(self, query: str, k: int | None = None, audience: str = "public") -> SearchResponse:
-        """Ranked articles for `query`, visible to `audience` ('public' or 'internal')."""
+    def prime(self, queries: list[str]) -> None:
+        """Embed many queries in one batch ahead of searching them (evaluation, batch search)."""
+        texts = [t for t in (clean_query(q, self.settings.max_query_chars) for q in queries) if t]
+        if texts:
+            for text, vector in zip(texts, self._encoder.encode_queries(texts)):
+                self._query_vectors[text] = vector
+            while len(self._query_vectors) > 4096:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+
+    def _embed(self, text: str) -> np.ndarray:
+        vector = self._query_vectors.get(text)
+        return vector if vector is not None else self._encoder.encode_queries([text])[0]
+
+    def search(self, query: str, k: int | None = None, audience: str = "public", mode: str = "hybrid") -> SearchResponse:
+        """Ranked articles for `query`, visible to `audience` ('public' or 'internal').
+
+        `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is the hybrid's.
+        """
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
         k = self.settings.search_k if k is None else max(0, int(k))
         allowed = AUDIENCES.get(audience)
         if allowed is None:
@@ -115,13 +135,16 @@ class SearchService:
         keyword_anchor: dict[str, str] = {}
         for h in keyword_hits:  # best first; the first document of an article holds its title and questions
             keyword_anchor.setdefault(h.article_id, "" if h.doc_id.endswith("#0") else h.anchor)
-        query_vector = self._encoder.encode_queries([text])[0]
+        query_vector = self._embed(text)
         vector, vector_anchor = self._vector_candidates(query_vector, n, allowed)
         probs = self._classifier.proba(query_vector)[0]
         category_p = dict(zip(self._classifier.classes, probs.tolist()))
         fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector]])
         category_of = {a: self.articles[a]["category"] for a, _ in fused}
         ranked = reweight_by_category(fused, category_of, category_p, self.settings.category_weight)
+        answer = ranked[0][0] if ranked else None
+        if mode != "hybrid":
+            ranked = keyword if mode == "keyword" else vector
         rrf = dict(fused)
         keyword_score, vector_score = dict(keyword), dict(vector)
         hits = []
@@ -132,11 +155,11 @@ class SearchService:
             hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
                             meta["audience"], {"keyword": keyword_score.get(article_id, 0.0),
                                                "vector": vector_score.get(article_id, 0.0),
-                                               "fused": rrf[article_id],
+                                               "fused": rrf.get(article_id, 0.0),
                                                "category": category_p.get(meta["category"], 0.0),
                                                "final": score}))
         best = int(probs.argmax())
-        confidence = self._answer_confidence(ranked[0][0] if ranked else None, vector, category_p, float(probs[best]))
+        confidence = self._answer_confidence(answer, vector, category_p, float(probs[best]))
         return SearchResponse(text, hits, self._classifier.classes[best], float(probs[best]), confidence,
                               confidence >= self.settings.confidence_threshold)
 

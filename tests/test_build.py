@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -184,3 +183,37 @@ def test_unknown_front_matter_keys_are_kept_in_the_index(settings, encoder):
     build_index(settings, encoder)
     articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
     assert articles["reset-password"]["extra"] == {"reviewed": "2026-01-31"}
+
+
+def test_incremental_keyword_index_follows_edits_and_removals(settings, encoder):
+    # Enough articles that one change takes the incremental path (copying the previous keyword index).
+    for n in range(8):
+        (settings.articles_dir / f"extra-{n}.md").write_text(
+            f"---\ntitle: Extra topic {n}\ncategory: vpn\n---\nFiller text number {n}.\n", encoding="utf-8")
+    build_index(settings, encoder)
+    path = settings.articles_dir / "accounts" / "reset-password.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("self-service password page",
+                                                             "zebracorn portal"), encoding="utf-8")
+    (settings.articles_dir / "extra-3.md").unlink()
+    build_index(settings, encoder)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    assert service.search("zebracorn", mode="keyword").hits[0].id == "reset-password"
+    assert "reset-password" not in {h.id for h in service.search("self-service", mode="keyword").hits}
+    assert "extra-3" not in {h.id for h in service.search("extra topic 3", k=20).hits}
+    keyword_ids = {h.id for h in service.search("filler text number", k=20, mode="keyword").hits}
+    assert keyword_ids == {f"extra-{n}" for n in range(8) if n != 3}
+
+
+def test_unchanged_rebuild_reuses_models_and_pages(settings, encoder):
+    build_index(settings, encoder)
+    first = read_manifest(settings.index_dir)
+    build_index(settings, encoder)
+    second = read_manifest(settings.index_dir)
+    assert second.classifier == first.classifier and second.confidence == first.confidence
+    (settings.articles_dir / "new.md").write_text("---\ntitle: New\ncategory: vpn\nquestions: [a b, c d]\n---\n"
+                                                  "See [reset](accounts/reset-password.md).\n", encoding="utf-8")
+    build_index(settings, encoder)
+    third = read_manifest(settings.index_dir)
+    assert third.classifier["training_key"] != first.classifier["training_key"]
+    articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
+    assert 'href="/articles/reset-password"' in articles["new"]["html"]

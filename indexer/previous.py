@@ -1,0 +1,68 @@
+"""What a build may reuse from the index it replaces: embeddings, rendered HTML, the keyword index, models."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from indexer import publish
+from kb.errors import KbError
+from kb.manifest import Manifest, read_manifest
+
+
+@dataclass
+class PreviousBuild:
+    """The current index, if readable and built with the same model; empty otherwise (a full build)."""
+
+    directory: Path | None = None
+    manifest: Manifest | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    matrix: np.ndarray | None = None
+    articles: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, index_dir: Path, model_name: str) -> "PreviousBuild":
+        current = publish.current_build(index_dir)
+        if current is None:
+            return cls()
+        try:
+            manifest = read_manifest(current)
+            if manifest.model_name != model_name:
+                return cls()
+            hashes = [p["hash"] for p in json.loads((current / "passages.json").read_text(encoding="utf-8"))]
+            matrix = np.load(current / "embeddings.npy", mmap_mode="r")
+            articles = json.loads((current / "articles.json").read_text(encoding="utf-8"))
+        except (KbError, OSError, ValueError, KeyError, TypeError):
+            return cls()  # an unreadable previous build only costs a full build
+        if len(hashes) != len(matrix):
+            return cls()
+        return cls(current, manifest, {h: i for i, h in enumerate(hashes)}, matrix, articles)
+
+    def embedding(self, passage_hash: str) -> np.ndarray | None:
+        row = self.rows.get(passage_hash)
+        return None if row is None or self.matrix is None else np.asarray(self.matrix[row])
+
+    def article_hashes(self) -> dict[str, str]:
+        return dict(self.manifest.articles) if self.manifest else {}
+
+    def html(self, article_id: str, content_hash: str, links_key: str) -> str | None:
+        """The rendered page of an unchanged article, when the links it could resolve are unchanged too."""
+        old = self.articles.get(article_id)
+        if old and old.get("hash") == content_hash and old.get("links_key") == links_key:
+            return old.get("html")
+        return None
+
+    @property
+    def keyword_dir(self) -> Path | None:
+        if self.directory is None or not (self.directory / "keyword").is_dir():
+            return None
+        return self.directory / "keyword"
+
+    def models(self, training_key: str) -> dict | None:
+        """The classifier file and confidence curve of the previous build, if trained on the same data."""
+        if self.manifest is None or self.manifest.classifier.get("training_key") != training_key:
+            return None
+        path = self.directory / "classifier.npz"
+        return {"classifier": path, "confidence": self.manifest.confidence} if path.is_file() else None
