@@ -4,19 +4,19 @@
     .venv/bin/python bench/datasets.py bitext --out /tmp/bitext
 
 Each data set labels customer queries with intents. For every intent this module writes one kb article
-(hand-written help text, kept in this module, plus `--questions` of that intent's real queries as the article's
-`questions`), and an evaluation file of every remaining query with the article that answers it, followed by
-out-of-scope queries taken from the *other* data set, which the help center has no article for:
+(hand-written help text, kept in this module, plus `--questions` of that intent's real queries as the
+article's `questions`), and an evaluation file of every remaining query with the article that answers it,
+followed by out-of-scope queries taken from the *other* data set, which the help center has no article for:
 
     DIR/articles/categories.yml
     DIR/articles/<category>/<intent-id>.md
     DIR/eval.jsonl      {"query": ..., "expected": "<intent-id>" | null, "category": "<category-id>" | null}
     DIR/README.md       data set, licence, seed and counts
 
-The in-scope rows of eval.jsonl are shuffled with the seed (both CSVs are sorted by intent, so the first rows of
-the file are a fair sample of all intents); the out-of-scope rows follow them. Everything is deterministic for a
-given seed. The data stays where it is (`../shared/data` from the project root, or `--data DIR`): nothing is
-copied into the repository, and nothing is written outside `--out DIR`.
+The in-scope rows of eval.jsonl are shuffled with the seed (both CSVs are sorted by intent, so the first rows
+of the file are a fair sample of all intents); the out-of-scope rows follow them. Everything is deterministic
+for a given seed. The data stays where it is (`../shared/data` from the project root, or `--data DIR`):
+nothing is copied into the repository, and nothing is written outside `--out DIR`.
 
 Data sets
 ---------
@@ -63,8 +63,8 @@ For the bitext center (out-of-scope queries come from Banking77), these Banking7
 * contact: no Banking77 intent is about contacting the bank, so none is excluded for that reason.
 
 Other intents stay in the pool even when their wording is close to the other domain (a card that has not
-arrived, cancelling a transfer): the help center has no article that answers them, which makes them useful hard
-negatives.
+arrived, cancelling a transfer): the help center has no article that answers them, which makes them useful
+hard negatives.
 """
 from __future__ import annotations
 
@@ -149,24 +149,27 @@ def _i(category: str, title: str, description: str, summary: str, *steps: str) -
     return Intent(category, title, description, summary, tuple(steps))
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Banking77: Northwind Bank
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 
 BANKING77_CATEGORIES: dict[str, tuple[str, str]] = {
     "cards": ("Cards", "Ordering, activating, renewing and managing physical, virtual and disposable cards."),
-    "card-payments": ("Card payments", "Paying with your card or phone: declined, pending and reverted payments."),
+    "card-payments": ("Card payments",
+                      "Paying with your card or phone: declined, pending and reverted payments."),
     "transfers": ("Transfers", "Sending and receiving bank transfers, timings, failures and cancellations."),
     "top-ups": ("Top-ups", "Adding money to your account by card, bank transfer, cash or cheque."),
     "cash-withdrawals": ("Cash withdrawals", "Using ATMs: declined, pending and short cash withdrawals."),
     "exchange-and-currencies": ("Exchange and currencies",
                                 "Supported currencies, exchanging money in the app and exchange rates."),
-    "fees-and-charges": ("Fees and charges", "What we charge for payments, withdrawals, top-ups and exchanges."),
+    "fees-and-charges": ("Fees and charges",
+                         "What we charge for payments, withdrawals, top-ups and exchanges."),
     "account-and-verification": ("Account and verification",
                                  "Opening, editing and closing your account, passcodes and identity checks."),
     "security-and-fraud": ("Security and fraud",
                            "Lost or stolen cards and phones, PINs and transactions you don't recognise."),
-    "refunds-and-disputes": ("Refunds and disputes", "Getting your money back for purchases and double charges."),
+    "refunds-and-disputes": ("Refunds and disputes",
+                             "Getting your money back for purchases and double charges."),
 }
 
 BANKING77_INTENTS: dict[str, Intent] = {
@@ -174,16 +177,16 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "activate_my_card": _i(
         "cards", "Activate your new card",
         "Switch on a newly delivered Northwind Bank card in the app before its first use.",
-        "New cards arrive inactive so that a card lost in the post cannot be used. Activation takes a minute in "
-        "the Northwind app and needs only the card itself.",
+        "New cards arrive inactive so that a card lost in the post cannot be used. Activation takes a minute "
+        "in the Northwind app and needs only the card itself.",
         "Open the Northwind app and tap **Cards**, then the card marked *Not activated*.",
         "Tap **Activate card** and enter the last four digits of the card number.",
         "Make a first chip-and-PIN payment or ATM withdrawal; contactless switches on after it."),
     "card_arrival": _i(
         "cards", "Card arrival: where is my new card?",
         "Follow the delivery of a card you ordered and replace one that never arrived.",
-        "The app shows when your card was posted and to which address. Most cards arrive within five working days "
-        "of dispatch; after ten working days we treat the card as lost in the post.",
+        "The app shows when your card was posted and to which address. Most cards arrive within five working "
+        "days of dispatch; after ten working days we treat the card as lost in the post.",
         "Open **Cards > Track delivery** to see the dispatch date and the delivery address.",
         "If the address is wrong, update it in **Profile > Personal details** and order a new card.",
         "After ten working days without a card, tap **Report not received**: we cancel it and send a "
@@ -223,8 +226,8 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "getting_spare_card": _i(
         "cards", "Order an additional card",
         "Get a spare or extra physical card on the same account, for yourself or to use as a backup.",
-        "You can hold up to three physical cards on one account. Every card draws on the same balance and can "
-        "be frozen on its own; each additional card costs £5 including standard delivery.",
+        "You can hold up to three physical cards on one account. Every card draws on the same balance and "
+        "can be frozen on its own; each additional card costs £5 including standard delivery.",
         "Open **Cards** and tap **Add a card > Physical card**.",
         "Pick a colour, confirm the delivery address and pay the £5 fee.",
         "Activate the card in the app when it arrives; it gets its own PIN."),
@@ -247,8 +250,8 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "disposable_card_limits": _i(
         "cards", "Limits on disposable virtual cards",
         "How many disposable virtual cards you can create and how much you can spend with them.",
-        "You can create up to 20 disposable virtual cards a day. Each card can be used for one payment, and the "
-        "usual spending limits of your account apply to it.",
+        "You can create up to 20 disposable virtual cards a day. Each card can be used for one payment, and "
+        "the usual spending limits of your account apply to it.",
         "See your remaining disposable cards for today under **Cards > Disposable virtual card**.",
         "Check the spending limits of your plan in **Account > Limits**.",
         "If you need more disposable cards, use a regular virtual card for trusted merchants instead."),
@@ -265,8 +268,8 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "card_linking": _i(
         "cards", "Link a found card back to the app",
         "Reactivate a card you reported lost and then found, or add a card to the app.",
-        "If you froze a card you had misplaced, unfreeze it to use it again. If you already reported it lost or "
-        "stolen, it was cancelled for good and cannot be linked again.",
+        "If you froze a card you had misplaced, unfreeze it to use it again. If you already reported it lost "
+        "or stolen, it was cancelled for good and cannot be linked again.",
         "Open **Cards** and select the card.",
         "Tap **Unfreeze**: the card works again immediately.",
         "If the card shows *Cancelled*, destroy it and use the replacement we sent you."),
@@ -281,24 +284,24 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "card_not_working": _i(
         "card-payments", "Card not working",
         "What to check when your physical card does not work in shops or online.",
-        "A card stops working when it is frozen, expired, damaged, blocked after wrong PINs, or when a payment "
-        "is over your limits. The app shows the reason for every declined payment.",
+        "A card stops working when it is frozen, expired, damaged, blocked after wrong PINs, or when a "
+        "payment is over your limits. The app shows the reason for every declined payment.",
         "Open **Cards** and check the card is active, not frozen and not expired.",
         "Tap the declined payment in your transactions to see why it was declined.",
         "If the chip or magnetic strip is damaged, order a replacement in **Cards > Replace card**."),
     "contactless_not_working": _i(
         "card-payments", "Contactless payments not working",
         "Why a tap payment fails and how to get contactless working.",
-        "Contactless is switched on after your first chip-and-PIN payment with a new card. For security, after "
-        "several tap payments in a row the terminal may ask you to insert the card and enter the PIN.",
+        "Contactless is switched on after your first chip-and-PIN payment with a new card. For security, "
+        "after several tap payments in a row the terminal may ask you to insert the card and enter the PIN.",
         "Make a chip-and-PIN payment or ATM withdrawal to enable contactless on a new card.",
         "Check that **Contactless** is switched on under the card's **Security** settings.",
         "If the terminal still does not react, insert the card; a damaged antenna needs a replacement card."),
     "declined_card_payment": _i(
         "card-payments", "Card payment declined",
         "Find out why a card payment was declined and how to make it go through.",
-        "A payment can be declined for a low balance, a frozen card, a wrong PIN, a spending limit, a location "
-        "or online-payment setting, or because our fraud checks stopped it.",
+        "A payment can be declined for a low balance, a frozen card, a wrong PIN, a spending limit, a "
+        "location or online-payment setting, or because our fraud checks stopped it.",
         "Tap the declined payment in the app to see the reason we give.",
         "Top up if your balance was too low, or unfreeze the card in **Cards**.",
         "Check the card's **Security** settings for blocked online, magstripe or location payments.",
@@ -314,24 +317,26 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "reverted_card_payment?": _i(
         "card-payments", "A card payment was reverted",
         "Why a card payment came back to your account and what to do if the seller says it was not paid.",
-        "A payment is reverted when the merchant cancels the reservation or never collects it; the money returns "
-        "to your balance. The seller then has not been paid, even if the amount first left your account.",
+        "A payment is reverted when the merchant cancels the reservation or never collects it; the money "
+        "returns to your balance. The seller then has not been paid, even if the amount first left your "
+        "account.",
         "Check the payment in the app: a reverted payment is marked *Reverted* with the amount returned.",
         "Ask the merchant to take the payment again, or pay with another card.",
         "If the money left your account and did not come back within 7 days, contact us in the app chat."),
     "card_acceptance": _i(
         "card-payments", "Where can I use my card?",
         "Shops, websites and countries where Northwind cards are accepted.",
-        "Your card works wherever Visa (physical cards) or Mastercard (virtual cards) is accepted, online and in "
-        "shops, in over 200 countries. Some merchants such as car hire firms may not accept debit cards.",
+        "Your card works wherever Visa (physical cards) or Mastercard (virtual cards) is accepted, online "
+        "and in shops, in over 200 countries. Some merchants such as car hire firms may not accept debit "
+        "cards.",
         "Look for the Visa or Mastercard logo at the till or checkout.",
         "Make sure the relevant payment types are enabled in the card's **Security** settings.",
         "For gambling and some other merchant types, check the blocked categories in **Cards > Security**."),
     "apple_pay_or_google_pay": _i(
         "card-payments", "Apple Pay and Google Pay",
         "Add your card to Apple Pay or Google Pay and top up with them.",
-        "Every Northwind card can be added to Apple Pay and Google Pay on a phone or watch. You can also top up "
-        "your account with a card stored in Apple Pay or Google Pay.",
+        "Every Northwind card can be added to Apple Pay and Google Pay on a phone or watch. You can also top "
+        "up your account with a card stored in Apple Pay or Google Pay.",
         "Open **Cards**, select the card and tap **Add to Apple Wallet** or **Add to Google Pay**.",
         "Follow the wallet's prompts and confirm with the code we send to the app.",
         "To top up, choose **Add money > Apple Pay** or **Google Pay** and select the card to pay with."),
@@ -339,12 +344,14 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "balance_not_updated_after_bank_transfer": _i(
         "transfers", "Incoming bank transfer not in my balance",
         "What to do when money sent to your account by bank transfer has not arrived.",
-        "Transfers from UK accounts usually arrive within two hours; SEPA transfers take up to one working day "
-        "and international SWIFT transfers up to five. Transfers with wrong details are returned to the sender.",
+        "Transfers from UK accounts usually arrive within two hours; SEPA transfers take up to one working "
+        "day and international SWIFT transfers up to five. Transfers with wrong details are returned to the "
+        "sender.",
         "Check the sender used the account details shown under **Account > Account details**, including the "
         "reference if one is given.",
         "Allow the normal time for the transfer type, counting working days only.",
-        "If it is still missing, ask the sender for the payment confirmation and send it to us in the app chat."),
+        "If it is still missing, ask the sender for the payment confirmation and send it to us in the app "
+        "chat."),
     "beneficiary_not_allowed": _i(
         "transfers", "Transfer to a beneficiary not allowed",
         "Why a transfer to a particular recipient is blocked and what you can do.",
@@ -352,15 +359,16 @@ BANKING77_INTENTS: dict[str, Intent] = {
         "match, or when our checks flag the recipient as a risk.",
         "Check the recipient's name, account number or IBAN, and bank code with the recipient.",
         "Delete and re-add the beneficiary in **Payments > Recipients** and try again.",
-        "If the error persists, contact us in the app chat; we cannot always tell you why a payee is blocked."),
+        "If the error persists, contact us in the app chat; we cannot always tell you why a payee is "
+        "blocked."),
     "cancel_transfer": _i(
         "transfers", "Cancel a transfer",
         "Stop a transfer you have just sent, scheduled or sent to the wrong account.",
         "A transfer can be cancelled while it is still pending or scheduled. Once it has been sent, only the "
         "recipient's bank can return the money.",
         "Open the transfer in your transactions; if it is pending or scheduled, tap **Cancel transfer**.",
-        "If it was already sent to the wrong account, tap **Report a problem > Wrong recipient** and we ask the "
-        "receiving bank to recall it.",
+        "If it was already sent to the wrong account, tap **Report a problem > Wrong recipient** and we ask "
+        "the receiving bank to recall it.",
         "Recalls are not guaranteed and can take up to 20 working days."),
     "declined_transfer": _i(
         "transfers", "Transfer declined",
@@ -389,8 +397,8 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "receiving_money": _i(
         "transfers", "Receive money into your account",
         "How other people and employers can send money to your Northwind account.",
-        "Anyone can pay you by bank transfer using your account details, and Northwind customers can send you "
-        "money instantly with your phone number. You can receive your salary in any currency we support.",
+        "Anyone can pay you by bank transfer using your account details, and Northwind customers can send "
+        "you money instantly with your phone number. You can receive your salary in any currency we support.",
         "Share the details from **Account > Account details** (sort code and account number, or IBAN).",
         "For another Northwind customer, share your phone number or **Payment link**.",
         "Incoming money appears in your balance and in your transactions as soon as it arrives."),
@@ -405,8 +413,8 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "transfer_not_received_by_recipient": _i(
         "transfers", "Recipient has not received my transfer",
         "Check a transfer that left your account but has not reached the person you paid.",
-        "Once a transfer has left Northwind, the time to arrive depends on the receiving bank: up to two hours "
-        "in the UK, one working day for SEPA and up to five working days for international transfers.",
+        "Once a transfer has left Northwind, the time to arrive depends on the receiving bank: up to two "
+        "hours in the UK, one working day for SEPA and up to five working days for international transfers.",
         "Open the transfer and check it is marked *Sent* and that the recipient's details are correct.",
         "Share the **Payment confirmation** from the app with the recipient so their bank can trace it.",
         "If it has not arrived after five working days, contact us in the app chat to start a trace."),
@@ -422,62 +430,63 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "automatic_top_up": _i(
         "top-ups", "Automatic top-ups",
         "Set up Auto top-up so your balance never runs low.",
-        "Auto top-up adds money from a linked card whenever your balance falls below an amount you choose, or on "
-        "a schedule. You can change or switch it off at any time.",
+        "Auto top-up adds money from a linked card whenever your balance falls below an amount you choose, "
+        "or on a schedule. You can change or switch it off at any time.",
         "Open **Add money > Auto top-up**.",
         "Choose the card, the threshold and the amount to add (up to £1,000 per top-up).",
         "Save; each automatic top-up appears in your transactions like a normal one."),
     "pending_top_up": _i(
         "top-ups", "Top-up pending",
         "Why a top-up has not completed yet and how long it can stay pending.",
-        "Card top-ups are usually instant, but the first top-up with a new card, or one that needs 3D Secure, "
-        "may stay pending for up to a few hours while the card's bank confirms it.",
+        "Card top-ups are usually instant, but the first top-up with a new card, or one that needs 3D "
+        "Secure, may stay pending for up to a few hours while the card's bank confirms it.",
         "Complete any 3D Secure prompt from your card's bank.",
         "Wait up to 24 hours before trying again, so you are not charged twice.",
         "If it is still pending after a day, contact us in the app chat with the top-up's date and amount."),
     "top_up_failed": _i(
         "top-ups", "Top-up failed",
         "What to do when adding money to your account does not work.",
-        "Top-ups fail when the card's bank declines them, the card details or 3D Secure check are wrong, or the "
-        "amount is above your top-up limit. A failed top-up is never charged.",
+        "Top-ups fail when the card's bank declines them, the card details or 3D Secure check are wrong, or "
+        "the amount is above your top-up limit. A failed top-up is never charged.",
         "Check the card details and that the card is in your name.",
         "Try a smaller amount, or ask your card's bank to allow the payment.",
         "Top up by bank transfer instead if the card keeps being declined."),
     "top_up_limits": _i(
         "top-ups", "Top-up limits",
         "The maximum you can add by card, bank transfer and cash, and how to raise it.",
-        "Card top-ups are limited to £2,000 per day and your balance to £40,000. Bank transfers have no top-up "
-        "limit. Verified accounts have higher limits than new ones.",
+        "Card top-ups are limited to £2,000 per day and your balance to £40,000. Bank transfers have no "
+        "top-up limit. Verified accounts have higher limits than new ones.",
         "See your current limits in **Account > Limits**.",
         "Verify your identity to lift the limits of a new account.",
         "For larger amounts, use a bank transfer."),
     "top_up_reverted": _i(
         "top-ups", "Top-up reverted or disappeared",
         "Why a top-up that went through was cancelled and the money removed.",
-        "We reverse a top-up when the card's bank withdraws the payment or our checks find a problem with the "
-        "card. The money goes back to the card you topped up with, usually within 5 working days.",
+        "We reverse a top-up when the card's bank withdraws the payment or our checks find a problem with "
+        "the card. The money goes back to the card you topped up with, usually within 5 working days.",
         "Open the top-up in your transactions to see the reversal and its reason.",
         "Check your card's statement for the returned amount.",
         "Top up again with another card or by bank transfer."),
     "topping_up_by_card": _i(
         "top-ups", "Top up with a debit or credit card",
         "Add money to your account instantly using a card from another bank.",
-        "Card top-ups arrive instantly. You can use a Visa or Mastercard debit or credit card in your own name.",
+        "Card top-ups arrive instantly. You can use a Visa or Mastercard debit or credit card in your own "
+        "name.",
         "Tap **Add money** on the home screen and choose **Card**.",
         "Enter the card number, expiry date and security code, or pick a saved card.",
         "Enter the amount and complete the 3D Secure check from your card's bank."),
     "top_up_by_cash_or_cheque": _i(
         "top-ups", "Top up with cash or a cheque",
         "Whether you can pay in cash or cheques, and the alternatives.",
-        "Northwind is an app-only bank: we do not accept cheques, and cash can be paid in only at partner shops "
-        "that offer PayPoint, for a small fee.",
+        "Northwind is an app-only bank: we do not accept cheques, and cash can be paid in only at partner "
+        "shops that offer PayPoint, for a small fee.",
         "To pay in cash, open **Add money > Cash** and show the barcode at a PayPoint counter.",
         "To use a cheque, pay it into another bank account and transfer the money to Northwind."),
     "verify_top_up": _i(
         "top-ups", "Verify a card used for top-ups",
         "Confirm that a card you top up with is yours, using the code in its statement.",
-        "To stop stolen cards being used, we sometimes ask you to verify a top-up card. We make a small charge "
-        "to the card with a code in its description, then refund it.",
+        "To stop stolen cards being used, we sometimes ask you to verify a top-up card. We make a small "
+        "charge to the card with a code in its description, then refund it.",
         "Find the Northwind charge on the card's statement or banking app; the description includes a "
         "6-digit code.",
         "Open **Add money > Cards**, select the card and tap **Verify**.",
@@ -502,26 +511,27 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "card_swallowed": _i(
         "cash-withdrawals", "ATM kept my card",
         "What to do when a cash machine swallows your card.",
-        "ATMs keep a card after several wrong PINs, a fault or a timeout. Retained cards are destroyed by the "
-        "ATM's owner and never returned, so we replace it.",
+        "ATMs keep a card after several wrong PINs, a fault or a timeout. Retained cards are destroyed by "
+        "the ATM's owner and never returned, so we replace it.",
         "Freeze the card straight away in **Cards**.",
         "Tap **Replace card > Retained by ATM**; the replacement has a new number and is free.",
         "Use a virtual card or Apple Pay or Google Pay until the new card arrives."),
     "declined_cash_withdrawal": _i(
         "cash-withdrawals", "Cash withdrawal declined",
         "Why an ATM refused to give you cash and how to fix it.",
-        "A withdrawal is declined for a wrong PIN, a low balance, a daily withdrawal limit, a frozen card, or "
-        "because ATM withdrawals are switched off in the card's security settings.",
+        "A withdrawal is declined for a wrong PIN, a low balance, a daily withdrawal limit, a frozen card, "
+        "or because ATM withdrawals are switched off in the card's security settings.",
         "Check the reason on the declined withdrawal in the app.",
         "Make sure **ATM withdrawals** is switched on under the card's **Security** settings.",
         "Check your daily limit under **Account > Limits**, or try another ATM."),
     "pending_cash_withdrawal": _i(
         "cash-withdrawals", "Cash withdrawal pending",
         "Why a withdrawal still shows as pending, including one where you got no cash.",
-        "A withdrawal stays pending until the ATM's bank settles it, normally within a few days. If the ATM gave "
-        "you no cash, the reservation is released automatically.",
+        "A withdrawal stays pending until the ATM's bank settles it, normally within a few days. If the ATM "
+        "gave you no cash, the reservation is released automatically.",
         "Wait up to 7 days for the pending amount to settle or drop off.",
-        "If you received no cash and the amount is taken, tap the transaction and choose **Report a problem**.",
+        "If you received no cash and the amount is taken, tap the transaction and choose **Report a "
+        "problem**.",
         "Keep any receipt the ATM printed."),
     "wrong_amount_of_cash_received": _i(
         "cash-withdrawals", "ATM gave me the wrong amount",
@@ -551,16 +561,16 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "fiat_currency_support": _i(
         "exchange-and-currencies", "Supported currencies",
         "Which currencies you can hold, exchange and spend with Northwind.",
-        "You can hold and exchange over 25 currencies, including GBP, EUR, USD, CHF, JPY and PLN, and spend in "
-        "over 150 currencies with your card, converted at our rate.",
+        "You can hold and exchange over 25 currencies, including GBP, EUR, USD, CHF, JPY and PLN, and spend "
+        "in over 150 currencies with your card, converted at our rate.",
         "Open **Exchange > All currencies** to see the full list.",
         "Add a currency balance with **Accounts > Add currency**.",
         "Spending in a currency you don't hold is converted from your main balance automatically."),
     "supported_cards_and_currencies": _i(
         "exchange-and-currencies", "Cards and currencies accepted for top-ups",
         "Which card types and currencies you can use to add money.",
-        "You can top up with Visa and Mastercard debit and credit cards in your name, in most major currencies. "
-        "American Express is not supported.",
+        "You can top up with Visa and Mastercard debit and credit cards in your name, in most major "
+        "currencies. American Express is not supported.",
         "Check the card network on the card you want to use.",
         "Top up in the currency of the card to avoid a conversion by the card's bank.",
         "If your card is not accepted, top up by bank transfer instead."),
@@ -568,16 +578,16 @@ BANKING77_INTENTS: dict[str, Intent] = {
         "exchange-and-currencies", "Wrong exchange rate on a card payment",
         "Why a foreign-currency card payment was converted at an unexpected rate.",
         "Card payments in a currency you don't hold are converted at our rate when the merchant settles the "
-        "payment, which can be a day or two after you pay. Paying in the local currency avoids the merchant's "
-        "own, usually worse, conversion.",
+        "payment, which can be a day or two after you pay. Paying in the local currency avoids the "
+        "merchant's own, usually worse, conversion.",
         "Open the payment to see the rate applied and the time of the conversion.",
         "If the merchant charged you in your home currency, the merchant set the rate, not us.",
         "If our rate looks wrong, send the payment details to us in the app chat."),
     "wrong_exchange_rate_for_cash_withdrawal": _i(
         "exchange-and-currencies", "Wrong exchange rate on a cash withdrawal",
         "Why a cash withdrawal abroad cost more than you expected.",
-        "Many ATMs abroad offer to convert the withdrawal themselves at a poor rate. If you accept, their rate "
-        "applies; if you decline, we convert at our rate, with a mark-up at weekends.",
+        "Many ATMs abroad offer to convert the withdrawal themselves at a poor rate. If you accept, their "
+        "rate applies; if you decline, we convert at our rate, with a mark-up at weekends.",
         "Always choose to be charged in the local currency at foreign ATMs.",
         "Check the rate and any ATM owner's fee shown on the withdrawal in the app.",
         "If our rate looks wrong, send us the withdrawal's details in the app chat."),
@@ -585,24 +595,25 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "card_payment_fee_charged": _i(
         "fees-and-charges", "Fee on a card payment",
         "Why a card payment came with an extra fee and how to avoid it.",
-        "Card payments are free in your home currency. A fee can apply to payments in a foreign currency above "
-        "your plan's fair-usage allowance, or to cash-like payments such as gambling and money transfers.",
+        "Card payments are free in your home currency. A fee can apply to payments in a foreign currency "
+        "above your plan's fair-usage allowance, or to cash-like payments such as gambling and money "
+        "transfers.",
         "Open the payment to see the fee and its reason.",
         "Check your plan's allowances under **Account > Plan**.",
         "Exchange money in the app on weekdays before you travel to avoid conversion fees."),
     "cash_withdrawal_charge": _i(
         "fees-and-charges", "Fee on a cash withdrawal",
         "When we charge for ATM withdrawals and how to avoid it.",
-        "Each plan includes free ATM withdrawals up to a monthly allowance (£200 on the Standard plan). Above it "
-        "we charge 2% per withdrawal. Some ATM owners also add their own fee, shown on the screen.",
+        "Each plan includes free ATM withdrawals up to a monthly allowance (£200 on the Standard plan). "
+        "Above it we charge 2% per withdrawal. Some ATM owners also add their own fee, shown on the screen.",
         "See how much of this month's allowance is left in **Account > Plan**.",
         "Decline withdrawals where the ATM shows its own fee, and try another machine.",
         "Withdraw larger amounts less often, or upgrade your plan for a bigger allowance."),
     "exchange_charge": _i(
         "fees-and-charges", "Currency exchange fees",
         "What exchanging money in the app costs, on weekdays and at weekends.",
-        "Exchanges are free up to your plan's monthly allowance; above it we charge 0.5%. At weekends a mark-up "
-        "of 1% applies on top of the rate because markets are closed.",
+        "Exchanges are free up to your plan's monthly allowance; above it we charge 0.5%. At weekends a "
+        "mark-up of 1% applies on top of the rate because markets are closed.",
         "Check the fee shown before you tap **Exchange now**.",
         "See your remaining fee-free allowance in **Account > Plan**.",
         "Exchange on weekdays to avoid the weekend mark-up."),
@@ -617,23 +628,24 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "top_up_by_bank_transfer_charge": _i(
         "fees-and-charges", "Fees for receiving transfers (SEPA and SWIFT)",
         "What it costs to top up by UK, SEPA or SWIFT bank transfer.",
-        "Receiving UK and SEPA transfers is free. We accept international SWIFT transfers, but the sending bank "
-        "and intermediary banks may deduct their own fees, so less can arrive than was sent.",
+        "Receiving UK and SEPA transfers is free. We accept international SWIFT transfers, but the sending "
+        "bank and intermediary banks may deduct their own fees, so less can arrive than was sent.",
         "Use your IBAN for SEPA transfers and the SWIFT details from **Account > Account details**.",
         "Ask the sender to choose the *OUR* charge option so they pay all SWIFT fees.",
         "Check the amount received in the transfer's details in the app."),
     "top_up_by_card_charge": _i(
         "fees-and-charges", "Fees for topping up by card",
         "When a card top-up is free and when a fee applies.",
-        "Top-ups with UK and European debit cards are free. Top-ups with credit cards and cards issued outside "
-        "Europe cost 0.7% of the amount, and the card's bank may treat a credit card top-up as a cash advance.",
+        "Top-ups with UK and European debit cards are free. Top-ups with credit cards and cards issued "
+        "outside Europe cost 0.7% of the amount, and the card's bank may treat a credit card top-up as a "
+        "cash advance.",
         "Check the fee shown on the **Add money** screen before you confirm.",
         "Use a European debit card or a bank transfer for free top-ups."),
     "transfer_fee_charged": _i(
         "fees-and-charges", "Fee charged on a transfer",
         "Why you were charged for a transfer, or the recipient received less than you sent.",
-        "Transfers in pounds within the UK and in euros within SEPA are free. International transfers carry a "
-        "fee shown before you send, and intermediary banks may deduct their own fees on SWIFT transfers.",
+        "Transfers in pounds within the UK and in euros within SEPA are free. International transfers carry "
+        "a fee shown before you send, and intermediary banks may deduct their own fees on SWIFT transfers.",
         "Open the transfer to see our fee and the amount sent.",
         "Compare it with the amount the recipient received to spot an intermediary fee.",
         "Send in the recipient's local currency to avoid most intermediary fees."),
@@ -641,8 +653,8 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "age_limit": _i(
         "account-and-verification", "Age limits and accounts for children",
         "How old you must be to open an account and how to get one for your child.",
-        "You must be 18 or older to open a Northwind account. Parents can open a Northwind Junior account for "
-        "children aged 7 to 17, managed from the parent's app.",
+        "You must be 18 or older to open a Northwind account. Parents can open a Northwind Junior account "
+        "for children aged 7 to 17, managed from the parent's app.",
         "Open **Profile > Family** and tap **Add a child**.",
         "Enter the child's name and date of birth and order their card.",
         "Set spending limits and pocket money from your own app."),
@@ -652,7 +664,8 @@ BANKING77_INTENTS: dict[str, Intent] = {
         "You can open an account if you live in the UK, the European Economic Area or Switzerland. Your card "
         "works worldwide, but you must update your address if you move to another country.",
         "Check the list of supported countries on the sign-up screen.",
-        "If you move, update your address in **Profile > Personal details**; we may ask for proof of address.",
+        "If you move, update your address in **Profile > Personal details**; we may ask for proof of "
+        "address.",
         "If you move to an unsupported country, you may need to close your account."),
     "edit_personal_details": _i(
         "account-and-verification", "Change your personal details",
@@ -681,49 +694,49 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "verify_my_identity": _i(
         "account-and-verification", "Verify your identity",
         "The steps and documents needed for identity verification.",
-        "We are required by law to verify every customer. You need a valid photo ID (passport, driving licence "
-        "or national ID card) and a few seconds of selfie video.",
+        "We are required by law to verify every customer. You need a valid photo ID (passport, driving "
+        "licence or national ID card) and a few seconds of selfie video.",
         "Open **Profile > Verify identity**.",
         "Photograph both sides of your ID in good light, without glare.",
         "Record the selfie video; most checks are completed within minutes."),
     "unable_to_verify_identity": _i(
         "account-and-verification", "Identity verification failed",
         "What to do when we could not verify your identity.",
-        "Verification fails when photos are blurry or cropped, the document has expired, or the details do not "
-        "match the ones you entered. You can try again as often as you need.",
+        "Verification fails when photos are blurry or cropped, the document has expired, or the details do "
+        "not match the ones you entered. You can try again as often as you need.",
         "Check that your name and date of birth in the app match your ID exactly.",
         "Retake the photos on a plain background with all four corners of the document visible.",
         "If it fails again, use a different document or contact us in the app chat."),
     "why_verify_identity": _i(
         "account-and-verification", "Why we verify your identity",
         "Why identity checks are required and what you can do before they are complete.",
-        "Anti-money-laundering law requires us to know who our customers are. Until your identity is verified, "
-        "you can top up small amounts but cannot spend, transfer or withdraw money.",
+        "Anti-money-laundering law requires us to know who our customers are. Until your identity is "
+        "verified, you can top up small amounts but cannot spend, transfer or withdraw money.",
         "Complete the check in **Profile > Verify identity** to unlock your account.",
         "Your documents are encrypted and used only for the verification and the legal record."),
     "verify_source_of_funds": _i(
         "account-and-verification", "Verify the source of your funds",
         "Why we may ask where your money comes from and which documents to send.",
-        "For large or unusual payments, the law requires us to check where money comes from. Until the check is "
-        "done, some transactions may be held.",
+        "For large or unusual payments, the law requires us to check where money comes from. Until the check "
+        "is done, some transactions may be held.",
         "Open the request in **Profile > Documents**.",
-        "Upload a document that shows the origin of the money, such as a payslip, bank statement, sale contract "
-        "or tax return.",
+        "Upload a document that shows the origin of the money, such as a payslip, bank statement, sale "
+        "contract or tax return.",
         "We review documents within two working days and notify you in the app."),
     # security and fraud
     "compromised_card": _i(
         "security-and-fraud", "My card details may be compromised",
         "What to do if someone else may know or be using your card details.",
-        "If your card details were exposed, for example in a data breach or a suspicious website, replace the "
-        "card straight away: the new card has a new number, expiry date and security code.",
+        "If your card details were exposed, for example in a data breach or a suspicious website, replace "
+        "the card straight away: the new card has a new number, expiry date and security code.",
         "Freeze the card in **Cards** so no new payments go through.",
         "Tap **Replace card > Compromised** to cancel it and order a free replacement.",
         "Report any payments you did not make on each transaction with **Report a problem**."),
     "lost_or_stolen_card": _i(
         "security-and-fraud", "Lost or stolen card",
         "Block a lost or stolen card and get a replacement.",
-        "Freezing a card in the app blocks it instantly. If you are sure it is gone, report it lost or stolen: "
-        "we cancel it for good and send a replacement.",
+        "Freezing a card in the app blocks it instantly. If you are sure it is gone, report it lost or "
+        "stolen: we cancel it for good and send a replacement.",
         "Freeze the card in **Cards** as soon as you notice it is missing.",
         "Tap **Replace card > Lost** or **Stolen** to cancel it and order a new one.",
         "Check recent transactions and report any you did not make."),
@@ -738,40 +751,41 @@ BANKING77_INTENTS: dict[str, Intent] = {
     "change_pin": _i(
         "security-and-fraud", "Change your PIN",
         "Change the PIN of your physical card at a cash machine.",
-        "You can change your PIN at most ATMs in the UK and Europe that offer PIN services. You don't need to "
-        "visit a branch, and the change applies immediately.",
+        "You can change your PIN at most ATMs in the UK and Europe that offer PIN services. You don't need "
+        "to visit a branch, and the change applies immediately.",
         "Insert your card at an ATM and enter your current PIN.",
         "Choose **PIN services > Change PIN** and enter a new 4-digit PIN twice.",
         "If you don't know your current PIN, see it in **Cards > Show PIN** first."),
     "pin_blocked": _i(
         "security-and-fraud", "PIN blocked",
         "Unblock your card after entering the wrong PIN too many times.",
-        "After three wrong PIN entries the card's chip-and-PIN payments are blocked. You can unblock them in the "
-        "app; an ATM may need the correct PIN once afterwards to reset the chip.",
+        "After three wrong PIN entries the card's chip-and-PIN payments are blocked. You can unblock them in "
+        "the app; an ATM may need the correct PIN once afterwards to reset the chip.",
         "Check your PIN in **Cards > Show PIN**.",
         "Tap **Unblock PIN** on the card.",
         "Insert the card at an ATM and complete a balance enquiry with the correct PIN."),
     "card_payment_not_recognised": _i(
         "security-and-fraud", "Card payment I don't recognise",
         "Check an unfamiliar card payment and report it if you did not make it.",
-        "Merchants often trade under a different name from the shop you know, so look up the payment's details "
-        "first. If the payment really isn't yours, we block the card and investigate.",
+        "Merchants often trade under a different name from the shop you know, so look up the payment's "
+        "details first. If the payment really isn't yours, we block the card and investigate.",
         "Tap the payment to see the merchant's full name, location and website.",
-        "If you still don't recognise it, freeze the card and tap **Report a problem > I don't recognise this**.",
+        "If you still don't recognise it, freeze the card and tap **Report a problem > I don't recognise "
+        "this**.",
         "We order you a new card and tell you the outcome of the investigation in the app."),
     "cash_withdrawal_not_recognised": _i(
         "security-and-fraud", "Cash withdrawal I don't recognise",
         "What to do about an ATM withdrawal you did not make.",
-        "A withdrawal you didn't make means someone may have your card and PIN. Act quickly: we can only refund "
-        "unauthorised withdrawals that are reported promptly.",
+        "A withdrawal you didn't make means someone may have your card and PIN. Act quickly: we can only "
+        "refund unauthorised withdrawals that are reported promptly.",
         "Freeze the card in **Cards** immediately.",
         "Open the withdrawal and tap **Report a problem > I don't recognise this**.",
         "Order a replacement card and change your PIN on the new card."),
     "direct_debit_payment_not_recognised": _i(
         "security-and-fraud", "Direct debit I don't recognise",
         "Check and cancel a direct debit you did not set up, and claim the money back.",
-        "Direct debits are protected by the Direct Debit Guarantee: if a payment was taken in error or without "
-        "your permission, you are entitled to a full and immediate refund.",
+        "Direct debits are protected by the Direct Debit Guarantee: if a payment was taken in error or "
+        "without your permission, you are entitled to a full and immediate refund.",
         "Open **Payments > Direct debits** to see who set up the mandate and when.",
         "Tap **Cancel direct debit** to stop future payments.",
         "Tap the payment and choose **Claim refund** under the Direct Debit Guarantee."),
@@ -782,34 +796,38 @@ BANKING77_INTENTS: dict[str, Intent] = {
         "Refunds for things you bought are made by the merchant, so ask the merchant first. If they do not "
         "refund a purchase that was faulty or never arrived, we can raise a chargeback.",
         "Contact the merchant with your order details and ask for a refund to your card.",
-        "If they refuse or don't reply within 14 days, tap the payment and choose **Report a problem > Dispute**.",
+        "If they refuse or don't reply within 14 days, tap the payment and choose **Report a problem > "
+        "Dispute**.",
         "Upload your messages with the merchant; we keep you updated in the app."),
     "Refund_not_showing_up": _i(
         "refunds-and-disputes", "Refund not showing up",
         "Why a refund from a merchant has not reached your balance yet.",
-        "Once a merchant issues a refund, it usually takes 5-10 working days to reach your account, because the "
-        "merchant's bank must send it through the card network first.",
+        "Once a merchant issues a refund, it usually takes 5-10 working days to reach your account, because "
+        "the merchant's bank must send it through the card network first.",
         "Ask the merchant for the date of the refund and its reference number.",
         "Allow 10 working days from that date.",
-        "If it is still missing, tap the original payment and choose **Report a problem > Refund not received**."),
+        "If it is still missing, tap the original payment and choose **Report a problem > Refund not "
+        "received**."),
     "transaction_charged_twice": _i(
         "refunds-and-disputes", "Charged twice for the same payment",
         "What to do when the same payment appears twice in your transactions.",
-        "A double charge is often a pending reservation beside the final payment, and the extra one drops off "
-        "within a few days. If both payments complete, the merchant or we can refund one.",
+        "A double charge is often a pending reservation beside the final payment, and the extra one drops "
+        "off within a few days. If both payments complete, the merchant or we can refund one.",
         "Check whether one of the two payments is still *Pending*; if so, wait up to 7 days.",
         "If both are completed, ask the merchant to refund the duplicate.",
         "If the merchant does not help, tap the duplicate and choose **Report a problem > Charged twice**."),
 }
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Bitext customer service: Meadowlane, an online shop
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 
 BITEXT_CATEGORIES: dict[str, tuple[str, str]] = {
-    "account": ("Your account", "Creating, editing, switching and deleting your Meadowlane account; passwords."),
-    "cancellation-fee": ("Cancellation fees", "Fees for cancelling orders and Meadowlane Plus membership early."),
+    "account": ("Your account",
+                "Creating, editing, switching and deleting your Meadowlane account; passwords."),
+    "cancellation-fee": ("Cancellation fees",
+                         "Fees for cancelling orders and Meadowlane Plus membership early."),
     "contact": ("Contact us", "Reaching our customer service team and a human agent."),
     "delivery": ("Delivery", "Delivery options, prices and how long delivery takes."),
     "feedback": ("Feedback", "Complaints, reviews and suggestions."),
@@ -834,16 +852,16 @@ BITEXT_INTENTS: dict[str, Intent] = {
     "delete_account": _i(
         "account", "Delete your account",
         "Close your Meadowlane account and erase your personal data.",
-        "Deleting your account removes your profile, saved addresses and payment methods. We keep invoices for "
-        "as long as the law requires. Orders in progress must be delivered or cancelled first.",
+        "Deleting your account removes your profile, saved addresses and payment methods. We keep invoices "
+        "for as long as the law requires. Orders in progress must be delivered or cancelled first.",
         "Sign in and go to **My account > Privacy > Delete account**.",
         "Confirm with your password; we send a confirmation email.",
         "Click the link in the email within 7 days to complete the deletion."),
     "edit_account": _i(
         "account", "Edit your account details",
         "Change your name, email address, phone number or preferences.",
-        "You can update your profile at any time. A new email address must be confirmed before we start using "
-        "it.",
+        "You can update your profile at any time. A new email address must be confirmed before we start "
+        "using it.",
         "Sign in and go to **My account > Profile**.",
         "Select **Edit** next to the detail you want to change and save it.",
         "For a new email address, click the confirmation link we send to it."),
@@ -857,17 +875,19 @@ BITEXT_INTENTS: dict[str, Intent] = {
         "Choose a new password; check your spam folder if the email doesn't arrive within 10 minutes."),
     "registration_problems": _i(
         "account", "Problems signing up",
-        "Fix errors when creating an account, such as an email already in use or a missing confirmation email.",
-        "Most sign-up problems come from an email address that already has an account, a password that is too "
-        "short, or a confirmation email caught by a spam filter.",
-        "If the email address is already registered, use **Forgot your password?** instead of signing up again.",
+        "Fix errors when creating an account, such as an email already in use or a missing confirmation "
+        "email.",
+        "Most sign-up problems come from an email address that already has an account, a password that is "
+        "too short, or a confirmation email caught by a spam filter.",
+        "If the email address is already registered, use **Forgot your password?** instead of signing up "
+        "again.",
         "Check your spam folder for the confirmation email, or select **Resend confirmation**.",
         "Try another browser or clear your cookies; if it still fails, send us a screenshot of the error."),
     "switch_account": _i(
         "account", "Switch between accounts",
         "Sign out and use another Meadowlane account, for example a personal and a business account.",
-        "You can be signed in to one account at a time in each browser or app. Switching keeps each account's "
-        "basket and orders separate.",
+        "You can be signed in to one account at a time in each browser or app. Switching keeps each "
+        "account's basket and orders separate.",
         "Open **My account** and select **Sign out**.",
         "Sign in with the other account's email address and password.",
         "In the app, use **Profile > Switch account** to keep both accounts signed in."),
@@ -876,8 +896,8 @@ BITEXT_INTENTS: dict[str, Intent] = {
         "cancellation-fee", "Cancellation fees",
         "When a fee applies to cancelling an order or ending Meadowlane Plus early.",
         "Cancelling an order before it ships is free. Made-to-order items cost 15% to cancel once production "
-        "has started, and ending an annual Meadowlane Plus membership early costs the remaining months at the "
-        "monthly rate, minus what you already paid.",
+        "has started, and ending an annual Meadowlane Plus membership early costs the remaining months at "
+        "the monthly rate, minus what you already paid.",
         "See the fee for an order under **My orders > Cancel** before you confirm.",
         "See the early-exit fee for Meadowlane Plus under **My account > Membership > End membership**.",
         "The fee is deducted from your refund; nothing extra is charged to your card."),
@@ -893,8 +913,8 @@ BITEXT_INTENTS: dict[str, Intent] = {
     "contact_human_agent": _i(
         "contact", "Talk to a person",
         "Get past the virtual assistant to a member of our team.",
-        "Our virtual assistant handles simple questions, but you can ask for a person at any point in the chat "
-        "during opening hours.",
+        "Our virtual assistant handles simple questions, but you can ask for a person at any point in the "
+        "chat during opening hours.",
         "In the chat, type **agent** or select **Talk to a person**.",
         "Keep the chat window open; the waiting time is shown at the top.",
         "Outside opening hours, leave a message and we reply by email the next working day."),
@@ -995,16 +1015,16 @@ BITEXT_INTENTS: dict[str, Intent] = {
     "check_payment_methods": _i(
         "payment", "Payment methods we accept",
         "Which cards, wallets and other payment options you can use at checkout.",
-        "We accept Visa, Mastercard and American Express cards, PayPal, Apple Pay, Google Pay, gift cards, and "
-        "pay-in-3 instalments on orders over £50.",
+        "We accept Visa, Mastercard and American Express cards, PayPal, Apple Pay, Google Pay, gift cards, "
+        "and pay-in-3 instalments on orders over £50.",
         "See the options available for your basket at the payment step of checkout.",
         "Save a card under **My account > Payment methods** for faster checkout.",
         "Gift cards can be combined with any other payment method."),
     "payment_issue": _i(
         "payment", "Problems with a payment",
         "What to do when a payment is declined, fails or you are charged incorrectly.",
-        "Payments fail when card details or the billing address don't match, when the bank's security check is "
-        "not completed, or when the bank declines the payment.",
+        "Payments fail when card details or the billing address don't match, when the bank's security check "
+        "is not completed, or when the bank declines the payment.",
         "Check the card number, expiry date and billing address, and complete your bank's security check.",
         "Try another payment method such as PayPal.",
         "If you were charged for an order that failed, the amount is released within 5 working days; contact "
@@ -1029,8 +1049,8 @@ BITEXT_INTENTS: dict[str, Intent] = {
     "track_refund": _i(
         "refund", "Track your refund",
         "Check the status of a refund and when the money will reach you.",
-        "Each return shows its refund status in your account. Once issued, a refund takes 3-5 working days to "
-        "reach a card and 1 day for PayPal.",
+        "Each return shows its refund status in your account. Once issued, a refund takes 3-5 working days "
+        "to reach a card and 1 day for PayPal.",
         "Go to **My orders > Returns** and select the return.",
         "Check the status: *Received*, *Refund issued* or *Completed*.",
         "If the refund was issued more than 10 working days ago and hasn't arrived, contact us."),
@@ -1046,17 +1066,17 @@ BITEXT_INTENTS: dict[str, Intent] = {
     "set_up_shipping_address": _i(
         "shipping-address", "Add a new shipping address",
         "Save another delivery address, such as your workplace, to your account.",
-        "You can save several addresses and choose one at checkout. We deliver to homes, workplaces and pickup "
-        "points in the UK.",
+        "You can save several addresses and choose one at checkout. We deliver to homes, workplaces and "
+        "pickup points in the UK.",
         "Go to **My account > Addresses** and select **Add address**.",
         "Enter the full address and postcode and a phone number for the carrier.",
         "Tick **Default** to use it automatically at checkout."),
 }
 
 
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Data sets
-# --------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 
 BANKING77 = Dataset(
     name="banking77", title="Banking77 (train split)", brand="Northwind Bank",
@@ -1066,9 +1086,9 @@ BANKING77 = Dataset(
     categories=BANKING77_CATEGORIES, intents=BANKING77_INTENTS, ood_source="bitext",
     ood_excluded=frozenset({
         "check_refund_policy", "get_refund", "track_refund", "payment_issue", "check_payment_methods",
-        "check_invoice", "get_invoice", "delete_account", "create_account", "edit_account", "recover_password",
-        "registration_problems", "switch_account", "contact_customer_service", "contact_human_agent",
-        "complaint", "review"}),
+        "check_invoice", "get_invoice", "delete_account", "create_account", "edit_account",
+        "recover_password", "registration_problems", "switch_account", "contact_customer_service",
+        "contact_human_agent", "complaint", "review"}),
 )
 
 BITEXT = Dataset(
@@ -1125,7 +1145,8 @@ def _check_spec(spec: Dataset, queries: list[Query], questions: int) -> dict[str
     missing = sorted(set(by_intent) - set(spec.intents))
     unknown = sorted(set(spec.intents) - set(by_intent))
     if missing or unknown:
-        raise ValueError(f"{spec.name}: intents without help text {missing}, help text for unknown intents {unknown}")
+        raise ValueError(f"{spec.name}: intents without help text {missing}, "
+                         f"help text for unknown intents {unknown}")
     for label, intent in spec.intents.items():
         if intent.category not in spec.categories:
             raise ValueError(f"{spec.name}: intent {label!r} has undeclared category {intent.category!r}")
@@ -1139,7 +1160,7 @@ def _check_spec(spec: Dataset, queries: list[Query], questions: int) -> dict[str
 
 
 def render_article(intent: Intent, questions: list[str]) -> str:
-    """The Markdown article: YAML front matter (safe_dump, so every string is quoted as YAML needs) and body."""
+    """The Markdown article: YAML front matter (safe_dump quotes every string as YAML needs) and body."""
     front = yaml.safe_dump({"title": intent.title, "category": intent.category, "questions": questions,
                             "description": intent.description},
                            sort_keys=False, allow_unicode=True, width=1_000_000, default_flow_style=False)
@@ -1148,7 +1169,7 @@ def render_article(intent: Intent, questions: list[str]) -> str:
 
 
 def _prepare_articles_dir(articles: Path) -> None:
-    """Empty the articles folder of an earlier run; refuse to touch a non-empty folder this module did not write."""
+    """Empty the articles folder of an earlier run; refuse a non-empty folder this module did not write."""
     if articles.exists() and any(articles.iterdir()):
         if not (articles / MARKER).is_file():
             raise FileExistsError(f"{articles} exists and was not written by bench/datasets.py; "
@@ -1160,7 +1181,7 @@ def _prepare_articles_dir(articles: Path) -> None:
 
 
 def ood_pool(name: str, data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
-    """Out-of-scope candidates for data set `name`: the other data set's queries minus the excluded intents."""
+    """Out-of-scope candidates for `name`: the other data set's queries minus the excluded intents."""
     spec = SPECS[name]
     return [q.text for q in load_queries(spec.ood_source, data_dir) if q.intent not in spec.ood_excluded]
 
@@ -1170,6 +1191,10 @@ def generate(name: str, out: Path, *, questions: int = DEFAULT_QUESTIONS, seed: 
     """Write the help center, eval.jsonl and README.md of data set `name` into `out`; return the counts."""
     spec = SPECS[name]
     by_intent = _check_spec(spec, load_queries(name, data_dir), questions)
+    known = {text.casefold() for texts in by_intent.values() for text in texts}
+    pool = [text for text in ood_pool(name, data_dir) if text.casefold() not in known]
+    if ood > len(pool):
+        raise ValueError(f"{name}: asked for {ood} out-of-scope queries, the pool has {len(pool)}")
     out = Path(out)
     articles = out / "articles"
     _prepare_articles_dir(articles)
@@ -1194,10 +1219,6 @@ def generate(name: str, out: Path, *, questions: int = DEFAULT_QUESTIONS, seed: 
                      for i, text in enumerate(texts) if i not in chosen]
     rng.shuffle(in_scope)
 
-    known = {text.casefold() for texts in by_intent.values() for text in texts}
-    pool = [text for text in ood_pool(name, data_dir) if text.casefold() not in known]
-    if ood > len(pool):
-        raise ValueError(f"{name}: asked for {ood} out-of-scope queries, the pool has {len(pool)}")
     out_of_scope = [{"query": text, "expected": None, "category": None}
                     for text in random.Random(seed).sample(pool, ood)]
 
@@ -1222,8 +1243,8 @@ Generated by `bench/datasets.py {spec.name} --out DIR --questions {summary.quest
 --ood {summary.out_of_scope}`. Do not edit: rerunning the command replaces `articles/`.
 
 - Data set: {spec.title}, `shared/data/{spec.source}`. {spec.citation}.
-- Licence: {spec.licence}. The `questions` of the articles and the queries of `eval.jsonl` are taken from the data
-  set; the titles, descriptions and article bodies are written for this fictional help center.
+- Licence: {spec.licence}. The `questions` of the articles and the queries of `eval.jsonl` are taken from the
+  data set; the titles, descriptions and article bodies are written for this fictional help center.
 - Out-of-scope queries: {other.title} (`shared/data/{other.source}`), licence {other.licence}.
 - Seed: {summary.seed} (`random.Random(seed)` picks the questions, shuffles the in-scope rows and samples the
   out-of-scope rows).
@@ -1245,8 +1266,8 @@ Generated by `bench/datasets.py {spec.name} --out DIR --questions {summary.quest
 ## Files
 
 - `articles/`: `categories.yml` and one article per intent, `articles/<category>/<intent-id>.md`.
-- `eval.jsonl`: one `{{"query", "expected", "category"}}` object per line: the in-scope rows (shuffled), then the
-  out-of-scope rows, whose `expected` and `category` are null. The intents of the other data set that this
+- `eval.jsonl`: one `{{"query", "expected", "category"}}` object per line: the in-scope rows (shuffled), then
+  the out-of-scope rows, whose `expected` and `category` are null. The intents of the other data set that this
   help center does answer are left out of the out-of-scope pool (see the docstring of `bench/datasets.py`):
   {", ".join(f"`{label}`" for label in sorted(spec.ood_excluded))}.
 """
@@ -1256,7 +1277,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", choices=DATASETS)
-    parser.add_argument("--out", type=Path, required=True, help="Output folder (articles/, eval.jsonl, README.md).")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="Output folder (articles/, eval.jsonl, README.md).")
     parser.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS, help="Questions per article.")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--ood", type=int, default=DEFAULT_OOD, help="Out-of-scope rows in eval.jsonl.")

@@ -5,9 +5,10 @@
 
 For each data set: generate the help center and eval.jsonl with bench/datasets.py, then run the real CLI as a
 user would (`python -m kb` in a subprocess): `kb check --strict`, `kb build`, and `kb eval eval.jsonl --json`.
-If `kb eval` is not available (or fails), the script says so and computes fallback figures itself: it runs
-`kb search --batch FILE --json -k 3` on the first --fallback-queries in-scope queries of eval.jsonl and reports
-top-1 accuracy and recall@3 against `expected` (`--fallback` computes them even when `kb eval` works).
+If `kb eval` is not available (or fails), the script says so and computes fallback figures itself: it
+runs `kb search --batch FILE --json -k 3` on the first --fallback-queries in-scope queries of eval.jsonl and
+reports top-1 accuracy and recall@3 against `expected` (`--fallback` computes them even when `kb eval`
+works).
 
 Work folders go to a temporary folder that is removed at the end, or to --work DIR, which is kept. Prints a
 table per data set and writes bench/out/eval_datasets.json. It asserts nothing: it measures.
@@ -87,18 +88,20 @@ def fallback_figures(eval_file: Path, index: Path, work: Path, limit: int) -> di
         if not ids or ids[0] != row["expected"]:
             misses.append({"query": row["query"], "expected": row["expected"], "got": ids})
     n = len(rows)
-    return {"queries": n, "top1": round(top1 / n, 4) if n else None, "recall_at_3": round(recall3 / n, 4) if n else None,
+    return {"queries": n, "top1": round(top1 / n, 4) if n else None,
+            "recall_at_3": round(recall3 / n, 4) if n else None,
             "seconds": round(seconds, 1), "misses_sample": misses[:10]}
 
 
 def run_dataset(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Generate, check, build and evaluate one data set's help center; return everything measured."""
     folder = work / name
-    summary = generate(name, folder, questions=args.questions, seed=args.seed, ood=args.ood, data_dir=args.data)
+    summary = generate(name, folder, questions=args.questions, seed=args.seed, ood=args.ood,
+                       data_dir=args.data)
     articles, index, eval_file = folder / "articles", folder / "index", folder / "eval.jsonl"
     result: dict[str, Any] = {"summary": summary.to_dict()}
-    print(f"[{name}] generated {summary.articles} articles, {summary.in_scope} + {summary.out_of_scope} eval rows "
-          f"in {folder}", flush=True)
+    print(f"[{name}] generated {summary.articles} articles, "
+          f"{summary.in_scope} + {summary.out_of_scope} eval rows in {folder}", flush=True)
 
     check = kb("check", "--articles", articles, "--strict")
     result["check"] = {"exit": check.returncode, "report": _tail(check, 1)}
@@ -126,7 +129,8 @@ def run_dataset(name: str, work: Path, args: argparse.Namespace) -> dict[str, An
     else:
         result["eval_error"] = {"exit": evaluation.returncode, "message": _tail(evaluation, 3)}
         print(f"[{name}] `kb eval` is not available or failed (exit {evaluation.returncode}: "
-              f"{_tail(evaluation, 1)}); computing fallback figures with `kb search --batch` instead", flush=True)
+              f"{_tail(evaluation, 1)}); computing fallback figures with `kb search --batch` instead",
+              flush=True)
     if evaluation.returncode != 0 or args.fallback:
         try:
             result["fallback"] = fallback_figures(eval_file, index, folder, args.fallback_queries)
@@ -182,11 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS, help="Questions per article.")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--ood", type=int, default=DEFAULT_OOD, help="Out-of-scope rows per eval file.")
-    parser.add_argument("--work", type=Path, default=None, help="Work folder to keep (default: a temporary one).")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="Work folder to keep (default: a temporary one).")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="Folder of the data sets.")
     parser.add_argument("--fallback-queries", type=int, default=200,
                         help="In-scope queries the fallback evaluation searches.")
-    parser.add_argument("--fallback", action="store_true", help="Compute fallback figures even if kb eval works.")
+    parser.add_argument("--fallback", action="store_true",
+                        help="Compute fallback figures even if kb eval works.")
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = {}

@@ -121,3 +121,21 @@ def test_bad_config_is_a_clear_error(tmp_path: Path):
     config.write_text("port = 'eighty'\n", encoding="utf-8")
     result = run("--config", str(config), "check")
     assert result.exit_code == 1 and "setting 'port': 'eighty' is not a valid int" in result.stderr
+
+
+def test_eval_and_explain(center: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    run("build", "--articles", str(center), "--index", str(index))
+    rows = tmp_path / "eval.jsonl"
+    rows.write_text('{"query": "printer offline", "expected": "printer-offline"}\n'
+                    '{"query": "qqqq zzzz", "expected": null}\n', encoding="utf-8")
+    table = run("eval", str(rows), "--index", str(index))
+    assert table.exit_code == 0 and "hybrid" in table.output and "out-of-scope AUROC" in table.output
+    data = json.loads(run("eval", str(rows), "--index", str(index), "--json").output)
+    assert data["in_scope"] == 1 and data["modes"]["hybrid"]["top1"] == 1.0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{}\n", encoding="utf-8")
+    result = run("eval", str(bad), "--index", str(index))
+    assert result.exit_code == 1 and "bad.jsonl:1:" in result.stderr
+    explained = run("search", "printer offline", "--index", str(index), "--explain")
+    assert "keyword=" in explained.output and "category=" in explained.output and "confidence:" in explained.output
