@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer import publish
 from indexer.calibrate import train_models
-from indexer.passages import Passage, article_sections, keyword_docs_for, passages_for
+from indexer.passages import Passage, article_sections, keyword_docs_for, passages_for, word_counts
 from indexer.previous import PreviousBuild
 from indexer.render import Renderer
 from kb import keyword_index, vector_index
@@ -181,6 +181,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     } for a in articles})
     _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description}
                                               for c in center.categories.values()})
+    _write_json(staging / "words.json", word_counts(a for a in articles if a.audience == "public"))
 
 
 def _write_keyword(directory: Path, articles: list[Article], previous: PreviousBuild) -> None:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
 from dataclasses import dataclass
+from typing import Iterable
 
 from kb.articles import Article
 from kb.keyword_index import KeywordDoc
@@ -60,3 +63,16 @@ def keyword_docs_for(article: Article) -> list[KeywordDoc]:
             title=article.title, questions="\n".join(article.questions) if first else "",
             tags=" ".join(article.tags) if first else "", heading=section.heading, body=body))
     return docs
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def word_counts(articles: Iterable[Article]) -> dict[str, int]:
+    """How often each word (lower-cased) occurs in the articles' visible text: the spelling vocabulary."""
+    counts: Counter[str] = Counter()
+    for article in articles:
+        text = " ".join([article.title, article.description, *article.questions, *article.tags,
+                         *(f"{s.heading} {s.text}" for s in article_sections(article))])
+        counts.update(w.lower() for w in _WORD.findall(text))
+    return dict(counts)

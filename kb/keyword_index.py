@@ -167,7 +167,13 @@ class KeywordIndex:
     def __init__(self, directory: Path) -> None:
         self._ix = whoosh_index.open_dir(str(directory))
         self._analyzers = {g: analyzer(g) for g in LANG_GROUPS}
-        self._groups = [g for g in LANG_GROUPS if f"body_{g}" in self._ix.schema.names()]
+        self.groups = [g for g in LANG_GROUPS if f"body_{g}" in self._ix.schema.names()]
+
+    def term_sets(self) -> dict[str, frozenset[str]]:
+        """Every term of each language group's text fields."""
+        with self._ix.reader() as reader:
+            return {g: frozenset(term.decode("utf-8") for name in TEXT_FIELDS for term in reader.lexicon(f"{name}_{g}"))
+                    for g in self.groups}
 
     def terms(self, text: str, group: str) -> list[str]:
         seen: dict[str, None] = {}
@@ -178,7 +184,7 @@ class KeywordIndex:
     def build_query(self, text: str) -> wq.Query | None:
         """An OR over every query term in every field of every language group; no user syntax is parsed."""
         clauses = []
-        for group in self._groups:
+        for group in self.groups:
             for term in self.terms(text, group)[:64]:
                 for name in TEXT_FIELDS:
                     clauses.append(wq.Term(f"{name}_{group}", term))

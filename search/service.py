@@ -17,6 +17,7 @@ from kb.keyword_index import KeywordIndex
 from kb.manifest import Manifest, read_manifest
 from kb.vector_index import VectorIndex
 from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category
+from search.spelling import Vocabulary, correct_spelling, fix_layout
 
 AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
 MODES = ("hybrid", "keyword", "vector")
@@ -46,13 +47,14 @@ class SearchResponse:
 
     query: str
     hits: list[Hit]
+    corrected: str | None = None  # the query as searched, when a layout slip or a typo was fixed
     category: str | None = None
     category_p: float = 0.0
     confidence: float = 0.0
     confident: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "category": self.category, "category_p": round(self.category_p, 4),
+        return {"query": self.query, "corrected_query": self.corrected, "category": self.category, "category_p": round(self.category_p, 4),
                 "confidence": round(self.confidence, 4), "confident": self.confident,
                 "results": [h.to_dict() for h in self.hits]}
 
@@ -76,6 +78,8 @@ class SearchService:
         except KeyError as exc:
             raise IndexFormatError(f"{index_dir}: incomplete index ({exc})") from None
         self._keyword = KeywordIndex(index_dir / "keyword")
+        self._terms = self._keyword.term_sets()
+        self._words = Vocabulary(_read_json(index_dir / "words.json").items())
         self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
         self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
         self._query_vectors: dict[str, np.ndarray] = {}
@@ -129,13 +133,14 @@ class SearchService:
         text = clean_query(query, self.settings.max_query_chars)
         if not text or k == 0 or not any(ch.isalnum() for ch in text):
             return SearchResponse(text, [])
+        searched = correct_spelling(fix_layout(text, self._known), self._words)
         n = self.settings.candidates
-        keyword_hits = self._keyword.search(text, n, allowed)
+        keyword_hits = self._keyword.search(searched, n, allowed)
         keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
         keyword_anchor: dict[str, str] = {}
         for h in keyword_hits:  # best first; the first document of an article holds its title and questions
             keyword_anchor.setdefault(h.article_id, "" if h.doc_id.endswith("#0") else h.anchor)
-        query_vector = self._embed(text)
+        query_vector = self._embed(searched)
         vector, vector_anchor = self._vector_candidates(query_vector, n, allowed)
         probs = self._classifier.proba(query_vector)[0]
         category_p = dict(zip(self._classifier.classes, probs.tolist()))
@@ -160,8 +165,16 @@ class SearchService:
                                                "final": score}))
         best = int(probs.argmax())
         confidence = self._answer_confidence(answer, vector, category_p, float(probs[best]))
-        return SearchResponse(text, hits, self._classifier.classes[best], float(probs[best]), confidence,
-                              confidence >= self.settings.confidence_threshold)
+        return SearchResponse(text, hits, searched if searched != text else None, self._classifier.classes[best],
+                              float(probs[best]), confidence, confidence >= self.settings.confidence_threshold)
+
+    def _known(self, word: str) -> bool:
+        """Whether the help center uses this word (after stemming), or it is a stop word of a language it has."""
+        for group in self._keyword.groups:
+            terms = self._keyword.terms(word, group)
+            if any(term in self._terms[group] for term in terms) or (not terms and word.isalpha()):
+                return True
+        return False
 
     def _answer_confidence(self, answer: str | None, vector: list[tuple[str, float]], category_p: dict[str, float],
                            max_p: float) -> float:
