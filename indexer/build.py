@@ -71,7 +71,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
     try:
         embeddings, embedded, reused = _embed(passages, previous, get_encoder, settings.embedding_batch_size,
                                               progress if progress is not None else sys.stderr.isatty())
-        _write(staging, center, articles, passages, embeddings, previous)
+        vector_kind = _write(staging, center, articles, passages, embeddings, previous, settings.exact_search_max)
         models = _models(staging, articles, passages, embeddings, previous)
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
@@ -82,7 +82,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                     "internal": sum(a.audience == "internal" for a in articles),
                     "categories": len(center.categories)},
             git=_git_info(settings.articles_dir), languages=sorted({a.lang for a in articles}),
-            vector_index="flat-ip", classifier=models["classifier"], confidence=models["confidence"],
+            vector_index=vector_kind, classifier=models["classifier"], confidence=models["confidence"],
         )
         manifest.write(staging)
         final = publish.publish(settings.index_dir, staging, settings.keep_builds)
@@ -151,10 +151,11 @@ def _embed(passages: list[Passage], previous: PreviousBuild, get_encoder: Callab
 
 
 def _write(staging: Path, center: HelpCenter, articles: list[Article], passages: list[Passage],
-           embeddings: np.ndarray, previous: PreviousBuild) -> None:
+           embeddings: np.ndarray, previous: PreviousBuild, exact_max: int) -> str:
+    """Write every index file but the manifest and the models; returns the vector index type."""
     _write_keyword(staging / "keyword", articles, previous)
     np.save(staging / "embeddings.npy", embeddings)
-    vector_index.write_index(staging / "vectors.faiss", embeddings)
+    vector_kind = vector_index.write_index(staging / "vectors.faiss", embeddings, exact_max)
     _write_json(staging / "passages.json", [
         {"article": p.article_id, "anchor": p.anchor, "heading": p.heading, "kind": p.kind, "hash": p.hash}
         for p in passages])
@@ -182,6 +183,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description}
                                               for c in center.categories.values()})
     _write_json(staging / "words.json", word_counts(a for a in articles if a.audience == "public"))
+    return vector_kind
 
 
 def _write_keyword(directory: Path, articles: list[Article], previous: PreviousBuild) -> None:

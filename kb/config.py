@@ -29,6 +29,7 @@ class Settings:
     embedding_precision: str = _setting("bf16", "Model weights in `bf16` (twice the speed, cosine >= 0.999) or `fp32`.")
     embedding_batch_size: int = _setting(32, "Passages embedded per batch during a build.")
     section_max_words: int = _setting(180, "Body sections longer than this are split into several passages.")
+    exact_search_max: int = _setting(50000, "Up to this many passages the vector index is exact; above, HNSW.")
     keep_builds: int = _setting(2, "How many earlier index builds are kept beside the current one.")
     search_k: int = _setting(10, "Results returned by a search unless asked otherwise.")
     candidates: int = _setting(50, "Candidates taken from each of the keyword and vector indexes per query.")

@@ -90,3 +90,19 @@ def test_vector_index_rejects_wrong_dimension_and_garbage(tmp_path: Path):
     (tmp_path / "bad.faiss").write_bytes(b"not an index")
     with pytest.raises(IndexFormatError, match="cannot read"):
         VectorIndex(tmp_path / "bad.faiss", 4)
+
+
+def test_hnsw_above_the_exact_limit_finds_the_exact_neighbours(tmp_path: Path):
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert write_vectors(tmp_path / "flat.faiss", vectors, exact_max=5000) == "flat-ip"
+    assert write_vectors(tmp_path / "hnsw.faiss", vectors, exact_max=1000) == "hnsw-ip"
+    index = VectorIndex(tmp_path / "hnsw.faiss", 32)
+    queries = vectors[:100] + rng.normal(scale=0.05, size=(100, 32)).astype(np.float32)
+    found = 0
+    for query in queries:
+        _, rows = index.search(query, 10)
+        exact = set(np.argsort(-(vectors @ query))[:10].tolist())
+        found += len(exact & set(rows[0].tolist()))
+    assert found / 1000 >= 0.95
