@@ -172,7 +172,7 @@ def print_table(name: str, result: dict[str, Any]) -> None:
                  ("fallback figures: recall@3", fb["recall_at_3"]),
                  ("fallback figures: search seconds", fb["seconds"])]
     if "fallback_error" in result:
-        rows.append(("fallback figures", "failed: " + result["fallback_error"].splitlines()[0]))
+        rows.append(("fallback figures", "failed: " + " ".join(result["fallback_error"].split())))
     width = max(len(label) for label, _ in rows)
     print(f"\n{name}")
     print("-" * (width + 30))
