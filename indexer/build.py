@@ -16,7 +16,8 @@ import numpy as np
 
 from indexer import publish
 from indexer.calibrate import train_models
-from indexer.passages import Passage, article_sections, keyword_docs_for, passages_for, word_counts
+from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
+                               word_counts)
 from indexer.previous import PreviousBuild
 from indexer.render import Renderer
 from kb import keyword_index, vector_index
@@ -183,6 +184,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description}
                                               for c in center.categories.values()})
     _write_json(staging / "words.json", word_counts(a for a in articles if a.audience == "public"))
+    np.save(staging / "centroids.npy", question_centroids(articles, passages, embeddings))
     return vector_kind
 
 

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
+import numpy as np
+
 from kb.articles import Article
 from kb.keyword_index import KeywordDoc
 from kb.sections import Section, chunk_words, plain_text, split_sections
@@ -76,3 +78,16 @@ def word_counts(articles: Iterable[Article]) -> dict[str, int]:
                          *(f"{s.heading} {s.text}" for s in article_sections(article))])
         counts.update(w.lower() for w in _WORD.findall(text))
     return dict(counts)
+
+
+def question_centroids(articles: list[Article], passages: list[Passage], embeddings: np.ndarray) -> np.ndarray:
+    """Per article (in `articles` order), the normalised mean of its question and summary embeddings:
+    where customers' phrasings of that problem lie."""
+    row_of = {a.id: i for i, a in enumerate(articles)}
+    sums = np.zeros((len(articles), embeddings.shape[1]), dtype=np.float64)
+    for passage, vector in zip(passages, embeddings):
+        if passage.kind != "section":
+            sums[row_of[passage.article_id]] += vector
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (sums / norms).astype(np.float32)

@@ -35,3 +35,21 @@ def reweight_by_category(fused: Sequence[tuple[Hashable, float]], category_of: d
     scored = [(key, score * (1.0 + weight * category_p.get(category_of.get(key), 0.0))) for key, score in fused]
     order = {key: i for i, (key, _) in enumerate(fused)}
     return sorted(scored, key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def score_fusion(vector: Sequence[tuple[Hashable, float]], keyword: Sequence[tuple[Hashable, float]],
+                 keyword_weight: float) -> list[tuple[Hashable, float]]:
+    """vector score + keyword_weight × keyword score / the query's best keyword score, best first.
+
+    Vector scores are cosines, comparable across queries; BM25 scores are not, so they are scaled to [0, 1]
+    per query. Ties keep the order in which keys were first seen (vector ranking first).
+    """
+    top = max((score for _, score in keyword), default=0.0)
+    scaled = {key: score / top for key, score in keyword} if top > 0 else {}
+    fused: dict[Hashable, float] = {}
+    for key, score in vector:
+        fused[key] = score
+    for key in scaled:
+        fused[key] = fused.get(key, 0.0) + keyword_weight * scaled[key]
+    order = {key: i for i, key in enumerate(fused)}
+    return sorted(fused.items(), key=lambda kv: (-kv[1], order[kv[0]]))

@@ -16,7 +16,7 @@ from kb.errors import IndexFormatError, ModelMismatchError
 from kb.keyword_index import KeywordIndex
 from kb.manifest import Manifest, read_manifest
 from kb.vector_index import VectorIndex
-from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category
+from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category, score_fusion
 from search.spelling import Vocabulary, correct_spelling, fix_layout
 
 AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
@@ -83,6 +83,13 @@ class SearchService:
         self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
         self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
         self._query_vectors: dict[str, np.ndarray] = {}
+        try:  # articles.json is written with sorted keys: centroid rows follow the sorted article ids
+            self._centroids = np.load(index_dir / "centroids.npy")
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"{index_dir}: cannot read centroids.npy ({exc})") from None
+        self._centroid_row = {a: i for i, a in enumerate(sorted(self.articles))}
+        if len(self._centroids) != len(self._centroid_row):
+            raise IndexFormatError(f"{index_dir}: {len(self._centroids)} centroids for {len(self.articles)} articles")
         self._confidence = ConfidenceModel.from_json(manifest.confidence)
         if len(self._vectors) != len(self._passages):
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
@@ -144,12 +151,17 @@ class SearchService:
         vector, vector_anchor = self._vector_candidates(query_vector, n, allowed)
         probs = self._classifier.proba(query_vector)[0]
         category_p = dict(zip(self._classifier.classes, probs.tolist()))
-        fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector]])
+        vector_ranked = self._rank_vector(query_vector, vector)
+        if self.settings.fusion == "rrf":
+            fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector_ranked]],
+                                           weights=[self.settings.keyword_weight, 1.0])
+        else:
+            fused = score_fusion(vector_ranked, keyword, self.settings.keyword_weight)
         category_of = {a: self.articles[a]["category"] for a, _ in fused}
         ranked = reweight_by_category(fused, category_of, category_p, self.settings.category_weight)
         answer = ranked[0][0] if ranked else None
         if mode != "hybrid":
-            ranked = keyword if mode == "keyword" else vector
+            ranked = keyword if mode == "keyword" else vector_ranked
         rrf = dict(fused)
         keyword_score, vector_score = dict(keyword), dict(vector)
         hits = []
@@ -186,6 +198,15 @@ class SearchService:
         other = max((s for a, s in vector if a != answer), default=0.0)
         features = confidence_features(answer_cos, other, category_p.get(self.articles[answer]["category"], 0.0), max_p)
         return float(self._confidence.predict(features)[0])
+
+    def _rank_vector(self, query: np.ndarray, vector: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Vector candidates ranked by best passage + centroid_weight × cosine to the question centroid."""
+        if not vector:
+            return []
+        rows = [self._centroid_row[a] for a, _ in vector]
+        near = self._centroids[rows] @ query
+        weight = self.settings.centroid_weight
+        return best_per_key((a, s + weight * float(c)) for (a, s), c in zip(vector, near))
 
     def _vector_candidates(self, query: np.ndarray, n: int, allowed: tuple[str, ...]):
         scores, rows = self._vectors.search(query, n * 4)

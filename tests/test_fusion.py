@@ -22,3 +22,21 @@ def test_rrf_weights_and_ties():
 
 def test_best_per_key_keeps_best_section():
     assert best_per_key([("a", 0.2), ("b", 0.5), ("a", 0.9), ("c", 0.5)]) == [("a", 0.9), ("b", 0.5), ("c", 0.5)]
+
+
+def test_score_fusion_scales_keyword_scores_per_query():
+    from search.fusion import score_fusion
+
+    fused = dict(score_fusion([("a", 0.8), ("b", 0.7)], [("b", 20.0), ("c", 10.0)], keyword_weight=0.2))
+    assert fused["a"] == pytest.approx(0.8)
+    assert fused["b"] == pytest.approx(0.7 + 0.2 * 1.0)
+    assert fused["c"] == pytest.approx(0.2 * 0.5)
+    assert [k for k, _ in score_fusion([("a", 0.8), ("b", 0.7)], [("b", 20.0)], 0.2)] == ["b", "a"]
+    assert score_fusion([("a", 0.5)], [], 0.2) == [("a", 0.5)]
+
+
+def test_reweight_by_category():
+    from search.fusion import reweight_by_category
+
+    ranked = reweight_by_category([("a", 1.0), ("b", 0.9)], {"a": "x", "b": "y"}, {"x": 0.0, "y": 1.0}, 0.5)
+    assert ranked == [("b", pytest.approx(1.35)), ("a", 1.0)]
