@@ -51,20 +51,17 @@ def passages_for(article: Article, max_words: int) -> list[Passage]:
 
 
 def keyword_docs_for(article: Article) -> list[KeywordDoc]:
-    """One keyword document per section; the first also carries the questions, tags and description."""
-    sections = article_sections(article) or [Section("", "", "")]
-    docs = []
-    for n, section in enumerate(sections):
-        first = n == 0
-        body = section.text
-        if first and article.description:
-            body = f"{article.description}\n\n{body}"
-        docs.append(KeywordDoc(
-            doc_id=f"{article.id}#{n}", article_id=article.id, anchor=section.anchor,
-            audience=article.audience, category=article.category, lang=article.lang,
-            title=article.title, questions="\n".join(article.questions) if first else "",
-            tags=" ".join(article.tags) if first else "", heading=section.heading, body=body))
-    return docs
+    """One keyword document per article: BM25 over whole articles (sections are found by the vector side).
+
+    Whoosh's cost grows with the documents a term occurs in; one document per article instead of one per
+    section keeps keyword search several times faster with no loss of which article matches.
+    """
+    sections = article_sections(article)
+    body = "\n\n".join(filter(None, [article.description, *(s.text for s in sections)]))
+    return [KeywordDoc(
+        doc_id=article.id, article_id=article.id, anchor="", audience=article.audience, category=article.category,
+        lang=article.lang, title=article.title, questions="\n".join(article.questions), tags=" ".join(article.tags),
+        heading="\n".join(s.heading for s in sections if s.heading), body=body)]
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}")

@@ -167,13 +167,16 @@ class KeywordIndex:
     def __init__(self, directory: Path) -> None:
         self._ix = whoosh_index.open_dir(str(directory))
         self._analyzers = {g: analyzer(g) for g in LANG_GROUPS}
-        self.groups = [g for g in LANG_GROUPS if f"body_{g}" in self._ix.schema.names()]
+        names = set(self._ix.schema.names())
+        with self._ix.reader() as reader:
+            # Which terms each text field holds: a query asks only for (field, term) pairs that can match.
+            self._field_terms = {f"{name}_{g}": frozenset(t.decode("utf-8") for t in reader.lexicon(f"{name}_{g}"))
+                                 for g in LANG_GROUPS for name in TEXT_FIELDS if f"{name}_{g}" in names}
+        self.groups = [g for g in LANG_GROUPS if any(self._field_terms.get(f"{name}_{g}") for name in TEXT_FIELDS)]
 
     def term_sets(self) -> dict[str, frozenset[str]]:
         """Every term of each language group's text fields."""
-        with self._ix.reader() as reader:
-            return {g: frozenset(term.decode("utf-8") for name in TEXT_FIELDS for term in reader.lexicon(f"{name}_{g}"))
-                    for g in self.groups}
+        return {g: frozenset().union(*(self._field_terms[f"{name}_{g}"] for name in TEXT_FIELDS)) for g in self.groups}
 
     def terms(self, text: str, group: str) -> list[str]:
         seen: dict[str, None] = {}
@@ -187,7 +190,9 @@ class KeywordIndex:
         for group in self.groups:
             for term in self.terms(text, group)[:64]:
                 for name in TEXT_FIELDS:
-                    clauses.append(wq.Term(f"{name}_{group}", term))
+                    field = f"{name}_{group}"
+                    if term in self._field_terms[field]:
+                        clauses.append(wq.Term(field, term))
         return wq.Or(clauses) if clauses else None
 
     def search(self, text: str, limit: int, audiences: Sequence[str] = ("public",)) -> list[KeywordHit]:

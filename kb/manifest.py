@@ -8,7 +8,7 @@ from typing import Any
 
 from kb.errors import IndexFormatError, IndexMissingError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 
 

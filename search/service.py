@@ -144,9 +144,6 @@ class SearchService:
         n = self.settings.candidates
         keyword_hits = self._keyword.search(searched, n, allowed)
         keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
-        keyword_anchor: dict[str, str] = {}
-        for h in keyword_hits:  # best first; the first document of an article holds its title and questions
-            keyword_anchor.setdefault(h.article_id, "" if h.doc_id.endswith("#0") else h.anchor)
         query_vector = self._embed(searched)
         vector, vector_anchor = self._vector_candidates(query_vector, n, allowed)
         probs = self._classifier.proba(query_vector)[0]
@@ -167,7 +164,7 @@ class SearchService:
         hits = []
         for article_id, score in ranked[:k]:
             meta = self.articles[article_id]
-            anchor = vector_anchor.get(article_id, keyword_anchor.get(article_id, ""))
+            anchor = vector_anchor.get(article_id, "")
             heading = next((s["heading"] for s in meta["sections"] if s["anchor"] == anchor), "")
             hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
                             meta["audience"], {"keyword": keyword_score.get(article_id, 0.0),
