@@ -59,7 +59,7 @@ def keyword_docs_for(article: Article) -> list[KeywordDoc]:
     sections = article_sections(article)
     body = "\n\n".join(filter(None, [article.description, *(s.text for s in sections)]))
     return [KeywordDoc(
-        doc_id=article.id, article_id=article.id, anchor="", audience=article.audience, category=article.category,
+        doc_id=article.id, article_id=article.id, audience=article.audience, category=article.category,
         lang=article.lang, title=article.title, questions="\n".join(article.questions), tags=" ".join(article.tags),
         heading="\n".join(s.heading for s in sections if s.heading), body=body)]
 

@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.fields import ID, TEXT, Schema
 from whoosh.lang.stopwords import stoplists
 from whoosh.scoring import BM25F
 
@@ -93,7 +93,6 @@ def build_schema() -> Schema:
     fields = {
         "doc_id": ID(stored=True, unique=True),
         "article_id": ID(stored=True),
-        "anchor": STORED(),
         "audience": ID(stored=True),
         "category": ID(stored=True),
     }
@@ -105,11 +104,10 @@ def build_schema() -> Schema:
 
 @dataclass(frozen=True)
 class KeywordDoc:
-    """One searchable section of an article."""
+    """One searchable document: an article's text by field."""
 
     doc_id: str
     article_id: str
-    anchor: str
     audience: str
     category: str
     lang: str
@@ -137,8 +135,8 @@ def write_index(directory: Path, docs: Iterable[KeywordDoc], previous: Path | No
             writer.delete_by_term("article_id", article_id)
         for doc in docs:
             group = lang_group(doc.lang)
-            fields = {"doc_id": doc.doc_id, "article_id": doc.article_id, "anchor": doc.anchor,
-                      "audience": doc.audience, "category": doc.category}
+            fields = {"doc_id": doc.doc_id, "article_id": doc.article_id, "audience": doc.audience,
+                      "category": doc.category}
             for name in TEXT_FIELDS:
                 value = getattr(doc, name)
                 if value:
@@ -157,7 +155,6 @@ def write_index(directory: Path, docs: Iterable[KeywordDoc], previous: Path | No
 class KeywordHit:
     doc_id: str
     article_id: str
-    anchor: str
     score: float
 
 
@@ -202,7 +199,7 @@ class KeywordIndex:
         allowed = wq.Or([wq.Term("audience", a) for a in audiences])
         with self._ix.searcher(weighting=BM25F()) as searcher:
             results = searcher.search(query, limit=limit, filter=allowed)
-            return [KeywordHit(r["doc_id"], r["article_id"], r["anchor"], float(r.score)) for r in results]
+            return [KeywordHit(r["doc_id"], r["article_id"], float(r.score)) for r in results]
 
     def close(self) -> None:
         self._ix.close()

@@ -13,7 +13,7 @@ from kb.vector_index import write_index as write_vectors
 
 
 def doc(n: int, article: str, lang: str = "en", audience: str = "public", **text) -> KeywordDoc:
-    return KeywordDoc(f"{article}#{n}", article, "", audience, "c", lang, **text)
+    return KeywordDoc(f"{article}#{n}", article, audience, "c", lang, **text)
 
 
 @pytest.fixture
