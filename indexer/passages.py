@@ -5,6 +5,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable
 
 import numpy as np
@@ -24,7 +25,7 @@ class Passage:
     kind: str
     text: str
 
-    @property
+    @cached_property  # read several times per passage in a build; frozen dataclasses keep a __dict__
     def hash(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:32]
 
