@@ -170,10 +170,16 @@ class KeywordIndex:
             self._field_terms = {f"{name}_{g}": frozenset(t.decode("utf-8") for t in reader.lexicon(f"{name}_{g}"))
                                  for g in LANG_GROUPS for name in TEXT_FIELDS if f"{name}_{g}" in names}
         self.groups = [g for g in LANG_GROUPS if any(self._field_terms.get(f"{name}_{g}") for name in TEXT_FIELDS)]
+        self._group_terms = {g: frozenset().union(*(self._field_terms[f"{name}_{g}"] for name in TEXT_FIELDS))
+                             for g in self.groups}
 
-    def term_sets(self) -> dict[str, frozenset[str]]:
-        """Every term of each language group's text fields."""
-        return {g: frozenset().union(*(self._field_terms[f"{name}_{g}"] for name in TEXT_FIELDS)) for g in self.groups}
+    def knows(self, word: str) -> bool:
+        """Whether the index holds this word (after a group's analyzer), or it is a stop word of a group."""
+        for group in self.groups:
+            terms = self.terms(word, group)
+            if any(term in self._group_terms[group] for term in terms) or (not terms and word.isalpha()):
+                return True
+        return False
 
     def terms(self, text: str, group: str) -> list[str]:
         seen: dict[str, None] = {}

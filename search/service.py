@@ -54,8 +54,9 @@ class SearchResponse:
     confident: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "corrected_query": self.corrected, "category": self.category, "category_p": round(self.category_p, 4),
-                "confidence": round(self.confidence, 4), "confident": self.confident,
+        return {"query": self.query, "corrected_query": self.corrected, "category": self.category,
+                "category_p": round(self.category_p, 4), "confidence": round(self.confidence, 4),
+                "confident": self.confident,
                 "results": [h.to_dict() for h in self.hits]}
 
 
@@ -78,7 +79,6 @@ class SearchService:
         except KeyError as exc:
             raise IndexFormatError(f"{index_dir}: incomplete index ({exc})") from None
         self._keyword = KeywordIndex(index_dir / "keyword")
-        self._terms = self._keyword.term_sets()
         self._words = Vocabulary(_read_json(index_dir / "words.json").items())
         self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
         self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
@@ -140,7 +140,7 @@ class SearchService:
         text = clean_query(query, self.settings.max_query_chars)
         if not text or k == 0 or not any(ch.isalnum() for ch in text):
             return SearchResponse(text, [])
-        searched = correct_spelling(fix_layout(text, self._known), self._words)
+        searched = correct_spelling(fix_layout(text, self._keyword.knows), self._words)
         n = self.settings.candidates
         keyword_hits = self._keyword.search(searched, n, allowed)
         keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
@@ -159,7 +159,7 @@ class SearchService:
         answer = ranked[0][0] if ranked else None
         if mode != "hybrid":
             ranked = keyword if mode == "keyword" else vector_ranked
-        rrf = dict(fused)
+        fused_score = dict(fused)
         keyword_score, vector_score = dict(keyword), dict(vector)
         hits = []
         for article_id, score in ranked[:k]:
@@ -169,21 +169,13 @@ class SearchService:
             hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
                             meta["audience"], {"keyword": keyword_score.get(article_id, 0.0),
                                                "vector": vector_score.get(article_id, 0.0),
-                                               "fused": rrf.get(article_id, 0.0),
+                                               "fused": fused_score.get(article_id, 0.0),
                                                "category": category_p.get(meta["category"], 0.0),
                                                "final": score}))
         best = int(probs.argmax())
         confidence = self._answer_confidence(answer, vector, category_p, float(probs[best]))
         return SearchResponse(text, hits, searched if searched != text else None, self._classifier.classes[best],
                               float(probs[best]), confidence, confidence >= self.settings.confidence_threshold)
-
-    def _known(self, word: str) -> bool:
-        """Whether the help center uses this word (after stemming), or it is a stop word of a language it has."""
-        for group in self._keyword.groups:
-            terms = self._keyword.terms(word, group)
-            if any(term in self._terms[group] for term in terms) or (not terms and word.isalpha()):
-                return True
-        return False
 
     def _answer_confidence(self, answer: str | None, vector: list[tuple[str, float]], category_p: dict[str, float],
                            max_p: float) -> float:

@@ -106,3 +106,9 @@ def test_hnsw_above_the_exact_limit_finds_the_exact_neighbours(tmp_path: Path):
         exact = set(np.argsort(-(vectors @ query))[:10].tolist())
         found += len(exact & set(rows[0].tolist()))
     assert found / 1000 >= 0.95
+
+
+def test_knows_stemmed_words_and_stop_words(keyword: KeywordIndex):
+    assert keyword.knows("printers") and keyword.knows("принтеров")
+    assert keyword.knows("the")  # a stop word: never stored, but a word of the language
+    assert not keyword.knows("zebracorn") and not keyword.knows("ghbynth")
