@@ -173,6 +173,106 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: in
     waitress_serve(app, host=settings.host, port=settings.port, threads=8)
 
 
+def _database(ctx: click.Context, database_url: str | None):
+    """A session on the configured database, its schema brought up to date first."""
+    from kb.db import open_database
+
+    settings = _settings(ctx, database_url=database_url)
+    engine, sessions = open_database(settings.database_url)
+    return settings, engine, sessions
+
+
+DATABASE = click.option("--database", "database_url", default=None, metavar="URL",
+                        help="SQLAlchemy database URL (default: the database_url setting).")
+
+
+@cli.group()
+def db() -> None:
+    """The portal's database (accounts, tickets, votes)."""
+
+
+@db.command()
+@DATABASE
+@click.pass_context
+@_domain_errors
+def upgrade(ctx: click.Context, database_url: str | None) -> None:
+    """Create or migrate the database schema to the latest version."""
+    from kb.db import current_revision
+
+    settings, engine, _ = _database(ctx, database_url)
+    click.echo(f"database at revision {current_revision(engine)}: {engine.url.render_as_string(hide_password=True)}")
+
+
+@cli.group()
+def org() -> None:
+    """Customer organisations."""
+
+
+@org.command(name="add")
+@click.argument("name")
+@DATABASE
+@click.pass_context
+@_domain_errors
+def org_add(ctx: click.Context, name: str, database_url: str | None) -> None:
+    """Create the organisation NAME."""
+    from kb.accounts import add_organisation
+
+    _, _, sessions = _database(ctx, database_url)
+    with sessions.begin() as session:
+        created = add_organisation(session, name)
+        click.echo(f"organisation {created.name!r} created")
+
+
+@cli.group()
+def user() -> None:
+    """Customer accounts."""
+
+
+@user.command(name="add")
+@click.argument("email")
+@click.option("--org", "organisation", required=True, help="Name of the user's organisation.")
+@click.option("--role", type=click.Choice(["member", "manager"]), default="member", show_default=True,
+              help="member: sees their own tickets; manager: sees all of the organisation's tickets.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@DATABASE
+@click.pass_context
+@_domain_errors
+def user_add(ctx: click.Context, email: str, organisation: str, role: str, name: str, password_stdin: bool,
+             database_url: str | None) -> None:
+    """Create a customer account EMAIL in an organisation."""
+    from kb.accounts import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _, _, sessions = _database(ctx, database_url)
+    with sessions.begin() as session:
+        created = add_user(session, email, password, organisation, role, name)
+        click.echo(f"user {created.email} ({created.role}) created in {created.organisation.name!r}")
+
+
+@cli.command(name="demo-seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@DATABASE
+@click.pass_context
+@_domain_errors
+def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> None:
+    """Create a demo organisation with a manager and a member, and print their demo passwords."""
+    from kb.accounts import DEMO_ORG, demo_seed as seed
+
+    _, _, sessions = _database(ctx, database_url)
+    with sessions.begin() as session:
+        result = seed(session, if_empty=if_empty)
+    if if_empty and not result.created:
+        click.echo("the database already has users; no demo accounts added", err=True)
+        return
+    click.echo(f"demo organisation {DEMO_ORG!r} {'created' if result.created else 'already present'}; sign in with:")
+    for email, role, password in result.users:
+        click.echo(f"  {email:<24} {password:<20} ({role})")
+
+
 def main() -> None:
     cli(obj={})
 

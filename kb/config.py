@@ -41,6 +41,15 @@ class Settings:
     confidence_threshold: float = _setting(0.5, "Answers with confidence at or above this are `confident`.")
     host: str = _setting("127.0.0.1", "Address `kb serve` listens on.")
     port: int = _setting(8000, "Port `kb serve` listens on.")
+    database_url: str = _setting("sqlite:///var/kb.sqlite3", "SQLAlchemy URL of the portal's database (accounts, tickets, votes); e.g. `postgresql+psycopg://user:pw@host/kb`.")
+    secret_key: str = _setting("", "Key that signs session cookies; empty: a random key kept in `secret_key_file`.")
+    secret_key_file: Path = _setting(Path("var/secret_key"), "Where the generated secret key is kept (mode 0600) when `secret_key` is empty.")
+    cookie_secure: str = _setting("auto", "Send cookies over HTTPS only: `auto` (unless `host` is a loopback address), `always` or `never`.")
+    rate_limit_storage: str = _setting("memory://", "Where rate-limit counters live (a Flask-Limiter storage URI, e.g. `redis://host:6379`).")
+    rate_limit_sign_in: str = _setting("10/minute", "Sign-in attempts allowed per client address.")
+    rate_limit_tickets: str = _setting("10/hour", "Tickets a signed-in customer may file.")
+    rate_limit_suggest: str = _setting("120/minute", "Suggestion requests (`/api/suggest`, the contact page) per client address.")
+    suggest_score_share: float = _setting(0.85, "Besides a confident first answer, suggestions include articles scoring at least this share of its score.")
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with the given settings changed; None values are ignored (unset CLI flags)."""

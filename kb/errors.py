@@ -37,3 +37,15 @@ class EncoderError(KbError):
 
 class BuildError(KbError):
     """A build failed; the previous index is left in place."""
+
+
+class DatabaseError(KbError):
+    """The database cannot be reached, or its URL or schema is wrong."""
+
+
+class AccountError(KbError):
+    """An organisation or user cannot be created or changed as asked."""
+
+
+class TicketError(KbError):
+    """A ticket cannot be created or changed as asked (e.g. an unknown status)."""

@@ -1,0 +1,129 @@
+"""Organisations and users: creation, password hashing (scrypt via werkzeug) and sign-in checks."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from kb.errors import AccountError
+from kb.models import CUSTOMER_ROLES, EMAIL_MAX, MANAGER, MEMBER, NAME_MAX, Organisation, Ticket, User
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Checked against when the e-mail is unknown, so a sign-in takes as long whether or not the account exists.
+_DUMMY_HASH = generate_password_hash("no such account", method="scrypt")
+
+DEMO_ORG = "Demo Company"
+DEMO_USERS = (("manager@demo.example", "Dana Manager", MANAGER, "demo-manager-pass"),
+              ("member@demo.example", "Max Member", MEMBER, "demo-member-pass"))
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_email(email: str) -> str:
+    email = normalise_email(email)
+    if len(email) > EMAIL_MAX or not _EMAIL_RE.match(email):
+        raise AccountError(f"{email!r} is not an e-mail address")
+    return email
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+
+
+def add_organisation(db: Session, name: str) -> Organisation:
+    name = " ".join((name or "").split())
+    if not name or len(name) > NAME_MAX:
+        raise AccountError(f"an organisation name needs 1 to {NAME_MAX} characters")
+    if find_organisation(db, name) is not None:
+        raise AccountError(f"organisation {name!r} already exists")
+    org = Organisation(name=name)
+    db.add(org)
+    db.flush()
+    return org
+
+
+def find_organisation(db: Session, name: str) -> Organisation | None:
+    return db.scalar(select(Organisation).where(func.lower(Organisation.name) == " ".join(name.split()).lower()))
+
+
+def add_user(db: Session, email: str, password: str, organisation: str, role: str = MEMBER,
+             name: str = "") -> User:
+    """A customer of `organisation` (its name) with role member or manager."""
+    email = check_email(email)
+    check_password(password)
+    if role not in CUSTOMER_ROLES:
+        raise AccountError(f"role must be one of {', '.join(CUSTOMER_ROLES)}, not {role!r}")
+    org = find_organisation(db, organisation)
+    if org is None:
+        raise AccountError(f"no organisation named {organisation!r} (create it with `kb org add`)")
+    if find_user(db, email) is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(email=email, name=" ".join(name.split())[:NAME_MAX], password_hash=hash_password(password),
+                role=role, organisation=org)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def find_user(db: Session, email: str) -> User | None:
+    return db.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(db: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None."""
+    user = find_user(db, email) if len(email or "") <= EMAIL_MAX else None
+    password = (password or "")[:MAX_PASSWORD]
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.active or not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def can_see_ticket(user: User | None, ticket: Ticket) -> bool:
+    """A member sees their own tickets; an organisation's manager sees all of the organisation's."""
+    if user is None:
+        return False
+    if user.role == MANAGER:
+        return ticket.organisation_id is not None and ticket.organisation_id == user.organisation_id
+    return ticket.customer_id == user.id
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    created: bool
+    users: tuple[tuple[str, str, str], ...]  # (email, role, password)
+
+
+def demo_seed(db: Session, if_empty: bool = False) -> SeedResult:
+    """The demo organisation with a manager and a member (known passwords); nothing is created twice.
+
+    With `if_empty`, nothing is created when the database already has users.
+    """
+    users = tuple((email, role, password) for email, _, role, password in DEMO_USERS)
+    if if_empty and db.scalar(select(func.count()).select_from(User)):
+        return SeedResult(False, users)
+    created = False
+    if find_organisation(db, DEMO_ORG) is None:
+        add_organisation(db, DEMO_ORG)
+        created = True
+    for email, name, role, password in DEMO_USERS:
+        if find_user(db, email) is None:
+            add_user(db, email, password, DEMO_ORG, role, name)
+            created = True
+    return SeedResult(created, users)

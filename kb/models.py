@@ -1,0 +1,140 @@
+"""The portal's database: organisations, users, tickets with their events, and what customers did with articles.
+
+Portable column types only (no SQLite- or PostgreSQL-specific ones); times are naive UTC.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Customer roles. Staff roles (agents, admins) are further values of the same column.
+MEMBER, MANAGER = "member", "manager"
+CUSTOMER_ROLES = (MEMBER, MANAGER)
+
+SUBMITTED, IN_PROGRESS, WAITING, RESOLVED = "submitted", "in_progress", "waiting_on_customer", "resolved"
+STATUSES = (SUBMITTED, IN_PROGRESS, WAITING, RESOLVED)
+STATUS_LABELS = {SUBMITTED: "Submitted", IN_PROGRESS: "In progress", WAITING: "Waiting on customer",
+                 RESOLVED: "Resolved"}
+
+# Ticket event kinds and who wrote them.
+EVENT_SUBMITTED, EVENT_STATUS, EVENT_REPLY = "submitted", "status", "reply"
+CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
+
+SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so that migrations can alter them on every database.
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s"})
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(NAME_MAX), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32), default=MEMBER)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(64), default="", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=SUBMITTED, index=True)
+    # What the customer searched and was shown before filing: {"query", "category", "confidence", "shown": [...]}
+    deflection: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    customer: Mapped[User] = relationship()
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id",
+                                                     cascade="all, delete-orphan")
+
+
+class TicketEvent(Base):
+    """One line of a ticket's history: its submission, a reply, or a status change."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    author_kind: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status_from: Mapped[str | None] = mapped_column(String(32))
+    status_to: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    author: Mapped[User | None] = relationship()
+
+
+class Deflection(Base):
+    """A customer said an article solved their problem: no ticket was filed."""
+
+    __tablename__ = "deflections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    query: Mapped[str] = mapped_column(Text, default="")
+    visitor: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ArticleView(Base):
+    __tablename__ = "article_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    visitor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Vote(Base):
+    """'Was this helpful?': one vote per visitor and article; voting again changes it."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("article_id", "visitor"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    visitor: Mapped[str] = mapped_column(String(64))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+

@@ -1,0 +1,182 @@
+"""The database layer: migrations against the models, accounts, tickets and their tracker, the admin commands."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import inspect, select
+
+from kb.accounts import add_organisation, add_user, authenticate, can_see_ticket, demo_seed
+from kb.cli import cli
+from kb.db import current_revision, downgrade, make_engine, open_database, upgrade
+from kb.errors import AccountError, DatabaseError, TicketError
+from kb.models import Base, Organisation, Ticket, User
+from kb.tickets import (REF_CHARS, add_reply, create_ticket, find_ticket, new_ref, set_status, ticket_dict,
+                        tickets_for, tracker)
+
+
+@pytest.fixture
+def sessions(tmp_path: Path):
+    engine, factory = open_database(f"sqlite:///{tmp_path / 'db' / 'kb.sqlite3'}")
+    yield factory
+    engine.dispose()
+
+
+@pytest.fixture
+def people(sessions):
+    with sessions.begin() as db:
+        add_organisation(db, "Acme")
+        add_organisation(db, "Other")
+        add_user(db, "ann@acme.example", "password-ann", "Acme", "member")
+        add_user(db, "bob@acme.example", "password-bob", "acme", "member")
+        add_user(db, "meg@acme.example", "password-meg", "Acme", "manager")
+        add_user(db, "oz@other.example", "password-oz", "Other", "manager")
+    return sessions
+
+
+def test_migration_on_empty_sqlite_gives_the_models_schema(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'new' / 'kb.sqlite3'}")  # the folder does not exist yet
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    assert set(inspect(engine).get_table_names()) >= {"organisations", "users", "tickets", "ticket_events",
+                                                      "deflections", "article_views", "votes"}
+    upgrade(engine)  # a current schema is left alone
+    downgrade(engine, "base")
+    assert "tickets" not in inspect(engine).get_table_names()
+
+
+def test_bad_database_url_is_a_clear_error():
+    with pytest.raises(DatabaseError, match="not a database URL"):
+        make_engine("not a url")
+
+
+def test_passwords_are_hashed_with_a_kdf_and_checked(people):
+    with people() as db:
+        ann = db.scalar(select(User).where(User.email == "ann@acme.example"))
+        assert ann.password_hash.startswith("scrypt:") and "password-ann" not in ann.password_hash
+        assert authenticate(db, "ANN@acme.example ", "password-ann").id == ann.id
+        assert authenticate(db, "ann@acme.example", "password-bob") is None
+        assert authenticate(db, "nobody@acme.example", "password-ann") is None
+
+
+@pytest.mark.parametrize("email, password, org, role, message", [
+    ("not-an-email", "long enough", "Acme", "member", "not an e-mail address"),
+    ("new@acme.example", "short", "Acme", "member", "at least 8 characters"),
+    ("new@acme.example", "long enough", "Nowhere", "member", "no organisation named"),
+    ("new@acme.example", "long enough", "Acme", "admin", "role must be one of"),
+    ("Ann@Acme.example", "long enough", "Acme", "member", "already exists"),
+])
+def test_bad_accounts_are_refused_with_a_reason(people, email, password, org, role, message):
+    with people() as db, pytest.raises(AccountError, match=message):
+        add_user(db, email, password, org, role)
+
+
+def test_duplicate_organisation_is_refused(people):
+    with people() as db, pytest.raises(AccountError, match="already exists"):
+        add_organisation(db, "  acme ")
+
+
+def test_ticket_refs_are_random_base32():
+    refs = {new_ref() for _ in range(2000)}
+    assert len(refs) == 2000
+    assert all(re.fullmatch(r"KB-[0-9A-HJKMNP-TV-Z]{%d}" % REF_CHARS, r) for r in refs)
+
+
+def test_ticket_life_and_tracker(people):
+    with people.begin() as db:
+        ann = db.scalar(select(User).where(User.email == "ann@acme.example"))
+        ticket = create_ticket(db, ann, "<b>Printer</b>", "It is offline", "printers",
+                               deflection={"query": "printer offline", "shown": [{"id": "printer-offline"}]})
+        ref = ticket.ref
+        assert [s.state for s in tracker(ticket)] == ["current", "todo", "todo", "todo"]
+        set_status(db, ticket, "in_progress")
+        set_status(db, ticket, "waiting_on_customer", note="Which model is it?")
+        assert set_status(db, ticket, "waiting_on_customer") is None  # no event for no change
+        add_reply(db, ticket, ann, "An HP LaserJet")  # the customer answered: back in progress
+        with pytest.raises(TicketError, match="status must be one of"):
+            set_status(db, ticket, "closed")
+    with people() as db:
+        ticket = find_ticket(db, ref.lower())
+        assert ticket.subject == "<b>Printer</b>" and ticket.status == "in_progress"
+        assert ticket.deflection["shown"] == [{"id": "printer-offline"}]
+        steps = tracker(ticket)
+        assert [s.state for s in steps] == ["done", "current", "todo", "todo"]
+        assert steps[0].reached_at is not None and steps[1].reached_at is not None and steps[2].reached_at is None
+        kinds = [(e.kind, e.author_kind, e.status_to) for e in ticket.events]
+        assert kinds == [("submitted", "customer", "submitted"), ("status", "agent", "in_progress"),
+                         ("status", "agent", "waiting_on_customer"), ("reply", "customer", None),
+                         ("status", "customer", "in_progress")]
+        data = ticket_dict(ticket)
+        assert data["ref"] == ref and data["steps"][1]["state"] == "current" and len(data["events"]) == 5
+
+
+@pytest.mark.parametrize("subject, description", [("", "text"), ("x" * 201, "text"), ("ok", "  "),
+                                                  ("ok", "x" * 20001)])
+def test_bad_tickets_are_refused(people, subject, description):
+    with people() as db:
+        ann = db.scalar(select(User).where(User.email == "ann@acme.example"))
+        with pytest.raises(TicketError):
+            create_ticket(db, ann, subject, description)
+
+
+def test_who_sees_which_ticket(people):
+    with people.begin() as db:
+        users = {u.email.split("@")[0]: u for u in db.scalars(select(User))}
+        ticket = create_ticket(db, users["ann"], "Mine", "Only mine")
+        assert can_see_ticket(users["ann"], ticket)
+        assert can_see_ticket(users["meg"], ticket)  # manager of the same organisation
+        assert not can_see_ticket(users["bob"], ticket)  # another member of the same organisation
+        assert not can_see_ticket(users["oz"], ticket)  # a manager of another organisation
+        assert not can_see_ticket(None, ticket)
+        assert [t.subject for t in tickets_for(db, users["meg"])] == ["Mine"]
+        assert tickets_for(db, users["bob"]) == [] and tickets_for(db, users["oz"]) == []
+
+
+def test_demo_seed_is_idempotent(sessions):
+    with sessions.begin() as db:
+        first = demo_seed(db)
+    with sessions.begin() as db:
+        second = demo_seed(db)
+        assert demo_seed(db, if_empty=True).created is False
+        assert first.created and not second.created
+        assert db.query(Organisation).count() == 1 and db.query(User).count() == 2
+        for email, role, password in first.users:
+            assert authenticate(db, email, password).role == role
+
+
+def test_admin_commands(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    runner = CliRunner()
+
+    def kb(*args, **kwargs):
+        return runner.invoke(cli, list(args), obj={}, catch_exceptions=False, **kwargs)
+
+    assert "revision 0001" in kb("db", "upgrade", "--database", url).output
+    assert kb("org", "add", "Acme", "--database", url).exit_code == 0
+    again = kb("org", "add", "acme", "--database", url)
+    assert again.exit_code == 1 and "already exists" in again.output
+    added = kb("user", "add", "Ann@Acme.example", "--org", "Acme", "--role", "manager", "--password-stdin",
+               "--database", url, input="s3cret-pass\n")
+    assert added.exit_code == 0 and "ann@acme.example (manager)" in added.output
+    short = kb("user", "add", "x@acme.example", "--org", "Acme", "--password-stdin", "--database", url, input="x\n")
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+    prompted = kb("user", "add", "p@acme.example", "--org", "Acme", "--database", url,
+                  input="prompted-pass\nprompted-pass\n")
+    assert prompted.exit_code == 0
+    skipped = kb("demo-seed", "--if-empty", "--database", url)
+    assert "already has users" in skipped.output
+    seeded = kb("demo-seed", "--database", url)
+    assert "member@demo.example" in seeded.output and "demo-member-pass" in seeded.output
+    engine, factory = open_database(url)
+    with factory() as db:
+        assert authenticate(db, "ann@acme.example", "s3cret-pass") is not None
+        assert authenticate(db, "p@acme.example", "prompted-pass") is not None
+        assert db.query(Ticket).count() == 0
+    engine.dispose()
