@@ -1,4 +1,4 @@
-"""The Flask front end: app factory; the search service is loaded once per process."""
+"""The Flask front end: app factory; the search service and the database are opened once per process."""
 from __future__ import annotations
 
 from flask import Flask
@@ -7,13 +7,25 @@ from kb.config import Settings
 
 
 def create_app(settings: Settings | None = None, service=None) -> Flask:
-    """The portal app. `service` may be given (tests); otherwise it is loaded from settings.index_dir."""
+    """The portal app. `service` may be given (tests); otherwise it is loaded from settings.index_dir.
+
+    The database schema is upgraded to the latest migration before the app answers anything.
+    """
+    from kb.db import open_database
     from search.service import SearchService
-    from web import portal
+    from web import api, auth, context, errors, portal, security, support
 
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["KB_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["kb.search"] = service or SearchService.load(settings.index_dir, settings)
-    app.register_blueprint(portal.bp)
+    engine, sessions = open_database(settings.database_url)
+    app.extensions["kb.engine"] = engine
+    app.extensions["kb.db"] = sessions
+    security.init_app(app, settings)
+    context.init_app(app)
+    for blueprint in (portal.bp, auth.bp, support.bp, api.bp, errors.bp):
+        app.register_blueprint(blueprint)
+    security.apply_rate_limits(app, settings)
     return app

@@ -1,63 +1,139 @@
-"""Customer-facing pages: search, categories, articles, and the JSON search API."""
+"""Customer-facing pages: home, search results, categories, articles with views and helpfulness votes."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from kb.models import ArticleView, Vote, utcnow
+from web.context import db, visitor
+from web.forms import ActionForm
+from web.snippets import snippet
 
 bp = Blueprint("portal", __name__)
-MAX_K = 50
+TOP_QUESTIONS = 6
+FILTERED_K = 50
 
 
 def _service():
     return current_app.extensions["kb.search"]
 
 
-def _public_articles() -> dict[str, dict]:
+def public_articles() -> dict[str, dict]:
     return {i: a for i, a in _service().articles.items() if a["audience"] == "public"}
+
+
+def category_title(category_id: str | None) -> str:
+    return _service().categories.get(category_id or "", {}).get("title", category_id or "")
+
+
+def top_questions(limit: int = TOP_QUESTIONS) -> list[dict]:
+    """The most viewed public articles, topped up with the featured ones."""
+    articles = public_articles()
+    views = db().execute(select(ArticleView.article_id, func.count().label("n")).group_by(ArticleView.article_id)
+                         .order_by(func.count().desc(), ArticleView.article_id).limit(limit * 4)).all()
+    chosen = [articles[a] for a, _ in views if a in articles][:limit]
+    for meta in sorted((a for a in articles.values() if a["featured"]), key=lambda a: a["title"]):
+        if len(chosen) >= limit:
+            break
+        if meta not in chosen:
+            chosen.append(meta)
+    return chosen
 
 
 @bp.get("/")
 def home():
-    service = _service()
-    query = request.args.get("q", "")
-    category = request.args.get("category", "")
-    response = service.search(query) if query.strip() else None
-    hits = response.hits if response else []
-    if category:
-        hits = [h for h in hits if h.category == category]
-    articles = _public_articles()
+    if request.args.get("q", "").strip():
+        return search()
+    if request.args.get("category"):
+        return category(request.args["category"])
+    articles = public_articles()
     counts = Counter(a["category"] for a in articles.values())
-    listed = sorted((a for a in articles.values() if a["category"] == category), key=lambda a: a["title"]) \
-        if category and not query.strip() else []
-    featured = sorted((a for a in articles.values() if a["featured"]), key=lambda a: a["title"])
-    return render_template("home.html", query=query, hits=hits, category=category, counts=counts,
-                           categories=service.categories, listed=listed, featured=featured,
-                           searched=response is not None)
+    return render_template("home.html", counts=counts, categories=_service().categories, top=top_questions())
+
+
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "")
+    chosen = request.args.get("category", "")
+    service = _service()
+    if chosen not in service.categories:
+        chosen = ""
+    response = service.search(query, k=FILTERED_K if chosen else None) if query.strip() else None
+    hits = response.hits if response else []
+    if chosen:
+        hits = [h for h in hits if h.category == chosen][:service.settings.search_k]
+    results = [{"hit": h, "snippet": snippet(service.articles[h.id], h.anchor, response.corrected or query),
+                "category_title": category_title(h.category)} for h in hits]
+    return render_template("search.html", query=query, response=response, results=results, chosen=chosen,
+                           categories=service.categories, predicted_title=category_title(response.category)
+                           if response else "")
+
+
+@bp.get("/categories/<category_id>")
+def category(category_id: str):
+    categories = _service().categories
+    if category_id not in categories:
+        abort(404)
+    listed = sorted((a for a in public_articles().values() if a["category"] == category_id), key=lambda a: a["title"])
+    return render_template("category.html", category_id=category_id, category=categories[category_id], listed=listed)
+
+
+def last_updated(meta: dict) -> datetime | None:
+    """When the article's file last changed, else when the index was built."""
+    try:
+        return datetime.fromtimestamp(Path(meta["path"]).stat().st_mtime, timezone.utc)
+    except (OSError, KeyError, ValueError):
+        try:
+            return datetime.fromisoformat(_service().manifest.built_at.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):
+            return None
+
+
+def _own_vote(article_id: str) -> Vote | None:
+    return db().scalar(select(Vote).where(Vote.article_id == article_id, Vote.visitor == visitor()))
 
 
 @bp.get("/articles/<article_id>")
 def article(article_id: str):
-    meta = _public_articles().get(article_id)
+    meta = public_articles().get(article_id)
     if meta is None:
         abort(404)
-    related = [a for a in (_public_articles().get(r) for r in meta["related"]) if a]
+    db().add(ArticleView(article_id=article_id, visitor=visitor()))
+    db().commit()
+    related = [a for a in (public_articles().get(r) for r in meta["related"]) if a]
+    if len(related) < 3:  # fill up with the category's other articles
+        related += sorted((a for a in public_articles().values() if a["category"] == meta["category"]
+                           and a["id"] != article_id and a not in related), key=lambda a: a["title"])[:3 - len(related)]
     return render_template("article.html", article=meta, html=Markup(meta["html"]), related=related,
-                           category=_service().categories.get(meta["category"], {}))
+                           category=_service().categories.get(meta["category"], {}), updated=last_updated(meta),
+                           vote=_own_vote(article_id), form=ActionForm())
 
 
-@bp.get("/api/search")
-def api_search():
-    try:
-        k = min(MAX_K, max(1, int(request.args.get("k", "10"))))
-    except ValueError:
-        return jsonify(error="k must be a whole number"), 400
-    response = _service().search(request.args.get("q", ""), k=k)
-    return jsonify(response.to_dict())
-
-
-@bp.app_errorhandler(404)
-def not_found(_error):
-    return render_template("error.html", title="Page not found",
-                           message="There is no page at this address."), 404
+@bp.post("/articles/<article_id>/vote")
+def vote(article_id: str):
+    """'Was this helpful?': one vote per visitor and article; a second vote replaces the first."""
+    if article_id not in public_articles():
+        abort(404)
+    helpful = request.form.get("helpful")
+    if helpful not in ("yes", "no"):
+        flash("Choose Yes or No.", "error")
+        return redirect(url_for("portal.article", article_id=article_id, _anchor="helpful"))
+    for _attempt in range(2):  # a concurrent first vote from the same visitor makes the insert fail once
+        existing = _own_vote(article_id)
+        if existing is None:
+            db().add(Vote(article_id=article_id, visitor=visitor(), helpful=helpful == "yes"))
+        else:
+            existing.helpful, existing.updated_at = helpful == "yes", utcnow()
+        try:
+            db().commit()
+            break
+        except IntegrityError:
+            db().rollback()
+    flash("Thank you for your feedback.", "info")
+    return redirect(url_for("portal.article", article_id=article_id, _anchor="helpful"))

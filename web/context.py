@@ -1,0 +1,85 @@
+"""What a request knows about who asks: its database session, the signed-in user, the visitor id."""
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from typing import Any, Callable
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from sqlalchemy.orm import Session
+
+from kb.models import User
+
+VISITOR_COOKIE = "kb_visitor"
+_VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def db() -> Session:
+    """This request's database session, opened on first use and closed when the request ends."""
+    if "kb_db" not in g:
+        g.kb_db = current_app.extensions["kb.db"]()
+    return g.kb_db
+
+
+def current_user() -> User | None:
+    if "user" not in g:
+        user_id = session.get("user_id")
+        user = db().get(User, user_id) if isinstance(user_id, int) else None
+        g.user = user if user is not None and user.active else None
+    return g.user
+
+
+def sign_in(user: User) -> None:
+    session.clear()  # a fresh session (and CSRF token) on every sign-in
+    session["user_id"] = user.id
+    g.user = user
+
+
+def sign_out() -> None:
+    session.clear()
+    g.user = None
+
+
+def visitor() -> str:
+    """Who votes and views: the signed-in user, else a random id kept in a cookie."""
+    user = current_user()
+    if user is not None:
+        return f"user:{user.id}"
+    if "visitor" not in g:
+        cookie = request.cookies.get(VISITOR_COOKIE, "")
+        g.visitor = cookie if _VISITOR_RE.match(cookie) else secrets.token_urlsafe(18)
+        g.new_visitor = g.visitor != cookie
+    return f"v:{g.visitor}"
+
+
+def sign_in_required(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def load_user() -> None:
+        current_user()
+
+    @app.after_request
+    def keep_visitor(response):
+        if g.get("new_visitor"):
+            response.set_cookie(VISITOR_COOKIE, g.visitor, max_age=365 * 24 * 3600, httponly=True,
+                                samesite="Lax", secure=current_app.config["KB_COOKIE_SECURE"])
+        return response
+
+    @app.teardown_appcontext
+    def close_db(_exc) -> None:
+        session_ = g.pop("kb_db", None)
+        if session_ is not None:
+            session_.close()
+
+    @app.context_processor
+    def who() -> dict:
+        return {"user": current_user()}

@@ -1,0 +1,107 @@
+"""Secret key, cookie flags, CSRF protection (Flask-WTF) and rate limits (Flask-Limiter) of one app."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+from limits import parse as parse_limit
+
+from kb.config import Settings
+from kb.errors import ConfigError
+
+COOKIE_SECURE = ("auto", "always", "never")
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured key, or one generated once and kept in `secret_key_file` (readable by its owner only)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.secret_key_file)
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def cookies_secure(settings: Settings) -> bool:
+    if settings.cookie_secure not in COOKIE_SECURE:
+        raise ConfigError(f"setting 'cookie_secure' must be one of {', '.join(COOKIE_SECURE)}, "
+                          f"not {settings.cookie_secure!r}")
+    if settings.cookie_secure == "auto":
+        return not is_loopback(settings.host)
+    return settings.cookie_secure == "always"
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    secure = cookies_secure(settings)
+    app.config.update(
+        SECRET_KEY=secret_key(settings),
+        SESSION_COOKIE_NAME="kb_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        KB_COOKIE_SECURE=secure,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    csrf = CSRFProtect(app)
+    app.extensions["kb.csrf"] = csrf
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage, default_limits=[],
+                      headers_enabled=True, strategy="moving-window")
+    app.extensions["kb.limiter"] = limiter
+
+
+def _user_key() -> str:
+    from web.context import current_user
+
+    user = current_user()
+    return f"user:{user.id}" if user is not None else f"ip:{get_remote_address()}"
+
+
+def apply_rate_limits(app: Flask, settings: Settings) -> None:
+    """Wrap the limited views of this app (each app has its own limiter and counters)."""
+    from web import api
+
+    limiter: Limiter = app.extensions["kb.limiter"]
+    csrf: CSRFProtect = app.extensions["kb.csrf"]
+    csrf.exempt(api.bp)  # JSON only: POSTs must be application/json, which a cross-site form cannot send
+    limits = {
+        "auth.sign_in": (settings.rate_limit_sign_in, get_remote_address, ["POST"]),
+        "support.new_ticket": (settings.rate_limit_tickets, _user_key, ["POST"]),
+        "api.create_ticket_api": (settings.rate_limit_tickets, _user_key, ["POST"]),
+        "api.suggest_api": (settings.rate_limit_suggest, get_remote_address, None),
+        "support.contact": (settings.rate_limit_suggest, get_remote_address, ["POST"]),
+    }
+    shared = {"support.new_ticket": "tickets", "api.create_ticket_api": "tickets",
+              "api.suggest_api": "suggest", "support.contact": "suggest"}
+    for endpoint, (limit, key, methods) in limits.items():
+        try:
+            parse_limit(limit)
+        except ValueError:
+            raise ConfigError(f"rate limit {limit!r} is not a limit like '10/minute'") from None
+        decorate = (limiter.shared_limit(limit, scope=shared[endpoint], key_func=key, methods=methods)
+                    if endpoint in shared else limiter.limit(limit, key_func=key, methods=methods))
+        app.view_functions[endpoint] = decorate(app.view_functions[endpoint])

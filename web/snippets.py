@@ -1,0 +1,44 @@
+"""A short excerpt of the section a search landed on, with the query's words marked (HTML-escaped)."""
+from __future__ import annotations
+
+import re
+
+from markupsafe import Markup, escape
+
+WIDTH = 220
+_WORD = re.compile(r"\w{3,}", re.UNICODE)
+_MARKDOWN = re.compile(r"[*`#]+|!?\[([^\]]*)\]\([^)]*\)")
+
+
+def section_text(meta: dict, anchor: str) -> str:
+    sections = meta.get("sections") or []
+    chosen = next((s for s in sections if anchor and s["anchor"] == anchor), None)
+    if chosen is None:
+        return meta.get("description") or (sections[0]["text"] if sections else "")
+    return chosen["text"]
+
+
+def snippet(meta: dict, anchor: str, query: str, width: int = WIDTH) -> Markup:
+    """Up to `width` characters of the matching section around the first query word, query words in <mark>."""
+    text = " ".join(_MARKDOWN.sub(lambda m: m.group(1) or "", section_text(meta, anchor)).split())
+    words = sorted({w.casefold() for w in _WORD.findall(query or "")}, key=len, reverse=True)[:20]
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+    first = pattern.search(text) if pattern else None
+    start = max(0, first.start() - width // 3) if first else 0
+    if start:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + width // 2 else end
+    window = text[start:end]
+    parts: list[str] = ["…" if start else ""]
+    last = 0
+    for match in (pattern.finditer(window) if pattern else ()):
+        parts.append(str(escape(window[last:match.start()])))
+        parts.append(f"<mark>{escape(match.group(0))}</mark>")
+        last = match.end()
+    parts.append(str(escape(window[last:])))
+    parts.append("…" if end < len(text) else "")
+    return Markup("".join(parts))

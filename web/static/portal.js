@@ -1,0 +1,83 @@
+// Contact support: suggestions while the customer types (debounced, stale requests cancelled).
+// Without JavaScript the same form shows suggestions on a server-rendered step.
+(function () {
+  "use strict";
+  var DELAY = 300, MIN_CHARS = 3;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  function suggestionItem(item, query, token, solvedUrl) {
+    var li = el("li", {"class": "suggestion"});
+    li.appendChild(el("a", {href: item.url, target: "_blank", rel: "noopener"}, item.title));
+    li.appendChild(el("p", {"class": "snippet"}, item.snippet));
+    var form = el("form", {method: "post", action: solvedUrl});
+    [["csrf_token", token], ["article_id", item.id], ["query", query]].forEach(function (pair) {
+      var input = el("input", {type: "hidden", name: pair[0]});
+      input.value = pair[1];
+      form.appendChild(input);
+    });
+    form.appendChild(el("button", {type: "submit", "class": "secondary"}, "This solved my problem"));
+    li.appendChild(form);
+    return li;
+  }
+
+  function start(form) {
+    var box = document.getElementById("suggestions");
+    var list = box.querySelector("[data-role=list]");
+    var fields = [form.elements.subject, form.elements.description];
+    var token = document.querySelector("meta[name=csrf-token]").content;
+    var solvedUrl = "/contact/solved";
+    var timer = null, pending = null, lastQuery = null;
+
+    function show(data) {
+      ["category", "empty"].forEach(function (role) {
+        var old = box.querySelector("[data-role=" + role + "]");
+        if (old) { old.remove(); }
+      });
+      list.replaceChildren();
+      if (!data || !data.suggestions.length) { box.hidden = true; return; }
+      data.suggestions.forEach(function (item) {
+        list.appendChild(suggestionItem(item, data.query, token, solvedUrl));
+      });
+      if (data.category_title) {
+        var p = el("p", {"class": "meta", "data-role": "category"}, "Looks like: " + data.category_title);
+        list.parentNode.insertBefore(p, list);
+      }
+      box.hidden = false;
+    }
+
+    function lookUp() {
+      var query = fields.map(function (f) { return f.value.trim(); }).filter(Boolean).join(" ");
+      if (query.length < MIN_CHARS) { if (pending) { pending.abort(); } show(null); lastQuery = null; return; }
+      if (query === lastQuery) { return; }
+      lastQuery = query;
+      if (pending) { pending.abort(); }
+      pending = new AbortController();
+      fetch(form.dataset.suggestUrl + "?q=" + encodeURIComponent(query),
+            {signal: pending.signal, headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && data.query !== undefined) { show(data); } })
+        .catch(function (err) { if (err.name !== "AbortError") { show(null); } });
+    }
+
+    fields.forEach(function (f) {
+      f.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(lookUp, DELAY);
+      });
+    });
+    var find = form.querySelector("[data-role=find]");
+    if (find) { find.hidden = true; }  // suggestions come as the customer types
+    if (fields.some(function (f) { return f.value.trim(); }) && box.hidden) { lookUp(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("describe");
+    if (form && window.fetch && window.AbortController) { start(form); }
+  });
+})();

@@ -1,0 +1,60 @@
+"""Suggestions before a ticket: at most three articles, and only when the search is sure of its first answer."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+from web.snippets import snippet
+
+MAX_SUGGESTIONS = 3
+MIN_CHARS = 3
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    query: str
+    category: str | None = None
+    category_title: str = ""
+    category_p: float = 0.0
+    confidence: float = 0.0
+    confident: bool = False
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "category": self.category, "category_title": self.category_title,
+                "category_p": round(self.category_p, 4), "confidence": round(self.confidence, 4),
+                "confident": self.confident, "suggestions": self.items}
+
+    def record(self) -> dict[str, Any]:
+        """What a ticket keeps of the customer's attempt to find an answer."""
+        return {"query": self.query, "category": self.category, "confidence": round(self.confidence, 4),
+                "shown": [{"id": i["id"], "title": i["title"]} for i in self.items]}
+
+
+def problem_text(subject: str, description: str) -> str:
+    return " ".join(part.strip() for part in (subject or "", description or "") if part and part.strip())
+
+
+def suggest(text: str) -> Suggestions:
+    """Confident suggestions for `text`: the first answer when confident, and the next ones scoring close to it."""
+    service = current_app.extensions["kb.search"]
+    settings = current_app.config["KB_SETTINGS"]
+    text = " ".join((text or "").split())[:settings.max_query_chars]
+    if len(text) < MIN_CHARS:
+        return Suggestions(text)
+    response = service.search(text, k=MAX_SUGGESTIONS)
+    title = service.categories.get(response.category or "", {}).get("title", response.category or "")
+    items = []
+    if response.confident and response.hits:
+        top = response.hits[0].score
+        for rank, hit in enumerate(response.hits[:MAX_SUGGESTIONS]):
+            if rank and (top <= 0 or hit.score < settings.suggest_score_share * top):
+                break
+            meta = service.articles[hit.id]
+            items.append({"id": hit.id, "title": hit.title, "category": hit.category, "anchor": hit.anchor,
+                          "url": f"/articles/{hit.id}" + (f"#{hit.anchor}" if hit.anchor else ""),
+                          "snippet": snippet(meta, hit.anchor, text).striptags()})
+    return Suggestions(text, response.category, title, response.category_p, response.confidence,
+                       response.confident, items)

@@ -1,0 +1,112 @@
+"""Contact support: describe the problem, see suggestions (deflection), file a ticket, follow it."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from kb.accounts import can_see_ticket
+from kb.models import STATUS_LABELS, Deflection
+from kb.tickets import ACTIVE, add_reply, create_ticket, find_ticket, tickets_for, tracker
+from web.context import current_user, db, sign_in_required, visitor
+from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm
+from web.suggestions import problem_text, suggest
+
+bp = Blueprint("support", __name__)
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    categories = current_app.extensions["kb.search"].categories
+    return [("", "Not sure")] + [(cid, c.get("title", cid)) for cid, c in categories.items()]
+
+
+def _ticket_form(**data) -> TicketForm:
+    form = TicketForm(**data) if data else TicketForm()
+    form.category.choices = _category_choices()
+    return form
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+@sign_in_required
+def contact():
+    """Step 1. Without JavaScript, 'Find answers' shows the suggestions on this page, server-rendered."""
+    form = DescribeForm()
+    if request.method == "GET":
+        form.description.data = request.args.get("q", "")[:2000]
+        return render_template("contact.html", form=form, suggestions=None)
+    if not form.validate_on_submit():
+        return render_template("contact.html", form=form, suggestions=None), 400
+    found = suggest(problem_text(form.subject.data, form.description.data))
+    if request.form.get("step") == "ticket":  # "I still need help": the ticket form, prefilled
+        ticket = _ticket_form(formdata=None, subject=form.subject.data, description=form.description.data,
+                              category=found.category or "", searched=found.query)
+        return render_template("ticket_new.html", form=ticket, suggestions=found)
+    return render_template("contact.html", form=form, suggestions=found)
+
+
+@bp.post("/contact/solved")
+def solved():
+    """'This solved my problem': a deflection is recorded, no ticket is filed."""
+    form = SolvedForm()
+    articles = current_app.extensions["kb.search"].articles
+    if not form.validate_on_submit() or articles.get(form.article_id.data, {}).get("audience") != "public":
+        abort(400, "That article cannot be recorded as the answer.")
+    user = current_user()
+    db().add(Deflection(article_id=form.article_id.data, query=form.query.data or "", visitor=visitor(),
+                        user_id=user.id if user else None))
+    db().commit()
+    return render_template("solved.html", article=articles[form.article_id.data])
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@sign_in_required
+def new_ticket():
+    if request.method == "GET":
+        form = _ticket_form(formdata=None, subject=request.args.get("subject", "")[:200],
+                            description=request.args.get("description", "")[:20000],
+                            category=request.args.get("category", ""))
+        return render_template("ticket_new.html", form=form, suggestions=None)
+    form = _ticket_form()
+    if not form.validate_on_submit():
+        return render_template("ticket_new.html", form=form, suggestions=None), 400
+    searched = suggest(form.searched.data or problem_text(form.subject.data, form.description.data))
+    ticket = create_ticket(db(), current_user(), form.subject.data, form.description.data, form.category.data,
+                           deflection=searched.record())
+    db().commit()
+    flash(f"Ticket {ticket.ref} is submitted. We will reply here and by e-mail.", "info")
+    return redirect(url_for("support.ticket", ref=ticket.ref))
+
+
+@bp.get("/tickets")
+@sign_in_required
+def tickets():
+    mine = tickets_for(db(), current_user())
+    return render_template("tickets.html", active=[t for t in mine if t.status in ACTIVE],
+                           past=[t for t in mine if t.status not in ACTIVE], labels=STATUS_LABELS)
+
+
+def _visible_ticket(ref: str):
+    ticket = find_ticket(db(), ref) if len(ref) <= 16 else None
+    if ticket is None or not can_see_ticket(current_user(), ticket):
+        abort(404)  # someone else's ticket does not exist, as far as this user can tell
+    return ticket
+
+
+@bp.get("/tickets/<ref>")
+@sign_in_required
+def ticket(ref: str):
+    found = _visible_ticket(ref)
+    return render_template("ticket.html", ticket=found, steps=tracker(found), form=ReplyForm(),
+                           labels=STATUS_LABELS)
+
+
+@bp.post("/tickets/<ref>/reply")
+@sign_in_required
+def reply(ref: str):
+    found = _visible_ticket(ref)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return render_template("ticket.html", ticket=found, steps=tracker(found), form=form,
+                               labels=STATUS_LABELS), 400
+    add_reply(db(), found, current_user(), form.body.data)
+    db().commit()
+    flash("Your reply is added.", "info")
+    return redirect(url_for("support.ticket", ref=found.ref, _anchor="history"))
