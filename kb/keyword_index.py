@@ -1,6 +1,13 @@
-"""The Whoosh keyword index: schema, per-language analyzers, writing and querying. Whoosh is used only here."""
+"""The Whoosh keyword index: schema, per-language analyzers, writing and querying. Whoosh is used only here.
+
+Whoosh scores a query by walking posting lists in Python, which grows with every matching document. So a build
+also writes the index's BM25F score of every (field, term, document) as a sparse matrix (`impacts.npz`,
+computed by Whoosh's own scorer): a query's scores are then the sum of a few matrix rows, the same numbers
+Whoosh's OR query gives, in well under a millisecond.
+"""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import unicodedata
@@ -8,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+from scipy import sparse
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter
@@ -15,9 +24,13 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.lang.stopwords import stoplists
 from whoosh.scoring import BM25F
 
+from kb.errors import IndexFormatError
+
 # Field groups: every text field exists once per analyzer language. An article's text goes into the group
 # of its language; a query is analysed by every group and searched in all of them.
 LANG_GROUPS = ("en", "ru", "any")
+IMPACTS = "impacts.npz"
+DOCS = "docs.json"
 TEXT_FIELDS = {"title": 4.0, "questions": 3.0, "tags": 2.5, "heading": 1.5, "body": 1.0}
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
@@ -147,8 +160,49 @@ def write_index(directory: Path, docs: Iterable[KeywordDoc], previous: Path | No
         writer.cancel()
         raise
     writer.commit()
-    ix.close()
+    try:
+        write_impacts(ix, directory)
+    finally:
+        ix.close()
     return count
+
+
+def write_impacts(ix, directory: Path) -> None:
+    """Store the BM25F score of every (field, term) in every live document, as Whoosh's scorer computes it."""
+    weighting = BM25F()
+    with ix.searcher(weighting=weighting) as searcher:
+        reader = searcher.reader()
+        total = reader.doc_count_all()
+        live = np.array([not reader.is_deleted(n) for n in range(total)], dtype=bool)
+        keys: list[str] = []
+        indices, data, indptr = [], [], [0]
+        for field in [f for f in ix.schema.names() if f.rsplit("_", 1)[0] in TEXT_FIELDS]:
+            if not reader.field_length(field):
+                continue
+            lengths = np.array([searcher.doc_field_length(n, field, 1) for n in range(total)], dtype=np.float64)
+            b, k1 = weighting.B, weighting.K1
+            norm = k1 * ((1 - b) + b * lengths / (searcher.avg_field_length(field) or 1))
+            for term in reader.lexicon(field):
+                items = [(n, w) for n, w in reader.postings(field, term).items_as("weight") if live[n]]
+                if not items:
+                    continue
+                docs = np.fromiter((n for n, _ in items), dtype=np.int32, count=len(items))
+                weights = np.fromiter((w for _, w in items), dtype=np.float64, count=len(items))
+                # whoosh.scoring.bm25 with the same idf, field length and average as BM25FScorer
+                scores = searcher.idf(field, term) * weights * (k1 + 1) / (weights + norm[docs])
+                keys.append(f"{field} {term.decode('utf-8')}")
+                indices.append(docs)
+                data.append(scores.astype(np.float32))
+                indptr.append(indptr[-1] + len(docs))
+        docs_info = [[f["doc_id"], f["article_id"], f["audience"]] if live[n] else None
+                     for n, f in ((n, reader.stored_fields(n)) for n in range(total))]
+    matrix = sparse.csr_matrix(
+        (np.concatenate(data) if data else np.zeros(0, np.float32),
+         np.concatenate(indices) if indices else np.zeros(0, np.int32), np.array(indptr, dtype=np.int64)),
+        shape=(len(keys), total))
+    sparse.save_npz(directory / IMPACTS, matrix, compressed=False)
+    (directory / DOCS).write_text(json.dumps({"keys": keys, "docs": docs_info}, ensure_ascii=False),
+                                  encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -164,13 +218,22 @@ class KeywordIndex:
     def __init__(self, directory: Path) -> None:
         self._ix = whoosh_index.open_dir(str(directory))
         self._analyzers = {g: analyzer(g) for g in LANG_GROUPS}
-        names = set(self._ix.schema.names())
-        with self._ix.reader() as reader:
-            # Which terms each text field holds: a query asks only for (field, term) pairs that can match.
-            self._field_terms = {f"{name}_{g}": frozenset(t.decode("utf-8") for t in reader.lexicon(f"{name}_{g}"))
-                                 for g in LANG_GROUPS for name in TEXT_FIELDS if f"{name}_{g}" in names}
-        self.groups = [g for g in LANG_GROUPS if any(self._field_terms.get(f"{name}_{g}") for name in TEXT_FIELDS)]
-        self._group_terms = {g: frozenset().union(*(self._field_terms[f"{name}_{g}"] for name in TEXT_FIELDS))
+        try:
+            self._impacts = sparse.load_npz(directory / IMPACTS).tocsr()
+            info = json.loads((directory / DOCS).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"{directory}: keyword scores unreadable ({exc}); rebuild the index") from None
+        self._row = {key: i for i, key in enumerate(info["keys"])}
+        self._docs = [tuple(d) if d else None for d in info["docs"]]
+        self._allowed: dict[tuple[str, ...], np.ndarray] = {}
+        # Which terms each text field holds: a query asks only for (field, term) pairs that can match.
+        field_terms: dict[str, set[str]] = {}
+        for key in info["keys"]:
+            field, term = key.split(" ", 1)
+            field_terms.setdefault(field, set()).add(term)
+        self._field_terms = {f: frozenset(t) for f, t in field_terms.items()}
+        self.groups = [g for g in LANG_GROUPS if any(f"{name}_{g}" in self._field_terms for name in TEXT_FIELDS)]
+        self._group_terms = {g: frozenset().union(*(self._field_terms.get(f"{name}_{g}", ()) for name in TEXT_FIELDS))
                              for g in self.groups}
 
     def knows(self, word: str) -> bool:
@@ -187,25 +250,50 @@ class KeywordIndex:
             seen.setdefault(token.text, None)
         return list(seen)
 
-    def build_query(self, text: str) -> wq.Query | None:
-        """An OR over every query term in every field of every language group; no user syntax is parsed."""
+    def _clauses(self, text: str) -> list[tuple[str, str]]:
+        """(field, term) for every query term in every field of every language group that holds it."""
         clauses = []
         for group in self.groups:
             for term in self.terms(text, group)[:64]:
                 for name in TEXT_FIELDS:
                     field = f"{name}_{group}"
-                    if term in self._field_terms[field]:
-                        clauses.append(wq.Term(field, term))
+                    if term in self._field_terms.get(field, ()):
+                        clauses.append((field, term))
+        return clauses
+
+    def build_query(self, text: str) -> wq.Query | None:
+        """The Whoosh query the keyword scores answer: an OR over the clauses; no user syntax is parsed."""
+        clauses = [wq.Term(field, term) for field, term in self._clauses(text)]
         return wq.Or(clauses) if clauses else None
 
     def search(self, text: str, limit: int, audiences: Sequence[str] = ("public",)) -> list[KeywordHit]:
+        """The `limit` best documents for `text` by BM25F, ties by index order (as Whoosh ranks them)."""
+        rows = [self._row[f"{field} {term}"] for field, term in self._clauses(text)]
+        if not rows or limit <= 0:
+            return []
+        scores = np.asarray(self._impacts[rows].sum(axis=0)).ravel()
+        candidates = np.flatnonzero((scores > 0) & self._allowed_mask(tuple(audiences)))
+        if len(candidates) > limit:
+            candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
+        order = candidates[np.lexsort((candidates, -scores[candidates]))]
+        return [KeywordHit(self._docs[n][0], self._docs[n][1], float(scores[n])) for n in order]
+
+    def whoosh_search(self, text: str, limit: int, audiences: Sequence[str] = ("public",)) -> list[KeywordHit]:
+        """The same search run by Whoosh's own searcher: the reference the stored scores are checked against."""
         query = self.build_query(text)
-        if query is None:
+        if query is None or limit <= 0:
             return []
         allowed = wq.Or([wq.Term("audience", a) for a in audiences])
         with self._ix.searcher(weighting=BM25F()) as searcher:
             results = searcher.search(query, limit=limit, filter=allowed)
             return [KeywordHit(r["doc_id"], r["article_id"], float(r.score)) for r in results]
+
+    def _allowed_mask(self, audiences: tuple[str, ...]) -> np.ndarray:
+        mask = self._allowed.get(audiences)
+        if mask is None:
+            mask = np.array([d is not None and d[2] in audiences for d in self._docs], dtype=bool)
+            self._allowed[audiences] = mask
+        return mask
 
     def close(self) -> None:
         self._ix.close()

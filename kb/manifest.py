@@ -8,7 +8,7 @@ from typing import Any
 
 from kb.errors import IndexFormatError, IndexMissingError
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 
 

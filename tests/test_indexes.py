@@ -112,3 +112,53 @@ def test_knows_stemmed_words_and_stop_words(keyword: KeywordIndex):
     assert keyword.knows("printers") and keyword.knows("принтеров")
     assert keyword.knows("the")  # a stop word: never stored, but a word of the language
     assert not keyword.knows("zebracorn") and not keyword.knows("ghbynth")
+
+
+def _corpus(n: int, seed: int) -> list[KeywordDoc]:
+    rng = np.random.default_rng(seed)
+    words = "printer vpn password reset offline spooler outlook mailbox token laptop dock driver wifi".split()
+    docs = []
+    for i in range(n):
+        pick = lambda k: " ".join(rng.choice(words, size=k))  # noqa: E731
+        docs.append(doc(0, f"a{i:03d}", audience="internal" if i % 7 == 0 else "public",
+                        title=pick(3), questions=pick(6), tags=pick(2), heading=pick(2), body=pick(40)))
+    return docs
+
+
+QUERIES = ["printer offline", "reset vpn password token", "outlook", "laptop dock wifi driver spooler", "zebra"]
+
+
+def assert_same_as_whoosh(ix: KeywordIndex) -> None:
+    for query in QUERIES:
+        for audiences in (("public",), ("public", "internal")):
+            ours, whoosh = ix.search(query, 15, audiences), ix.whoosh_search(query, 15, audiences)
+            assert [h.score for h in ours] == pytest.approx([h.score for h in whoosh], rel=1e-5)
+            # every matching document, with the same score (equal scores may come in either order)
+            ours, whoosh = ix.search(query, 1000, audiences), ix.whoosh_search(query, 1000, audiences)
+            assert {h.doc_id: h.score for h in ours} == pytest.approx({h.doc_id: h.score for h in whoosh}, rel=1e-5)
+
+
+def test_stored_scores_equal_whoosh_search(tmp_path: Path):
+    write_index(tmp_path / "kw", _corpus(120, seed=1))
+    ix = KeywordIndex(tmp_path / "kw")
+    assert ix.search("printer offline", 15)
+    assert_same_as_whoosh(ix)
+
+
+def test_stored_scores_follow_an_incremental_update_with_deletions(tmp_path: Path):
+    docs = _corpus(120, seed=2)
+    write_index(tmp_path / "old", docs)
+    changed = [doc(0, "a005", title="vpn zebracorn", body="vpn")]
+    write_index(tmp_path / "new", changed, previous=tmp_path / "old", remove=["a005", "a006"])
+    ix = KeywordIndex(tmp_path / "new")
+    found = {h.article_id for h in ix.search("vpn", 200, ("public", "internal"))}
+    assert "a005" in found and "a006" not in found
+    assert [h.article_id for h in ix.search("zebracorn", 5)] == ["a005"]
+    assert_same_as_whoosh(ix)
+
+
+def test_missing_stored_scores_ask_for_a_rebuild(tmp_path: Path):
+    write_index(tmp_path / "kw", _corpus(5, seed=3))
+    (tmp_path / "kw" / "impacts.npz").unlink()
+    with pytest.raises(IndexFormatError, match="rebuild"):
+        KeywordIndex(tmp_path / "kw")
