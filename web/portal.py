@@ -28,6 +28,7 @@ def public_articles() -> dict[str, dict]:
     return {i: a for i, a in _service().articles.items() if a["audience"] == "public"}
 
 
+@bp.app_template_global()
 def category_title(category_id: str | None) -> str:
     return _service().categories.get(category_id or "", {}).get("title", category_id or "")
 

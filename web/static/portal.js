@@ -71,7 +71,7 @@
         timer = setTimeout(lookUp, DELAY);
       });
     });
-    var find = form.querySelector("[data-role=find]");
+    var find = document.querySelector("button[form=describe][data-role=find]");
     if (find) { find.hidden = true; }  // suggestions come as the customer types
     if (fields.some(function (f) { return f.value.trim(); }) && box.hidden) { lookUp(); }
   }
