@@ -161,3 +161,19 @@ def test_hostile_query_strings_on_pages(client, path, value):
     response = client.get(path, query_string={"q": value, "category": value, "next": value})
     assert response.status_code == 200, response.status_code
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+
+
+def test_search_service_is_loaded_once_per_process(portal_index, portal_settings, monkeypatch):
+    from search.service import SearchService
+
+    calls = []
+
+    def load(*args, **kwargs):
+        calls.append(args)
+        return portal_index[1]
+
+    monkeypatch.setattr(SearchService, "load", load)
+    client = make_app(portal_settings, None).test_client()
+    for path in ("/search?q=printer", "/api/suggest?q=printer", "/api/search?q=password"):
+        assert client.get(path).status_code == 200
+    assert len(calls) == 1
