@@ -1,6 +1,7 @@
 """Organisations and users: creation, password hashing (scrypt via werkzeug) and sign-in checks."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -14,12 +15,16 @@ from kb.models import CUSTOMER_ROLES, EMAIL_MAX, MANAGER, MEMBER, NAME_MAX, Orga
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Checked against when the e-mail is unknown, so a sign-in takes as long whether or not the account exists.
-_DUMMY_HASH = generate_password_hash("no such account", method="scrypt")
 
 DEMO_ORG = "Demo Company"
 DEMO_USERS = (("manager@demo.example", "Dana Manager", MANAGER, "demo-manager-pass"),
               ("member@demo.example", "Max Member", MEMBER, "demo-member-pass"))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the e-mail is unknown, so a sign-in takes as long whether or not the account exists."""
+    return generate_password_hash("no such account", method="scrypt")
 
 
 def hash_password(password: str) -> str:
@@ -88,7 +93,7 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
     user = find_user(db, email) if len(email or "") <= EMAIL_MAX else None
     password = (password or "")[:MAX_PASSWORD]
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not user.active or not check_password_hash(user.password_hash, password):
         return None
