@@ -1,11 +1,14 @@
 """Training the category classifier and calibrating answer confidence from the help center's own questions.
 
 Calibration holds out one customer question per article (seeded) and asks, with vectors only:
-- a positive case: the question against the index without that question's own passage — is the best article
-  the question's article, and with what scores?
-- a negative case: the same question against the index without its whole article — the best remaining answer
-  is wrong by construction, which is what an uncovered question looks like.
-A logistic curve over the score features of those cases gives confidence = P(the answer is right).
+- a covered case: the question against the index without that question's own passage — its article is still
+  there, as for a customer whose problem the help center answers;
+- an uncovered case: the same question against the index without its whole article — what a question no
+  article answers looks like, however close the neighbouring articles are.
+A logistic curve over the score features of those cases (kb.classifier.confidence_features: how close the
+nearest passages and question centroids are) gives confidence = P(the help center answers the query). Both
+cases are equally many, so 0.5 is the point where covered and uncovered are equally likely: the default
+threshold. The held-out top-1 of the vector ranking is reported beside it.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel, confidence_features
+from kb.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
 MAX_HELD_OUT = 2000
 MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections
@@ -45,7 +48,7 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
     classifier = CategoryClassifier.train(embeddings[training], [labels[r] for r in training])
     report["trained_on_passages"] = len(training)
     if not held_rows or len(set(passage_articles)) < 2:
-        confidence = ConfidenceModel(CONFIDENCE_FEATURES, np.array([10.0, 0.0, 0.0, 0.0]), -5.0)
+        confidence = ConfidenceModel(CONFIDENCE_FEATURES, np.array([10.0, 0.0, 0.0]), -5.0)
         report["confidence"] = "default curve on the answer's cosine (too few questions to calibrate)"
         return Calibration(classifier, confidence, report)
 
@@ -60,28 +63,37 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
 
     starts, article_ids = _article_blocks(passage_articles)
     position = {a: i for i, a in enumerate(article_ids)}
-    class_index = {c: i for i, c in enumerate(held_classifier.classes)}
+    # Question centroids as the service has them (means of question and summary passages), kept as sums so
+    # that the held-out question can be taken out of its own article's.
+    sums = np.zeros((len(article_ids), embeddings.shape[1]), dtype=np.float64)
+    for row, kind in enumerate(passage_kinds):
+        if kind != "section":
+            sums[position[passage_articles[row]]] += embeddings[row]
+    sum_norms = np.linalg.norm(sums, axis=1)
+    sum_norms[sum_norms == 0] = 1.0
     x, y, top1 = [], [], 0
     for n, row in enumerate(held_rows):
         if n % 256 == 0:  # one matrix product per block of held-out questions
             block = embeddings @ embeddings[held_rows[n:n + 256]].T
+        query = embeddings[row].astype(np.float64)
         sims = block[:, n % 256].copy()
-        sims[row] = -np.inf  # the question itself is not in the index for this case
-        per_article = np.maximum.reduceat(sims, starts)
+        sims[row] = -np.inf  # the question itself is not in the index for either case
         own = position[passage_articles[row]]
-        p = probs[n]
-        for case in ("positive", "negative"):
-            scores = per_article.copy()
-            if case == "negative":
-                scores[own] = -np.inf
-            order = np.argsort(-scores)[:2]
-            answer, other = order[0], order[1] if len(order) > 1 else order[0]
-            cat_p = p[class_index[article_category[article_ids[answer]]]] if article_category[
-                article_ids[answer]] in class_index else 0.0
-            x.append(confidence_features(float(scores[answer]), float(scores[other]), float(cat_p), float(p.max())))
-            right = case == "positive" and answer == own
-            y.append(int(right))
-            top1 += right
+        own_rows = slice(starts[own], starts[own + 1] if own + 1 < len(starts) else len(sims))
+        centroid_cos = (sums @ query) / sum_norms
+        own_sum = sums[own] - query
+        centroid_cos[own] = float(own_sum @ query) / (float(np.linalg.norm(own_sum)) or 1.0)
+        per_article = np.maximum.reduceat(sims, starts)
+        top1 += int(np.argmax(per_article) == own)
+        for covered in (True, False):
+            case_sims, case_centroids = sims, centroid_cos
+            if not covered:
+                case_sims, case_centroids = sims.copy(), centroid_cos.copy()
+                case_sims[own_rows] = -np.inf
+                case_centroids[own] = -np.inf
+            nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
+            x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
+            y.append(int(covered))
     confidence = ConfidenceModel.train(CONFIDENCE_FEATURES, np.array(x), np.array(y))
     report["held_out_vector_top1"] = round(top1 / len(held_rows), 4)
     return Calibration(classifier, confidence, report)

@@ -62,7 +62,7 @@ class CategoryClassifier:
 
 @dataclass
 class ConfidenceModel:
-    """P(the top answer is right | score features): a logistic curve fitted at build time."""
+    """P(the help center answers the query | score features): a logistic curve fitted at build time."""
 
     features: list[str]
     coef: np.ndarray  # (n_features,)
@@ -93,10 +93,14 @@ class ConfidenceModel:
             raise IndexFormatError(f"bad confidence model in the manifest ({exc})") from None
 
 
-CONFIDENCE_FEATURES = ["answer_cosine", "margin", "answer_category_p", "max_category_p"]
+CONFIDENCE_FEATURES = ["top_cosine", "knn_cosine", "centroid_cosine"]
+KNN = 5  # passages whose mean cosine measures how crowded the query's neighbourhood is
 
 
-def confidence_features(answer_cosine: float, best_other_cosine: float, answer_category_p: float,
-                        max_category_p: float) -> np.ndarray:
-    """The features confidence is computed from, the same at build (calibration) and at query time."""
-    return np.array([answer_cosine, answer_cosine - best_other_cosine, answer_category_p, max_category_p])
+def confidence_features(passage_cosines: np.ndarray, centroid_cosine: float) -> np.ndarray:
+    """The features confidence is computed from, the same at build (calibration) and at query time:
+    the best passage cosine, the mean of the best KNN, and the best cosine to an article's question centroid."""
+    best = np.sort(np.asarray(passage_cosines, dtype=np.float64))[::-1][:KNN]
+    if best.size == 0:
+        return np.array([0.0, 0.0, float(centroid_cosine)])
+    return np.array([best[0], best.mean(), float(centroid_cosine)])

@@ -28,6 +28,9 @@ class Settings:
     build_threads: int = _setting(0, "Compute threads `kb build` uses for embedding (0: all cores).")
     embedding_precision: str = _setting("bf16", "Model weights in `bf16` (twice the speed, cosine >= 0.999) or `fp32`.")
     embedding_batch_size: int = _setting(32, "Passages embedded per batch during a build.")
+    query_runtime: str = _setting("onnx", "Queries are embedded by `onnx` (an ONNX Runtime export of the same weights, "
+                                  "about 3x faster) or `torch`.")
+    model_cache_dir: Path = _setting(Path("var/models"), "Where the ONNX export of the embedding model is cached.")
     section_max_words: int = _setting(180, "Body sections longer than this are split into several passages.")
     exact_search_max: int = _setting(50000, "Up to this many passages the vector index is exact; above, HNSW.")
     keep_builds: int = _setting(2, "How many earlier index builds are kept beside the current one.")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.classifier import CategoryClassifier, ConfidenceModel, confidence_features
+from kb.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel, confidence_features
 from kb.config import Settings
 from kb.encoder import Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
@@ -91,6 +91,9 @@ class SearchService:
         if len(self._centroids) != len(self._centroid_row):
             raise IndexFormatError(f"{index_dir}: {len(self._centroids)} centroids for {len(self.articles)} articles")
         self._confidence = ConfidenceModel.from_json(manifest.confidence)
+        if self._confidence.features != CONFIDENCE_FEATURES:
+            raise IndexFormatError(f"{index_dir}: confidence model over {self._confidence.features}, this kb computes "
+                                   f"{CONFIDENCE_FEATURES}; rebuild the index")
         if len(self._vectors) != len(self._passages):
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
 
@@ -107,11 +110,13 @@ class SearchService:
                 "rebuild the index or configure the same model")
         if encoder is None:
             encoder = load_encoder(settings.embedding_model, settings.embedding_threads, settings.embedding_batch_size,
-                                   settings.embedding_precision)
+                                   settings.embedding_precision, settings.query_runtime, settings.model_cache_dir)
         if encoder.dimension != manifest.model_dimension:
             raise ModelMismatchError(f"model {encoder.name!r} gives {encoder.dimension}-d vectors, "
                                      f"the index holds {manifest.model_dimension}-d")
-        return cls(resolved, manifest, encoder, settings)
+        service = cls(resolved, manifest, encoder, settings)
+        encoder.encode_queries(["warm-up"])  # the first customer's query should not pay for loading the model
+        return service
 
     def prime(self, queries: list[str]) -> None:
         """Embed many queries in one batch ahead of searching them (evaluation, batch search)."""
@@ -145,10 +150,10 @@ class SearchService:
         keyword_hits = self._keyword.search(searched, n, allowed)
         keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
         query_vector = self._embed(searched)
-        vector, vector_anchor = self._vector_candidates(query_vector, n, allowed)
+        vector, vector_anchor, passage_scores = self._vector_candidates(query_vector, n, allowed)
         probs = self._classifier.proba(query_vector)[0]
         category_p = dict(zip(self._classifier.classes, probs.tolist()))
-        vector_ranked = self._rank_vector(query_vector, vector)
+        vector_ranked, centroid_best = self._rank_vector(query_vector, vector)
         if self.settings.fusion == "rrf":
             fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector_ranked]],
                                            weights=[self.settings.keyword_weight, 1.0])
@@ -156,7 +161,6 @@ class SearchService:
             fused = score_fusion(vector_ranked, keyword, self.settings.keyword_weight)
         category_of = {a: self.articles[a]["category"] for a, _ in fused}
         ranked = reweight_by_category(fused, category_of, category_p, self.settings.category_weight)
-        answer = ranked[0][0] if ranked else None
         if mode != "hybrid":
             ranked = keyword if mode == "keyword" else vector_ranked
         fused_score = dict(fused)
@@ -173,33 +177,26 @@ class SearchService:
                                                "category": category_p.get(meta["category"], 0.0),
                                                "final": score}))
         best = int(probs.argmax())
-        confidence = self._answer_confidence(answer, vector, category_p, float(probs[best]))
+        confidence = 0.0
+        if ranked and passage_scores:
+            features = confidence_features(np.array(passage_scores), centroid_best)
+            confidence = float(self._confidence.predict(features)[0])
         return SearchResponse(text, hits, searched if searched != text else None, self._classifier.classes[best],
                               float(probs[best]), confidence, confidence >= self.settings.confidence_threshold)
 
-    def _answer_confidence(self, answer: str | None, vector: list[tuple[str, float]], category_p: dict[str, float],
-                           max_p: float) -> float:
-        """P(answer is right), from the same features the build calibrated on (kb.classifier)."""
-        if answer is None:
-            return 0.0
-        scores = dict(vector)
-        answer_cos = scores.get(answer, 0.0)
-        other = max((s for a, s in vector if a != answer), default=0.0)
-        features = confidence_features(answer_cos, other, category_p.get(self.articles[answer]["category"], 0.0), max_p)
-        return float(self._confidence.predict(features)[0])
-
-    def _rank_vector(self, query: np.ndarray, vector: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        """Vector candidates ranked by best passage + centroid_weight × cosine to the question centroid."""
+    def _rank_vector(self, query: np.ndarray, vector: list[tuple[str, float]]) -> tuple[list[tuple[str, float]], float]:
+        """Vector candidates ranked by best passage + centroid_weight × cosine to the question centroid; and the
+        best of those centroid cosines."""
         if not vector:
-            return []
+            return [], 0.0
         rows = [self._centroid_row[a] for a, _ in vector]
         near = self._centroids[rows] @ query
         weight = self.settings.centroid_weight
-        return best_per_key((a, s + weight * float(c)) for (a, s), c in zip(vector, near))
+        return best_per_key((a, s + weight * float(c)) for (a, s), c in zip(vector, near)), float(near.max())
 
     def _vector_candidates(self, query: np.ndarray, n: int, allowed: tuple[str, ...]):
         scores, rows = self._vectors.search(query, n * 4)
-        scored, anchors = [], {}
+        scored, anchors, visible = [], {}, []
         for score, row in zip(scores[0], rows[0]):
             if row < 0:
                 continue
@@ -208,9 +205,10 @@ class SearchService:
             if self.articles[article_id]["audience"] not in allowed:
                 continue
             scored.append((article_id, float(score)))
+            visible.append(float(score))
             # The best passage decides: a question or the summary points at the article's top.
             anchors.setdefault(article_id, passage["anchor"] if passage["kind"] == "section" else "")
-        return best_per_key(scored)[:n], anchors
+        return best_per_key(scored)[:n], anchors, visible
 
     def close(self) -> None:
         self._keyword.close()

@@ -14,7 +14,7 @@ from tests.fakes import HashingEncoder
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
-    monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing", lambda threads, batch, precision: HashingEncoder())
+    monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing", lambda threads, batch, precision, **options: HashingEncoder())
     monkeypatch.setenv("KB_EMBEDDING_MODEL", "fake-hashing")
     monkeypatch.delenv("KB_CONFIG", raising=False)
 

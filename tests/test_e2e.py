@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.synth import generate
@@ -157,3 +158,17 @@ def test_serve_answers_pages_and_api(built: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_onnx_query_encoder_matches_torch_and_is_exported_once(tmp_path: Path):
+    from kb.encoder import load_encoder
+    texts = ["printer says offline", "Не приходят письма в Outlook", "reset my password please", "🙂"]
+    onnx = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "onnx", tmp_path / "models")
+    torch = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "torch")
+    cosines = (onnx.encode_queries(texts) * torch.encode_queries(texts)).sum(axis=1)
+    assert cosines.min() >= 0.999
+    (exported,) = (tmp_path / "models").glob("all-MiniLM-L6-v2-*.onnx")
+    stamp = exported.stat().st_mtime_ns
+    again = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "onnx", tmp_path / "models")
+    assert np.allclose(again.encode_queries(texts[:1]), onnx.encode_queries(texts[:1]), atol=1e-6)
+    assert exported.stat().st_mtime_ns == stamp and len(list((tmp_path / "models").iterdir())) == 1
