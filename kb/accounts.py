@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kb.errors import AccountError
-from kb.models import CUSTOMER_ROLES, EMAIL_MAX, MANAGER, MEMBER, NAME_MAX, Organisation, Ticket, User
+from kb.models import (ADMIN_ROLE, AGENT_ROLE, CUSTOMER_ROLES, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
+                       STAFF_ROLES, Organisation, Ticket, User)
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
@@ -19,6 +20,9 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEMO_ORG = "Demo Company"
 DEMO_USERS = (("manager@demo.example", "Dana Manager", MANAGER, "demo-manager-pass"),
               ("member@demo.example", "Max Member", MEMBER, "demo-member-pass"))
+DEMO_STAFF = (("agent@demo.example", "Alex Agent", AGENT_ROLE, "demo-agent-pass", "general"),
+              ("admin@demo.example", "Ada Admin", ADMIN_ROLE, "demo-admin-pass", "general"))
+_GROUP_RE = re.compile(r"^[A-Za-z0-9_.-]*$")
 
 
 @functools.cache
@@ -84,6 +88,33 @@ def add_user(db: Session, email: str, password: str, organisation: str, role: st
     return user
 
 
+def add_staff(db: Session, email: str, password: str, role: str = AGENT_ROLE, group: str = "",
+              name: str = "") -> User:
+    """An agent or admin of the desk: in no organisation, so no customer rule ever applies to them."""
+    email = check_email(email)
+    check_password(password)
+    if role not in STAFF_ROLES:
+        raise AccountError(f"role must be one of {', '.join(STAFF_ROLES)}, not {role!r}")
+    group = (group or "").strip()
+    if len(group) > GROUP_MAX or not _GROUP_RE.match(group):
+        raise AccountError(f"a group name has at most {GROUP_MAX} letters, digits, '_', '.' or '-'")
+    if find_user(db, email) is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(email=email, name=" ".join(name.split())[:NAME_MAX], password_hash=hash_password(password),
+                role=role, organisation=None, agent_group=group)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def staff(db: Session) -> list[User]:
+    return list(db.scalars(select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.email)))
+
+
+def organisations(db: Session) -> list[Organisation]:
+    return list(db.scalars(select(Organisation).order_by(func.lower(Organisation.name))))
+
+
 def find_user(db: Session, email: str) -> User | None:
     return db.scalar(select(User).where(User.email == normalise_email(email)))
 
@@ -101,8 +132,11 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
 
 
 def can_see_ticket(user: User | None, ticket: Ticket) -> bool:
-    """A member sees their own tickets; an organisation's manager sees all of the organisation's."""
-    if user is None:
+    """A member sees their own tickets; an organisation's manager sees all of the organisation's.
+
+    Staff see tickets on the desk only, never through these rules.
+    """
+    if user is None or user.role not in CUSTOMER_ROLES:
         return False
     if user.role == MANAGER:
         return ticket.organisation_id is not None and ticket.organisation_id == user.organisation_id
@@ -116,11 +150,13 @@ class SeedResult:
 
 
 def demo_seed(db: Session, if_empty: bool = False) -> SeedResult:
-    """The demo organisation with a manager and a member (known passwords); nothing is created twice.
+    """The demo organisation with a manager and a member, a demo agent and admin (known passwords); nothing is
+    created twice.
 
     With `if_empty`, nothing is created when the database already has users.
     """
-    users = tuple((email, role, password) for email, _, role, password in DEMO_USERS)
+    users = tuple((email, role, password) for email, _, role, password in DEMO_USERS) + \
+        tuple((email, role, password) for email, _, role, password, _ in DEMO_STAFF)
     if if_empty and db.scalar(select(func.count()).select_from(User)):
         return SeedResult(False, users)
     created = False
@@ -130,5 +166,9 @@ def demo_seed(db: Session, if_empty: bool = False) -> SeedResult:
     for email, name, role, password in DEMO_USERS:
         if find_user(db, email) is None:
             add_user(db, email, password, DEMO_ORG, role, name)
+            created = True
+    for email, name, role, password, group in DEMO_STAFF:
+        if find_user(db, email) is None:
+            add_staff(db, email, password, role, group, name)
             created = True
     return SeedResult(created, users)

@@ -53,6 +53,8 @@ class Settings:
     rate_limit_tickets: str = _setting("10/hour", "Tickets a signed-in customer may file.")
     rate_limit_suggest: str = _setting("120/minute", "Suggestion requests (`/api/suggest`, the contact page) per client address.")
     suggest_score_share: float = _setting(0.85, "Besides a confident first answer, suggestions include articles scoring at least this share of its score.")
+    routing: str = _setting("*=general", "Agent group of new tickets by predicted category, e.g. `printers=hardware, accounts=identity, *=general` (`*`: every other category).")
+    desk_page_size: int = _setting(25, "Tickets per page of the agent desk's queue.")
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with the given settings changed; None values are ignored (unset CLI flags)."""

@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# Customer roles. Staff roles (agents, admins) are further values of the same column.
+# Customer roles. Staff roles (agents, admins) are further values of the same column; staff belong to no
+# organisation and never see anything through the customers' rules.
 MEMBER, MANAGER = "member", "manager"
 CUSTOMER_ROLES = (MEMBER, MANAGER)
+AGENT_ROLE, ADMIN_ROLE = "agent", "admin"
+STAFF_ROLES = (AGENT_ROLE, ADMIN_ROLE)
 
 SUBMITTED, IN_PROGRESS, WAITING, RESOLVED = "submitted", "in_progress", "waiting_on_customer", "resolved"
 STATUSES = (SUBMITTED, IN_PROGRESS, WAITING, RESOLVED)
@@ -24,6 +27,7 @@ EVENT_SUBMITTED, EVENT_STATUS, EVENT_REPLY = "submitted", "status", "reply"
 CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 
 SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
+CATEGORY_MAX, GROUP_MAX = 64, 64
 
 
 def utcnow() -> datetime:
@@ -58,9 +62,15 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32), default=MEMBER)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Staff only: the agent group whose queue this agent works (see the `routing` setting).
+    agent_group: Mapped[str] = mapped_column(String(GROUP_MAX), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
 
 
 class Ticket(Base):
@@ -72,14 +82,21 @@ class Ticket(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
     description: Mapped[str] = mapped_column(Text)
-    category: Mapped[str] = mapped_column(String(64), default="", index=True)
+    category: Mapped[str] = mapped_column(String(CATEGORY_MAX), default="", index=True)
+    # The classifier's category for the ticket's text when it was filed (kept when people change `category`).
+    predicted_category: Mapped[str] = mapped_column(String(CATEGORY_MAX), default="")
+    # The agent group the routing rules chose; the desk's queue shows and filters by it.
+    agent_group: Mapped[str] = mapped_column(String(GROUP_MAX), default="", index=True)
     status: Mapped[str] = mapped_column(String(32), default=SUBMITTED, index=True)
     # What the customer searched and was shown before filing: {"query", "category", "confidence", "shown": [...]}
     deflection: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the customer last wrote (filing or a reply): the desk's queue puts the most recent first.
+    last_customer_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     customer: Mapped[User] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id",
                                                      cascade="all, delete-orphan")
 
@@ -101,6 +118,36 @@ class TicketEvent(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     author: Mapped[User | None] = relationship()
+
+
+class CategoryChange(Base):
+    """An agent changed a ticket's category: with the classifier's prediction, a label to learn from."""
+
+    __tablename__ = "category_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    predicted: Mapped[str] = mapped_column(String(CATEGORY_MAX), default="")
+    category_from: Mapped[str] = mapped_column(String(CATEGORY_MAX), default="")
+    category_to: Mapped[str] = mapped_column(String(CATEGORY_MAX))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()
+    author: Mapped[User | None] = relationship()
+
+
+class TicketArticle(Base):
+    """A public article an agent linked in a reply to a ticket."""
+
+    __tablename__ = "ticket_articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Deflection(Base):

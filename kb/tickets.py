@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from kb.errors import TicketError
-from kb.models import (AGENT, CUSTOMER, DESCRIPTION_MAX, EVENT_REPLY, EVENT_STATUS, EVENT_SUBMITTED, IN_PROGRESS,
-                       MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX, SUBMITTED, WAITING, Ticket,
-                       TicketEvent, User, utcnow)
+from kb.models import (AGENT, CATEGORY_MAX, CUSTOMER, CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_REPLY, EVENT_STATUS,
+                       EVENT_SUBMITTED, IN_PROGRESS, MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX,
+                       SUBMITTED, WAITING, CategoryChange, Ticket, TicketArticle, TicketEvent, User, utcnow)
 
 # Crockford's base32: no I, L, O or U, so a reference read over the phone is not misheard.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -31,8 +31,11 @@ def normalise_ref(ref: str) -> str:
 
 
 def create_ticket(db: Session, customer: User, subject: str, description: str, category: str = "",
-                  deflection: dict[str, Any] | None = None) -> Ticket:
-    """A new ticket in status `submitted`, with its first event. Text is stored as typed."""
+                  deflection: dict[str, Any] | None = None, predicted: str = "", group: str = "") -> Ticket:
+    """A new ticket in status `submitted`, with its first event. Text is stored as typed.
+
+    `predicted` is the classifier's category for the text, `group` the agent group the routing rules chose.
+    """
     if not subject.strip() or len(subject) > SUBJECT_MAX:
         raise TicketError(f"subject needs 1 to {SUBJECT_MAX} characters")
     if not description.strip() or len(description) > DESCRIPTION_MAX:
@@ -42,8 +45,9 @@ def create_ticket(db: Session, customer: User, subject: str, description: str, c
         ref = new_ref()
     now = utcnow()
     ticket = Ticket(ref=ref, organisation_id=customer.organisation_id, customer=customer, subject=subject,
-                    description=description, category=category[:64], status=SUBMITTED,
-                    deflection=deflection or {}, created_at=now, updated_at=now)
+                    description=description, category=category[:CATEGORY_MAX], status=SUBMITTED,
+                    predicted_category=(predicted or "")[:CATEGORY_MAX], agent_group=group or "",
+                    deflection=deflection or {}, created_at=now, updated_at=now, last_customer_at=now)
     ticket.events.append(TicketEvent(kind=EVENT_SUBMITTED, author_kind=CUSTOMER, author=customer,
                                      status_to=SUBMITTED, created_at=now))
     db.add(ticket)
@@ -74,6 +78,8 @@ def add_reply(db: Session, ticket: Ticket, author: User, body: str, author_kind:
     event = TicketEvent(kind=EVENT_REPLY, author_kind=author_kind, author=author, body=body, created_at=utcnow())
     ticket.events.append(event)
     ticket.updated_at = event.created_at
+    if author_kind == CUSTOMER:
+        ticket.last_customer_at = event.created_at
     if author_kind == CUSTOMER and ticket.status in (WAITING, RESOLVED):
         set_status(db, ticket, IN_PROGRESS, author, CUSTOMER)
     db.flush()
@@ -81,7 +87,9 @@ def add_reply(db: Session, ticket: Ticket, author: User, body: str, author_kind:
 
 
 def tickets_for(db: Session, user: User) -> list[Ticket]:
-    """The tickets `user` may see, newest first."""
+    """The tickets `user` may see, newest first (none for staff, who work on the desk)."""
+    if user.role not in CUSTOMER_ROLES:
+        return []
     query = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
     if user.role == MANAGER:
         query = query.where(Ticket.organisation_id == user.organisation_id)
@@ -93,6 +101,68 @@ def tickets_for(db: Session, user: User) -> list[Ticket]:
 def find_ticket(db: Session, ref: str) -> Ticket | None:
     return db.scalar(select(Ticket).where(Ticket.ref == normalise_ref(ref))
                      .options(selectinload(Ticket.events).selectinload(TicketEvent.author)))
+
+
+def next_statuses(status: str) -> tuple[str, ...]:
+    """Where an agent may move a ticket from `status`: forward to any later step, back to in progress, and a
+    resolved ticket only back to in progress (reopened). Nobody moves a ticket back to submitted."""
+    if status == RESOLVED:
+        return (IN_PROGRESS,)
+    return tuple(s for s in (IN_PROGRESS, WAITING, RESOLVED) if s != status)
+
+
+def change_status(db: Session, ticket: Ticket, status: str, agent: User) -> TicketEvent | None:
+    """An agent's status change, which the customer sees on the tracker; refused when not allowed."""
+    if status not in next_statuses(ticket.status):
+        raise TicketError(f"a ticket that is {STATUS_LABELS.get(ticket.status, ticket.status)} cannot move to "
+                          f"{STATUS_LABELS.get(status, status)!r}")
+    note = "Reopened" if ticket.status == RESOLVED else ""
+    return set_status(db, ticket, status, agent, AGENT, note)
+
+
+def change_category(db: Session, ticket: Ticket, category: str, agent: User, group: str | None = None
+                    ) -> CategoryChange | None:
+    """An agent's category for the ticket, kept beside the prediction as a label; None when unchanged."""
+    if not category or len(category) > CATEGORY_MAX:
+        raise TicketError(f"category needs 1 to {CATEGORY_MAX} characters")
+    if category == ticket.category:
+        return None
+    change = CategoryChange(ticket=ticket, author=agent, predicted=ticket.predicted_category or "",
+                            category_from=ticket.category or "", category_to=category, created_at=utcnow())
+    db.add(change)
+    ticket.category = category
+    if group is not None:
+        ticket.agent_group = group
+    db.flush()
+    return change
+
+
+def record_links(db: Session, ticket: Ticket, event: TicketEvent, article_ids: list[str], author: User) -> None:
+    """Which articles an agent's reply linked (each once per reply)."""
+    for article_id in dict.fromkeys(article_ids):
+        db.add(TicketArticle(ticket_id=ticket.id, event_id=event.id, article_id=article_id[:200],
+                             author_id=author.id, created_at=event.created_at))
+    db.flush()
+
+
+def linked_articles(db: Session, ticket: Ticket) -> list[TicketArticle]:
+    return list(db.scalars(select(TicketArticle).where(TicketArticle.ticket_id == ticket.id)
+                           .order_by(TicketArticle.id)))
+
+
+def earlier_tickets(db: Session, ticket: Ticket, limit: int = 20) -> list[Ticket]:
+    """The same customer's other tickets, newest first."""
+    return list(db.scalars(select(Ticket).where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
+                           .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)))
+
+
+def category_labels(db: Session):
+    """Every agent category change as {ref, text, predicted, original, corrected, at}, oldest first."""
+    rows = db.execute(select(CategoryChange, Ticket).join(Ticket, CategoryChange.ticket_id == Ticket.id)
+                      .order_by(CategoryChange.id))
+    for change, ticket in rows:
+        yield {"ref": ticket.ref, "text": f"{ticket.subject}\n{ticket.description}", "predicted": change.predicted,
+               "original": change.category_from, "corrected": change.category_to, "at": _iso(change.created_at)}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,97 @@
+"""The agent desk's queue: filters from a query string, the order agents work in, counts per status, pages.
+
+Order: tickets awaiting staff (submitted or in progress) first, then those waiting on the customer, then resolved
+ones; within each, the ticket whose customer wrote last (filing or replying) comes first.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Mapping
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from kb.models import CATEGORY_MAX, GROUP_MAX, IN_PROGRESS, STATUSES, SUBMITTED, WAITING, Ticket, utcnow
+
+# Age of a ticket (since it was filed): name -> (at least, less than).
+AGES: dict[str, tuple[timedelta | None, timedelta | None]] = {
+    "<1h": (None, timedelta(hours=1)),
+    "<24h": (None, timedelta(hours=24)),
+    ">24h": (timedelta(hours=24), None),
+    ">7d": (timedelta(days=7), None),
+}
+AWAITING_STAFF = (SUBMITTED, IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str = ""
+    category: str = ""
+    organisation_id: int | None = None
+    group: str = ""
+    age: str = ""
+
+    def query_args(self, **changes) -> dict[str, str]:
+        """The filter as query-string arguments (unset ones left out), with `changes` applied."""
+        values = {"status": self.status, "category": self.category, "org": self.organisation_id or "",
+                  "group": self.group, "age": self.age, **changes}
+        return {k: str(v) for k, v in values.items() if v not in ("", None)}
+
+
+def parse_filter(args: Mapping[str, str]) -> QueueFilter:
+    """A filter from query-string arguments; values that cannot match anything are ignored."""
+    status = args.get("status", "")
+    org = args.get("org", "")
+    return QueueFilter(status=status if status in STATUSES else "",
+                       category=args.get("category", "")[:CATEGORY_MAX],
+                       organisation_id=int(org) if org.isdigit() and len(org) < 10 else None,
+                       group=args.get("group", "")[:GROUP_MAX],
+                       age=args.get("age", "") if args.get("age", "") in AGES else "")
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    tickets: list[Ticket]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]  # per status, under the other filters
+
+
+def _conditions(chosen: QueueFilter, now: datetime) -> list:
+    conditions = []
+    if chosen.category:
+        conditions.append(Ticket.category == chosen.category)
+    if chosen.organisation_id is not None:
+        conditions.append(Ticket.organisation_id == chosen.organisation_id)
+    if chosen.group:
+        conditions.append(Ticket.agent_group == chosen.group)
+    if chosen.age:
+        at_least, less_than = AGES[chosen.age]
+        if at_least is not None:
+            conditions.append(Ticket.created_at <= now - at_least)
+        if less_than is not None:
+            conditions.append(Ticket.created_at > now - less_than)
+    return conditions
+
+
+def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: datetime | None = None) -> QueuePage:
+    now = now or utcnow()
+    conditions = _conditions(chosen, now)
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in db.execute(select(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status)):
+        counts[status] = n
+    if chosen.status:
+        conditions.append(Ticket.status == chosen.status)
+    total = db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+    size = max(1, size)
+    pages = max(1, math.ceil(total / size))
+    page = min(max(1, page), pages)
+    stage = case((Ticket.status.in_(AWAITING_STAFF), 0), (Ticket.status == WAITING, 1), else_=2)
+    rows = db.scalars(select(Ticket).where(*conditions)
+                      .order_by(stage, Ticket.last_customer_at.desc(), Ticket.id.desc())
+                      .offset((page - 1) * size).limit(size)
+                      .options(selectinload(Ticket.customer), selectinload(Ticket.organisation)))
+    return QueuePage(list(rows), total, page, pages, counts)
