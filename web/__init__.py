@@ -12,20 +12,22 @@ def create_app(settings: Settings | None = None, service=None) -> Flask:
     The database schema is upgraded to the latest migration before the app answers anything.
     """
     from kb.db import open_database
+    from kb.routing import parse_routing
     from search.service import SearchService
-    from web import api, auth, context, errors, portal, security, support
+    from web import admin, api, auth, context, desk, errors, portal, security, support
 
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["KB_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.extensions["kb.routing"] = parse_routing(settings.routing)
     app.extensions["kb.search"] = service or SearchService.load(settings.index_dir, settings)
     engine, sessions = open_database(settings.database_url)
     app.extensions["kb.engine"] = engine
     app.extensions["kb.db"] = sessions
     security.init_app(app, settings)
     context.init_app(app)
-    for blueprint in (portal.bp, auth.bp, support.bp, api.bp, errors.bp):
+    for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, errors.bp):
         app.register_blueprint(blueprint)
     security.apply_rate_limits(app, settings)
     return app

@@ -6,12 +6,22 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from kb.accounts import can_see_ticket
 from kb.errors import TicketError
 from kb.tickets import create_ticket, find_ticket, ticket_dict, tickets_for
-from web.context import current_user, db
+from web.context import current_user, db, route_group
 from web.forms import QUERY_MAX, clean
 from web.suggestions import problem_text, suggest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_K = 50
+
+
+def _customer():
+    """The signed-in customer, or the error to answer: 401 when nobody is signed in, 403 for staff."""
+    user = current_user()
+    if user is None:
+        return None, _error(401, "sign in first")
+    if user.is_staff:
+        return None, _error(403, "staff accounts work on tickets in the agent desk (/desk)")
+    return user, None
 
 
 def _error(status: int, message: str, field: str | None = None):
@@ -39,9 +49,9 @@ def suggest_api():
 
 @bp.get("/tickets")
 def list_tickets():
-    user = current_user()
-    if user is None:
-        return _error(401, "sign in first")
+    user, refused = _customer()
+    if refused:
+        return refused
     return jsonify(tickets=[{"ref": t.ref, "subject": t.subject, "status": t.status,
                              "created_at": t.created_at.isoformat(timespec="seconds") + "Z"}
                             for t in tickets_for(db(), user)])
@@ -49,9 +59,9 @@ def list_tickets():
 
 @bp.post("/tickets")
 def create_ticket_api():
-    user = current_user()
-    if user is None:
-        return _error(401, "sign in first")
+    user, refused = _customer()
+    if refused:
+        return refused
     if not request.is_json:
         return _error(415, "send the ticket as JSON (Content-Type: application/json)")
     data = request.get_json(silent=True)
@@ -71,7 +81,8 @@ def create_ticket_api():
     searched = suggest(fields["searched"][:QUERY_MAX] or problem_text(fields["subject"], fields["description"]))
     try:
         ticket = create_ticket(db(), user, fields["subject"], fields["description"], fields["category"],
-                               deflection=searched.record())
+                               deflection=searched.record(), predicted=searched.category or "",
+                               group=route_group(searched.category))
     except TicketError as exc:
         db().rollback()
         field = str(exc).split(" ", 1)[0]
@@ -82,9 +93,9 @@ def create_ticket_api():
 
 @bp.get("/tickets/<ref>")
 def get_ticket(ref: str):
-    user = current_user()
-    if user is None:
-        return _error(401, "sign in first")
+    user, refused = _customer()
+    if refused:
+        return refused
     ticket = find_ticket(db(), ref) if len(ref) <= 16 else None
     if ticket is None or not can_see_ticket(user, ticket):
         abort(404)

@@ -34,6 +34,8 @@ def sign_in():
         if user is not None:
             start_session(user)
             flash(f"Signed in as {user.email}.", "info")
+            if user.is_staff and not form.next.data:
+                return redirect(url_for("desk.queue"))
             return redirect(safe_next(form.next.data))
         form.password.errors = ["E-mail or password is not right."]
         status = 401

@@ -54,12 +54,21 @@ def visitor() -> str:
 
 
 def sign_in_required(view: Callable) -> Callable:
+    """A customer's page: anonymous visitors are sent to sign in, staff to the agent desk."""
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_user() is None:
+        user = current_user()
+        if user is None:
             return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+        if user.is_staff:
+            return redirect(url_for("desk.queue"))
         return view(*args, **kwargs)
     return wrapper
+
+
+def route_group(category: str | None) -> str:
+    """The agent group a new ticket with this predicted category goes to (the `routing` setting)."""
+    return current_app.extensions["kb.routing"].group_for(category)
 
 
 def init_app(app: Flask) -> None:
@@ -79,6 +88,10 @@ def init_app(app: Flask) -> None:
         session_ = g.pop("kb_db", None)
         if session_ is not None:
             session_.close()
+
+    from web.linkify import linkify
+
+    app.add_template_filter(linkify)
 
     @app.context_processor
     def who() -> dict:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Length
 
-from kb.models import DESCRIPTION_MAX, EMAIL_MAX, SUBJECT_MAX
+from kb.models import DESCRIPTION_MAX, EMAIL_MAX, GROUP_MAX, NAME_MAX, STAFF_ROLES, SUBJECT_MAX
 
 QUERY_MAX = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -60,3 +61,33 @@ class SolvedForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button-only form (sign out, a vote): nothing but its CSRF token."""
+
+
+class ComposerForm(FlaskForm):
+    """The desk's reply composer: one form for searching the knowledge base, inserting links and sending."""
+
+    body = TextAreaField("Reply to the customer", filters=[clean], validators=[_length("Reply", DESCRIPTION_MAX)])
+    kb = StringField("Search the knowledge base", filters=[clean], validators=[_length("Search", QUERY_MAX)])
+    with_summary = BooleanField("Insert the article's first paragraph too")
+    status = SelectField("Then set the status", validate_choice=True, choices=[], default="")
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Status", validate_choice=True, choices=[])
+
+
+class CategoryForm(FlaskForm):
+    category = SelectField("Category", validate_choice=True, choices=[])
+
+
+class AgentForm(FlaskForm):
+    email = EmailField("E-mail", filters=[clean], validators=[_required("E-mail"), _length("E-mail", EMAIL_MAX)])
+    name = StringField("Name", filters=[clean], validators=[_length("Name", NAME_MAX)])
+    role = SelectField("Role", choices=list(STAFF_ROLES), validate_choice=True)
+    group = StringField("Agent group", filters=[clean], validators=[_length("Agent group", GROUP_MAX)])
+    password = PasswordField("Password", validators=[_required("Password"), _length("Password", 1024)])
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Organisation name", filters=[clean],
+                       validators=[_required("Organisation name"), _length("Organisation name", NAME_MAX)])

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from kb.accounts import can_see_ticket
 from kb.models import STATUS_LABELS, Deflection
 from kb.tickets import ACTIVE, add_reply, create_ticket, find_ticket, tickets_for, tracker
-from web.context import current_user, db, sign_in_required, visitor
+from web.context import current_user, db, route_group, sign_in_required, visitor
 from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm
 from web.suggestions import problem_text, suggest
 
@@ -69,7 +69,8 @@ def new_ticket():
         return render_template("ticket_new.html", form=form, suggestions=None), 400
     searched = suggest(form.searched.data or problem_text(form.subject.data, form.description.data))
     ticket = create_ticket(db(), current_user(), form.subject.data, form.description.data, form.category.data,
-                           deflection=searched.record())
+                           deflection=searched.record(), predicted=searched.category or "",
+                           group=route_group(searched.category))
     db().commit()
     flash(f"Ticket {ticket.ref} is submitted. We will reply here and by e-mail.", "info")
     return redirect(url_for("support.ticket", ref=ticket.ref))

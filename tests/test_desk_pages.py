@@ -1,0 +1,257 @@
+"""The agent desk through Flask's test client: who may open which page, the queue, the ticket view, the composer,
+status and category changes, and what reaches the customer."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kb.accounts import add_staff
+from kb.models import CategoryChange, Ticket, TicketArticle, utcnow
+from kb.tickets import find_ticket
+from tests.portal_fixtures import (PASSWORD, app, client, csrf_token, file_ticket, make_app,  # noqa: F401
+                                   portal_index, portal_settings, post, sign_in)
+
+AGENT, ADMIN = "agent@desk.example", "admin@desk.example"
+
+
+@pytest.fixture
+def desk_app(app):
+    with app.extensions["kb.db"].begin() as session:
+        add_staff(session, AGENT, PASSWORD, "agent", "general", "Alex")
+        add_staff(session, ADMIN, PASSWORD, "admin", "", "Ada")
+    return app
+
+
+def signed_in(app, email: str):
+    client = app.test_client()
+    if email:
+        assert sign_in(client, email).status_code == 302
+    return client
+
+
+def ticket_row(app, ref: str) -> Ticket:
+    """The ticket with its events, read in a session of its own."""
+    with app.extensions["kb.db"]() as db:
+        return find_ticket(db, ref)
+
+
+@pytest.fixture
+def ref(desk_app):
+    """A ticket filed by ann@acme.example through the portal."""
+    return file_ticket(signed_in(desk_app, "ann@acme.example"), subject="Printer offline",
+                       description="my printer says offline <script>alert(1)</script>")
+
+
+def staff_routes(ref: str) -> list[tuple[str, str]]:
+    return [("GET", "/desk/"), ("GET", f"/desk/tickets/{ref}"), ("GET", "/desk/articles/agent-only"),
+            ("POST", f"/desk/tickets/{ref}/reply"), ("POST", f"/desk/tickets/{ref}/status"),
+            ("POST", f"/desk/tickets/{ref}/category")]
+
+
+ADMIN_ROUTES = [("GET", "/desk/admin/"), ("POST", "/desk/admin/agents"), ("POST", "/desk/admin/organisations")]
+
+
+def request(client, method: str, path: str):
+    return client.get(path) if method == "GET" else post(client, path, {})
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(desk_app, ref):
+    client = desk_app.test_client()
+    for method, path in staff_routes(ref) + ADMIN_ROUTES:
+        response = request(client, method, path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/sign-in?next=/desk"), path
+
+
+@pytest.mark.parametrize("email", ["ann@acme.example", "meg@acme.example", "oz@other.example"])
+def test_to_customers_the_desk_does_not_exist(desk_app, ref, email):
+    client = signed_in(desk_app, email)
+    for method, path in staff_routes(ref) + ADMIN_ROUTES:
+        assert request(client, method, path).status_code == 404, (email, path)
+
+
+def test_agents_work_the_desk_but_not_the_admin_page(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    assert agent.get("/desk/").status_code == 200
+    assert agent.get(f"/desk/tickets/{ref}").status_code == 200
+    for method, path in ADMIN_ROUTES:
+        assert request(agent, method, path).status_code == 404, path
+    admin = signed_in(desk_app, ADMIN)
+    assert admin.get("/desk/").status_code == 200 and admin.get("/desk/admin/").status_code == 200
+
+
+def test_staff_sign_in_lands_on_the_desk_and_customer_pages_send_them_there(desk_app, ref):
+    client = desk_app.test_client()
+    response = sign_in(client, AGENT)
+    assert response.headers["Location"] == "/desk/"
+    for path in ("/contact", "/tickets", f"/tickets/{ref}", "/tickets/new"):
+        assert client.get(path).headers["Location"] == "/desk/", path
+    assert post(client, "/tickets/new", {"subject": "x", "description": "y"}).headers["Location"] == "/desk/"
+    # Staff are no customers in the API either: not even a ticket of their own.
+    assert client.get("/api/tickets").status_code == 403
+    assert client.get(f"/api/tickets/{ref}").status_code == 403
+    assert client.post("/api/tickets", json={"subject": "s", "description": "d"}).status_code == 403
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/desk/"' in page and "My tickets" not in page
+
+
+def test_unknown_ticket_is_404(desk_app):
+    agent = signed_in(desk_app, AGENT)
+    assert agent.get("/desk/tickets/KB-00000000").status_code == 404
+    assert agent.get("/desk/tickets/" + "x" * 300).status_code == 404
+    assert post(agent, "/desk/tickets/KB-00000000/reply", {"action": "send", "body": "hi"}).status_code == 404
+    assert agent.get("/desk/articles/no-such-article").status_code == 404
+
+
+def test_forms_need_the_csrf_token(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    response = agent.post(f"/desk/tickets/{ref}/reply", data={"action": "send", "body": "hello"})
+    assert response.status_code == 400
+    assert agent.post(f"/desk/tickets/{ref}/status", data={"status": "resolved"}).status_code == 400
+    assert ticket_row(desk_app, ref).status == "submitted" and len(ticket_row(desk_app, ref).events) == 1
+
+
+def test_ticket_view_shows_request_history_deflection_and_suggestions(desk_app, ref):
+    ann = signed_in(desk_app, "ann@acme.example")
+    older = file_ticket(ann, subject="Forgot password", description="forgot password again", category="accounts")
+    page = signed_in(desk_app, AGENT).get(f"/desk/tickets/{ref}").get_data(as_text=True)
+    assert "my printer says offline &lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "ann@acme.example (Acme)" in page
+    assert f'href="/desk/tickets/{older}"' in page  # the customer's other tickets
+    deflection = page[page.index('id="deflection"'):page.index('id="earlier"')]
+    assert "Printer offline my printer says offline" in deflection and "Printer shows Offline" in deflection
+    suggested = page[page.index('id="suggested"'):page.index('id="reply"')]
+    assert re.search(r"confidence \d\.\d\d", suggested)
+    assert 'data-url="http://localhost/articles/printer-offline"' in suggested
+    assert "Predicted: <strong>Printers</strong>" in page
+
+
+def test_suggestions_include_internal_articles_marked_and_without_their_address(desk_app):
+    ref = file_ticket(signed_in(desk_app, "ann@acme.example"), subject="Password reset",
+                      description="verify caller identity before a password reset", category="accounts")
+    page = signed_in(desk_app, AGENT).get(f"/desk/tickets/{ref}").get_data(as_text=True)
+    item = re.search(r'<li class="kb-article internal">.*?</li>', page, re.DOTALL).group(0)
+    assert "Agent procedure for password resets" in item and "Internal" in item
+    assert 'href="/desk/articles/agent-only"' in item and "data-internal" in item
+    assert "data-url" not in item and "/articles/agent-only\"" not in item.replace("/desk/articles/agent-only", "")
+
+
+def test_agents_read_internal_articles(desk_app):
+    page = signed_in(desk_app, AGENT).get("/desk/articles/agent-only").get_data(as_text=True)
+    assert "callback number" in page and "Internal: agents only" in page
+
+
+def composer(client, ref: str, data: dict):
+    return post(client, f"/desk/tickets/{ref}/reply", data)
+
+
+def draft(page: str) -> str:
+    return re.search(r'<textarea[^>]*name="body"[^>]*>\r?\n?(.*?)</textarea>', page, re.DOTALL).group(1)
+
+
+def test_composer_without_javascript_searches_and_inserts_links(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    page = composer(agent, ref, {"body": "Hello Ann,", "kb": "reset password", "action": "search"})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    results = text[text.index('id="kb-results"'):text.index('id="suggested"')]
+    assert "Reset your password" in results and "Agent procedure for password resets" in results
+    assert draft(text) == "Hello Ann,"
+    inserted = composer(agent, ref, {"body": "Hello Ann,", "kb": "reset password", "insert": "reset-password",
+                                     "with_summary": "y"}).get_data(as_text=True)
+    assert draft(inserted) == ("Hello Ann,\n[Reset your password](http://localhost/articles/reset-password)\n"
+                               "Go to the self-service password page and follow the steps. See also the printer article.\n")
+    # The same by GET ?kb=: results with insert buttons.
+    got = agent.get(f"/desk/tickets/{ref}?kb=forgot+password").get_data(as_text=True)
+    assert 'value="reset-password"' in got[got.index('id="kb-results"'):]
+
+
+def test_inserting_an_internal_article_asks_first_and_inserts_no_link(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    asked = composer(agent, ref, {"body": "Hi", "insert": "agent-only"}).get_data(as_text=True)
+    assert 'id="confirm-internal"' in asked and draft(asked) == "Hi"
+    confirmed = composer(agent, ref, {"body": "Hi", "confirm_internal": "agent-only"}).get_data(as_text=True)
+    assert draft(confirmed) == "Hi\nAgent procedure for password resets\n"
+    assert 'id="confirm-internal"' not in confirmed
+    assert composer(agent, ref, {"body": "Hi", "insert": "no-such-article"}).status_code == 400
+
+
+def test_sending_a_reply_reaches_the_customer_with_a_working_link(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    body = "See [Reset your password](http://localhost/articles/reset-password) <b>now</b>"
+    response = composer(agent, ref, {"body": body, "action": "send", "status": "waiting_on_customer"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/desk/tickets/{ref}#history"
+    ticket = ticket_row(desk_app, ref)
+    assert ticket.status == "waiting_on_customer"
+    assert [(e.kind, e.author_kind) for e in ticket.events][1:] == [("reply", "agent"), ("status", "agent")]
+    with desk_app.extensions["kb.db"]() as db:
+        assert [(a.article_id, a.event_id) for a in db.scalars(select(TicketArticle))] == \
+            [("reset-password", ticket.events[1].id)]
+    ann = signed_in(desk_app, "ann@acme.example")
+    page = ann.get(f"/tickets/{ref}").get_data(as_text=True)
+    assert '<a href="http://localhost/articles/reset-password" rel="noopener nofollow">Reset your password</a>' in page
+    assert "&lt;b&gt;now&lt;/b&gt;" in page and "<b>now" not in page
+    assert re.search(r'class="step current" aria-current="step">\s*<span class="label">Waiting on customer', page)
+    assert "by support" in page
+    assert ann.get("/articles/reset-password").status_code == 200
+    # The customer answers: back in progress, and the ticket moves up the queue.
+    post(ann, f"/tickets/{ref}/reply", {"body": "Done, still broken"})
+    assert ticket_row(desk_app, ref).status == "in_progress"
+
+
+def test_links_to_internal_articles_never_leave_in_a_reply(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    body = ("Internal: [Agent procedure](http://localhost/articles/agent-only) and "
+            "http://localhost/articles/agent-only and /articles/agent-only, public: http://localhost/articles/printer-offline")
+    response = composer(agent, ref, {"body": body, "action": "send"})
+    assert response.status_code == 302
+    reply = ticket_row(desk_app, ref).events[-1]
+    assert "agent-only" not in reply.body and "Agent procedure" in reply.body
+    assert "http://localhost/articles/printer-offline" in reply.body
+    ann = signed_in(desk_app, "ann@acme.example")
+    for page in (ann.get(f"/tickets/{ref}").get_data(as_text=True), ann.get(f"/api/tickets/{ref}").get_data(as_text=True)):
+        assert "agent-only" not in page and "callback number" not in page
+    with desk_app.extensions["kb.db"]() as db:
+        assert [a.article_id for a in db.scalars(select(TicketArticle))] == ["printer-offline"]
+
+
+def test_empty_reply_is_refused_and_the_draft_kept(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    response = composer(agent, ref, {"body": "   ", "action": "send"})
+    assert response.status_code == 400 and "Reply: please fill this in." in response.get_data(as_text=True)
+    assert composer(agent, ref, {"body": "x", "action": "send", "status": "submitted"}).status_code == 400
+    assert len(ticket_row(desk_app, ref).events) == 1
+
+
+def test_status_moves_and_reopen_are_events_the_customer_sees(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    assert post(agent, f"/desk/tickets/{ref}/status", {"status": "submitted"}).status_code == 400
+    for status in ("in_progress", "resolved"):
+        assert post(agent, f"/desk/tickets/{ref}/status", {"status": status}).status_code == 302
+    assert post(agent, f"/desk/tickets/{ref}/status", {"status": "waiting_on_customer"}).status_code == 400
+    assert 'value="in_progress"' in agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)
+    assert post(agent, f"/desk/tickets/{ref}/status", {"status": "in_progress"}).status_code == 302
+    ticket = ticket_row(desk_app, ref)
+    assert ticket.status == "in_progress"
+    assert [(e.status_from, e.status_to, e.body) for e in ticket.events[1:]] == [
+        ("submitted", "in_progress", ""), ("in_progress", "resolved", ""), ("resolved", "in_progress", "Reopened")]
+    page = signed_in(desk_app, "ann@acme.example").get(f"/tickets/{ref}").get_data(as_text=True)
+    assert page.count("Status: ") == 3 and "Reopened" in page and page.count("<time") >= 4
+
+
+def test_category_change_is_kept_as_a_label_and_reroutes(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    before = ticket_row(desk_app, ref)
+    assert before.predicted_category == "printers" and before.agent_group == "general"
+    assert post(agent, f"/desk/tickets/{ref}/category", {"category": "no-such"}).status_code == 400
+    assert post(agent, f"/desk/tickets/{ref}/category", {"category": "vpn"}).status_code == 302
+    after = ticket_row(desk_app, ref)
+    assert after.category == "vpn" and after.predicted_category == "printers"
+    with desk_app.extensions["kb.db"]() as db:
+        change = db.scalar(select(CategoryChange))
+    assert (change.predicted, change.category_from, change.category_to) == ("printers", "printers", "vpn")
+    # The customer's history shows no internal bookkeeping.
+    assert "predicted" not in signed_in(desk_app, "ann@acme.example").get(f"/tickets/{ref}").get_data(as_text=True)

@@ -1,0 +1,69 @@
+"""The desk's admin page: agents and organisations (admins only; to anyone else it does not exist)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from kb.accounts import add_organisation, add_staff, organisations, staff
+from kb.errors import AccountError
+from kb.models import ADMIN_ROLE, Ticket, User
+from web.context import current_user, db
+from web.forms import AgentForm, OrganisationForm
+
+bp = Blueprint("admin", __name__, url_prefix="/desk/admin")
+
+
+@bp.before_request
+def admins_only():
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+    if user.role != ADMIN_ROLE:
+        abort(404)
+    return None
+
+
+def _render(agent_form: AgentForm | None = None, org_form: OrganisationForm | None = None, status: int = 200):
+    users = dict(db().execute(select(User.organisation_id, func.count()).group_by(User.organisation_id)).all())
+    tickets = dict(db().execute(select(Ticket.organisation_id, func.count()).group_by(Ticket.organisation_id)).all())
+    return render_template("desk/admin.html", staff=staff(db()), organisations=organisations(db()), users=users,
+                           tickets=tickets, agent_form=agent_form or AgentForm(formdata=None),
+                           org_form=org_form or OrganisationForm(formdata=None)), status
+
+
+@bp.get("/")
+def page():
+    return _render()
+
+
+@bp.post("/agents")
+def add_agent():
+    form = AgentForm()
+    if form.validate_on_submit():
+        try:
+            created = add_staff(db(), form.email.data, form.password.data, form.role.data, form.group.data or "",
+                                form.name.data or "")
+        except AccountError as exc:
+            db().rollback()
+            form.email.errors = [str(exc)]
+        else:
+            db().commit()
+            flash(f"{created.email} ({created.role}) can now sign in to the desk.", "info")
+            return redirect(url_for("admin.page"))
+    return _render(agent_form=form, status=400)
+
+
+@bp.post("/organisations")
+def add_org():
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            created = add_organisation(db(), form.name.data)
+        except AccountError as exc:
+            db().rollback()
+            form.name.errors = [str(exc)]
+        else:
+            db().commit()
+            flash(f"Organisation {created.name} is added.", "info")
+            return redirect(url_for("admin.page"))
+    return _render(org_form=form, status=400)

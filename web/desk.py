@@ -1,0 +1,207 @@
+"""The agent desk: the queue, a ticket with the customer's history and suggested articles, the reply composer.
+
+Every route is for staff (agents and admins): anonymous visitors are sent to sign in, and to a customer the desk
+does not exist (404).
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from kb.accounts import organisations
+from kb.desk import AGES, parse_filter, queue as queue_page
+from kb.models import AGENT, STATUS_LABELS, STATUSES, Ticket
+from kb.replies import clean_reply
+from kb.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
+                        next_statuses, record_links)
+from web.context import current_user, db, route_group
+from web.forms import CategoryForm, ComposerForm, StatusForm
+from web.suggestions import problem_text
+
+bp = Blueprint("desk", __name__, url_prefix="/desk")
+SUGGESTED = 5
+KB_RESULTS = 8
+_FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+
+
+@bp.before_request
+def staff_only():
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+    if not user.is_staff:
+        abort(404)  # to customers the desk does not exist
+    return None
+
+
+def _service():
+    return current_app.extensions["kb.search"]
+
+
+@bp.get("/")
+def queue():
+    chosen = parse_filter(request.args)
+    page_arg = request.args.get("page", "1")
+    page = int(page_arg) if page_arg.isdigit() and len(page_arg) < 7 else 1
+    size = current_app.config["KB_SETTINGS"].desk_page_size
+    found = queue_page(db(), chosen, page, size)
+    groups = sorted(set(current_app.extensions["kb.routing"].groups)
+                    | {g for g in db().scalars(select(Ticket.agent_group).distinct()) if g})
+    return render_template("desk/queue.html", found=found, chosen=chosen, labels=STATUS_LABELS, statuses=STATUSES,
+                           ages=list(AGES), organisations=organisations(db()), groups=groups,
+                           categories=_service().categories)
+
+
+def _ticket(ref: str) -> Ticket:
+    found = find_ticket(db(), ref) if len(ref) <= 16 else None
+    if found is None:
+        abort(404)
+    return found
+
+
+def first_paragraph(meta: dict) -> str:
+    match = _FIRST_PARAGRAPH.search(meta.get("html", ""))
+    text = Markup(match.group(1)).striptags() if match else ""
+    return text or meta.get("description", "")
+
+
+def _entry(hit) -> dict:
+    """An article as the desk lists it: public ones with the customer-facing URL, internal ones without any."""
+    meta = _service().articles[hit.id]
+    public = meta["audience"] == "public"
+    return {"id": hit.id, "title": meta["title"], "category": meta["category"], "score": hit.score,
+            "internal": not public, "read_url": url_for("desk.article", article_id=hit.id),
+            "url": url_for("portal.article", article_id=hit.id, _external=True) if public else None,
+            "summary": first_paragraph(meta)}
+
+
+def insertion(meta: dict, with_summary: bool) -> str:
+    """What one click puts into a reply: `[title](url)` for a public article, only the title for another."""
+    if meta["audience"] != "public":
+        return meta["title"]
+    text = f"[{meta['title']}]({url_for('portal.article', article_id=meta['id'], _external=True)})"
+    summary = first_paragraph(meta) if with_summary else ""
+    return f"{text}\n{summary}" if summary else text
+
+
+def _append(draft: str | None, text: str) -> str:
+    draft = draft or ""
+    if draft and not draft.endswith("\n"):
+        draft += "\n"
+    return draft + text + "\n"
+
+
+def _composer(ticket: Ticket, **data) -> ComposerForm:
+    form = ComposerForm(**data)
+    form.status.choices = [("", f"Keep: {STATUS_LABELS.get(ticket.status, ticket.status)}")] + \
+        [(s, STATUS_LABELS[s]) for s in next_statuses(ticket.status)]
+    return form
+
+
+def _status_form(ticket: Ticket, **data) -> StatusForm:
+    form = StatusForm(**data)
+    form.status.choices = [(s, STATUS_LABELS[s]) for s in next_statuses(ticket.status)]
+    return form
+
+
+def _category_form(ticket: Ticket, **data) -> CategoryForm:
+    form = CategoryForm(**data)
+    form.category.choices = [(cid, c.get("title", cid)) for cid, c in _service().categories.items()]
+    return form
+
+
+def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict | None = None, status: int = 200,
+            status_form: StatusForm | None = None, category_form: CategoryForm | None = None):
+    service = _service()
+    composer = composer or _composer(ticket, formdata=None, kb=request.args.get("kb", "")[:2000])
+    suggested = service.search(problem_text(ticket.subject, ticket.description), k=SUGGESTED, audience="internal")
+    query = (composer.kb.data or "").strip()
+    results = service.search(query, k=KB_RESULTS, audience="internal") if query else None
+    articles = service.articles
+    linked = [(link, articles.get(link.article_id)) for link in linked_articles(db(), ticket)]
+    return render_template(
+        "desk/ticket.html", ticket=ticket, labels=STATUS_LABELS, composer=composer, confirm=confirm,
+        suggested=suggested, suggested_entries=[_entry(h) for h in suggested.hits],
+        results=results, result_entries=[_entry(h) for h in results.hits] if results else [],
+        earlier=earlier_tickets(db(), ticket), linked=linked,
+        status_form=status_form or _status_form(ticket, formdata=None),
+        category_form=category_form or _category_form(ticket, formdata=None, category=ticket.category),
+        deflection=ticket.deflection or {}), status
+
+
+@bp.get("/tickets/<ref>")
+def ticket(ref: str):
+    return _render(_ticket(ref))
+
+
+@bp.post("/tickets/<ref>/reply")
+def reply(ref: str):
+    """Without JavaScript every composer button comes here: search, insert a link, confirm an internal one, send."""
+    found = _ticket(ref)
+    form = _composer(found)
+    if not form.validate_on_submit():
+        return _render(found, form, status=400)
+    articles = _service().articles
+    chosen = request.form.get("confirm_internal") or request.form.get("insert")
+    if chosen:
+        meta = articles.get(chosen)
+        if meta is None:
+            abort(400, "There is no such article to insert.")
+        if meta["audience"] != "public" and request.form.get("confirm_internal") != chosen:
+            return _render(found, form, confirm={"id": chosen, "title": meta["title"]})
+        form.body.data = _append(form.body.data, insertion(meta, form.with_summary.data))
+        return _render(found, form)
+    if request.form.get("action") != "send":
+        return _render(found, form)  # a knowledge-base search; the draft is kept
+    if not (form.body.data or "").strip():
+        form.body.errors = ["Reply: please fill this in."]
+        return _render(found, form, status=400)
+    agent = current_user()
+    cleaned = clean_reply(form.body.data, {i: a["audience"] for i, a in articles.items()})
+    event = add_reply(db(), found, agent, cleaned.body, author_kind=AGENT)
+    record_links(db(), found, event, cleaned.linked, agent)
+    if form.status.data:
+        change_status(db(), found, form.status.data, agent)
+    db().commit()
+    if cleaned.removed:
+        flash("Links to internal articles were taken out of the reply; customers cannot open them.", "error")
+    flash("Your reply is sent; the customer sees it on their ticket.", "info")
+    return redirect(url_for("desk.ticket", ref=found.ref, _anchor="history"))
+
+
+@bp.post("/tickets/<ref>/status")
+def status(ref: str):
+    found = _ticket(ref)
+    form = _status_form(found)
+    if not form.validate_on_submit():
+        return _render(found, status_form=form, status=400)
+    change_status(db(), found, form.status.data, current_user())
+    db().commit()
+    flash(f"Status: {STATUS_LABELS[found.status]}.", "info")
+    return redirect(url_for("desk.ticket", ref=found.ref))
+
+
+@bp.post("/tickets/<ref>/category")
+def category(ref: str):
+    """An agent's category replaces the prediction on the ticket; the change is kept as a label."""
+    found = _ticket(ref)
+    form = _category_form(found)
+    if not form.validate_on_submit():
+        return _render(found, category_form=form, status=400)
+    change = change_category(db(), found, form.category.data, current_user(), group=route_group(form.category.data))
+    db().commit()
+    if change is not None:
+        flash(f"Category: {form.category.data}; routed to {found.agent_group}.", "info")
+    return redirect(url_for("desk.ticket", ref=found.ref))
+
+
+@bp.get("/articles/<article_id>")
+def article(article_id: str):
+    """Any article, internal ones included, for agents to read."""
+    meta = _service().articles.get(article_id)
+    if meta is None:
+        abort(404)
+    return render_template("desk/article.html", article=meta, html=Markup(meta["html"]))

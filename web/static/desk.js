@@ -1,0 +1,37 @@
+// The desk's reply composer: "Insert link" puts the article into the reply at the cursor, without a round trip.
+// An internal article asks first and then inserts its title only: its address never goes into a reply.
+// Without JavaScript the same buttons submit the composer and the server does the same.
+(function () {
+  "use strict";
+
+  function insertAt(area, text) {
+    var start = area.selectionStart, end = area.selectionEnd, before = area.value.slice(0, start);
+    if (before && !/\n$/.test(before)) { text = "\n" + text; }
+    text += "\n";
+    area.setRangeText(text, start, end, "end");
+    area.focus();
+    area.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var composer = document.getElementById("composer");
+    if (!composer) { return; }
+    var area = composer.elements.body, summary = composer.elements.with_summary;
+    document.querySelectorAll("button[data-insert]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        var title = button.dataset.title;
+        if (button.hasAttribute("data-internal")) {
+          if (window.confirm("\u201c" + title + "\u201d is an internal article: customers cannot open it.\n" +
+                             "Insert its title only, without a link?")) {
+            insertAt(area, title);
+          }
+          return;
+        }
+        var text = "[" + title + "](" + button.dataset.url + ")";
+        if (summary && summary.checked && button.dataset.summary) { text += "\n" + button.dataset.summary; }
+        insertAt(area, text);
+      });
+    });
+  });
+})();
