@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from indexer import publish
+from indexer import git_history, publish
 from indexer.calibrate import train_models
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
                                word_counts)
@@ -164,6 +164,9 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     # A page's links depend on which articles exist where: when that changes, every page is rendered anew.
     links_key = hashlib.sha256(json.dumps(sorted(by_path.items())).encode("utf-8")).hexdigest()[:16]
     renderer = Renderer()
+    paths = {a.id: Path(a.path).resolve() for a in articles}
+    history = git_history.histories(center.root, list(paths.values()))
+    dirty = git_history.uncommitted(center.root)
 
     def html_of(article: Article) -> str:
         def resolve(target: str) -> str | None:
@@ -180,7 +183,10 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         "hash": a.content_hash, "links_key": links_key,
         "sections": [{"anchor": s.anchor, "heading": s.heading, "text": s.text} for s in article_sections(a)],
         "html": html_of(a),
+        "git": git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),
     } for a in articles})
+    _write_json(staging / "history.json", {a.id: [c.to_dict() for c in history.get(paths[a.id], [])]
+                                           for a in articles})
     _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description}
                                               for c in center.categories.values()})
     _write_json(staging / "words.json", word_counts(a for a in articles if a.audience == "public"))
