@@ -253,13 +253,62 @@ def user_add(ctx: click.Context, email: str, organisation: str, role: str, name:
         click.echo(f"user {created.email} ({created.role}) created in {created.organisation.name!r}")
 
 
+@cli.group()
+def agent() -> None:
+    """Staff accounts of the agent desk (agents and admins)."""
+
+
+@agent.command(name="add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["agent", "admin"]), default="agent", show_default=True,
+              help="agent: works the desk; admin: also manages agents and organisations.")
+@click.option("--group", default="", help="The agent group whose tickets this agent works (see the routing setting).")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@DATABASE
+@click.pass_context
+@_domain_errors
+def agent_add(ctx: click.Context, email: str, role: str, group: str, name: str, password_stdin: bool,
+              database_url: str | None) -> None:
+    """Create a staff account EMAIL (in no customer organisation)."""
+    from kb.accounts import add_staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _, _, sessions = _database(ctx, database_url)
+    with sessions.begin() as session:
+        created = add_staff(session, email, password, role, group, name)
+        click.echo(f"{created.role} {created.email} created" + (f" in group {group!r}" if group else ""))
+
+
+@cli.command(name="export-labels")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", show_default=True,
+              help="JSONL file to write ('-': standard output).")
+@DATABASE
+@click.pass_context
+@_domain_errors
+def export_labels(ctx: click.Context, output, database_url: str | None) -> None:
+    """Write the agents' category corrections as JSONL: {"ref", "text", "predicted", "original", "corrected", "at"}."""
+    from kb.tickets import category_labels
+
+    _, _, sessions = _database(ctx, database_url)
+    count = 0
+    with sessions() as session:
+        for row in category_labels(session):
+            output.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            count += 1
+    click.echo(f"{count} label(s) written", err=True)
+
+
 @cli.command(name="demo-seed")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 @DATABASE
 @click.pass_context
 @_domain_errors
 def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> None:
-    """Create a demo organisation with a manager and a member, and print their demo passwords."""
+    """Create a demo organisation with a manager and a member, a demo agent and admin; print their passwords."""
     from kb.accounts import DEMO_ORG, demo_seed as seed
 
     _, _, sessions = _database(ctx, database_url)

@@ -54,7 +54,8 @@ def clean_reply(body: str, audiences: Mapping[str, str]) -> CleanedReply:
         return match.group(0) if check(match.group(2)) else match.group(1)
 
     def bare(match: re.Match) -> str:
-        return match.group(0) if check(match.group(0)) else REMOVED
+        url = match.group(0).rstrip(TRAILING)
+        return match.group(0) if check(url) else REMOVED + match.group(0)[len(url):]
 
     text = _MD_LINK.sub(markdown, body)
     # Bare links outside the Markdown ones: split around what is left of [title](url) so neither is seen twice.

@@ -18,11 +18,13 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('agent_group', sa.String(length=64), nullable=False, server_default=''))
 
+    # Columns are only added (never a table rebuilt): other tables' foreign keys point at tickets.
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('predicted_category', sa.String(length=64), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('agent_group', sa.String(length=64), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('last_customer_at', sa.DateTime(), nullable=True))
-    # Existing tickets: the prediction recorded with the customer's search, the customer's last word.
+        batch_op.add_column(sa.Column('last_customer_at', sa.DateTime(), nullable=False,
+                                      server_default='1970-01-01 00:00:00'))
+    # Existing tickets: the customer's last word is their last event, else the filing.
     tickets = sa.table('tickets', sa.column('id', sa.Integer), sa.column('created_at', sa.DateTime),
                        sa.column('last_customer_at', sa.DateTime))
     events = sa.table('ticket_events', sa.column('ticket_id', sa.Integer), sa.column('author_kind', sa.String),
@@ -31,7 +33,6 @@ def upgrade() -> None:
               .where(events.c.ticket_id == tickets.c.id, events.c.author_kind == 'customer').scalar_subquery())
     op.execute(tickets.update().values(last_customer_at=sa.func.coalesce(latest, tickets.c.created_at)))
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.alter_column('last_customer_at', existing_type=sa.DateTime(), nullable=False)
         batch_op.create_index(batch_op.f('ix_tickets_agent_group'), ['agent_group'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_last_customer_at'), ['last_customer_at'], unique=False)
 
