@@ -67,6 +67,35 @@ def check(ctx: click.Context, articles_dir: Path | None, strict: bool) -> None:
 
 
 @cli.command()
+@click.argument("title")
+@click.option("--category", required=True, help="Category id from categories.yml.")
+@click.option("--lang", default=None, help="Language code (default: the default_lang setting).")
+@click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder (default: articles).")
+@click.pass_context
+@_domain_errors
+def new(ctx: click.Context, title: str, category: str, lang: str | None, articles_dir: Path | None) -> None:
+    """Write a draft article skeleton with a unique id and print its path."""
+    from kb.scaffold import new_article
+
+    settings = _settings(ctx, articles_dir=articles_dir)
+    click.echo(str(new_article(settings, title, category, lang)))
+
+
+@cli.command(name="install-hook")
+@click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder (default: articles).")
+@click.option("--strict", is_flag=True, help="Fail commits on warnings too.")
+@click.option("--force", is_flag=True, help="Replace a pre-commit hook kb did not write.")
+@click.pass_context
+@_domain_errors
+def install_hook(ctx: click.Context, articles_dir: Path | None, strict: bool, force: bool) -> None:
+    """Run `kb check` as the git pre-commit hook of the articles' repository."""
+    from kb.hooks import install_hook as install
+
+    settings = _settings(ctx, articles_dir=articles_dir)
+    click.echo(f"installed {install(settings.articles_dir, force=force, strict=strict)}")
+
+
+@cli.command()
 @click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder (default: articles).")
 @click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
 @click.pass_context
