@@ -69,15 +69,15 @@ class ComposerForm(FlaskForm):
     body = TextAreaField("Reply to the customer", filters=[clean], validators=[_length("Reply", DESCRIPTION_MAX)])
     kb = StringField("Search the knowledge base", filters=[clean], validators=[_length("Search", QUERY_MAX)])
     with_summary = BooleanField("Insert the article's first paragraph too")
-    status = SelectField("Then set the status", validate_choice=True, choices=[], default="")
+    status = SelectField("Then set the status", validate_choice=True, choices=[], default="", id="reply-status")
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", validate_choice=True, choices=[])
+    status = SelectField("Status", validate_choice=True, choices=[], id="new-status")
 
 
 class CategoryForm(FlaskForm):
-    category = SelectField("Category", validate_choice=True, choices=[])
+    category = SelectField("Category", validate_choice=True, choices=[], id="new-category")
 
 
 class AgentForm(FlaskForm):

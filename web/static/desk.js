@@ -4,7 +4,9 @@
 (function () {
   "use strict";
 
+  // At the cursor once the agent has been in the reply; before that (e.g. a reloaded draft), at its end.
   function insertAt(area, text) {
+    if (!area.dataset.touched) { area.setSelectionRange(area.value.length, area.value.length); }
     var start = area.selectionStart, end = area.selectionEnd, before = area.value.slice(0, start);
     if (before && !/\n$/.test(before)) { text = "\n" + text; }
     text += "\n";
@@ -17,6 +19,7 @@
     var composer = document.getElementById("composer");
     if (!composer) { return; }
     var area = composer.elements.body, summary = composer.elements.with_summary;
+    area.addEventListener("focus", function () { area.dataset.touched = "1"; });
     document.querySelectorAll("button[data-insert]").forEach(function (button) {
       button.addEventListener("click", function (event) {
         event.preventDefault();
