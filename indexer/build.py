@@ -16,6 +16,7 @@ import numpy as np
 
 from indexer import git_history, publish
 from indexer.calibrate import train_models
+from kb.classifier import CONFIDENCE_FEATURES
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
                                word_counts)
 from indexer.previous import PreviousBuild
@@ -44,8 +45,12 @@ class BuildReport:
     warnings: list
 
 
-def build_index(settings: Settings, encoder: EncoderSource = None, progress: bool | None = None) -> BuildReport:
+def build_index(settings: Settings, encoder: EncoderSource = None, progress: bool | None = None,
+                reuse_from: Path | None = None) -> BuildReport:
     """Build the index for settings.articles_dir into settings.index_dir.
+
+    Embeddings, pages and models are reused from the index at settings.index_dir, or at `reuse_from` (e.g. the
+    published index, for a throw-away build).
 
     Raises ArticleError when the articles have errors (nothing is written). On any failure or interrupt the
     previous index stays in place.
@@ -61,13 +66,13 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
     passages = [p for a in articles for p in passages_for(a, settings.section_max_words)]
     get_encoder = _lazy(encoder, settings)
     with publish.build_lock(settings.index_dir):
-        return _build(settings, center, articles, passages, model_name, get_encoder, progress, started)
+        return _build(settings, center, articles, passages, model_name, get_encoder, progress, started, reuse_from)
 
 
 def _build(settings: Settings, center: HelpCenter, articles: list[Article], passages: list[Passage],
            model_name: str, get_encoder: Callable[[], Encoder], progress: bool | None,
-           started: float) -> BuildReport:
-    previous = PreviousBuild.load(settings.index_dir, model_name)
+           started: float, reuse_from: Path | None = None) -> BuildReport:
+    previous = PreviousBuild.load(reuse_from or settings.index_dir, model_name)
     staging = publish.new_staging_dir(settings.index_dir)
     try:
         embeddings, embedded, reused = _embed(passages, previous, get_encoder, settings.embedding_batch_size,
@@ -211,8 +216,9 @@ def _models(staging: Path, articles: list[Article], passages: list[Passage], emb
             previous: PreviousBuild) -> dict:
     """Train the category classifier and the confidence curve, unless the training data is unchanged."""
     category = {a.id: a.category for a in articles}
-    key = hashlib.sha256("\n".join(f"{p.hash} {p.kind} {p.article_id} {category[p.article_id]}"
-                                    for p in passages).encode("utf-8")).hexdigest()[:32]
+    # The key covers the training data and what the models compute from it.
+    key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES)] + [
+        f"{p.hash} {p.kind} {p.article_id} {category[p.article_id]}" for p in passages]).encode("utf-8")).hexdigest()[:32]
     reuse = previous.models(key)
     if reuse is not None:
         shutil.copy(reuse["classifier"], staging / "classifier.npz")

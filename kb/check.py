@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.articles import Article, Category, Problem, load_categories, parse_article
 from kb.config import Settings
+from kb.golden import GoldenQuery, load_golden
 
 CATEGORIES_FILE = "categories.yml"
 _LINK_RE = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -21,6 +22,7 @@ class HelpCenter:
     categories: dict[str, Category]
     articles: list[Article]
     problems: list[Problem]
+    golden: list[GoldenQuery] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -66,8 +68,10 @@ def load_help_center(root: Path, settings: Settings, strict: bool = False) -> He
     if not articles and not problems:
         problems.append(Problem(str(shown), 1, "no articles found (expected *.md files)"))
     problems.extend(_cross_checks(articles, categories, unreadable))
+    golden, found = load_golden(root, articles, str(shown))
+    problems.extend(found)
     problems.sort(key=lambda p: (p.path, p.line, p.message))
-    return HelpCenter(root, categories, articles, problems)
+    return HelpCenter(root, categories, articles, problems, golden)
 
 
 def _cross_checks(articles: list[Article], categories: dict[str, Category],

@@ -48,9 +48,11 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 @cli.command()
 @click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder (default: articles).")
 @click.option("--strict", is_flag=True, help="Also report warnings (e.g. unknown front-matter keys) and fail on them.")
+@click.option("--quality", is_flag=True,
+              help="Also build a temporary index and fail when a golden query (queries.yml) loses its article.")
 @click.pass_context
 @_domain_errors
-def check(ctx: click.Context, articles_dir: Path | None, strict: bool) -> None:
+def check(ctx: click.Context, articles_dir: Path | None, strict: bool, quality: bool) -> None:
     """Validate every article and report all problems as path:line: message."""
     from kb.check import load_help_center
 
@@ -64,6 +66,36 @@ def check(ctx: click.Context, articles_dir: Path | None, strict: bool) -> None:
     click.echo(summary, err=True)
     if errors or (strict and warnings):
         ctx.exit(1)
+    if quality and not _golden_queries_pass(settings, center):
+        ctx.exit(1)
+
+
+def _golden_queries_pass(settings, center) -> bool:
+    """Build the articles into a temporary index (reusing the published index's embeddings) and run the golden
+    queries; print each one that fails, with where its article now ranks."""
+    import tempfile
+
+    from indexer.build import build_index
+    from search.golden import TOP, run_golden
+    from search.service import SearchService
+
+    if not center.golden:
+        click.echo(f"no golden queries ({settings.articles_dir}/queries.yml): nothing to check", err=True)
+        return True
+    with tempfile.TemporaryDirectory(prefix="kb-quality-") as tmp:
+        scratch = settings.replace(index_dir=Path(tmp) / "index", keep_builds=0)
+        build_index(scratch, progress=False, reuse_from=settings.index_dir)
+        service = SearchService.load(scratch.index_dir, scratch)
+        try:
+            results = run_golden(service, center.golden)
+        finally:
+            service.close()
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        click.echo(result.describe())
+    click.echo(f"{len(results)} golden quer{'y' if len(results) == 1 else 'ies'}: {len(results) - len(failed)} "
+               f"passed, {len(failed)} failed (expected article in the top {TOP}; 'none': not confident)", err=True)
+    return not failed
 
 
 @cli.command()

@@ -172,3 +172,13 @@ def test_onnx_query_encoder_matches_torch_and_is_exported_once(tmp_path: Path):
     again = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "onnx", tmp_path / "models")
     assert np.allclose(again.encode_queries(texts[:1]), onnx.encode_queries(texts[:1]), atol=1e-6)
     assert exported.stat().st_mtime_ns == stamp and len(list((tmp_path / "models").iterdir())) == 1
+
+
+def test_shipped_golden_queries_pass_with_the_real_model(built: Path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_INDEX_DIR": str(built)}
+    env.pop("KB_CONFIG", None)
+    result = subprocess.run([sys.executable, "-m", "kb", "check", "--quality", "--articles", str(ARTICLES)],
+                            capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    passed = [line for line in result.stderr.splitlines() if "golden queries" in line]
+    assert passed and int(passed[0].split()[0]) >= 30 and " 0 failed" in passed[0]
