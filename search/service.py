@@ -83,6 +83,7 @@ class SearchService:
         self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
         self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
         self._query_vectors: dict[str, np.ndarray] = {}
+        self._history: dict[str, list[dict]] | None = None
         try:  # articles.json is written with sorted keys: centroid rows follow the sorted article ids
             self._centroids = np.load(index_dir / "centroids.npy")
         except (OSError, ValueError) as exc:
@@ -209,6 +210,15 @@ class SearchService:
             # The best passage decides: a question or the summary points at the article's top.
             anchors.setdefault(article_id, passage["anchor"] if passage["kind"] == "section" else "")
         return best_per_key(scored)[:n], anchors, visible
+
+    def history(self, article_id: str) -> list[dict]:
+        """The commits that touched an article's file, newest first (empty outside git); read on first use."""
+        if self._history is None:
+            try:
+                self._history = _read_json(self.index_dir / "history.json")
+            except IndexFormatError:
+                self._history = {}
+        return list(self._history.get(article_id, []))
 
     def close(self) -> None:
         self._keyword.close()

@@ -66,3 +66,23 @@ def test_build_records_updated_authors_revisions_and_history(repo: Path, center:
     assert [c["message"] for c in history["printer-offline"]] == ["Printer: power", "Printer: cable check",
                                                                   "First articles"]
     assert all(len(c["commit"]) == 40 for c in history["printer-offline"])
+
+
+def test_article_page_shows_updated_and_history_page_lists_commits(repo: Path, settings: Settings, encoder, tmp_path):
+    from search.service import SearchService
+    from web import create_app
+
+    build_index(settings, encoder, progress=False)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}",
+                                      secret_key="test-secret"), service)
+    client = app.test_client()
+    page = client.get("/articles/printer-offline").get_data(as_text=True)
+    assert "Updated" in page and "2026-03-01T08:00:00Z" in page and "3 revisions" in page
+    history = client.get("/articles/printer-offline/history")
+    text = history.get_data(as_text=True)
+    assert history.status_code == 200
+    assert text.index("Printer: power") < text.index("Printer: cable check") < text.index("First articles")
+    assert "Bo Writer" in text and "2026-02-10T07:30:00Z" in text  # the author's +02:00 shown in UTC
+    assert client.get("/articles/agent-only/history").status_code == 404  # internal articles stay hidden
+    assert client.get("/articles/no-such/history").status_code == 404

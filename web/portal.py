@@ -86,7 +86,11 @@ def category(category_id: str):
 
 
 def last_updated(meta: dict) -> datetime | None:
-    """When the article's file last changed, else when the index was built."""
+    """When the article last changed: its last commit (or its file, with uncommitted edits), else the build."""
+    try:
+        return datetime.fromisoformat(meta["git"]["updated"]).astimezone(timezone.utc)
+    except (KeyError, TypeError, ValueError):
+        pass
     try:
         return datetime.fromtimestamp(Path(meta["path"]).stat().st_mtime, timezone.utc)
     except (OSError, KeyError, ValueError):
@@ -114,6 +118,21 @@ def article(article_id: str):
     return render_template("article.html", article=meta, html=Markup(meta["html"]), related=related,
                            category=_service().categories.get(meta["category"], {}), updated=last_updated(meta),
                            vote=_own_vote(article_id), form=ActionForm())
+
+
+@bp.get("/articles/<article_id>/history")
+def history(article_id: str):
+    """The commits that changed the article: date, author, message."""
+    meta = public_articles().get(article_id)
+    if meta is None:
+        abort(404)
+    commits = []
+    for c in _service().history(article_id):
+        try:
+            commits.append({**c, "when": datetime.fromisoformat(c["date"]).astimezone(timezone.utc)})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return render_template("article_history.html", article=meta, commits=commits, git=meta.get("git") or {})
 
 
 @bp.post("/articles/<article_id>/vote")
