@@ -3,16 +3,16 @@ status and category changes, and what reaches the customer."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from kb.accounts import add_staff
-from kb.models import CategoryChange, Ticket, TicketArticle, utcnow
+from kb.models import CategoryChange, Ticket, TicketArticle
 from kb.tickets import find_ticket
-from tests.portal_fixtures import (PASSWORD, app, client, csrf_token, file_ticket, make_app,  # noqa: F401
-                                   portal_index, portal_settings, post, sign_in)
+from tests.portal_fixtures import (PASSWORD, app, client, file_ticket, make_app, portal_index,  # noqa: F401
+                                   portal_settings, post, sign_in)
 
 AGENT, ADMIN = "agent@desk.example", "admin@desk.example"
 
@@ -255,3 +255,103 @@ def test_category_change_is_kept_as_a_label_and_reroutes(desk_app, ref):
     assert (change.predicted, change.category_from, change.category_to) == ("printers", "printers", "vpn")
     # The customer's history shows no internal bookkeeping.
     assert "predicted" not in signed_in(desk_app, "ann@acme.example").get(f"/tickets/{ref}").get_data(as_text=True)
+
+
+def test_queue_page_filters_counts_and_group(desk_app, ref):
+    oz = signed_in(desk_app, "oz@other.example")
+    other = file_ticket(oz, subject="VPN down", description="не работает впн", category="vpn")
+    agent = signed_in(desk_app, AGENT)
+    page = agent.get("/desk/").get_data(as_text=True)
+    assert f'data-ref="{ref}"' in page and f'data-ref="{other}"' in page
+    assert re.search(r'data-status="submitted"[^>]*>Submitted <span class="count">2</span>', page)
+    row = re.search(rf'<tr data-ref="{ref}">.*?</tr>', page, re.DOTALL).group(0)
+    assert "<td>general</td>" in row and "ann@acme.example" in row and "Acme" in row
+    with desk_app.extensions["kb.db"]() as db:
+        acme = db.scalar(select(Ticket.organisation_id).where(Ticket.ref == ref))
+    filtered = agent.get(f"/desk/?org={acme}&status=submitted&age=<1h").get_data(as_text=True)
+    assert f'data-ref="{ref}"' in filtered and f'data-ref="{other}"' not in filtered
+    assert f'data-ref="{ref}"' not in agent.get("/desk/?category=vpn").get_data(as_text=True)
+    assert "No tickets match." in agent.get("/desk/?age=>7d").get_data(as_text=True)
+    for hostile in ("?status=<script>", "?org=-1", "?page=abc", "?page=99999999999", "?age=%00", "?group=' OR 1=1"):
+        assert agent.get("/desk/" + hostile).status_code == 200, hostile
+
+
+def test_queue_pages(app, portal_index, portal_settings):
+    app = make_app(replace(portal_settings, desk_page_size=2), portal_index[1])
+    with app.extensions["kb.db"].begin() as session:
+        add_staff(session, AGENT, PASSWORD, "agent")
+    # The fixture's people are already in this database (same file): file three tickets as ann.
+    ann = signed_in(app, "ann@acme.example")
+    refs = [file_ticket(ann, subject=f"Ticket {i}") for i in range(3)]
+    agent = signed_in(app, AGENT)
+    first = agent.get("/desk/").get_data(as_text=True)
+    assert "Page 1 of 2" in first and 'rel="next" href="/desk/?page=2"' in first
+    second = agent.get("/desk/?page=2").get_data(as_text=True)
+    assert sum(f'data-ref="{r}"' in second for r in refs) == 1 and f'data-ref="{refs[0]}"' in second
+
+
+def test_admin_adds_agents_and_organisations(desk_app):
+    admin = signed_in(desk_app, ADMIN)
+    page = admin.get("/desk/admin/").get_data(as_text=True)
+    assert AGENT in page and "Acme" in page and "Other" in page
+    added = post(admin, "/desk/admin/agents", {"email": "New@Desk.example", "name": "<b>Nia</b>", "role": "agent",
+                                              "group": "hardware", "password": "long enough"})
+    assert added.status_code == 302
+    new = desk_app.test_client()
+    assert sign_in(new, "new@desk.example", "long enough").headers["Location"] == "/desk/"
+    assert new.get("/desk/").status_code == 200 and new.get("/desk/admin/").status_code == 404
+    page = admin.get("/desk/admin/").get_data(as_text=True)
+    assert "new@desk.example" in page and "&lt;b&gt;Nia&lt;/b&gt;" in page and "<b>Nia" not in page
+    for bad in ({"email": AGENT, "role": "agent", "password": "long enough"},
+                {"email": "x@desk.example", "role": "manager", "password": "long enough"},
+                {"email": "x@desk.example", "role": "agent", "password": "short"},
+                {"email": "x@desk.example", "role": "agent", "group": "<script>", "password": "long enough"}):
+        assert post(admin, "/desk/admin/agents", bad).status_code == 400, bad
+    assert post(admin, "/desk/admin/organisations", {"name": "Globex <i>"}).status_code == 302
+    assert "Globex &lt;i&gt;" in admin.get("/desk/admin/").get_data(as_text=True)
+    duplicate = post(admin, "/desk/admin/organisations", {"name": "acme"})
+    assert duplicate.status_code == 400 and "already exists" in duplicate.get_data(as_text=True)
+
+
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "\x00\x07", "🙂 Привет", "{{ 7*7 }}",
+           "javascript:alert(1)", "[x](javascript:alert(1))"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_text_in_every_desk_field_is_stored_verbatim_and_escaped(desk_app, ref, value):
+    agent = signed_in(desk_app, AGENT)
+    for data in ({"body": value, "kb": value, "action": "search"}, {"body": value, "insert": value},
+                 {"body": value, "status": value, "action": "send"}):
+        assert composer(agent, ref, data).status_code in (200, 400), data
+    assert post(agent, f"/desk/tickets/{ref}/status", {"status": value}).status_code == 400
+    assert post(agent, f"/desk/tickets/{ref}/category", {"category": value}).status_code == 400
+    assert agent.get(f"/desk/tickets/{ref}?kb=" + value).status_code == 200
+    sent = composer(agent, ref, {"body": value + " ok", "action": "send"})
+    assert sent.status_code == 302
+    stored = ticket_row(desk_app, ref).events[-1].body
+    assert stored == value.replace("\x00", "").replace("\x07", "") + " ok"
+    for page in (agent.get(f"/desk/tickets/{ref}").get_data(as_text=True),
+                 signed_in(desk_app, "ann@acme.example").get(f"/tickets/{ref}").get_data(as_text=True)):
+        assert "<script>alert" not in page and "<img src=x" not in page and 'href="javascript' not in page
+
+
+def test_no_customer_route_or_api_ever_shows_internal_articles_or_other_organisations_tickets(desk_app, ref):
+    agent = signed_in(desk_app, AGENT)
+    composer(agent, ref, {"body": "See http://localhost/articles/agent-only", "action": "send"})
+    oz = signed_in(desk_app, "oz@other.example")
+    theirs = file_ticket(oz, subject="Other org secret", description="verify caller identity password reset")
+    ann = signed_in(desk_app, "ann@acme.example")
+    pages = ["/", "/search?q=password+reset+caller+identity", "/categories/accounts", "/tickets", f"/tickets/{ref}",
+             "/api/search?q=password+reset+caller+identity", "/api/suggest?q=password+reset+caller+identity",
+             "/api/tickets", f"/api/tickets/{ref}", "/contact?q=password+reset"]
+    for path in pages:
+        response = ann.get(path)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        for secret in ("agent-only", "Agent procedure for password resets", "callback number", theirs,
+                       "Other org secret"):
+            assert secret not in text, (path, secret)
+    for path in (f"/tickets/{theirs}", f"/api/tickets/{theirs}", "/articles/agent-only"):
+        assert ann.get(path).status_code == 404, path
+    found = post(ann, "/contact", {"subject": "", "description": "password reset caller identity", "step": "suggest"})
+    assert "agent-only" not in found.get_data(as_text=True)
