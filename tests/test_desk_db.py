@@ -61,7 +61,7 @@ def test_bad_staff_accounts_are_refused(sessions, email, role, group, message):
         add_staff(db, email, "long enough", role, group)
 
 
-def test_routing_rules():
+def test_routing_rules(tmp_path: Path):
     routing = parse_routing("printers=hardware, accounts = identity ,*=front-desk")
     assert routing.group_for("printers") == "hardware" and routing.group_for("accounts") == "identity"
     assert routing.group_for("vpn") == "front-desk" and routing.group_for(None) == "front-desk"
@@ -71,6 +71,9 @@ def test_routing_rules():
         with pytest.raises(ConfigError, match="routing"):
             parse_routing(bad)
     assert load_settings(environ={"KB_ROUTING": "vpn=network"}).routing == "vpn=network"
+    config = tmp_path / "kb.toml"
+    config.write_text('routing = "printers=hardware, *=general"\n', encoding="utf-8")
+    assert parse_routing(load_settings(config, environ={}).routing).group_for("printers") == "hardware"
 
 
 def test_new_tickets_keep_prediction_group_and_last_customer_word(sessions):
