@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from kb.accounts import add_staff
+from kb.errors import ConfigError
 from kb.models import CategoryChange, Ticket, TicketArticle
 from kb.tickets import find_ticket
 from tests.portal_fixtures import (PASSWORD, app, client, file_ticket, make_app, portal_index,  # noqa: F401
@@ -355,3 +356,20 @@ def test_no_customer_route_or_api_ever_shows_internal_articles_or_other_organisa
         assert ann.get(path).status_code == 404, path
     found = post(ann, "/contact", {"subject": "", "description": "password reset caller identity", "step": "suggest"})
     assert "agent-only" not in found.get_data(as_text=True)
+
+
+def test_new_tickets_are_routed_by_predicted_category(app, portal_index, portal_settings):
+    routed = make_app(replace(portal_settings, routing="printers=hardware, *=front"), portal_index[1])
+    ann = signed_in(routed, "ann@acme.example")
+    printer = file_ticket(ann, subject="Printer", description="my printer says offline", category="vpn")
+    other = file_ticket(ann, subject="Hello", description="zzz qqq", category="")
+    assert (ticket_row(routed, printer).predicted_category, ticket_row(routed, printer).agent_group) == \
+        ("printers", "hardware")
+    assert ticket_row(routed, printer).category == "vpn"  # the customer's choice stays the ticket's category
+    assert ticket_row(routed, other).agent_group in ("hardware", "front")
+    assert ticket_row(routed, other).agent_group == ("hardware" if ticket_row(routed, other).predicted_category
+                                                     == "printers" else "front")
+    api = ann.post("/api/tickets", json={"subject": "Printer", "description": "my printer says offline"})
+    assert ticket_row(routed, api.get_json()["ref"]).agent_group == "hardware"
+    with pytest.raises(ConfigError, match="routing"):
+        make_app(replace(portal_settings, routing="printers"), portal_index[1])
