@@ -46,11 +46,12 @@ class BuildReport:
 
 
 def build_index(settings: Settings, encoder: EncoderSource = None, progress: bool | None = None,
-                reuse_from: Path | None = None) -> BuildReport:
+                reuse_from: Path | None = None, include_drafts: bool = False) -> BuildReport:
     """Build the index for settings.articles_dir into settings.index_dir.
 
     Embeddings, pages and models are reused from the index at settings.index_dir, or at `reuse_from` (e.g. the
-    published index, for a throw-away build).
+    published index, for a throw-away build). `include_drafts` indexes drafts too: for previews only, never for
+    the published index.
 
     Raises ArticleError when the articles have errors (nothing is written). On any failure or interrupt the
     previous index stays in place.
@@ -59,7 +60,7 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
     center = load_help_center(settings.articles_dir, settings)
     if center.errors:
         raise ArticleError(center.problems)
-    articles = sorted(center.published(), key=lambda a: a.id)
+    articles = sorted(center.articles if include_drafts else center.published(), key=lambda a: a.id)
     if not articles:
         raise BuildError(f"{settings.articles_dir}: no published articles to index")
     model_name = _model_name(settings, encoder)
@@ -165,7 +166,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     _write_json(staging / "passages.json", [
         {"article": p.article_id, "anchor": p.anchor, "heading": p.heading, "kind": p.kind, "hash": p.hash}
         for p in passages])
-    by_path = {a.path: a.id for a in center.articles if a.status == "published"}
+    by_path = {a.path: a.id for a in articles}
     # A page's links depend on which articles exist where: when that changes, every page is rendered anew.
     links_key = hashlib.sha256(json.dumps(sorted(by_path.items())).encode("utf-8")).hexdigest()[:16]
     renderer = Renderer()
@@ -182,6 +183,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
 
     _write_json(staging / "articles.json", {a.id: {
         "id": a.id, "title": a.title, "category": a.category, "lang": a.lang, "audience": a.audience,
+        "status": a.status,
         "description": a.description, "questions": list(a.questions), "tags": list(a.tags),
         "related": [r for r in a.related if r in by_path.values()], "featured": a.featured, "path": a.path,
         "extra": json.loads(json.dumps(a.extra, default=str)),

@@ -220,16 +220,34 @@ def eval_command(ctx: click.Context, file: Path, index_dir: Path | None, as_json
 @click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
 @click.option("--host", default=None, help="Address to listen on (default: 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: 8000).")
+@click.option("--watch", is_flag=True, help="Preview: rebuild when an article changes; open pages reload themselves.")
+@click.option("--drafts", is_flag=True, help="With --watch: show draft articles too (built into a separate preview "
+                                             "index, never the published one).")
+@click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder to watch (default: articles).")
 @click.pass_context
 @_domain_errors
-def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: int | None) -> None:
-    """Serve the help portal with a production WSGI server."""
+def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: int | None, watch: bool,
+          drafts: bool, articles_dir: Path | None) -> None:
+    """Serve the help portal with a production WSGI server; a newly built index is picked up without a restart."""
     from waitress import serve as waitress_serve
 
     from web import create_app
 
-    settings = _settings(ctx, index_dir=index_dir, host=host, port=port)
-    app = create_app(settings)
+    if drafts and not watch:
+        raise click.UsageError("--drafts is for previews: use it with --watch")
+    settings = _settings(ctx, index_dir=index_dir, host=host, port=port, articles_dir=articles_dir)
+    if watch:
+        from indexer.build import build_index
+        from indexer.watch import Watcher
+
+        if drafts:  # drafts never reach the published index
+            settings = settings.replace(index_dir=settings.index_dir.with_name(settings.index_dir.name + "-preview"))
+        settings = settings.replace(reload_interval=min(settings.reload_interval, 0.5))
+        watcher = Watcher(settings, include_drafts=drafts, report=lambda m: click.echo(m, err=True))
+        build_index(settings, watcher._encoder_source(), progress=False, include_drafts=drafts)
+        watcher.start()
+        click.echo(f"watching {settings.articles_dir} (drafts {'shown' if drafts else 'hidden'})", err=True)
+    app = create_app(settings, preview=watch)
     click.echo(f"serving the help portal on http://{settings.host}:{settings.port}/", err=True)
     waitress_serve(app, host=settings.host, port=settings.port, threads=8)
 

@@ -31,6 +31,7 @@ class Settings:
     query_runtime: str = _setting("onnx", "Queries are embedded by `onnx` (an ONNX Runtime export of the same weights, "
                                   "about 3x faster) or `torch`.")
     model_cache_dir: Path = _setting(Path("var/models"), "Where the ONNX export of the embedding model is cached.")
+    reload_interval: float = _setting(2.0, "How often (seconds) a serving process looks for a newly built index to swap in.")
     section_max_words: int = _setting(180, "Body sections longer than this are split into several passages.")
     exact_search_max: int = _setting(50000, "Up to this many passages the vector index is exact; above, HNSW.")
     keep_builds: int = _setting(2, "How many earlier index builds are kept beside the current one.")

@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 
 class LiveSearch:
     def __init__(self, index_dir: Path, settings: Settings, encoder: Encoder | None = None,
-                 interval: float = 1.0, loader: Callable[..., SearchService] = SearchService.load) -> None:
+                 interval: float = 1.0, loader: Callable[..., SearchService] | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.settings = settings
         self.interval = interval
-        self._loader = loader
-        self._service = loader(self.index_dir, settings, encoder)
+        self._loader = loader or SearchService.load
+        self._service = self._loader(self.index_dir, settings, encoder)
         self._encoder = self._service._encoder
         self._tried = self._service.index_dir  # the last build target a load was attempted for
         self._checked = time.monotonic()

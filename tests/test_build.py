@@ -22,7 +22,7 @@ def test_build_writes_a_complete_index(settings, encoder):
     index = settings.index_dir
     assert index.is_symlink()
     assert {p.name for p in index.iterdir()} == {"manifest.json", "keyword", "vectors.faiss", "embeddings.npy",
-                                                 "passages.json", "articles.json", "categories.json", "classifier.npz", "words.json", "centroids.npy"}
+                                                 "passages.json", "articles.json", "categories.json", "classifier.npz", "words.json", "centroids.npy", "history.json"}
     manifest = read_manifest(index)
     assert (manifest.model_name, manifest.model_dimension) == ("fake-hashing", 64)
     assert set(manifest.articles) == {"printer-offline", "reset-password", "vpn-oshibka", "agent-only"}

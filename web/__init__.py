@@ -6,22 +6,25 @@ from flask import Flask
 from kb.config import Settings
 
 
-def create_app(settings: Settings | None = None, service=None) -> Flask:
+def create_app(settings: Settings | None = None, service=None, preview: bool = False) -> Flask:
     """The portal app. `service` may be given (tests); otherwise it is loaded from settings.index_dir.
 
     The database schema is upgraded to the latest migration before the app answers anything.
     """
     from kb.db import open_database
     from kb.routing import parse_routing
-    from search.service import SearchService
-    from web import admin, api, auth, context, desk, errors, portal, security, support
+    from search.live import LiveSearch
+    from web import admin, api, auth, context, desk, errors, live, portal, security, support
+    from web.live import PinnedSearch
 
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["KB_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["kb.routing"] = parse_routing(settings.routing)
-    app.extensions["kb.search"] = service or SearchService.load(settings.index_dir, settings)
+    # Without a given service, the app follows the index: a newly built one is served without a restart.
+    app.extensions["kb.search"] = service or PinnedSearch(LiveSearch(settings.index_dir, settings,
+                                                                     interval=settings.reload_interval))
     engine, sessions = open_database(settings.database_url)
     app.extensions["kb.engine"] = engine
     app.extensions["kb.db"] = sessions
@@ -29,5 +32,6 @@ def create_app(settings: Settings | None = None, service=None) -> Flask:
     context.init_app(app)
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, errors.bp):
         app.register_blueprint(blueprint)
+    live.init_app(app, preview)
     security.apply_rate_limits(app, settings)
     return app

@@ -1,0 +1,98 @@
+"""`kb serve --watch`: rebuild the index (incrementally) whenever a file under the articles folder changes.
+
+Polling the folder's file list and modification times once a second costs a few stat calls per article and
+needs no platform file-event API. A build that fails (an article with errors) prints the problems and leaves
+the serving index as it was; the next change tries again.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable
+
+from indexer.build import BuildReport, EncoderSource, build_index
+from kb.config import Settings
+from kb.errors import ArticleError, KbError
+
+log = logging.getLogger(__name__)
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every visible file under `root` with its modification time and size."""
+    found = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # removed while listing
+        if path.is_file():
+            found[rel.as_posix()] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+class Watcher:
+    """Watches settings.articles_dir from a daemon thread and rebuilds settings.index_dir on every change."""
+
+    def __init__(self, settings: Settings, encoder: EncoderSource = None, include_drafts: bool = False,
+                 interval: float = 1.0, report: Callable[[str], None] = print) -> None:
+        self.settings = settings
+        self.include_drafts = include_drafts
+        self.interval = interval
+        self.report = report
+        self._encoder = encoder
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen = snapshot(settings.articles_dir)
+        self.builds = 0
+        self.failures = 0
+
+    def start(self) -> "Watcher":
+        self._thread = threading.Thread(target=self._run, name="kb-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            current = snapshot(self.settings.articles_dir)
+            if current != self._seen:
+                self._seen = current
+                self.rebuild()
+
+    def rebuild(self) -> BuildReport | None:
+        try:
+            report = build_index(self.settings, self._encoder_source(), progress=False,
+                                 include_drafts=self.include_drafts)
+        except ArticleError as exc:
+            self.failures += 1
+            self.report("articles have errors; still serving the previous index:\n" +
+                        "\n".join(str(p) for p in exc.problems if p.is_error))
+            return None
+        except KbError as exc:
+            self.failures += 1
+            self.report(f"build failed; still serving the previous index: {exc}")
+            return None
+        self.builds += 1
+        self.report(f"rebuilt: {report.articles} article(s), {report.embedded} passage(s) embedded "
+                    f"in {report.seconds:.1f} s")
+        return report
+
+    def _encoder_source(self) -> EncoderSource:
+        """The same encoder for every rebuild, loaded by the first one that has something to embed."""
+        if self._encoder is not None:
+            return self._encoder
+        from kb.encoder import load_encoder
+
+        def load():
+            self._encoder = load_encoder(self.settings.embedding_model, self.settings.build_threads,
+                                         self.settings.embedding_batch_size, self.settings.embedding_precision)
+            return self._encoder
+        return load

@@ -1,0 +1,107 @@
+"""Preview: `kb serve --watch` rebuilds on article changes and the portal serves the new build without a restart."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index
+from indexer.watch import Watcher, snapshot
+from kb import encoder as encoder_module
+from kb.config import Settings
+from tests.fakes import HashingEncoder
+from web import create_app
+
+
+def wait_for(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def titles(settings: Settings) -> dict[str, str]:
+    articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
+    return {i: a["title"] for i, a in articles.items()}
+
+
+def retitle(path: Path, title: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    old = text.split("title:", 1)[1].split("\n", 1)[0]
+    path.write_text(text.replace("title:" + old, "title: " + title, 1), encoding="utf-8")
+
+
+def test_snapshot_sees_edits_additions_and_removals(center: Path):
+    before = snapshot(center)
+    retitle(center / "printers" / "printer-offline.md", "Printer offline (edited)")
+    (center / "printers" / "new.md").write_text("x", encoding="utf-8")
+    (center / "accounts" / "reset-password.md").unlink()
+    (center / ".git").mkdir()
+    (center / ".git" / "index").write_text("ignored", encoding="utf-8")
+    after = snapshot(center)
+    assert after != before and "printers/new.md" in after and "accounts/reset-password.md" not in after
+    assert not any(k.startswith(".git") for k in after)
+
+
+def test_watcher_rebuilds_on_change_and_keeps_the_index_on_errors(settings: Settings, encoder, center: Path):
+    build_index(settings, encoder, progress=False)
+    messages: list[str] = []
+    watcher = Watcher(settings, encoder, interval=0.05, report=messages.append).start()
+    try:
+        retitle(center / "printers" / "printer-offline.md", "Printer is offline (watched)")
+        assert wait_for(lambda: titles(settings)["printer-offline"] == "Printer is offline (watched)")
+        (center / "printers" / "broken.md").write_text("---\ntitle: Broken\ncategory: nowhere\n---\nBody\n",
+                                                       encoding="utf-8")
+        assert wait_for(lambda: watcher.failures == 1)
+        assert "printers/broken.md:3" in messages[-1] and "still serving the previous index" in messages[-1]
+        assert "broken" not in titles(settings)
+    finally:
+        watcher.stop()
+    assert watcher.builds == 1
+
+
+def test_drafts_only_in_a_preview_build(settings: Settings, encoder):
+    build_index(settings, encoder, progress=False)
+    assert "new-printers" not in titles(settings)
+    preview = settings.replace(index_dir=settings.index_dir.with_name("index-preview"))
+    build_index(preview, encoder, progress=False, include_drafts=True)
+    assert "new-printers" in titles(preview) and "new-printers" not in titles(settings)
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing",
+                        lambda threads, batch, precision, **options: HashingEncoder())
+
+
+def test_open_page_follows_a_rebuild_without_a_restart(settings: Settings, encoder, center: Path, tmp_path: Path,
+                                                       fake_model):
+    build_index(settings, encoder, progress=False)
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="s",
+                                      reload_interval=0.0), preview=True)
+    client = app.test_client()
+    page = client.get("/articles/printer-offline").get_data(as_text=True)
+    first = client.get("/_index").get_json()["build"]
+    assert f'data-build="{first}"' in page and "preview.js" in page
+    retitle(center / "printers" / "printer-offline.md", "Printer offline, rebuilt")
+    build_index(settings, encoder, progress=False)
+    assert wait_for(lambda: client.get("/_index").get_json()["build"] != first)
+    assert "Printer offline, rebuilt" in client.get("/articles/printer-offline").get_data(as_text=True)
+
+
+def test_published_portal_has_no_preview_script(settings: Settings, encoder, tmp_path: Path, fake_model):
+    build_index(settings, encoder, progress=False)
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="s"))
+    assert "preview.js" not in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_drafts_need_watch():
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+    result = CliRunner().invoke(cli, ["serve", "--drafts"])
+    assert result.exit_code == 2 and "--drafts is for previews" in result.output
