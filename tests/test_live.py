@@ -84,3 +84,55 @@ def test_no_reload_without_a_new_build(settings: Settings, encoder):
     build_index(settings, encoder, progress=False)
     assert live.check()
     assert not live.check()  # once per published build
+
+
+def test_portal_api_answers_every_request_while_builds_swap(settings: Settings, encoder, center: Path, tmp_path,
+                                                            monkeypatch):
+    from kb import encoder as encoder_module
+    from tests.fakes import HashingEncoder
+    from web import create_app
+
+    monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing",
+                        lambda threads, batch, precision, **options: HashingEncoder())
+    build_index(settings, encoder, progress=False)
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="s",
+                                      reload_interval=0.0, rate_limit_suggest="1000000/minute"))
+    statuses: list[int] = []
+    seen: set[str] = set()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def client_loop() -> None:
+        client = app.test_client()
+        while not stop.is_set():
+            try:
+                response = client.get("/api/search?q=printer+queue+stuck&k=10")
+                statuses.append(response.status_code)
+                seen.update(r["id"] for r in response.get_json()["results"])
+            except BaseException as exc:  # noqa: BLE001 - any failure is what this test counts
+                errors.append(exc)
+
+    threads = [threading.Thread(target=client_loop) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(ROUNDS):
+            add_round_article(center, n)
+            build_index(settings, encoder, progress=False)
+            assert wait_until(lambda: f"round-{n}" in seen)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert errors == [] and statuses and set(statuses) == {200}
+    assert {f"round-{n}" for n in range(ROUNDS)} <= seen
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
