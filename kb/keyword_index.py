@@ -28,7 +28,7 @@ from kb.errors import IndexFormatError
 
 # Field groups: every text field exists once per analyzer language. An article's text goes into the group
 # of its language; a query is analysed by every group and searched in all of them.
-LANG_GROUPS = ("en", "ru", "any")
+LANG_GROUPS = ("en", "ru", "uk", "bg", "any")
 IMPACTS = "impacts.npz"
 DOCS = "docs.json"
 TEXT_FIELDS = {"title": 4.0, "questions": 3.0, "tags": 2.5, "heading": 1.5, "body": 1.0}
@@ -71,6 +71,38 @@ class ScriptStemFilter(Filter):
             yield token
 
 
+class ScriptLemmaFilter(Filter):
+    """Lemmatizes Cyrillic words of a language without a Snowball stemmer (Ukrainian, Bulgarian) with simplemma's
+    dictionaries, and stems Latin-script words with the English stemmer."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._english = None
+
+    def __getstate__(self) -> dict:
+        return {"lang": self.lang}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ScriptLemmaFilter) and self.lang == other.lang
+
+    def __call__(self, tokens):
+        import simplemma
+
+        for token in tokens:
+            if not token.stopped:
+                if _CYRILLIC.search(token.text):
+                    token.text = simplemma.lemmatize(token.text, lang=self.lang).lower()
+                else:
+                    if self._english is None:
+                        import Stemmer
+                        self._english = Stemmer.Stemmer("english")
+                    token.text = self._english.stemWord(token.text)
+            yield token
+
+
 class FoldFilter(Filter):
     """Folds 'ё' to 'е' and strips accents, so spelling variants meet."""
 
@@ -94,6 +126,9 @@ def analyzer(group: str):
     if group == "ru":
         stop = frozenset(stoplists["en"]) | frozenset(stoplists["ru"])
         return tokens | StopFilter(stoplist=stop, minsize=1) | ScriptStemFilter("russian", "english")
+    if group in ("uk", "bg"):  # lemmatize before folding: 'ї' and 'й' are letters of their own there
+        return (RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | StopFilter(stoplist=stoplists["en"], minsize=1)
+                | ScriptLemmaFilter(group) | FoldFilter())
     return tokens | StopFilter(stoplist=stoplists["en"], minsize=1)
 
 

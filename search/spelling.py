@@ -21,12 +21,43 @@ _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
+# Latin transliteration of Russian and of Ukrainian, as customers type it without a Cyrillic keyboard
+# ("printer ne pechataet", "parol"): longest letter groups first.
+_TRANSLIT_RU = [("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("ch", "ч"), ("sh", "ш"),
+                ("yu", "ю"), ("ju", "ю"), ("ya", "я"), ("ja", "я"), ("yo", "ё"), ("jo", "ё"), ("ye", "е"),
+                ("a", "а"), ("b", "б"), ("v", "в"), ("g", "г"), ("d", "д"), ("e", "е"), ("z", "з"), ("i", "и"),
+                ("y", "ы"), ("j", "й"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"),
+                ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("f", "ф"), ("h", "х"), ("c", "ц"), ("w", "в"),
+                ("x", "кс"), ("q", "к"), ("'", "ь")]
+_TRANSLIT_UK = [("shch", "щ"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("ch", "ч"), ("sh", "ш"), ("yu", "ю"),
+                ("ya", "я"), ("yi", "ї"), ("ye", "є"), ("a", "а"), ("b", "б"), ("v", "в"), ("h", "г"), ("g", "ґ"),
+                ("d", "д"), ("e", "е"), ("z", "з"), ("y", "и"), ("i", "і"), ("j", "й"), ("k", "к"), ("l", "л"),
+                ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"),
+                ("f", "ф"), ("c", "ц"), ("w", "в"), ("x", "кс"), ("q", "к"), ("'", "ь")]
+
+
+def transliterate(word: str, table: list[tuple[str, str]]) -> str:
+    out, i, lower = [], 0, word.lower()
+    while i < len(lower):
+        for latin, cyrillic in table:
+            if lower.startswith(latin, i):
+                out.append(cyrillic)
+                i += len(latin)
+                break
+        else:
+            out.append(lower[i])
+            i += 1
+    return "".join(out)
+
+
 def layout_variants(word: str) -> list[str]:
     """The word as it would read had it been typed in the other keyboard layouts."""
     if _LATIN.search(word) and not _CYRILLIC.search(word):
-        return [word.translate(LAYOUTS["en>ru"]), word.translate(LAYOUTS["en>uk"])]
+        plain = re.sub(r"[^A-Za-z']", "", word)
+        return [word.translate(LAYOUTS["en>ru"]), word.translate(LAYOUTS["en>uk"]),
+                transliterate(plain, _TRANSLIT_RU), transliterate(plain, _TRANSLIT_UK)]
     if _CYRILLIC.search(word) and not _LATIN.search(word):
-        return [word.translate(LAYOUTS["ru>en"]), word.translate(LAYOUTS["uk>en"])]
+        return [word.translate(LAYOUTS["ru>en"]), word.translate(LAYOUTS["uk>en"])]  # (no transliteration back)
     return []
 
 
@@ -39,21 +70,24 @@ def fix_layout(text: str, known: Callable[[str], bool]) -> str:
     """
     words = list(_WORD.finditer(text))
     fixed: dict[int, str] = {}
-    unknown: dict[int, str] = {}  # words the index does not know, with their first other-layout reading
+    unknown: dict[int, list[str]] = {}  # words the index does not know, with their readings
+    how: dict[int, int] = {}  # which reading fixed a word: a layout slip or a transliteration
     for n, match in enumerate(words):
         word = match.group(0)
         core = word.strip(";,.[]`{}<>:\"'")
         if known(core) or not layout_variants(word):
             continue
         readings = [re.sub(r"[^\w-]", "", v) for v in layout_variants(word)]
-        unknown[n] = readings[0]
+        unknown[n] = readings
         if len(core) >= 3:
-            good = next((r for r in readings if len(r) >= 3 and known(r)), None)
-            if good:
-                fixed[n] = good
+            good = next((i for i, r in enumerate(readings) if len(r) >= 3 and known(r)), None)
+            if good is not None:
+                fixed[n], how[n] = readings[good], good
     if fixed and 2 * len(fixed) >= len(unknown):
-        for n, reading in unknown.items():
-            fixed.setdefault(n, reading)
+        # the other unknown words were typed the same way (short words, stop words the index never stores)
+        kind = max(set(how.values()), key=list(how.values()).count)
+        for n, readings in unknown.items():
+            fixed.setdefault(n, readings[min(kind, len(readings) - 1)])
     if not fixed:
         return text
     out, last = [], 0

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from search.spelling import Vocabulary, correct_spelling, fix_layout, layout_variants
+from search.spelling import _TRANSLIT_RU, _TRANSLIT_UK, Vocabulary, correct_spelling, fix_layout, layout_variants, \
+    transliterate
 
-KNOWN = {"принтер", "печатает", "не", "пароль", "printer", "offline", "password", "reset", "outlook"}
+KNOWN = {"принтер", "печатает", "не", "пароль", "printer", "offline", "password", "reset", "outlook", "звук",
+         "друкує", "підключення"}
 
 
 def known(word: str) -> bool:
@@ -25,6 +27,10 @@ def test_layout_variants_both_ways():
     ("printer offline", "printer offline"),  # known words are left alone
     ("weather today", "weather today"),  # unknown in both layouts: left alone
     ("", ""),
+    ("ne pechataet printer", "не печатает printer"),  # Russian typed in Latin letters
+    ("parol'", "пароль"),
+    ("ne drukuye pidklyuchennya", "не друкує підключення"),  # Ukrainian transliteration
+    ("zebracorn", "zebracorn"),  # no reading is a word of the help center
 ])
 def test_fix_layout(typed, meant):
     assert fix_layout(typed, known) == meant
@@ -54,3 +60,9 @@ def test_corrections_prefer_frequent_words_and_skip_short_or_known():
 def test_correct_spelling_keeps_known_numbers_and_case_of_untouched_words():
     vocabulary = Vocabulary((w, 5) for w in KNOWN)
     assert correct_spelling("Pasword resett for VPN 2024", vocabulary) == "password reset for VPN 2024"
+
+
+def test_transliteration_tables():
+    assert transliterate("shchetka zhurnal", _TRANSLIT_RU) == "щетка журнал"
+    assert transliterate("Yizhak", _TRANSLIT_UK) == "їжак"
+    assert transliterate("hroshi", _TRANSLIT_UK) == "гроші"
