@@ -132,10 +132,13 @@ class SearchService:
         vector = self._query_vectors.get(text)
         return vector if vector is not None else self._encoder.encode_queries([text])[0]
 
-    def search(self, query: str, k: int | None = None, audience: str = "public", mode: str = "hybrid") -> SearchResponse:
+    def search(self, query: str, k: int | None = None, audience: str = "public", mode: str = "hybrid",
+               lang: str | None = None) -> SearchResponse:
         """Ranked articles for `query`, visible to `audience` ('public' or 'internal').
 
         `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is the hybrid's.
+        `lang` is the reader's language (e.g. the portal's interface language): of an article's translations,
+        the one in the query's own language comes first, then the one in `lang`.
         """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
