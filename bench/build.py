@@ -25,7 +25,7 @@ from indexer.build import build_index  # noqa: E402
 from indexer.passages import passages_for  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.encoder import load_encoder  # noqa: E402
+from kb.encoder import ENGLISH_MODEL, load_encoder  # noqa: E402
 
 
 def raw_throughput(encoder, texts: list[str], batch_size: int) -> float:
@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(build_threads=args.threads, embedding_precision=args.precision)
     started = time.perf_counter()
-    encoder = load_encoder(settings.embedding_model, args.threads, settings.embedding_batch_size, args.precision)
+    encoder = load_encoder(ENGLISH_MODEL, args.threads, settings.embedding_batch_size, args.precision)
     load_seconds = time.perf_counter() - started
     results = {"model": encoder.name, "threads": args.threads or os.cpu_count(), "precision": args.precision,
                "model_load_seconds": round(load_seconds, 1),

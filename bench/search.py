@@ -32,7 +32,7 @@ from bench.synth import generate  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.encoder import load_encoder  # noqa: E402
+from kb.encoder import ENGLISH_MODEL, load_encoder  # noqa: E402
 from search.service import SearchService  # noqa: E402
 from tests.fakes import HashingEncoder  # noqa: E402
 
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the generated help centers and indexes here")
     args = parser.parse_args()
     settings = Settings()
-    real = load_encoder(settings.embedding_model, settings.embedding_threads, 32, settings.embedding_precision,
+    real = load_encoder(ENGLISH_MODEL, settings.embedding_threads, 32, settings.embedding_precision,
                         settings.query_runtime, settings.model_cache_dir)
     queries = sample_queries(args.queries)
     results = {"model": real.name, "threads": settings.embedding_threads, "query_runtime": settings.query_runtime,

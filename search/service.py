@@ -11,12 +11,13 @@ import numpy as np
 
 from kb.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel, confidence_features
 from kb.config import Settings
-from kb.encoder import Encoder, load_encoder
+from kb.encoder import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
 from kb.keyword_index import KeywordIndex
 from kb.manifest import Manifest, read_manifest
 from kb.vector_index import VectorIndex
 from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category, score_fusion
+from search.language import query_language
 from search.spelling import Vocabulary, correct_spelling, fix_layout
 
 AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
@@ -84,6 +85,7 @@ class SearchService:
         self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
         self._query_vectors: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] | None = None
+        self._languages = {str(a.get("lang", "en")).split("-")[0] for a in self.articles.values()}
         try:  # articles.json is written with sorted keys: centroid rows follow the sorted article ids
             self._centroids = np.load(index_dir / "centroids.npy")
         except (OSError, ValueError) as exc:
@@ -105,12 +107,14 @@ class SearchService:
         manifest = read_manifest(index_dir)
         resolved = index_dir.resolve()
         wanted = encoder.name if encoder is not None else settings.embedding_model
+        if wanted == AUTO and manifest.model_name in (ENGLISH_MODEL, MULTILINGUAL_MODEL):
+            wanted = manifest.model_name  # what `auto` chose when the index was built
         if wanted != manifest.model_name:
             raise ModelMismatchError(
                 f"{index_dir} was built with model {manifest.model_name!r} but {wanted!r} is configured; "
                 "rebuild the index or configure the same model")
         if encoder is None:
-            encoder = load_encoder(settings.embedding_model, settings.embedding_threads, settings.embedding_batch_size,
+            encoder = load_encoder(wanted, settings.embedding_threads, settings.embedding_batch_size,
                                    settings.embedding_precision, settings.query_runtime, settings.model_cache_dir)
         if encoder.dimension != manifest.model_dimension:
             raise ModelMismatchError(f"model {encoder.name!r} gives {encoder.dimension}-d vectors, "
@@ -158,11 +162,15 @@ class SearchService:
         probs = self._classifier.proba(query_vector)[0]
         category_p = dict(zip(self._classifier.classes, probs.tolist()))
         vector_ranked, centroid_best = self._rank_vector(query_vector, vector)
+        keyword_weight = self.settings.keyword_weight
+        if query_language(searched) not in self._languages | {None}:
+            # No article is written in the query's language: its words match other languages only by chance.
+            keyword_weight *= self.settings.foreign_keyword_factor
         if self.settings.fusion == "rrf":
             fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector_ranked]],
-                                           weights=[self.settings.keyword_weight, 1.0])
+                                           weights=[keyword_weight, 1.0])
         else:
-            fused = score_fusion(vector_ranked, keyword, self.settings.keyword_weight)
+            fused = score_fusion(vector_ranked, keyword, keyword_weight)
         category_of = {a: self.articles[a]["category"] for a, _ in fused}
         ranked = reweight_by_category(fused, category_of, category_p, self.settings.category_weight)
         if mode != "hybrid":

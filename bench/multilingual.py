@@ -1,0 +1,122 @@
+"""Multilingual search quality: Russian, Ukrainian, Bulgarian and English queries against the sample help center.
+
+    .venv/bin/python bench/multilingual.py [--models all-MiniLM-L6-v2 multilingual-e5-small use-multilingual-v3]
+
+The queries (bench/data/multilingual.jsonl) are customer phrasings written for this evaluation; each lists the
+articles that answer it (an English article, or the Russian one where the help center has it). Ukrainian and
+Bulgarian queries have no article in their language: only cross-lingual search can answer them. For every
+embedder the sample help center is built into its own index and each query is searched three ways (hybrid,
+vector only, keyword only); reported per language: top-1 (the first result answers) and recall@3, and the
+median time of a search whose query vector is already computed (the embedding is measured separately, below the
+table). It asserts nothing: it measures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from indexer.build import build_index  # noqa: E402
+from kb.config import Settings  # noqa: E402
+from kb.encoder import load_encoder  # noqa: E402
+from search.service import SearchService  # noqa: E402
+
+QUERIES = ROOT / "bench" / "data" / "multilingual.jsonl"
+MODES = ("hybrid", "vector", "keyword")
+
+
+def load_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evaluate(service: SearchService, rows: list[dict]) -> dict:
+    unknown = sorted({e for r in rows for e in r["expected"]} - set(service.articles))
+    if unknown:
+        raise SystemExit(f"{QUERIES}: expected articles not in the index: {', '.join(unknown)}")
+    service.prime([r["query"] for r in rows])
+    by_lang: dict[str, dict] = {}
+    times = []
+    for row in rows:
+        stats = by_lang.setdefault(row["lang"], {"queries": 0, **{f"{m}_{k}": 0 for m in MODES
+                                                                  for k in ("top1", "recall3")}})
+        stats["queries"] += 1
+        for mode in MODES:
+            start = time.perf_counter()
+            ids = [h.id for h in service.search(row["query"], k=10, mode=mode).hits]
+            if mode == "hybrid":
+                times.append(time.perf_counter() - start)
+            stats[f"{mode}_top1"] += bool(ids) and ids[0] in row["expected"]
+            stats[f"{mode}_recall3"] += any(i in row["expected"] for i in ids[:3])
+    for stats in by_lang.values():
+        for key in list(stats):
+            if key != "queries":
+                stats[key] = round(stats[key] / stats["queries"], 3)
+    return {"languages": by_lang, "search_p50_ms": round(float(np.percentile(times, 50)) * 1000, 1)}
+
+
+def run(model: str, work: Path, rows: list[dict]) -> dict:
+    settings = Settings(articles_dir=ROOT / "articles", index_dir=work / model / "index", embedding_model=model)
+    encoder = load_encoder(model, 1, 32, settings.embedding_precision, settings.query_runtime,
+                           settings.model_cache_dir)
+    started = time.perf_counter()
+    report = build_index(settings, encoder, progress=False)
+    build_seconds = time.perf_counter() - started
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    result = evaluate(service, rows)
+    embed = []
+    for row in rows:
+        start = time.perf_counter()
+        encoder.encode_queries([row["query"]])
+        embed.append(time.perf_counter() - start)
+    result["query_embedding_ms"] = {"p50": round(float(np.percentile(embed, 50)) * 1000, 1),
+                                    "p95": round(float(np.percentile(embed, 95)) * 1000, 1)}
+    result.update(build_seconds=round(build_seconds, 1), passages=report.passages, embedded=report.embedded)
+    return result
+
+
+def print_table(results: dict) -> None:
+    print(f"\n{'model':24s} {'lang':4s} {'n':>3s}  {'hybrid top1/r@3':>16s}  {'vector top1/r@3':>16s}  "
+          f"{'keyword top1/r@3':>17s}")
+    for model, result in results.items():
+        for lang, s in sorted(result["languages"].items()):
+            print(f"{model:24s} {lang:4s} {s['queries']:>3d}  {s['hybrid_top1']:>7.3f} / {s['hybrid_recall3']:.3f}  "
+                  f"{s['vector_top1']:>7.3f} / {s['vector_recall3']:.3f}  "
+                  f"{s['keyword_top1']:>8.3f} / {s['keyword_recall3']:.3f}")
+        print(f"{model:24s} query embedding p50/p95 {result['query_embedding_ms']['p50']}/"
+              f"{result['query_embedding_ms']['p95']} ms, search after it p50 {result['search_p50_ms']} ms, "
+              f"build {result['build_seconds']} s ({result['embedded']} passages embedded)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+",
+                        default=["all-MiniLM-L6-v2", "multilingual-e5-small", "use-multilingual-v3"])
+    parser.add_argument("--queries", type=Path, default=QUERIES)
+    parser.add_argument("--work", type=Path, help="keep the indexes here (reused by the next run)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "multilingual.json")
+    args = parser.parse_args()
+    rows = load_rows(args.queries)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="kb-bench-multilingual-") as tmp:
+        work = args.work or Path(tmp)
+        for model in args.models:
+            results[model] = run(model, work, rows)
+            print(f"{model}: {json.dumps(results[model])}", flush=True)
+    print_table(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
