@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="In-scope queries the fallback evaluation searches.")
     parser.add_argument("--fallback", action="store_true",
                         help="Compute fallback figures even if kb eval works.")
+    parser.add_argument("--out", type=Path, default=OUT_FILE, help="Where the figures are written as JSON.")
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = {}
@@ -205,12 +206,13 @@ def main(argv: list[str] | None = None) -> int:
             print(flush=True)
 
     report = {"settings": {"datasets": args.datasets, "questions": args.questions, "seed": args.seed,
+                           "embedding_model": os.environ.get("KB_EMBEDDING_MODEL", "auto"),
                            "ood": args.ood, "fallback_queries": args.fallback_queries,
                            "work": str(args.work) if args.work else None},
               "results": results}
-    OUT_FILE.parent.mkdir(parents=True, exist_ok=True)
-    OUT_FILE.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {OUT_FILE}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
     failed = [name for name, result in results.items() if result.get("build", {}).get("exit") != 0]
     return 1 if failed else 0
 

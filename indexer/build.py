@@ -28,6 +28,7 @@ from kb.config import Settings
 from kb.encoder import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError
 from kb.manifest import Manifest
+from kb.translations import keyed
 
 EncoderSource = Encoder | Callable[[], Encoder] | None
 
@@ -60,25 +61,30 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
     center = load_help_center(settings.articles_dir, settings)
     if center.errors:
         raise ArticleError(center.problems)
-    articles = sorted(center.articles if include_drafts else center.published(), key=lambda a: a.id)
+    # Translations (one id, several languages) get a key per version: kb.translations.
+    articles, translations = keyed(center.articles if include_drafts else center.published(), settings.default_lang)
+    articles.sort(key=lambda a: a.id)
     if not articles:
         raise BuildError(f"{settings.articles_dir}: no published articles to index")
     model_name = _model_name(settings, encoder, articles)
     passages = [p for a in articles for p in passages_for(a, settings.section_max_words)]
     get_encoder = _lazy(encoder, settings, model_name)
     with publish.build_lock(settings.index_dir):
-        return _build(settings, center, articles, passages, model_name, get_encoder, progress, started, reuse_from)
+        return _build(settings, center, articles, passages, model_name, get_encoder, progress, started, reuse_from,
+                      translations)
 
 
 def _build(settings: Settings, center: HelpCenter, articles: list[Article], passages: list[Passage],
            model_name: str, get_encoder: Callable[[], Encoder], progress: bool | None,
-           started: float, reuse_from: Path | None = None) -> BuildReport:
+           started: float, reuse_from: Path | None = None,
+           translations: dict[str, dict[str, str]] | None = None) -> BuildReport:
     previous = PreviousBuild.load(reuse_from or settings.index_dir, model_name)
     staging = publish.new_staging_dir(settings.index_dir)
     try:
         embeddings, embedded, reused = _embed(passages, previous, get_encoder, settings.embedding_batch_size,
                                               progress if progress is not None else sys.stderr.isatty())
-        vector_kind = _write(staging, center, articles, passages, embeddings, previous, settings.exact_search_max)
+        vector_kind = _write(staging, center, articles, passages, embeddings, previous, settings.exact_search_max,
+                             translations or {})
         models = _models(staging, articles, passages, embeddings, previous)
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
@@ -160,7 +166,8 @@ def _embed(passages: list[Passage], previous: PreviousBuild, get_encoder: Callab
 
 
 def _write(staging: Path, center: HelpCenter, articles: list[Article], passages: list[Passage],
-           embeddings: np.ndarray, previous: PreviousBuild, exact_max: int) -> str:
+           embeddings: np.ndarray, previous: PreviousBuild, exact_max: int,
+           translations: dict[str, dict[str, str]]) -> str:
     """Write every index file but the manifest and the models; returns the vector index type."""
     _write_keyword(staging / "keyword", articles, previous)
     np.save(staging / "embeddings.npy", embeddings)
@@ -185,7 +192,8 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
 
     _write_json(staging / "articles.json", {a.id: {
         "id": a.id, "title": a.title, "category": a.category, "lang": a.lang, "audience": a.audience,
-        "status": a.status,
+        "status": a.status, "group": a.id.rsplit("@", 1)[0] if a.id in translations else a.id,
+        "translations": translations.get(a.id, {}),
         "description": a.description, "questions": list(a.questions), "tags": list(a.tags),
         "related": [r for r in a.related if r in by_path.values()], "featured": a.featured, "path": a.path,
         "extra": json.loads(json.dumps(a.extra, default=str)),

@@ -79,17 +79,21 @@ def _cross_checks(articles: list[Article], categories: dict[str, Category],
     """Checks across articles. Links to a file that exists but failed to parse are not reported again."""
     problems: list[Problem] = []
     by_id: dict[str, Article] = {}
+    by_version: dict[tuple[str, str], Article] = {}
     for article in articles:
         if article.category and categories and article.category not in categories:
             problems.append(Problem(article.path, article.line_of("category"),
                                     f"category '{article.category}' is not declared in {CATEGORIES_FILE} "
                                     f"(declared: {', '.join(sorted(categories))})"))
-        first = by_id.get(article.id)
+        # Articles sharing an id in different languages are translations of each other (kb.translations).
+        first = by_version.get((article.id, article.lang))
         if first is not None:
             problems.append(Problem(article.path, article.line_of("id"),
-                                    f"duplicate id '{article.id}': already used by {first.path}"))
+                                    f"duplicate id '{article.id}' in language '{article.lang}': already used by "
+                                    f"{first.path} (translations share an id but differ in `lang`)"))
         else:
-            by_id[article.id] = article
+            by_version[(article.id, article.lang)] = article
+            by_id.setdefault(article.id, article)
     files = {a.path for a in articles} | set(unreadable)
     known_ids = set(by_id) | set(unreadable.values())
     for article in articles:

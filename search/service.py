@@ -142,7 +142,7 @@ class SearchService:
 
         `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is the hybrid's.
         `lang` is the reader's language (e.g. the portal's interface language): of an article's translations,
-        the one in the query's own language comes first, then the one in `lang`.
+        the one in a Cyrillic query's own language comes first, then the one in `lang`.
         """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -175,6 +175,11 @@ class SearchService:
         ranked = reweight_by_category(fused, category_of, category_p, self.settings.category_weight)
         if mode != "hybrid":
             ranked = keyword if mode == "keyword" else vector_ranked
+        # Which language version to show: a Cyrillic query's own language, else the reader's (a Latin-only query
+        # is often a product name typed by anyone: "Outlook", "VPN 809").
+        written = query_language(searched)
+        prefer = [lang, written] if written == "en" else [written, lang]
+        ranked = self._one_version_each(ranked, prefer, allowed)
         fused_score = dict(fused)
         keyword_score, vector_score = dict(keyword), dict(vector)
         hits = []
@@ -221,6 +226,26 @@ class SearchService:
             # The best passage decides: a question or the summary points at the article's top.
             anchors.setdefault(article_id, passage["anchor"] if passage["kind"] == "section" else "")
         return best_per_key(scored)[:n], anchors, visible
+
+    def _one_version_each(self, ranked: list[tuple[str, float]], prefer: list[str | None],
+                          allowed: tuple[str, ...]) -> list[tuple[str, float]]:
+        """One result per translated article, at its best version's place: the version in the first preferred
+        language that has one (the query's language, then the reader's), else the version that ranked."""
+        out, seen = [], set()
+        for key, score in ranked:
+            versions = self.articles[key].get("translations") or {}
+            if not versions:
+                out.append((key, score))
+                continue
+            group = self.articles[key].get("group", key)
+            if group in seen:
+                continue
+            seen.add(group)
+            visible = {lang: k for lang, k in versions.items()
+                       if k in self.articles and self.articles[k]["audience"] in allowed}
+            choice = next((visible[lang] for lang in prefer if lang and lang in visible), key)
+            out.append((choice, score))
+        return out
 
     def history(self, article_id: str) -> list[dict]:
         """The commits that touched an article's file, newest first (empty outside git); read on first use."""
