@@ -302,6 +302,20 @@ def org_add(ctx: click.Context, name: str, database_url: str | None) -> None:
         click.echo(f"organisation {created.name!r} created")
 
 
+def ACCOUNT_OPTIONS(command: Callable) -> Callable:
+    """--name, --password-stdin and --database, as every account command takes them."""
+    command = DATABASE(command)
+    command = click.option("--password-stdin", is_flag=True,
+                           help="Read the password from standard input instead of a prompt.")(command)
+    return click.option("--name", default="", help="Display name.")(command)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @cli.group()
 def user() -> None:
     """Customer accounts."""
@@ -312,9 +326,7 @@ def user() -> None:
 @click.option("--org", "organisation", required=True, help="Name of the user's organisation.")
 @click.option("--role", type=click.Choice(["member", "manager"]), default="member", show_default=True,
               help="member: sees their own tickets; manager: sees all of the organisation's tickets.")
-@click.option("--name", default="", help="Display name.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
-@DATABASE
+@ACCOUNT_OPTIONS
 @click.pass_context
 @_domain_errors
 def user_add(ctx: click.Context, email: str, organisation: str, role: str, name: str, password_stdin: bool,
@@ -322,10 +334,7 @@ def user_add(ctx: click.Context, email: str, organisation: str, role: str, name:
     """Create a customer account EMAIL in an organisation."""
     from kb.accounts import add_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     _, _, sessions = _database(ctx, database_url)
     with sessions.begin() as session:
         created = add_user(session, email, password, organisation, role, name)
@@ -342,9 +351,7 @@ def agent() -> None:
 @click.option("--role", type=click.Choice(["agent", "admin"]), default="agent", show_default=True,
               help="agent: works the desk; admin: also manages agents and organisations.")
 @click.option("--group", default="", help="The agent group whose tickets this agent works (see the routing setting).")
-@click.option("--name", default="", help="Display name.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
-@DATABASE
+@ACCOUNT_OPTIONS
 @click.pass_context
 @_domain_errors
 def agent_add(ctx: click.Context, email: str, role: str, group: str, name: str, password_stdin: bool,
@@ -352,10 +359,7 @@ def agent_add(ctx: click.Context, email: str, role: str, group: str, name: str, 
     """Create a staff account EMAIL (in no customer organisation)."""
     from kb.accounts import add_staff
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     _, _, sessions = _database(ctx, database_url)
     with sessions.begin() as session:
         created = add_staff(session, email, password, role, group, name)

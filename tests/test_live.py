@@ -7,6 +7,7 @@ from pathlib import Path
 from indexer.build import build_index
 from kb.config import Settings
 from search.live import LiveSearch
+from tests.concurrency import wait_for, while_running
 from tests.conftest import write_tree
 
 ROUNDS = 4
@@ -27,37 +28,25 @@ def test_searches_never_fail_while_builds_swap_the_index(settings: Settings, enc
     build_index(settings, encoder, progress=False)
     live = LiveSearch(settings.index_dir, settings, encoder, interval=0.0)
     builds: list[set[str]] = [set(live.service.articles)]
-    errors: list[BaseException] = []
     mixed: list[str] = []
     served: list[int] = [0]
-    stop = threading.Event()
 
-    def searcher() -> None:
-        while not stop.is_set():
-            try:
-                service = live.current()
-                response = service.search("printer queue stuck", k=10)
-                ids = {h.id for h in response.hits}
-                if not ids <= set(service.articles):  # every hit from the build that answered
-                    mixed.append(f"{ids - set(service.articles)} not in {service.index_dir.name}")
-                served[0] += 1
-            except BaseException as exc:  # noqa: BLE001 - any failure is what this test counts
-                errors.append(exc)
+    def search() -> None:
+        service = live.current()
+        ids = {h.id for h in service.search("printer queue stuck", k=10).hits}
+        if not ids <= set(service.articles):  # every hit from the build that answered
+            mixed.append(f"{ids - set(service.articles)} not in {service.index_dir.name}")
+        served[0] += 1
 
-    threads = [threading.Thread(target=searcher) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    def swap_builds() -> None:
         for n in range(ROUNDS):
             add_round_article(center, n)
             build_index(settings, encoder, progress=False)
             live.check(wait=True)
             builds.append(set(live.service.articles))
             assert f"round-{n}" in live.service.articles
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+
+    errors = while_running(search, swap_builds)
     assert errors == [] and mixed == []
     assert live.reloads == ROUNDS and served[0] > ROUNDS, " ".join(p.name for p in live.loaded)
     assert len({frozenset(b) for b in builds}) == ROUNDS + 1
@@ -99,40 +88,21 @@ def test_portal_api_answers_every_request_while_builds_swap(settings: Settings, 
                                       reload_interval=0.0, rate_limit_suggest="1000000/minute"))
     statuses: list[int] = []
     seen: set[str] = set()
-    errors: list[BaseException] = []
-    stop = threading.Event()
+    clients = threading.local()  # one test client per thread, as each browser has its own
 
-    def client_loop() -> None:
-        client = app.test_client()
-        while not stop.is_set():
-            try:
-                response = client.get("/api/search?q=printer+queue+stuck&k=10")
-                statuses.append(response.status_code)
-                seen.update(r["id"] for r in response.get_json()["results"])
-            except BaseException as exc:  # noqa: BLE001 - any failure is what this test counts
-                errors.append(exc)
+    def search() -> None:
+        if not hasattr(clients, "client"):
+            clients.client = app.test_client()
+        response = clients.client.get("/api/search?q=printer+queue+stuck&k=10")
+        statuses.append(response.status_code)
+        seen.update(r["id"] for r in response.get_json()["results"])
 
-    threads = [threading.Thread(target=client_loop) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    def swap_builds() -> None:
         for n in range(ROUNDS):
             add_round_article(center, n)
             build_index(settings, encoder, progress=False)
-            assert wait_until(lambda: f"round-{n}" in seen)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+            assert wait_for(lambda: f"round-{n}" in seen)
+
+    errors = while_running(search, swap_builds)
     assert errors == [] and statuses and set(statuses) == {200}
     assert {f"round-{n}" for n in range(ROUNDS)} <= seen
-
-
-def wait_until(condition, seconds: float = 30.0) -> bool:
-    import time
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False

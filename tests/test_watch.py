@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,9 @@ from indexer.build import build_index
 from indexer.watch import Watcher, snapshot
 from kb import encoder as encoder_module
 from kb.config import Settings
+from tests.concurrency import wait_for
 from tests.fakes import HashingEncoder
 from web import create_app
-
-
-def wait_for(condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def titles(settings: Settings) -> dict[str, str]:
