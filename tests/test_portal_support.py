@@ -54,7 +54,7 @@ def test_suggestions_without_javascript_and_solved(app, ann):
 
 def test_unsure_description_shows_no_suggestion(ann):
     page = post(ann, "/contact", {"subject": "", "description": "zzz qqq", "step": "suggest"}).get_data(as_text=True)
-    assert "This solved my problem" not in page and "no article that surely answers" in page
+    assert "This solved my problem</button>" not in page and "no article that surely answers" in page
 
 
 def test_still_need_help_prefills_the_ticket_form_and_records_what_was_shown(app, ann):

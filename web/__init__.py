@@ -14,7 +14,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.db import open_database
     from kb.routing import parse_routing
     from search.live import LiveSearch
-    from web import admin, api, auth, context, desk, errors, live, portal, security, support
+    from web import admin, api, auth, context, desk, errors, i18n, live, portal, security, support
     from web.live import PinnedSearch
 
     settings = settings or Settings()
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     app.extensions["kb.db"] = sessions
     security.init_app(app, settings)
     context.init_app(app)
+    i18n.init_app(app)
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, errors.bp):
         app.register_blueprint(blueprint)
     live.init_app(app, preview)

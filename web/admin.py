@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from kb.accounts import add_organisation, add_staff, organisations, staff
 from kb.errors import AccountError
 from kb.models import ADMIN_ROLE, Ticket, User
 from web.context import current_user, db
-from web.forms import AgentForm, OrganisationForm
+from web.forms import ROLE_LABELS, AgentForm, OrganisationForm
 
 bp = Blueprint("admin", __name__, url_prefix="/desk/admin")
 
@@ -28,7 +29,7 @@ def _render(agent_form: AgentForm | None = None, org_form: OrganisationForm | No
     tickets = dict(db().execute(select(Ticket.organisation_id, func.count()).group_by(Ticket.organisation_id)).all())
     return render_template("desk/admin.html", staff=staff(db()), organisations=organisations(db()), users=users,
                            tickets=tickets, agent_form=agent_form or AgentForm(formdata=None),
-                           org_form=org_form or OrganisationForm(formdata=None)), status
+                           org_form=org_form or OrganisationForm(formdata=None), role_labels=ROLE_LABELS), status
 
 
 @bp.get("/")
@@ -48,7 +49,8 @@ def add_agent():
             form.email.errors = [str(exc)]
         else:
             db().commit()
-            flash(f"{created.email} ({created.role}) can now sign in to the desk.", "info")
+            flash(_("%(email)s (%(role)s) can now sign in to the desk.", email=created.email,
+                    role=ROLE_LABELS.get(created.role, created.role)), "info")
             return redirect(url_for("admin.page"))
     return _render(agent_form=form, status=400)
 
@@ -64,6 +66,6 @@ def add_org():
             form.name.errors = [str(exc)]
         else:
             db().commit()
-            flash(f"Organisation {created.name} is added.", "info")
+            flash(_("Organisation %(name)s is added.", name=created.name), "info")
             return redirect(url_for("admin.page"))
     return _render(org_form=form, status=400)

@@ -8,6 +8,7 @@ from kb.errors import TicketError
 from kb.tickets import create_ticket, find_ticket, ticket_dict, tickets_for
 from web.context import current_user, db, route_group
 from web.forms import QUERY_MAX, clean
+from web.i18n import current_language
 from web.suggestions import problem_text, suggest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -37,7 +38,7 @@ def search():
         k = min(MAX_K, max(1, int(request.args.get("k", "10"))))
     except ValueError:
         return _error(400, "k must be a whole number", "k")
-    response = current_app.extensions["kb.search"].search(request.args.get("q", ""), k=k)
+    response = current_app.extensions["kb.search"].search(request.args.get("q", ""), k=k, lang=current_language())
     return jsonify(response.to_dict())
 
 

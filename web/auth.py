@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from kb.accounts import authenticate
 from web.context import current_user, db, sign_in as start_session, sign_out as end_session
@@ -33,11 +34,11 @@ def sign_in():
         user = authenticate(db(), form.email.data, form.password.data)
         if user is not None:
             start_session(user)
-            flash(f"Signed in as {user.email}.", "info")
+            flash(_("Signed in as %(email)s.", email=user.email), "info")
             if user.is_staff and not form.next.data:
                 return redirect(url_for("desk.queue"))
             return redirect(safe_next(form.next.data))
-        form.password.errors = ["E-mail or password is not right."]
+        form.password.errors = [_("E-mail or password is not right.")]
         status = 401
     elif request.method == "POST":
         status = 400
@@ -49,5 +50,5 @@ def sign_out():
     form = ActionForm()
     if form.validate_on_submit():
         end_session()
-        flash("You are signed out.", "info")
+        flash(_("You are signed out."), "info")
     return redirect(url_for("portal.home"))

@@ -8,17 +8,19 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
 from kb.accounts import organisations
 from kb.desk import AGES, parse_filter, queue as queue_page
-from kb.models import AGENT, STATUS_LABELS, STATUSES, Ticket
+from kb.models import AGENT, STATUSES, Ticket
 from kb.replies import clean_reply
 from kb.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
                         next_statuses, record_links)
 from web.context import current_user, db, route_group
 from web.forms import CategoryForm, ComposerForm, StatusForm
+from web.i18n import STATUS_LABELS, current_language
 from web.suggestions import problem_text
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -96,7 +98,7 @@ def _append(draft: str | None, text: str) -> str:
 
 def _composer(ticket: Ticket, **data) -> ComposerForm:
     form = ComposerForm(**data)
-    form.status.choices = [("", f"Keep: {STATUS_LABELS.get(ticket.status, ticket.status)}")] + \
+    form.status.choices = [("", _("Keep: %(status)s", status=STATUS_LABELS.get(ticket.status, ticket.status)))] + \
         [(s, STATUS_LABELS[s]) for s in next_statuses(ticket.status)]
     return form
 
@@ -117,9 +119,11 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
             status_form: StatusForm | None = None, category_form: CategoryForm | None = None):
     service = _service()
     composer = composer or _composer(ticket, formdata=None, kb=request.args.get("kb", "")[:2000])
-    suggested = service.search(problem_text(ticket.subject, ticket.description), k=SUGGESTED, audience="internal")
+    lang = current_language()
+    suggested = service.search(problem_text(ticket.subject, ticket.description), k=SUGGESTED, audience="internal",
+                               lang=lang)
     query = (composer.kb.data or "").strip()
-    results = service.search(query, k=KB_RESULTS, audience="internal") if query else None
+    results = service.search(query, k=KB_RESULTS, audience="internal", lang=lang) if query else None
     articles = service.articles
     linked = [(link, articles.get(link.article_id)) for link in linked_articles(db(), ticket)]
     return render_template(
@@ -149,7 +153,7 @@ def reply(ref: str):
     if chosen:
         meta = articles.get(chosen)
         if meta is None:
-            abort(400, "There is no such article to insert.")
+            abort(400, _("There is no such article to insert."))
         if meta["audience"] != "public" and request.form.get("confirm_internal") != chosen:
             return _render(found, form, confirm={"id": chosen, "title": meta["title"]})
         form.body.data = _append(form.body.data, insertion(meta, form.with_summary.data))
@@ -157,7 +161,7 @@ def reply(ref: str):
     if request.form.get("action") != "send":
         return _render(found, form)  # a knowledge-base search; the draft is kept
     if not (form.body.data or "").strip():
-        form.body.errors = ["Reply: please fill this in."]
+        form.body.errors = [_("%(field)s: please fill this in.", field=_("Reply"))]
         return _render(found, form, status=400)
     agent = current_user()
     cleaned = clean_reply(form.body.data, {i: a["audience"] for i, a in articles.items()})
@@ -167,8 +171,8 @@ def reply(ref: str):
         change_status(db(), found, form.status.data, agent)
     db().commit()
     if cleaned.removed:
-        flash("Links to internal articles were taken out of the reply; customers cannot open them.", "error")
-    flash("Your reply is sent; the customer sees it on their ticket.", "info")
+        flash(_("Links to internal articles were taken out of the reply; customers cannot open them."), "error")
+    flash(_("Your reply is sent; the customer sees it on their ticket."), "info")
     return redirect(url_for("desk.ticket", ref=found.ref, _anchor="history"))
 
 
@@ -180,7 +184,7 @@ def status(ref: str):
         return _render(found, status_form=form, status=400)
     change_status(db(), found, form.status.data, current_user())
     db().commit()
-    flash(f"Status: {STATUS_LABELS[found.status]}.", "info")
+    flash(_("Status: %(status)s.", status=STATUS_LABELS[found.status]), "info")
     return redirect(url_for("desk.ticket", ref=found.ref))
 
 
@@ -194,7 +198,8 @@ def category(ref: str):
     change = change_category(db(), found, form.category.data, current_user(), group=route_group(form.category.data))
     db().commit()
     if change is not None:
-        flash(f"Category: {form.category.data}; routed to {found.agent_group}.", "info")
+        flash(_("Category: %(category)s; routed to %(group)s.", category=form.category.data, group=found.agent_group),
+              "info")
     return redirect(url_for("desk.ticket", ref=found.ref))
 
 

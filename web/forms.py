@@ -1,16 +1,22 @@
-"""The portal's forms (Flask-WTF: every one carries a CSRF token). Errors name their field."""
+"""The portal's forms (Flask-WTF: every one carries a CSRF token). Errors name their field.
+
+Labels and messages are lazy translations: they are put into words when a page shows them, in its language.
+"""
 from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField,
                      TextAreaField)
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from kb.models import DESCRIPTION_MAX, EMAIL_MAX, GROUP_MAX, NAME_MAX, STAFF_ROLES, SUBJECT_MAX
+from kb.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
+                       STAFF_ROLES, SUBJECT_MAX)
 
 QUERY_MAX = 2000
+ROLE_LABELS = {AGENT_ROLE: _l("agent"), ADMIN_ROLE: _l("admin"), MEMBER: _l("member"), MANAGER: _l("manager")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -19,44 +25,71 @@ def clean(value: str | None) -> str | None:
     return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 
-def _length(label: str, maximum: int) -> Length:
-    return Length(max=maximum, message=f"{label}: at most {maximum} characters (this has %(length)d).")
+class _MaxLength(Length):
+    """At most `maximum` characters; the message names the field in the page's language."""
+
+    def __init__(self, label, maximum: int) -> None:
+        super().__init__(max=maximum)
+        self.label = label
+
+    def __call__(self, form, field) -> None:
+        length = len(field.data) if field.data else 0
+        if length > self.max:
+            raise ValidationError(_("%(field)s: at most %(max)d characters (this has %(length)d).",
+                                    field=self.label, max=self.max, length=length))
 
 
-def _required(label: str) -> DataRequired:
-    return DataRequired(message=f"{label}: please fill this in.")
+class _Required(DataRequired):
+    def __init__(self, label) -> None:
+        super().__init__()
+        self.label = label
+
+    def __call__(self, form, field) -> None:
+        if not field.data or isinstance(field.data, str) and not field.data.strip():
+            field.errors[:] = []
+            raise StopValidation(_("%(field)s: please fill this in.", field=self.label))
+
+
+def _length(label, maximum: int) -> Length:
+    return _MaxLength(label, maximum)
+
+
+def _required(label) -> DataRequired:
+    return _Required(label)
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("E-mail", filters=[clean], validators=[_required("E-mail"), _length("E-mail", EMAIL_MAX)])
-    password = PasswordField("Password", validators=[_required("Password"), _length("Password", 1024)])
+    email = EmailField(_l("E-mail"), filters=[clean],
+                       validators=[_required(_l("E-mail")), _length(_l("E-mail"), EMAIL_MAX)])
+    password = PasswordField(_l("Password"), validators=[_required(_l("Password")), _length(_l("Password"), 1024)])
     next = HiddenField(filters=[clean])
 
 
 class DescribeForm(FlaskForm):
     """Contact support, step 1: what is wrong (both fields optional, to reach the ticket form in one click)."""
 
-    subject = StringField("Subject", filters=[clean], validators=[_length("Subject", SUBJECT_MAX)])
-    description = TextAreaField("Describe the problem", filters=[clean],
-                                validators=[_length("Description", DESCRIPTION_MAX)])
+    subject = StringField(_l("Subject"), filters=[clean], validators=[_length(_l("Subject"), SUBJECT_MAX)])
+    description = TextAreaField(_l("Describe the problem"), filters=[clean],
+                                validators=[_length(_l("Description"), DESCRIPTION_MAX)])
 
 
 class TicketForm(FlaskForm):
-    subject = StringField("Subject", filters=[clean],
-                          validators=[_required("Subject"), _length("Subject", SUBJECT_MAX)])
-    description = TextAreaField("Describe the problem", filters=[clean],
-                                validators=[_required("Description"), _length("Description", DESCRIPTION_MAX)])
-    category = SelectField("Category", validate_choice=True, choices=[])
-    searched = HiddenField(filters=[clean], validators=[_length("Search", QUERY_MAX)])
+    subject = StringField(_l("Subject"), filters=[clean],
+                          validators=[_required(_l("Subject")), _length(_l("Subject"), SUBJECT_MAX)])
+    description = TextAreaField(_l("Describe the problem"), filters=[clean],
+                                validators=[_required(_l("Description")), _length(_l("Description"), DESCRIPTION_MAX)])
+    category = SelectField(_l("Category"), validate_choice=True, choices=[])
+    searched = HiddenField(filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Your reply", filters=[clean], validators=[_required("Reply"), _length("Reply", DESCRIPTION_MAX)])
+    body = TextAreaField(_l("Your reply"), filters=[clean],
+                         validators=[_required(_l("Reply")), _length(_l("Reply"), DESCRIPTION_MAX)])
 
 
 class SolvedForm(FlaskForm):
-    article_id = HiddenField(validators=[_required("Article"), Length(max=200)])
-    query = HiddenField(filters=[clean], validators=[_length("Search", QUERY_MAX)])
+    article_id = HiddenField(validators=[_required(_l("Article")), Length(max=200)])
+    query = HiddenField(filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
 
 
 class ActionForm(FlaskForm):
@@ -66,28 +99,34 @@ class ActionForm(FlaskForm):
 class ComposerForm(FlaskForm):
     """The desk's reply composer: one form for searching the knowledge base, inserting links and sending."""
 
-    body = TextAreaField("Reply to the customer", filters=[clean], validators=[_length("Reply", DESCRIPTION_MAX)])
-    kb = StringField("Search the knowledge base", filters=[clean], validators=[_length("Search", QUERY_MAX)])
-    with_summary = BooleanField("Insert the article's first paragraph too")
-    status = SelectField("Then set the status", validate_choice=True, choices=[], default="", id="reply-status")
+    body = TextAreaField(_l("Reply to the customer"), filters=[clean],
+                         validators=[_length(_l("Reply"), DESCRIPTION_MAX)])
+    kb = StringField(_l("Search the knowledge base"), filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
+    with_summary = BooleanField(_l("Insert the article's first paragraph too"))
+    status = SelectField(_l("Then set the status"), validate_choice=True, choices=[], default="", id="reply-status")
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", validate_choice=True, choices=[], id="new-status")
+    status = SelectField(_l("Status"), validate_choice=True, choices=[], id="new-status")
 
 
 class CategoryForm(FlaskForm):
-    category = SelectField("Category", validate_choice=True, choices=[], id="new-category")
+    category = SelectField(_l("Category"), validate_choice=True, choices=[], id="new-category")
 
 
 class AgentForm(FlaskForm):
-    email = EmailField("E-mail", filters=[clean], validators=[_required("E-mail"), _length("E-mail", EMAIL_MAX)])
-    name = StringField("Name", filters=[clean], validators=[_length("Name", NAME_MAX)])
-    role = SelectField("Role", choices=list(STAFF_ROLES), validate_choice=True)
-    group = StringField("Agent group", filters=[clean], validators=[_length("Agent group", GROUP_MAX)])
-    password = PasswordField("Password", validators=[_required("Password"), _length("Password", 1024)])
+    email = EmailField(_l("E-mail"), filters=[clean],
+                       validators=[_required(_l("E-mail")), _length(_l("E-mail"), EMAIL_MAX)])
+    name = StringField(_l("Name"), filters=[clean], validators=[_length(_l("Name"), NAME_MAX)])
+    role = SelectField(_l("Role"), choices=list(STAFF_ROLES), validate_choice=True)
+    group = StringField(_l("Agent group"), filters=[clean], validators=[_length(_l("Agent group"), GROUP_MAX)])
+    password = PasswordField(_l("Password"), validators=[_required(_l("Password")), _length(_l("Password"), 1024)])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = [(r, ROLE_LABELS[r]) for r in STAFF_ROLES]  # the roles named in the page's language
 
 
 class OrganisationForm(FlaskForm):
-    name = StringField("Organisation name", filters=[clean],
-                       validators=[_required("Organisation name"), _length("Organisation name", NAME_MAX)])
+    name = StringField(_l("Organisation name"), filters=[clean],
+                       validators=[_required(_l("Organisation name")), _length(_l("Organisation name"), NAME_MAX)])

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from kb.models import ArticleView, Vote, utcnow
 from web.context import db, visitor
 from web.forms import ActionForm
+from web.i18n import current_language
 from web.snippets import snippet
 
 bp = Blueprint("portal", __name__)
@@ -28,6 +30,38 @@ def public_articles() -> dict[str, dict]:
     return {i: a for i, a in _service().articles.items() if a["audience"] == "public"}
 
 
+def preferred_version(meta: dict, articles: dict[str, dict]) -> dict:
+    """Of an article's language versions, the one in the interface language, else the default language's."""
+    translations = meta.get("translations") or {}
+    if not translations:
+        return meta
+    for lang in (current_language(), _service().settings.default_lang):
+        if translations.get(lang) in articles:
+            return articles[translations[lang]]
+    shown = sorted(key for key in translations.values() if key in articles)
+    return articles[shown[0]] if shown else meta
+
+
+def one_version_each(metas, articles: dict[str, dict]) -> list[dict]:
+    """Lists show each article once, in the reader's language where it has a version in it."""
+    seen, out = set(), []
+    for meta in metas:
+        chosen = preferred_version(meta, articles)
+        if chosen["id"] not in seen:
+            seen.add(chosen["id"])
+            out.append(chosen)
+    return out
+
+
+def other_versions(meta: dict) -> list[tuple[str, str]]:
+    """(lang, key) of the article's versions in other languages: the interface language's first."""
+    articles = public_articles()
+    lang = current_language()
+    others = [(code, key) for code, key in (meta.get("translations") or {}).items()
+              if key != meta["id"] and key in articles and isinstance(code, str)]
+    return sorted(others, key=lambda pair: (pair[0] != lang, pair[0]))
+
+
 @bp.app_template_global()
 def category_title(category_id: str | None) -> str:
     return _service().categories.get(category_id or "", {}).get("title", category_id or "")
@@ -38,8 +72,9 @@ def top_questions(limit: int = TOP_QUESTIONS) -> list[dict]:
     articles = public_articles()
     views = db().execute(select(ArticleView.article_id, func.count().label("n")).group_by(ArticleView.article_id)
                          .order_by(func.count().desc(), ArticleView.article_id).limit(limit * 4)).all()
-    chosen = [articles[a] for a, _ in views if a in articles][:limit]
-    for meta in sorted((a for a in articles.values() if a["featured"]), key=lambda a: a["title"]):
+    chosen = one_version_each((articles[a] for a, _ in views if a in articles), articles)[:limit]
+    for meta in one_version_each(sorted((a for a in articles.values() if a["featured"]), key=lambda a: a["title"]),
+                                 articles):
         if len(chosen) >= limit:
             break
         if meta not in chosen:
@@ -54,7 +89,7 @@ def home():
     if request.args.get("category"):
         return category(request.args["category"])
     articles = public_articles()
-    counts = Counter(a["category"] for a in articles.values())
+    counts = Counter(a["category"] for a in one_version_each(articles.values(), articles))
     return render_template("home.html", counts=counts, categories=_service().categories, top=top_questions())
 
 
@@ -65,7 +100,8 @@ def search():
     service = _service()
     if chosen not in service.categories:
         chosen = ""
-    response = service.search(query, k=FILTERED_K if chosen else None) if query.strip() else None
+    response = service.search(query, k=FILTERED_K if chosen else None, lang=current_language()) \
+        if query.strip() else None
     hits = response.hits if response else []
     if chosen:
         hits = [h for h in hits if h.category == chosen][:service.settings.search_k]
@@ -81,7 +117,9 @@ def category(category_id: str):
     categories = _service().categories
     if category_id not in categories:
         abort(404)
-    listed = sorted((a for a in public_articles().values() if a["category"] == category_id), key=lambda a: a["title"])
+    articles = public_articles()
+    listed = sorted(one_version_each((a for a in articles.values() if a["category"] == category_id), articles),
+                    key=lambda a: a["title"])
     return render_template("category.html", category_id=category_id, category=categories[category_id], listed=listed)
 
 
@@ -111,11 +149,16 @@ def article(article_id: str):
         abort(404)
     db().add(ArticleView(article_id=article_id, visitor=visitor()))
     db().commit()
-    related = [a for a in (public_articles().get(r) for r in meta["related"]) if a]
+    articles = public_articles()
+    versions = set((meta.get("translations") or {}).values()) | {article_id}
+    related = [a for a in one_version_each((articles[r] for r in meta["related"] if r in articles), articles)
+               if a["id"] not in versions]
     if len(related) < 3:  # fill up with the category's other articles
-        related += sorted((a for a in public_articles().values() if a["category"] == meta["category"]
-                           and a["id"] != article_id and a not in related), key=lambda a: a["title"])[:3 - len(related)]
+        related += sorted((a for a in one_version_each(articles.values(), articles)
+                           if a["category"] == meta["category"] and a["id"] not in versions and a not in related),
+                          key=lambda a: a["title"])[:3 - len(related)]
     return render_template("article.html", article=meta, html=Markup(meta["html"]), related=related,
+                           other_versions=other_versions(meta),
                            category=_service().categories.get(meta["category"], {}), updated=last_updated(meta),
                            vote=_own_vote(article_id), form=ActionForm())
 
@@ -142,7 +185,7 @@ def vote(article_id: str):
         abort(404)
     helpful = request.form.get("helpful")
     if helpful not in ("yes", "no"):
-        flash("Choose Yes or No.", "error")
+        flash(_("Choose Yes or No."), "error")
         return redirect(url_for("portal.article", article_id=article_id, _anchor="helpful"))
     for _attempt in range(2):  # a concurrent first vote from the same visitor makes the insert fail once
         existing = _own_vote(article_id)
@@ -155,5 +198,5 @@ def vote(article_id: str):
             break
         except IntegrityError:
             db().rollback()
-    flash("Thank you for your feedback.", "info")
+    flash(_("Thank you for your feedback."), "info")
     return redirect(url_for("portal.article", article_id=article_id, _anchor="helpful"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 
+from web.i18n import current_language
 from web.snippets import snippet
 
 MAX_SUGGESTIONS = 3
@@ -44,7 +45,7 @@ def suggest(text: str) -> Suggestions:
     text = " ".join((text or "").split())[:settings.max_query_chars]
     if len(text) < MIN_CHARS:
         return Suggestions(text)
-    response = service.search(text, k=MAX_SUGGESTIONS)
+    response = service.search(text, k=MAX_SUGGESTIONS, lang=current_language())
     title = service.categories.get(response.category or "", {}).get("title", response.category or "")
     items = []
     if response.confident and response.hits:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from kb.accounts import can_see_ticket
-from kb.models import STATUS_LABELS, Deflection
+from kb.models import Deflection
 from kb.tickets import ACTIVE, add_reply, create_ticket, find_ticket, tickets_for, tracker
 from web.context import current_user, db, route_group, sign_in_required, visitor
 from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm
+from web.i18n import STATUS_LABELS
 from web.suggestions import problem_text, suggest
 
 bp = Blueprint("support", __name__)
@@ -15,7 +17,7 @@ bp = Blueprint("support", __name__)
 
 def _category_choices() -> list[tuple[str, str]]:
     categories = current_app.extensions["kb.search"].categories
-    return [("", "Not sure")] + [(cid, c.get("title", cid)) for cid, c in categories.items()]
+    return [("", _("Not sure"))] + [(cid, c.get("title", cid)) for cid, c in categories.items()]
 
 
 def _ticket_form(**data) -> TicketForm:
@@ -48,7 +50,7 @@ def solved():
     form = SolvedForm()
     articles = current_app.extensions["kb.search"].articles
     if not form.validate_on_submit() or articles.get(form.article_id.data, {}).get("audience") != "public":
-        abort(400, "That article cannot be recorded as the answer.")
+        abort(400, _("That article cannot be recorded as the answer."))
     user = current_user()
     db().add(Deflection(article_id=form.article_id.data, query=form.query.data or "", visitor=visitor(),
                         user_id=user.id if user else None))
@@ -72,7 +74,7 @@ def new_ticket():
                            deflection=searched.record(), predicted=searched.category or "",
                            group=route_group(searched.category))
     db().commit()
-    flash(f"Ticket {ticket.ref} is submitted. We will reply here and by e-mail.", "info")
+    flash(_("Ticket %(ref)s is submitted. We will reply here and by e-mail.", ref=ticket.ref), "info")
     return redirect(url_for("support.ticket", ref=ticket.ref))
 
 
@@ -109,5 +111,5 @@ def reply(ref: str):
                                labels=STATUS_LABELS), 400
     add_reply(db(), found, current_user(), form.body.data)
     db().commit()
-    flash("Your reply is added.", "info")
+    flash(_("Your reply is added."), "info")
     return redirect(url_for("support.ticket", ref=found.ref, _anchor="history"))

@@ -1,6 +1,7 @@
 // The desk's reply composer: "Insert link" puts the article into the reply at the cursor, without a round trip.
 // An internal article asks first and then inserts its title only: its address never goes into a reply.
 // Without JavaScript the same buttons submit the composer and the server does the same.
+// The confirmation's text comes translated from the page (each internal article's data-confirm).
 (function () {
   "use strict";
 
@@ -25,8 +26,7 @@
         event.preventDefault();
         var title = button.dataset.title;
         if (button.hasAttribute("data-internal")) {
-          if (window.confirm("\u201c" + title + "\u201d is an internal article: customers cannot open it.\n" +
-                             "Insert its title only, without a link?")) {
+          if (window.confirm(button.dataset.confirm)) {
             insertAt(area, title);
           }
           return;

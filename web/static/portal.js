@@ -1,5 +1,6 @@
 // Contact support: suggestions while the customer types (debounced, stale requests cancelled).
 // Without JavaScript the same form shows suggestions on a server-rendered step.
+// The words it shows come translated from the form's data- attributes.
 (function () {
   "use strict";
   var DELAY = 300, MIN_CHARS = 3;
@@ -11,7 +12,7 @@
     return node;
   }
 
-  function suggestionItem(item, query, token, solvedUrl) {
+  function suggestionItem(item, query, token, solvedUrl, solvedLabel) {
     var li = el("li", {"class": "suggestion"});
     li.appendChild(el("a", {href: item.url, target: "_blank", rel: "noopener"}, item.title));
     li.appendChild(el("p", {"class": "snippet"}, item.snippet));
@@ -21,7 +22,7 @@
       input.value = pair[1];
       form.appendChild(input);
     });
-    form.appendChild(el("button", {type: "submit", "class": "secondary"}, "This solved my problem"));
+    form.appendChild(el("button", {type: "submit", "class": "secondary"}, solvedLabel));
     li.appendChild(form);
     return li;
   }
@@ -42,10 +43,11 @@
       list.replaceChildren();
       if (!data || !data.suggestions.length) { box.hidden = true; return; }
       data.suggestions.forEach(function (item) {
-        list.appendChild(suggestionItem(item, data.query, token, solvedUrl));
+        list.appendChild(suggestionItem(item, data.query, token, solvedUrl, form.dataset.solvedLabel));
       });
       if (data.category_title) {
-        var p = el("p", {"class": "meta", "data-role": "category"}, "Looks like: " + data.category_title);
+        var p = el("p", {"class": "meta", "data-role": "category"},
+                   form.dataset.categoryLabel + " " + data.category_title);
         list.parentNode.insertBefore(p, list);
       }
       box.hidden = false;
