@@ -383,3 +383,16 @@ def test_catalogues_compile_elsewhere_when_the_package_folder_is_read_only(tmp_p
     assert target != folder and (target / "uk" / "LC_MESSAGES" / "messages.mo").is_file()
     assert not (folder / "uk" / "LC_MESSAGES" / "messages.mo").exists()
     shutil.rmtree(target)
+
+
+def test_after_a_form_the_switcher_returns_to_a_page_that_can_be_shown(ann):
+    # A form answered with errors on its own address (which also answers GET): back to that page.
+    html = post(ann, "/tickets/new", {"subject": "", "description": ""}).get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/tickets/new">' in html
+    # An address that only takes the form (POST): back to the page the form was on.
+    html = post(ann, "/contact/solved", {"article_id": "printer-offline", "query": "printer"},
+                headers={"Referer": "http://localhost/contact?q=printer"}).get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/contact?q=printer">' in html
+    html = post(ann, "/contact/solved", {"article_id": "printer-offline", "query": "printer"},
+                headers={"Referer": "https://evil.example/phish"}).get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/">' in html

@@ -9,10 +9,12 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, redirect, request
 from babel import Locale
+from flask import Blueprint, Flask, current_app, redirect, request
 from flask_babel import Babel, get_locale, lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 
 from kb.models import IN_PROGRESS, RESOLVED, SUBMITTED, WAITING
 
@@ -104,6 +106,21 @@ def _compile(po: Path, mo: Path) -> None:
         raise
 
 
+def page_to_return_to() -> str:
+    """Where the switcher goes back to: this page; for a page answering a form, the page the form was on."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    try:
+        current_app.url_map.bind(request.host).match(request.path, method="GET")
+        return request.path
+    except HTTPException:  # no GET here (405), or a redirect: the form's own page, if on this site
+        pass
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return "/"
+
+
 @bp.post("/language")
 def choose():
     """The switcher: keeps the chosen language in a cookie and goes back to the page it was used on."""
@@ -129,10 +146,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def languages() -> dict:
-        lang = current_language()
-        here = request.full_path.rstrip("?") if request.method == "GET" else request.path
-        return {"interface_lang": lang, "languages": LANGUAGES, "status_labels": STATUS_LABELS,
-                "language_back": here}
+        return {"interface_lang": current_language(), "languages": LANGUAGES, "status_labels": STATUS_LABELS,
+                "language_back": page_to_return_to()}
 
     @app.after_request
     def vary(response):
