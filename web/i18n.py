@@ -146,8 +146,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def languages() -> dict:
-        return {"interface_lang": current_language(), "languages": LANGUAGES, "status_labels": STATUS_LABELS,
-                "language_back": page_to_return_to()}
+        return {"interface_lang": current_language(), "languages": LANGUAGES, "language_back": page_to_return_to()}
 
     @app.after_request
     def vary(response):
