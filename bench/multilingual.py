@@ -9,6 +9,10 @@ embedder the sample help center is built into its own index and each query is se
 vector only, keyword only); reported per language: top-1 (the first result answers) and recall@3, and the
 median time of a search whose query vector is already computed (the embedding is measured separately, below the
 table). It asserts nothing: it measures.
+
+`--titles` follows another protocol: only the English articles are indexed, and each article's title and
+description, in Russian and Ukrainian translation (bench/data/translated_titles.jsonl) and in English, are the
+queries; reported per language and kind.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from kb.encoder import load_encoder  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "multilingual.jsonl"
+TITLES = ROOT / "bench" / "data" / "translated_titles.jsonl"
 MODES = ("hybrid", "vector", "keyword")
 
 
@@ -45,10 +50,11 @@ def evaluate(service: SearchService, rows: list[dict]) -> dict:
     if unknown:
         raise SystemExit(f"{QUERIES}: expected articles not in the index: {', '.join(unknown)}")
     service.prime([r["query"] for r in rows])
-    by_lang: dict[str, dict] = {}
+    by_lang: dict[str, dict] = {}  # by language, or language/kind ("ru/title")
     times = []
     for row in rows:
-        stats = by_lang.setdefault(row["lang"], {"queries": 0, **{f"{m}_{k}": 0 for m in MODES
+        group = row["lang"] + (f"/{row['kind']}" if "kind" in row else "")
+        stats = by_lang.setdefault(group, {"queries": 0, **{f"{m}_{k}": 0 for m in MODES
                                                                   for k in ("top1", "recall3")}})
         stats["queries"] += 1
         for mode in MODES:
@@ -66,8 +72,34 @@ def evaluate(service: SearchService, rows: list[dict]) -> dict:
     return {"languages": by_lang, "search_p50_ms": round(float(np.percentile(times, 50)) * 1000, 1)}
 
 
-def run(model: str, work: Path, rows: list[dict]) -> dict:
-    settings = Settings(articles_dir=ROOT / "articles", index_dir=work / model / "index", embedding_model=model)
+def english_only(source: Path, target: Path) -> tuple[Path, list[dict]]:
+    """A copy of the help center without its articles in other languages, and the English public articles' own
+    titles and descriptions as English queries."""
+    import shutil
+
+    from kb.check import load_help_center
+
+    center = load_help_center(source, Settings())
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.copy(source / "categories.yml", target / "categories.yml")
+    rows = []
+    for article in center.articles:
+        if article.lang != "en":
+            continue
+        rel = Path(article.path).relative_to(source.name) if not Path(article.path).is_absolute() else \
+            Path(article.path).relative_to(source)
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / rel, target / rel)
+        if article.status == "published" and article.audience == "public":
+            rows += [{"lang": "en", "kind": "title", "query": article.title, "expected": [article.id]},
+                     {"lang": "en", "kind": "description", "query": article.description, "expected": [article.id]}]
+    return target, rows
+
+
+def run(model: str, work: Path, rows: list[dict], articles: Path) -> dict:
+    settings = Settings(articles_dir=articles, index_dir=work / model / "index", embedding_model=model)
     encoder = load_encoder(model, 1, 32, settings.embedding_precision, settings.query_runtime,
                            settings.model_cache_dir)
     started = time.perf_counter()
@@ -87,11 +119,11 @@ def run(model: str, work: Path, rows: list[dict]) -> dict:
 
 
 def print_table(results: dict) -> None:
-    print(f"\n{'model':24s} {'lang':4s} {'n':>3s}  {'hybrid top1/r@3':>16s}  {'vector top1/r@3':>16s}  "
+    print(f"\n{'model':24s} {'lang':14s} {'n':>3s}  {'hybrid top1/r@3':>16s}  {'vector top1/r@3':>16s}  "
           f"{'keyword top1/r@3':>17s}")
     for model, result in results.items():
         for lang, s in sorted(result["languages"].items()):
-            print(f"{model:24s} {lang:4s} {s['queries']:>3d}  {s['hybrid_top1']:>7.3f} / {s['hybrid_recall3']:.3f}  "
+            print(f"{model:24s} {lang:14s} {s['queries']:>3d}  {s['hybrid_top1']:>7.3f} / {s['hybrid_recall3']:.3f}  "
                   f"{s['vector_top1']:>7.3f} / {s['vector_recall3']:.3f}  "
                   f"{s['keyword_top1']:>8.3f} / {s['keyword_recall3']:.3f}")
         print(f"{model:24s} query embedding p50/p95 {result['query_embedding_ms']['p50']}/"
@@ -104,17 +136,26 @@ def main() -> None:
     parser.add_argument("--models", nargs="+",
                         default=["all-MiniLM-L6-v2", "multilingual-e5-small", "use-multilingual-v3"])
     parser.add_argument("--queries", type=Path, default=QUERIES)
+    parser.add_argument("--titles", action="store_true",
+                        help="Index the English articles only and search with their titles and descriptions in "
+                             "Russian and Ukrainian (bench/data/translated_titles.jsonl) and in English")
     parser.add_argument("--work", type=Path, help="keep the indexes here (reused by the next run)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "multilingual.json")
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/out/multilingual[-titles].json")
     args = parser.parse_args()
-    rows = load_rows(args.queries)
+    rows = load_rows(TITLES if args.titles else args.queries)
     results = {}
     with tempfile.TemporaryDirectory(prefix="kb-bench-multilingual-") as tmp:
         work = args.work or Path(tmp)
+        articles = ROOT / "articles"
+        if args.titles:
+            articles, english = english_only(articles, work / "english-articles")
+            rows += english
+            work = work / "titles"
         for model in args.models:
-            results[model] = run(model, work, rows)
+            results[model] = run(model, work, rows, articles)
             print(f"{model}: {json.dumps(results[model])}", flush=True)
     print_table(results)
+    args.out = args.out or ROOT / "bench" / "out" / f"multilingual{'-titles' if args.titles else ''}.json"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"written to {args.out}")

@@ -23,7 +23,7 @@ class Settings:
     index_dir: Path = _setting(Path("var/index"), "Where `kb build` puts the index and `kb search`/`kb serve` read it.")
     default_lang: str = _setting("en", "Language of articles whose front matter has no `lang`.")
     max_article_kb: int = _setting(256, "Articles larger than this many KiB are rejected by `kb check`.")
-    embedding_model: str = _setting("auto", "Embedding model: `auto` (all-MiniLM-L6-v2 for an English-only help center, use-multilingual-v3 when any article is in another language), or one of all-MiniLM-L6-v2, use-multilingual-v3, multilingual-e5-small.")
+    embedding_model: str = _setting("auto", "Embedding model: `auto` (all-MiniLM-L6-v2 for an English-only help center, multilingual-e5-small when any article is in another language), or one of all-MiniLM-L6-v2, multilingual-e5-small, use-multilingual-v3.")
     embedding_threads: int = _setting(1, "Compute threads the embedding model uses when serving queries.")
     build_threads: int = _setting(0, "Compute threads `kb build` uses for embedding (0: all cores).")
     embedding_precision: str = _setting("bf16", "Model weights in `bf16` (twice the speed, cosine >= 0.999) or `fp32`.")
