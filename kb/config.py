@@ -33,7 +33,7 @@ class Settings:
     model_cache_dir: Path = _setting(Path("var/models"), "Where the ONNX export of the embedding model is cached.")
     reload_interval: float = _setting(2.0, "How often (seconds) a serving process looks for a newly built index to swap in.")
     section_max_words: int = _setting(180, "Body sections longer than this are split into several passages.")
-    exact_search_max: int = _setting(50000, "Up to this many passages the vector index is exact; above, HNSW.")
+    exact_search_max: int = _setting(50000, "Up to this many passages the vector index is exact; above, an inverted file (IVF).")
     keep_builds: int = _setting(2, "How many earlier index builds are kept beside the current one.")
     search_k: int = _setting(10, "Results returned by a search unless asked otherwise.")
     candidates: int = _setting(50, "Candidates taken from each of the keyword and vector indexes per query.")

@@ -92,13 +92,15 @@ def test_vector_index_rejects_wrong_dimension_and_garbage(tmp_path: Path):
         VectorIndex(tmp_path / "bad.faiss", 4)
 
 
-def test_hnsw_above_the_exact_limit_finds_the_exact_neighbours(tmp_path: Path):
+def test_ivf_above_the_exact_limit_finds_the_exact_neighbours(tmp_path: Path):
+    # Text embeddings cluster by topic: 100 topics of 30 passages each, rather than uniform noise
     rng = np.random.default_rng(3)
-    vectors = rng.normal(size=(3000, 32)).astype(np.float32)
+    topics = rng.normal(size=(100, 32))
+    vectors = (np.repeat(topics, 30, axis=0) + rng.normal(scale=0.4, size=(3000, 32))).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     assert write_vectors(tmp_path / "flat.faiss", vectors, exact_max=5000) == "flat-ip"
-    assert write_vectors(tmp_path / "hnsw.faiss", vectors, exact_max=1000) == "hnsw-ip"
-    index = VectorIndex(tmp_path / "hnsw.faiss", 32)
+    assert write_vectors(tmp_path / "ivf.faiss", vectors, exact_max=1000) == "ivf-ip"
+    index = VectorIndex(tmp_path / "ivf.faiss", 32)
     queries = vectors[:100] + rng.normal(scale=0.05, size=(100, 32)).astype(np.float32)
     found = 0
     for query in queries:
