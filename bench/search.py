@@ -84,14 +84,19 @@ def sample_queries(count: int, seed: int = 5) -> list[str]:
     return out
 
 
-def run(size: int, work: Path, real, queries: list[str]) -> dict:
-    articles = generate(ROOT / "articles", work / f"articles-{size}", size)
-    settings = Settings(articles_dir=articles, index_dir=work / f"index-{size}" / "index",
+def run(size: int, work: Path, real, queries: list[str], reuse: bool = False) -> dict:
+    settings = Settings(articles_dir=work / f"articles-{size}", index_dir=work / f"index-{size}" / "index",
                         embedding_model=StandIn.name)
     encoder = StandIn(real)
-    started = time.perf_counter()
-    report = build_index(settings, encoder, progress=False)
-    build_seconds = time.perf_counter() - started
+    if reuse and (settings.index_dir / "manifest.json").is_file():
+        build_seconds = None  # measured by the run that built it
+        manifest = json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
+        report = argparse.Namespace(articles=manifest["counts"]["articles"], passages=manifest["counts"]["passages"])
+    else:
+        generate(ROOT / "articles", settings.articles_dir, size)
+        started = time.perf_counter()
+        report = build_index(settings, encoder, progress=False)
+        build_seconds = time.perf_counter() - started
     service = SearchService.load(settings.index_dir, settings, encoder)
     for q in queries[:20]:  # warm caches
         service.search(q)
@@ -110,7 +115,7 @@ def run(size: int, work: Path, real, queries: list[str]) -> dict:
         tenth = np.sort(matrix @ vector)[-10]
         found += int((scores[0] >= tenth - 1e-5).sum())  # by score: identical passages tie
     result = {
-        "articles": report.articles, "passages": report.passages, "build_seconds": round(build_seconds, 1),
+        "articles": report.articles, "passages": report.passages, "build_seconds": build_seconds and round(build_seconds, 1),
         "vector_index": service.manifest.vector_index, "vector_recall_at_10": round(found / (10 * len(probes)), 4),
         "hybrid": percentiles(full), "whoosh_only": percentiles(whoosh), "keyword_stored_scores": percentiles(stored),
         "query_embedding": percentiles(model), "vector_search": percentiles(vector_search),
@@ -125,6 +130,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "search.json")
     parser.add_argument("--work", type=Path, help="keep the generated help centers and indexes here")
+    parser.add_argument("--reuse", action="store_true", help="with --work: measure the indexes already built there")
     args = parser.parse_args()
     settings = Settings()
     real = load_encoder(ENGLISH_MODEL, settings.embedding_threads, 32, settings.embedding_precision,
@@ -135,7 +141,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kb-bench-search-") as tmp:
         work = args.work or Path(tmp)
         for size in args.sizes:
-            results["sizes"][str(size)] = row = run(size, work, real, queries)
+            results["sizes"][str(size)] = row = run(size, work, real, queries, args.reuse)
             print(f"{size:>7} articles: {json.dumps(row)}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
