@@ -63,8 +63,8 @@ def signed_in(browser, base: str, **context_options):
     page.goto(base + "/sign-in")
     page.get_by_label("E-mail").fill("ann@acme.example")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
     assert "ann@acme.example" in page.content()
     return context, page
 
@@ -83,8 +83,8 @@ def test_deflection_then_ticket(live, browser):
     assert "Printer shows Offline" in page.locator("#suggestions").inner_text()
     assert 0 < len(requests) < len(text) // 2  # debounced: not one request per key
     shot(page, "1-suggestions")
-    page.get_by_role("button", name="This solved my problem").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="This solved my problem").first.click()
     assert page.get_by_role("heading", name="Glad it is solved").is_visible()
     shot(page, "2-solved")
     with app.extensions["kb.db"]() as db:
@@ -97,15 +97,15 @@ def test_deflection_then_ticket(live, browser):
     page.get_by_label("Describe the problem").press_sequentially("не работает впн")
     page.locator("#suggestions li.suggestion").first.wait_for(state="visible")
     shot(page, "3-typed")
-    page.get_by_role("button", name="I still need help").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="I still need help").click()
     assert page.get_by_role("heading", name="New ticket").is_visible()
     assert page.get_by_label("Subject").input_value() == "VPN at home"
     assert page.get_by_label("Describe the problem").input_value() == "не работает впн"
     assert page.get_by_label("Category").input_value() == "vpn"
     shot(page, "4-ticket-form")
-    page.get_by_role("button", name="Submit ticket").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit ticket").click()
     current = page.locator(".tracker .step.current")
     assert current.count() == 1 and "Submitted" in current.inner_text()
     assert page.locator(".tracker .step").count() == 4
@@ -122,12 +122,12 @@ def test_without_javascript_the_same_flow_works(live, browser):
     page.goto(base + "/contact")
     page.get_by_label("Subject").fill("Printer")
     page.get_by_label("Describe the problem").fill("my printer says offline")
-    page.get_by_role("button", name="Find answers").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Find answers").click()
     assert page.locator("#suggestions li.suggestion").count() >= 1  # server-rendered step
     shot(page, "nojs-1-suggestions")
-    page.get_by_role("button", name="I still need help").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="I still need help").click()
     assert page.get_by_label("Describe the problem").input_value() == "my printer says offline"
     assert page.get_by_label("Category").input_value() == "printers"
     shot(page, "nojs-2-ticket-form")
@@ -143,8 +143,8 @@ def test_phone_viewport_has_no_horizontal_scroll(live, browser, path):
     page.goto(base + path)
     if path == "/tickets":  # a ticket with a long unbroken subject, to show its tracker too
         page.goto(base + "/tickets/new?subject=" + "Longsubjectwithoutspaces" * 4 + "&description=x&category=vpn")
-        page.get_by_role("button", name="Submit ticket").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Submit ticket").click()
     fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     name = "phone-" + (path.strip("/").split("?")[0].replace("/", "-") or "home")
     shot(page, name)

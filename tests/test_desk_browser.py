@@ -36,8 +36,8 @@ def sign_in(browser, base: str, email: str):
     page.goto(base + "/sign-in")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
     return context, page
 
 
@@ -48,8 +48,8 @@ def test_agent_answers_with_a_link_and_the_customer_follows_it(live, browser, ti
     row = page.locator(f"tr[data-ref='{ticket_ref}']")
     assert "general" in row.inner_text() and "Submitted" in row.inner_text()
     shot(page, "desk-1-queue")
-    row.get_by_role("link").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        row.get_by_role("link").click()
 
     # Suggested articles for the ticket's text; one click puts a link to the first into the reply.
     suggested = page.locator("#suggested li.kb-article")
@@ -62,8 +62,8 @@ def test_agent_answers_with_a_link_and_the_customer_follows_it(live, browser, ti
 
     # An internal article: the browser asks first, then inserts its title only (the draft survives the search).
     page.get_by_label("Search the knowledge base").fill("password reset caller identity")
-    page.get_by_role("button", name="Search", exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search", exact=True).click()
     assert reply.input_value().strip() == link
     internal = page.locator("#kb-results li.kb-article.internal").first
     assert "Agent procedure for password resets" in internal.inner_text()
@@ -75,8 +75,8 @@ def test_agent_answers_with_a_link_and_the_customer_follows_it(live, browser, ti
     assert "agent-only" not in reply.input_value()
     page.get_by_label("Then set the status").select_option("waiting_on_customer")
     shot(page, "desk-3-composed")
-    page.get_by_role("button", name="Send reply").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send reply").click()
     assert "Your reply is sent" in page.content()
     shot(page, "desk-4-sent")
     agent_context.close()
@@ -89,8 +89,8 @@ def test_agent_answers_with_a_link_and_the_customer_follows_it(live, browser, ti
     history = page.locator(".history")
     assert "Agent procedure for password resets" in history.inner_text()
     shot(page, "desk-5-tracker")
-    history.get_by_role("link", name="Printer shows Offline").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        history.get_by_role("link", name="Printer shows Offline").click()
     assert page.url == base + "/articles/printer-offline"
     assert page.get_by_role("heading", name="Printer shows Offline", level=1).is_visible()
     shot(page, "desk-6-article")

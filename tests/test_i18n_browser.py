@@ -29,16 +29,16 @@ def test_ukrainian_browser_then_english_with_the_switcher(live, browser):
     # The switcher is reachable from the keyboard: focus its English button and press Enter.
     english = switcher.get_by_role("button", name="English")
     english.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_label("Describe your problem").is_visible()
     shot(page, "i18n-2-english")
 
     # The choice is kept across pages, although the browser still asks for Ukrainian.
     page.get_by_label("Describe your problem").fill("printer offline")
-    page.get_by_role("button", name="Search", exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search", exact=True).click()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", name="Results for “printer offline”").is_visible()
     assert "Результати" not in page.content()
@@ -50,13 +50,13 @@ def test_live_suggestions_in_the_chosen_language(live, browser):
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     page.goto(base + "/sign-in")
-    page.get_by_role("navigation", name="Language").get_by_role("button", name="Русский").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Language").get_by_role("button", name="Русский").click()
     assert page.locator("html").get_attribute("lang") == "ru"
     page.get_by_label("Электронная почта").fill("ann@acme.example")
     page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Войти").click()
     page.goto(base + "/contact")
     page.get_by_label("Опишите проблему").press_sequentially("my printer says offline")
     page.locator("#suggestions li.suggestion").first.wait_for(state="visible")
