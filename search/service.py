@@ -162,8 +162,9 @@ class SearchService:
         probs = self._classifier.proba(query_vector)[0]
         category_p = dict(zip(self._classifier.classes, probs.tolist()))
         vector_ranked, centroid_best = self._rank_vector(query_vector, vector)
+        written = query_language(searched)
         keyword_weight = self.settings.keyword_weight
-        if query_language(searched) not in self._languages | {None}:
+        if written not in self._languages | {None}:
             # No article is written in the query's language: its words match other languages only by chance.
             keyword_weight *= self.settings.foreign_keyword_factor
         if self.settings.fusion == "rrf":
@@ -177,7 +178,6 @@ class SearchService:
             ranked = keyword if mode == "keyword" else vector_ranked
         # Which language version to show: a Cyrillic query's own language, else the reader's (a Latin-only query
         # is often a product name typed by anyone: "Outlook", "VPN 809").
-        written = query_language(searched)
         prefer = [lang, written] if written == "en" else [written, lang]
         ranked = self._one_version_each(ranked, prefer, allowed)
         fused_score = dict(fused)
