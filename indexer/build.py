@@ -16,7 +16,6 @@ import numpy as np
 
 from indexer import git_history, publish
 from indexer.calibrate import train_models
-from kb.classifier import CONFIDENCE_FEATURES
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
                                word_counts)
 from indexer.previous import PreviousBuild
@@ -24,13 +23,15 @@ from indexer.render import Renderer
 from kb import keyword_index, vector_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
+from kb.classifier import CONFIDENCE_FEATURES
 from kb.config import Settings
 from kb.encoder import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError
 from kb.manifest import Manifest
 from kb.translations import keyed
 
-EncoderSource = Encoder | Callable[[], Encoder] | None
+# an encoder, or a function loading the encoder of a model name (called only when something must be embedded)
+EncoderSource = Encoder | Callable[[str], Encoder] | None
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _lazy(encoder: EncoderSource, settings: Settings, model_name: str) -> Callab
                 loaded.append(load_encoder(model_name, settings.build_threads, settings.embedding_batch_size,
                                            settings.embedding_precision))
             elif callable(encoder) and not hasattr(encoder, "encode_passages"):
-                loaded.append(encoder())
+                loaded.append(encoder(model_name))
             else:
                 loaded.append(encoder)  # type: ignore[arg-type]
             if loaded[0].name != model_name:

@@ -11,8 +11,9 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from indexer.build import BuildReport, EncoderSource, build_index
+from indexer.build import BuildReport, build_index
 from kb.config import Settings
+from kb.encoder import Encoder, load_encoder
 from kb.errors import ArticleError, KbError
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,14 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 class Watcher:
     """Watches settings.articles_dir from a daemon thread and rebuilds settings.index_dir on every change."""
 
-    def __init__(self, settings: Settings, encoder: EncoderSource = None, include_drafts: bool = False,
+    def __init__(self, settings: Settings, encoder: Encoder | None = None, include_drafts: bool = False,
                  interval: float = 1.0, report: Callable[[str], None] = print) -> None:
         self.settings = settings
         self.include_drafts = include_drafts
         self.interval = interval
         self.report = report
-        self._encoder = encoder
+        self._given = encoder
+        self._encoder: Encoder | None = None  # loaded on demand when none was given
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen = snapshot(settings.articles_dir)
@@ -67,10 +69,15 @@ class Watcher:
                 self._seen = current
                 self.rebuild()
 
+    def build(self) -> BuildReport:
+        """Build the index now; raises as build_index does."""
+        return build_index(self.settings, self._given or self._encoder_for, progress=False,
+                           include_drafts=self.include_drafts)
+
     def rebuild(self) -> BuildReport | None:
+        """Build after a change; a failure is reported and leaves the serving index."""
         try:
-            report = build_index(self.settings, self._encoder_source(), progress=False,
-                                 include_drafts=self.include_drafts)
+            report = self.build()
         except ArticleError as exc:
             self.failures += 1
             self.report("articles have errors; still serving the previous index:\n" +
@@ -85,18 +92,10 @@ class Watcher:
                     f"in {report.seconds:.1f} s")
         return report
 
-    def _encoder_source(self) -> EncoderSource:
-        """The same encoder for every rebuild, loaded by the first one that has something to embed."""
-        if self._encoder is not None:
-            return self._encoder
-        from kb.check import load_help_center
-        from kb.encoder import load_encoder, resolve_model
-
-        def load():
-            languages = (a.lang for a in load_help_center(self.settings.articles_dir, self.settings).articles
-                         if self.include_drafts or a.status == "published")
-            self._encoder = load_encoder(resolve_model(self.settings.embedding_model, languages),
-                                         self.settings.build_threads, self.settings.embedding_batch_size,
+    def _encoder_for(self, model_name: str) -> Encoder:
+        """The same encoder for every rebuild, loaded by the first one that has something to embed (again only
+        if the help center's languages change the model `auto` stands for)."""
+        if self._encoder is None or self._encoder.name != model_name:
+            self._encoder = load_encoder(model_name, self.settings.build_threads, self.settings.embedding_batch_size,
                                          self.settings.embedding_precision)
-            return self._encoder
-        return load
+        return self._encoder

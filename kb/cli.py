@@ -237,14 +237,13 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: in
         raise click.UsageError("--drafts is for previews: use it with --watch")
     settings = _settings(ctx, index_dir=index_dir, host=host, port=port, articles_dir=articles_dir)
     if watch:
-        from indexer.build import build_index
         from indexer.watch import Watcher
 
         if drafts:  # drafts never reach the published index
             settings = settings.replace(index_dir=settings.index_dir.with_name(settings.index_dir.name + "-preview"))
         settings = settings.replace(reload_interval=min(settings.reload_interval, 0.5))
         watcher = Watcher(settings, include_drafts=drafts, report=lambda m: click.echo(m, err=True))
-        build_index(settings, watcher._encoder_source(), progress=False, include_drafts=drafts)
+        watcher.build()
         watcher.start()
         click.echo(f"watching {settings.articles_dir} (drafts {'shown' if drafts else 'hidden'})", err=True)
     app = create_app(settings, preview=watch)

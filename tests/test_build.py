@@ -48,7 +48,7 @@ def test_manifest_records_git_commit(settings, encoder):
 def test_unchanged_rebuild_embeds_nothing_and_never_loads_the_model(settings, encoder):
     build_index(settings, encoder)
 
-    def must_not_load():
+    def must_not_load(model_name):
         raise AssertionError("the model was loaded for an unchanged rebuild")
 
     report = build_index(settings.replace(embedding_model="fake-hashing"), must_not_load)

@@ -45,4 +45,4 @@ def test_a_build_refuses_an_encoder_of_another_model(settings, encoder):
     from kb.errors import EncoderError
 
     with pytest.raises(EncoderError, match="was loaded"):
-        build_index(settings.replace(embedding_model="auto"), lambda: encoder, progress=False)
+        build_index(settings.replace(embedding_model="auto"), lambda model_name: encoder, progress=False)
