@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.passages import question_sums
 from kb.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
 MAX_HELD_OUT = 2000
@@ -65,10 +66,7 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
     position = {a: i for i, a in enumerate(article_ids)}
     # Question centroids as the service has them (means of question and summary passages), kept as sums so
     # that the held-out question can be taken out of its own article's.
-    sums = np.zeros((len(article_ids), embeddings.shape[1]), dtype=np.float64)
-    for row, kind in enumerate(passage_kinds):
-        if kind != "section":
-            sums[position[passage_articles[row]]] += embeddings[row]
+    sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
     sum_norms = np.linalg.norm(sums, axis=1)
     sum_norms[sum_norms == 0] = 1.0
     x, y, top1 = [], [], 0

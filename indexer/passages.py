@@ -78,14 +78,22 @@ def word_counts(articles: Iterable[Article]) -> dict[str, int]:
     return dict(counts)
 
 
+def question_sums(article_ids: list[str], passage_articles: list[str], passage_kinds: list[str],
+                  embeddings: np.ndarray) -> np.ndarray:
+    """Per article (in `article_ids` order), the sum of its question and summary embeddings."""
+    row_of = {a: i for i, a in enumerate(article_ids)}
+    mask = np.array([kind != "section" for kind in passage_kinds], dtype=bool)
+    rows = np.array([row_of[a] for a, keep in zip(passage_articles, mask) if keep], dtype=np.int64)
+    sums = np.zeros((len(article_ids), embeddings.shape[1]), dtype=np.float64)
+    np.add.at(sums, rows, np.asarray(embeddings, dtype=np.float64)[mask])
+    return sums
+
+
 def question_centroids(articles: list[Article], passages: list[Passage], embeddings: np.ndarray) -> np.ndarray:
     """Per article (in `articles` order), the normalised mean of its question and summary embeddings:
     where customers' phrasings of that problem lie."""
-    row_of = {a.id: i for i, a in enumerate(articles)}
-    sums = np.zeros((len(articles), embeddings.shape[1]), dtype=np.float64)
-    for passage, vector in zip(passages, embeddings):
-        if passage.kind != "section":
-            sums[row_of[passage.article_id]] += vector
+    sums = question_sums([a.id for a in articles], [p.article_id for p in passages], [p.kind for p in passages],
+                         embeddings)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (sums / norms).astype(np.float32)
