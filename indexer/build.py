@@ -28,7 +28,7 @@ from kb.config import Settings
 from kb.encoder import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError
 from kb.manifest import Manifest
-from kb.translations import keyed
+from kb.translations import keyed, shared_id
 
 # an encoder, or a function loading the encoder of a model name (called only when something must be embedded)
 EncoderSource = Encoder | Callable[[str], Encoder] | None
@@ -193,7 +193,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
 
     _write_json(staging / "articles.json", {a.id: {
         "id": a.id, "title": a.title, "category": a.category, "lang": a.lang, "audience": a.audience,
-        "status": a.status, "group": a.id.rsplit("@", 1)[0] if a.id in translations else a.id,
+        "status": a.status, "group": shared_id(a.id, translations[a.id]) if a.id in translations else a.id,
         "translations": translations.get(a.id, {}),
         "description": a.description, "questions": list(a.questions), "tags": list(a.tags),
         "related": [r for r in a.related if r in by_path.values()], "featured": a.featured, "path": a.path,

@@ -16,6 +16,12 @@ def version_key(article_id: str, lang: str) -> str:
     return f"{article_id}@{lang}"
 
 
+def shared_id(key: str, versions: dict[str, str]) -> str:
+    """The id a translated article's versions share, from any version's key and its group ({lang: key})."""
+    lang = next(code for code, k in versions.items() if k == key)
+    return key[:-len(lang) - 1] if key == version_key(key[:-len(lang) - 1], lang) else key
+
+
 def keyed(articles: list[Article], default_lang: str) -> tuple[list[Article], dict[str, dict[str, str]]]:
     """The articles with `id` replaced by their key and `related` pointing at same-language versions, and for
     each key of a translated article its group: {lang: key}."""

@@ -36,9 +36,12 @@ class LiveSearch:
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self._loading: threading.Thread | None = None
-        self.reloads = 0
-        self.loaded: list[Path] = []
+        self.loaded: list[Path] = []  # the builds swapped in, in order
         self.last_error: str | None = None
+
+    @property
+    def reloads(self) -> int:
+        return len(self.loaded)
 
     @property
     def service(self) -> SearchService:
@@ -86,6 +89,5 @@ class LiveSearch:
             return
         self.loaded.append(target)
         self._service = service  # one assignment: callers get the old service or the new one, whole
-        self.reloads += 1
         self.last_error = None
         log.info("now serving %s", target)

@@ -30,16 +30,15 @@ class PinnedSearch:
         return getattr(self.pinned(), name)
 
 
-def build_id(app: Flask | None = None) -> str:
-    service = (app or current_app).extensions["kb.search"]
-    return service.index_dir.name
+def build_id() -> str:
+    """The serving build's id (its folder name)."""
+    return current_app.extensions["kb.search"].index_dir.name
 
 
 @bp.get("/_index")
 def index_version():
     """Which build answers now: pages in preview poll this and reload when it changes."""
-    service = current_app.extensions["kb.search"]
-    return jsonify(build=service.index_dir.name, built_at=service.manifest.built_at)
+    return jsonify(build=build_id(), built_at=current_app.extensions["kb.search"].manifest.built_at)
 
 
 def init_app(app: Flask, preview: bool) -> None:
