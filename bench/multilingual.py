@@ -88,8 +88,7 @@ def english_only(source: Path, target: Path) -> tuple[Path, list[dict]]:
     for article in center.articles:
         if article.lang != "en":
             continue
-        rel = Path(article.path).relative_to(source.name) if not Path(article.path).is_absolute() else \
-            Path(article.path).relative_to(source)
+        rel = Path(article.path).relative_to(source)  # load_help_center names files under the folder it was given
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source / rel, target / rel)
         if article.status == "published" and article.audience == "public":
