@@ -36,18 +36,21 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 class ScriptStemFilter(Filter):
-    """Stems Latin-script words with the English stemmer and Cyrillic words with a Cyrillic-language stemmer.
+    """Stems Latin-script words with the English stemmer and Cyrillic words with a Cyrillic-language stemmer, or,
+    for a language without a Snowball stemmer (Ukrainian, Bulgarian), with simplemma's lemmas (`cyrillic_lemmas`).
 
     Help-center text mixes scripts ("VPN не подключается"), so the stemmer is chosen per token.
     """
 
-    def __init__(self, cyrillic: str | None = None, latin: str | None = "english") -> None:
+    def __init__(self, cyrillic: str | None = None, latin: str | None = "english",
+                 cyrillic_lemmas: str | None = None) -> None:
         self.cyrillic = cyrillic
         self.latin = latin
+        self.cyrillic_lemmas = cyrillic_lemmas
         self._stemmers: dict[str, object] = {}
 
     def __getstate__(self) -> dict:
-        return {"cyrillic": self.cyrillic, "latin": self.latin}
+        return {"cyrillic": self.cyrillic, "latin": self.latin, "cyrillic_lemmas": self.cyrillic_lemmas}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
@@ -65,41 +68,13 @@ class ScriptStemFilter(Filter):
     def __call__(self, tokens):
         for token in tokens:
             if not token.stopped:
-                lang = self.cyrillic if _CYRILLIC.search(token.text) else self.latin
-                if lang:
-                    token.text = self._stemmer(lang).stemWord(token.text)
-            yield token
-
-
-class ScriptLemmaFilter(Filter):
-    """Lemmatizes Cyrillic words of a language without a Snowball stemmer (Ukrainian, Bulgarian) with simplemma's
-    dictionaries, and stems Latin-script words with the English stemmer."""
-
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
-        self._english = None
-
-    def __getstate__(self) -> dict:
-        return {"lang": self.lang}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ScriptLemmaFilter) and self.lang == other.lang
-
-    def __call__(self, tokens):
-        import simplemma
-
-        for token in tokens:
-            if not token.stopped:
-                if _CYRILLIC.search(token.text):
-                    token.text = simplemma.lemmatize(token.text, lang=self.lang).lower()
+                if _CYRILLIC.search(token.text) and self.cyrillic_lemmas:
+                    import simplemma
+                    token.text = simplemma.lemmatize(token.text, lang=self.cyrillic_lemmas).lower()
                 else:
-                    if self._english is None:
-                        import Stemmer
-                        self._english = Stemmer.Stemmer("english")
-                    token.text = self._english.stemWord(token.text)
+                    lang = self.cyrillic if _CYRILLIC.search(token.text) else self.latin
+                    if lang:
+                        token.text = self._stemmer(lang).stemWord(token.text)
             yield token
 
 
@@ -128,7 +103,7 @@ def analyzer(group: str):
         return tokens | StopFilter(stoplist=stop, minsize=1) | ScriptStemFilter("russian", "english")
     if group in ("uk", "bg"):  # lemmatize before folding: 'ї' and 'й' are letters of their own there
         return (RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | StopFilter(stoplist=stoplists["en"], minsize=1)
-                | ScriptLemmaFilter(group) | FoldFilter())
+                | ScriptStemFilter(latin="english", cyrillic_lemmas=group) | FoldFilter())
     return tokens | StopFilter(stoplist=stoplists["en"], minsize=1)
 
 
