@@ -26,7 +26,7 @@ from kb.check import HelpCenter, load_help_center, resolve_link
 from kb.classifier import CONFIDENCE_FEATURES
 from kb.config import Settings
 from kb.encoder import Encoder, load_encoder, resolve_model
-from kb.errors import ArticleError, BuildError, EncoderError
+from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.manifest import Manifest
 from kb.translations import keyed, shared_id
 
@@ -218,11 +218,14 @@ def _write_keyword(directory: Path, articles: list[Article], previous: PreviousB
     changed = [a for a in articles if old.get(a.id) != a.content_hash]
     removed = set(old) - {a.id for a in articles}
     if previous.keyword_dir is not None and len(changed) + len(removed) <= len(articles) // 4:
-        keyword_index.write_index(directory, (d for a in changed for d in keyword_docs_for(a)),
-                                  previous=previous.keyword_dir,
-                                  remove=sorted(removed | {a.id for a in changed if a.id in old}))
-    else:
-        keyword_index.write_index(directory, (d for a in articles for d in keyword_docs_for(a)))
+        try:
+            keyword_index.write_index(directory, (d for a in changed for d in keyword_docs_for(a)),
+                                      previous=previous.keyword_dir,
+                                      remove=sorted(removed | {a.id for a in changed if a.id in old}))
+            return
+        except IndexFormatError:  # the previous keyword index is unreadable: it only costs a full one
+            shutil.rmtree(directory, ignore_errors=True)
+    keyword_index.write_index(directory, (d for a in articles for d in keyword_docs_for(a)))
 
 
 def _models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,

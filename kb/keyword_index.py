@@ -8,6 +8,7 @@ Whoosh's OR query gives, in well under a millisecond.
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import shutil
 import unicodedata
@@ -141,13 +142,22 @@ class KeywordDoc:
     body: str = ""
 
 
+def _open(directory: Path):
+    """The Whoosh index in `directory`; IndexFormatError when it cannot be read (e.g. written by another version)."""
+    try:
+        return whoosh_index.open_dir(str(directory))
+    except (whoosh_index.IndexError, OSError, EOFError, AttributeError, ImportError, pickle.UnpicklingError) as exc:
+        raise IndexFormatError(f"{directory}: cannot read the keyword index ({type(exc).__name__}: {exc}); "
+                               "rebuild the index") from None
+
+
 def write_index(directory: Path, docs: Iterable[KeywordDoc], previous: Path | None = None,
                 remove: Iterable[str] = ()) -> int:
     """Write the keyword index. With `previous`, start from a copy of that index, drop the documents of the
     articles in `remove`, and add `docs` (an incremental build); otherwise index `docs` from scratch."""
     if previous is not None:
         shutil.copytree(previous, directory)
-        ix = whoosh_index.open_dir(str(directory))
+        ix = _open(directory)
     else:
         directory.mkdir(parents=True, exist_ok=True)
         ix = whoosh_index.create_in(str(directory), build_schema())
@@ -226,7 +236,7 @@ class KeywordIndex:
     """A read-only keyword index opened once; each search uses a fresh, thread-safe searcher."""
 
     def __init__(self, directory: Path) -> None:
-        self._ix = whoosh_index.open_dir(str(directory))
+        self._ix = _open(directory)
         self._analyzers = {g: analyzer(g) for g in LANG_GROUPS}
         try:
             self._impacts = sparse.load_npz(directory / IMPACTS).tocsr()

@@ -217,3 +217,15 @@ def test_unchanged_rebuild_reuses_models_and_pages(settings, encoder):
     assert third.classifier["training_key"] != first.classifier["training_key"]
     articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
     assert 'href="/articles/reset-password"' in articles["new"]["html"]
+
+
+def test_an_unreadable_previous_keyword_index_costs_a_full_one(settings, encoder):
+    first = build_index(settings, encoder)
+    for toc in (first.build_dir / "keyword").glob("*.toc"):
+        toc.write_bytes(b"\x80\x04garbage")
+    path = settings.articles_dir / "printers" / "printer-offline.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nCheck the cable.\n", encoding="utf-8")
+    second = build_index(settings, encoder)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    assert second.build_dir != first.build_dir
+    assert service.search("printer offline").hits[0].id == "printer-offline"

@@ -164,3 +164,11 @@ def test_missing_stored_scores_ask_for_a_rebuild(tmp_path: Path):
     (tmp_path / "kw" / "impacts.npz").unlink()
     with pytest.raises(IndexFormatError, match="rebuild"):
         KeywordIndex(tmp_path / "kw")
+
+
+def test_unreadable_keyword_index_asks_for_a_rebuild(tmp_path: Path):
+    write_index(tmp_path / "kw", _corpus(5, seed=4))
+    for toc in (tmp_path / "kw").glob("*.toc"):
+        toc.write_bytes(b"\x80\x04garbage")  # e.g. written by a version with other analyzers
+    with pytest.raises(IndexFormatError, match="cannot read the keyword index"):
+        KeywordIndex(tmp_path / "kw")
