@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -81,11 +80,13 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
            translations: dict[str, dict[str, str]] | None = None) -> BuildReport:
     previous = PreviousBuild.load(reuse_from or settings.index_dir, model_name)
     staging = publish.new_staging_dir(settings.index_dir)
+    dirty = git_history.uncommitted(settings.articles_dir)
+    commit = git_history.head(settings.articles_dir)
     try:
         embeddings, embedded, reused = _embed(passages, previous, get_encoder, settings.embedding_batch_size,
                                               progress if progress is not None else sys.stderr.isatty())
         vector_kind = _write(staging, center, articles, passages, embeddings, previous, settings.exact_search_max,
-                             translations or {})
+                             translations or {}, dirty)
         models = _models(staging, articles, passages, embeddings, previous)
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
@@ -95,7 +96,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                     "drafts": len(center.articles) - len(articles),
                     "internal": sum(a.audience == "internal" for a in articles),
                     "categories": len(center.categories)},
-            git=_git_info(settings.articles_dir), languages=sorted({a.lang for a in articles}),
+            git={"commit": commit, "dirty": bool(dirty)} if commit else {}, languages=sorted({a.lang for a in articles}),
             vector_index=vector_kind, classifier=models["classifier"], confidence=models["confidence"],
         )
         manifest.write(staging)
@@ -168,8 +169,9 @@ def _embed(passages: list[Passage], previous: PreviousBuild, get_encoder: Callab
 
 def _write(staging: Path, center: HelpCenter, articles: list[Article], passages: list[Passage],
            embeddings: np.ndarray, previous: PreviousBuild, exact_max: int,
-           translations: dict[str, dict[str, str]]) -> str:
-    """Write every index file but the manifest and the models; returns the vector index type."""
+           translations: dict[str, dict[str, str]], dirty: set[Path]) -> str:
+    """Write every index file but the manifest and the models; returns the vector index type. `dirty`: files with
+    uncommitted changes."""
     _write_keyword(staging / "keyword", articles, previous)
     np.save(staging / "embeddings.npy", embeddings)
     vector_kind = vector_index.write_index(staging / "vectors.faiss", embeddings, exact_max)
@@ -182,7 +184,6 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     renderer = Renderer()
     paths = {a.id: Path(a.path).resolve() for a in articles}
     history = git_history.histories(center.root, list(paths.values()))
-    dirty = git_history.uncommitted(center.root)
 
     def html_of(article: Article) -> str:
         def resolve(target: str) -> str | None:
@@ -251,17 +252,3 @@ def _models(staging: Path, articles: list[Article], passages: list[Passage], emb
 
 def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def _git_info(articles_dir: Path) -> dict:
-    """The commit of the articles' repository, when they are in one."""
-    try:
-        commit = subprocess.run(["git", "-C", str(articles_dir), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10)
-        if commit.returncode != 0:
-            return {}
-        status = subprocess.run(["git", "-C", str(articles_dir), "status", "--porcelain", "--", "."],
-                                capture_output=True, text=True, timeout=10)
-        return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {}

@@ -34,6 +34,12 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def head(root: Path) -> str | None:
+    """The commit checked out in the repository holding `root`; None outside git or before a first commit."""
+    out = _git(root, "rev-parse", "HEAD")
+    return out.strip() if out else None
+
+
 def histories(root: Path, files: list[Path]) -> dict[Path, list[Commit]]:
     """Commits touching each of `files` (resolved paths), newest first; {} outside a git repository."""
     top = _git(root, "rev-parse", "--show-toplevel")
