@@ -43,7 +43,7 @@ def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
     if threads > 0:
         torch.set_num_threads(threads)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = _Pooled(AutoModel.from_pretrained(str(model_dir))).eval()
+    model = _pooled(AutoModel.from_pretrained(str(model_dir))).eval()
     sample = tokenizer(CHECK_SENTENCES, padding=True, return_tensors="pt")
     inputs = (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"])
     names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -68,23 +68,23 @@ def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
     return target
 
 
-class _Pooled:  # a torch.nn.Module built lazily so that importing this module never imports torch
-    def __new__(cls, bert):
-        import torch
+def _pooled(bert):
+    """`bert` with mean pooling over the attention mask and L2 normalisation, as one torch module to export."""
+    import torch
 
-        class Pooled(torch.nn.Module):
-            def __init__(self, inner) -> None:
-                super().__init__()
-                self.inner = inner
+    class Pooled(torch.nn.Module):
+        def __init__(self, inner) -> None:
+            super().__init__()
+            self.inner = inner
 
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                                    token_type_ids=token_type_ids).last_hidden_state
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                return torch.nn.functional.normalize(mean, dim=-1)
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
 
-        return Pooled(bert)
+    return Pooled(bert)
 
 
 class OnnxQueryModel:
