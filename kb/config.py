@@ -50,6 +50,8 @@ class Settings:
     secret_key: str = _setting("", "Key that signs session cookies; empty: a random key kept in `secret_key_file`.")
     secret_key_file: Path = _setting(Path("var/secret_key"), "Where the generated secret key is kept (mode 0600) when `secret_key` is empty.")
     cookie_secure: str = _setting("auto", "Send cookies over HTTPS only: `auto` (unless `host` is a loopback address), `always` or `never`.")
+    proxy_hops: int = _setting(0, "Reverse proxies in front of `kb serve` whose X-Forwarded-For/-Proto/-Host headers are "
+                               "trusted (0: none; the client address is the connection's).")
     rate_limit_storage: str = _setting("memory://", "Where rate-limit counters live (a Flask-Limiter storage URI, e.g. `redis://host:6379`).")
     rate_limit_sign_in: str = _setting("10/minute", "Sign-in attempts allowed per client address.")
     rate_limit_tickets: str = _setting("10/hour", "Tickets a signed-in customer may file.")

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
+from kb.errors import ConfigError
 from kb.models import Deflection, Ticket
 from kb.tickets import set_status
 from tests.portal_fixtures import (PASSWORD, app, client, csrf_token, file_ticket, make_app,  # noqa: F401
@@ -205,6 +206,23 @@ def test_api_suggest_is_rate_limited(portal_index, portal_settings):
     statuses = [client.get("/api/suggest?q=printer").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert "Too many requests" in client.get("/api/suggest?q=printer").get_json()["error"]
+
+
+def test_behind_a_proxy_limits_count_the_forwarded_address(portal_index, portal_settings):
+    def statuses(proxy_hops: int) -> list[int]:
+        client = make_app(replace(portal_settings, rate_limit_suggest="2/minute", proxy_hops=proxy_hops),
+                          portal_index[1]).test_client()
+        return [client.get("/api/suggest?q=printer", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+                for i in range(3)]
+
+    # Trusted proxy: three customers behind it, one request each. Untrusted: the header is a client's say-so.
+    assert statuses(1) == [200, 200, 200]
+    assert statuses(0) == [200, 200, 429]
+
+
+def test_negative_proxy_hops_is_a_config_error(portal_index, portal_settings):
+    with pytest.raises(ConfigError, match="proxy_hops"):
+        make_app(replace(portal_settings, proxy_hops=-1), portal_index[1])
 
 
 def test_api_tickets(app, ann):

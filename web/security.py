@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from limits import parse as parse_limit
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb.config import Settings
 from kb.errors import ConfigError
@@ -58,6 +59,11 @@ def cookies_secure(settings: Settings) -> bool:
 
 def init_app(app: Flask, settings: Settings) -> None:
     secure = cookies_secure(settings)
+    if settings.proxy_hops < 0:
+        raise ConfigError(f"setting 'proxy_hops' must be 0 or more, not {settings.proxy_hops}")
+    if settings.proxy_hops:  # only then are X-Forwarded-* headers believed: any client can send them
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config.update(
         SECRET_KEY=secret_key(settings),
         SESSION_COOKIE_NAME="kb_session",
