@@ -5,7 +5,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -85,6 +86,7 @@ class SearchService:
         self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
         self._query_vectors: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] | None = None
+        self._visible: dict[str, Mapping[str, dict]] = {}
         self._languages = {str(a.get("lang", "en")).split("-")[0] for a in self.articles.values()}
         try:  # articles.json is written with sorted keys: centroid rows follow the sorted article ids
             self._centroids = np.load(index_dir / "centroids.npy")
@@ -246,6 +248,16 @@ class SearchService:
             choice = next((visible[lang] for lang in prefer if lang and lang in visible), key)
             out.append((choice, score))
         return out
+
+    def visible_articles(self, audience: str = "public") -> Mapping[str, dict]:
+        """The articles `audience` may read, by id; computed once per loaded index (read-only)."""
+        allowed = AUDIENCES.get(audience)
+        if allowed is None:
+            raise ValueError(f"unknown audience {audience!r}")
+        if audience not in self._visible:
+            self._visible[audience] = MappingProxyType(
+                {key: meta for key, meta in self.articles.items() if meta["audience"] in allowed})
+        return self._visible[audience]
 
     def history(self, article_id: str) -> list[dict]:
         """The commits that touched an article's file, newest first (empty outside git); read on first use."""

@@ -229,6 +229,9 @@ class Translated:
         self.searches.append({"query": query, **kwargs})
         return self._service.search(query, **kwargs)
 
+    def visible_articles(self, audience="public"):
+        return {key: meta for key, meta in self.articles.items() if meta["audience"] == "public"}
+
     def __getattr__(self, name):
         return getattr(self._service, name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Mapping
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,11 +27,11 @@ def _service():
     return current_app.extensions["kb.search"]
 
 
-def public_articles() -> dict[str, dict]:
-    return {i: a for i, a in _service().articles.items() if a["audience"] == "public"}
+def public_articles() -> Mapping[str, dict]:
+    return _service().visible_articles("public")
 
 
-def preferred_version(meta: dict, articles: dict[str, dict]) -> dict:
+def preferred_version(meta: dict, articles: Mapping[str, dict]) -> dict:
     """Of an article's language versions, the one in the interface language, else the default language's."""
     translations = meta.get("translations") or {}
     if not translations:
@@ -42,7 +43,7 @@ def preferred_version(meta: dict, articles: dict[str, dict]) -> dict:
     return articles[shown[0]] if shown else meta
 
 
-def one_version_each(metas, articles: dict[str, dict]) -> list[dict]:
+def one_version_each(metas, articles: Mapping[str, dict]) -> list[dict]:
     """Lists show each article once, in the reader's language where it has a version in it."""
     seen, out = set(), []
     for meta in metas:
@@ -144,12 +145,12 @@ def _own_vote(article_id: str) -> Vote | None:
 
 @bp.get("/articles/<article_id>")
 def article(article_id: str):
-    meta = public_articles().get(article_id)
+    articles = public_articles()
+    meta = articles.get(article_id)
     if meta is None:
         abort(404)
     db().add(ArticleView(article_id=article_id, visitor=visitor()))
     db().commit()
-    articles = public_articles()
     versions = set((meta.get("translations") or {}).values()) | {article_id}
     related = [a for a in one_version_each((articles[r] for r in meta["related"] if r in articles), articles)
                if a["id"] not in versions]

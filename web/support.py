@@ -48,8 +48,8 @@ def contact():
 def solved():
     """'This solved my problem': a deflection is recorded, no ticket is filed."""
     form = SolvedForm()
-    articles = current_app.extensions["kb.search"].articles
-    if not form.validate_on_submit() or articles.get(form.article_id.data, {}).get("audience") != "public":
+    articles = current_app.extensions["kb.search"].visible_articles("public")
+    if not form.validate_on_submit() or form.article_id.data not in articles:
         abort(400, _("That article cannot be recorded as the answer."))
     user = current_user()
     db().add(Deflection(article_id=form.article_id.data, query=form.query.data or "", visitor=visitor(),
