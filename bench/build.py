@@ -21,8 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.synth import generate  # noqa: E402
-from indexer.build import build_index  # noqa: E402
-from indexer.passages import passages_for  # noqa: E402
+from indexer.build import build_index, indexed  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.encoder import ENGLISH_MODEL, load_encoder  # noqa: E402
@@ -41,7 +40,7 @@ def run(size: int, work: Path, encoder, settings: Settings, sample: int) -> dict
     articles = generate(ROOT / "articles", work / f"articles-{size}", size)
     settings = settings.replace(articles_dir=articles, index_dir=work / f"index-{size}" / "index")
     center = load_help_center(articles, settings)
-    passages = [p for a in center.published() for p in passages_for(a, settings.section_max_words)]
+    _, _, passages = indexed(center, settings)
     distinct = list({p.hash: p.text for p in passages}.values())
     rng = random.Random(1)
     raw = raw_throughput(encoder, rng.sample(distinct, min(sample, len(distinct))), settings.embedding_batch_size)

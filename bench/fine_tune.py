@@ -37,8 +37,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from indexer.build import keyed, load_help_center  # noqa: E402
-from indexer.passages import passages_for  # noqa: E402
+from indexer.build import indexed  # noqa: E402
+from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.keyword_index import KeywordIndex  # noqa: E402
 from search.evaluate import auroc  # noqa: E402
@@ -51,10 +51,7 @@ CENTROID_WEIGHT, KEYWORD_WEIGHT, KNN = 0.5, 0.2, 5
 def load(folder: Path) -> dict:
     """The help center's passages (in index order), the eval rows as searched, and their keyword scores."""
     settings = Settings(articles_dir=folder / "articles", index_dir=folder / "index")
-    center = load_help_center(settings.articles_dir, settings)
-    articles, _ = keyed(center.published(), settings.default_lang)
-    articles.sort(key=lambda a: a.id)
-    passages = [p for a in articles for p in passages_for(a, settings.section_max_words)]
+    articles, _, passages = indexed(load_help_center(settings.articles_dir, settings), settings)
     ids = [a.id for a in articles]
     column = {a: i for i, a in enumerate(ids)}
     rows = [json.loads(line) for line in (folder / "eval.jsonl").read_text(encoding="utf-8").splitlines() if line]

@@ -61,17 +61,23 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
     center = load_help_center(settings.articles_dir, settings)
     if center.errors:
         raise ArticleError(center.problems)
-    # Translations (one id, several languages) get a key per version: kb.translations.
-    articles, translations = keyed(center.articles if include_drafts else center.published(), settings.default_lang)
-    articles.sort(key=lambda a: a.id)
+    articles, translations, passages = indexed(center, settings, include_drafts)
     if not articles:
         raise BuildError(f"{settings.articles_dir}: no published articles to index")
     model_name = _model_name(settings, encoder, articles)
-    passages = [p for a in articles for p in passages_for(a, settings.section_max_words)]
     get_encoder = _lazy(encoder, settings, model_name)
     with publish.build_lock(settings.index_dir):
         return _build(settings, center, articles, passages, model_name, get_encoder, progress, started, reuse_from,
                       translations)
+
+
+def indexed(center: HelpCenter, settings: Settings, include_drafts: bool = False
+            ) -> tuple[list[Article], dict[str, dict[str, str]], list[Passage]]:
+    """What a build indexes, in index order: the articles (a translated article gets a key per language version,
+    kb.translations), sorted by key; their translations; and their passages."""
+    articles, translations = keyed(center.articles if include_drafts else center.published(), settings.default_lang)
+    articles.sort(key=lambda a: a.id)
+    return articles, translations, [p for a in articles for p in passages_for(a, settings.section_max_words)]
 
 
 def _build(settings: Settings, center: HelpCenter, articles: list[Article], passages: list[Passage],
