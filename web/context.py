@@ -72,10 +72,6 @@ def route_group(category: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def load_user() -> None:
-        current_user()
-
     @app.after_request
     def keep_visitor(response):
         if g.get("new_visitor"):
