@@ -5,11 +5,11 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from kb.accounts import can_see_ticket
 from kb.errors import TicketError
-from kb.tickets import create_ticket, find_ticket, ticket_dict, tickets_for
-from web.context import current_user, db, route_group
+from kb.tickets import find_ticket, ticket_dict, tickets_for
+from web.context import current_user, db
 from web.forms import QUERY_MAX, clean
 from web.i18n import current_language
-from web.suggestions import problem_text, suggest
+from web.suggestions import file_ticket, suggest
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_K = 50
@@ -79,11 +79,9 @@ def create_ticket_api():
             return _error(400, f"{name}: please fill this in", name)
     if fields["category"] and fields["category"] not in current_app.extensions["kb.search"].categories:
         return _error(400, f"category: unknown category {fields['category'][:64]!r}", "category")
-    searched = suggest(fields["searched"][:QUERY_MAX] or problem_text(fields["subject"], fields["description"]))
     try:
-        ticket = create_ticket(db(), user, fields["subject"], fields["description"], fields["category"],
-                               deflection=searched.record(), predicted=searched.category or "",
-                               group=route_group(searched.category))
+        ticket = file_ticket(user, fields["subject"], fields["description"], fields["category"],
+                             fields["searched"][:QUERY_MAX])
     except TicketError as exc:
         db().rollback()
         field = str(exc).split(" ", 1)[0]

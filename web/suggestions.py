@@ -6,6 +6,9 @@ from typing import Any
 
 from flask import current_app
 
+from kb.models import Ticket, User
+from kb.tickets import create_ticket
+from web.context import db, route_group
 from web.i18n import current_language
 from web.snippets import snippet
 
@@ -59,3 +62,12 @@ def suggest(text: str) -> Suggestions:
                           "snippet": snippet(meta, hit.anchor, text).striptags()})
     return Suggestions(text, response.category, title, response.category_p, response.confidence,
                        response.confident, items)
+
+
+def file_ticket(user: User, subject: str, description: str, category: str, searched: str = "") -> Ticket:
+    """A new ticket (not committed) with what the customer searched and was shown before filing it (`searched`,
+    else the problem as written), its predicted category and the agent group that category routes to.
+    Raises TicketError for a field the ticket cannot take."""
+    shown = suggest(searched or problem_text(subject, description))
+    return create_ticket(db(), user, subject, description, category, deflection=shown.record(),
+                         predicted=shown.category or "", group=route_group(shown.category))

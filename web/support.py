@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 
 from kb.accounts import can_see_ticket
 from kb.models import Deflection
-from kb.tickets import ACTIVE, add_reply, create_ticket, find_ticket, tickets_for, tracker
-from web.context import current_user, db, route_group, sign_in_required, visitor
+from kb.tickets import ACTIVE, add_reply, find_ticket, tickets_for, tracker
+from web.context import current_user, db, sign_in_required, visitor
 from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm
 from web.i18n import STATUS_LABELS
-from web.suggestions import problem_text, suggest
+from web.suggestions import file_ticket, problem_text, suggest
 
 bp = Blueprint("support", __name__)
 
@@ -69,10 +69,8 @@ def new_ticket():
     form = _ticket_form()
     if not form.validate_on_submit():
         return render_template("ticket_new.html", form=form, suggestions=None), 400
-    searched = suggest(form.searched.data or problem_text(form.subject.data, form.description.data))
-    ticket = create_ticket(db(), current_user(), form.subject.data, form.description.data, form.category.data,
-                           deflection=searched.record(), predicted=searched.category or "",
-                           group=route_group(searched.category))
+    ticket = file_ticket(current_user(), form.subject.data, form.description.data, form.category.data,
+                         form.searched.data or "")
     db().commit()
     flash(_("Ticket %(ref)s is submitted. We will reply here and by e-mail.", ref=ticket.ref), "info")
     return redirect(url_for("support.ticket", ref=ticket.ref))
