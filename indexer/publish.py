@@ -56,16 +56,44 @@ def current_build(index_dir: Path) -> Path | None:
     return None
 
 
+def sync_tree(root: Path) -> None:
+    """Flush every file under `root`, then the folders themselves, to disk: a power cut after the publishing
+    rename must not leave the symlink pointing at files whose data never reached the disk."""
+    folders = [root]
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            folders.append(path)
+        elif path.is_file():
+            _fsync(path, os.O_RDONLY)
+    for folder in reversed(folders):  # deepest first, so each folder's entries are durable before its parent's
+        _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def publish(index_dir: Path, staging: Path, keep: int) -> Path:
-    """Make `staging` the current index in one atomic rename and prune older builds."""
+    """Make `staging` the current index in one atomic rename and prune older builds.
+
+    The build is flushed to disk before it is renamed and linked, and each rename is flushed after it."""
     final = staging.with_suffix("")
+    sync_tree(staging)
     os.replace(staging, final)
+    _fsync(final.parent, os.O_RDONLY | os.O_DIRECTORY)
     if index_dir.is_dir() and not index_dir.is_symlink():
         # An index folder from before builds were kept beside it: move it aside first.
         os.replace(index_dir, builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}")
     link = index_dir.parent / f".{index_dir.name}.{uuid.uuid4().hex[:8]}.link"
     os.symlink(os.path.relpath(final, index_dir.parent), link)
     os.replace(link, index_dir)
+    _fsync(index_dir.parent, os.O_RDONLY | os.O_DIRECTORY)
     _prune(index_dir, final, keep)
     return final
 
