@@ -31,8 +31,9 @@ class CategoryClassifier:
     @classmethod
     def train(cls, vectors: np.ndarray, labels: Sequence[str], c: float = 4.0, seed: int = 0) -> "CategoryClassifier":
         classes = sorted(set(labels))
-        if len(classes) == 1:  # one category: nothing to tell apart
-            return cls(classes, np.zeros((1, vectors.shape[1]), np.float32), np.zeros(1, np.float32))
+        if len(classes) <= 1:  # one category (or none: no article): nothing to tell apart
+            return cls(classes, np.zeros((len(classes), vectors.shape[1]), np.float32),
+                       np.zeros(len(classes), np.float32))
         from sklearn.linear_model import LogisticRegression
 
         model = LogisticRegression(C=c, max_iter=500, tol=1e-3, class_weight="balanced", random_state=seed)
@@ -46,6 +47,8 @@ class CategoryClassifier:
     def proba(self, vectors: np.ndarray) -> np.ndarray:
         """(n, n_classes) probabilities, columns in `classes` order."""
         vectors = np.atleast_2d(vectors).astype(np.float32)
+        if not self.classes:
+            return np.zeros((len(vectors), 0), np.float32)
         return _softmax(vectors @ self.coef.T + self.intercept)
 
     def save(self, path: Path) -> None:

@@ -69,3 +69,41 @@ class VectorIndex:
         if len(self) == 0:
             return np.zeros((1, 0), dtype=np.float32), np.zeros((1, 0), dtype=np.int64)
         return self._index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), k)
+
+
+class PartitionedVectors:
+    """Vector indexes over disjoint sets of passages (one per article audience), searched as one.
+
+    `rows[name][i]` is the passage row (in the index's passage order) of vector i of partition `name`. A search
+    asks only the partitions given; results are passage rows, best first, merged by score: over exact indexes,
+    the same as one index holding those partitions' vectors.
+    """
+
+    def __init__(self, indexes: dict[str, VectorIndex], rows: dict[str, np.ndarray]) -> None:
+        for name, index in indexes.items():
+            if len(index) != len(rows[name]):
+                raise IndexFormatError(f"{len(index)} vectors in the {name!r} vector index for {len(rows[name])} "
+                                       f"passages of {name} articles; rebuild the index")
+        self._indexes = indexes
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return sum(len(index) for index in self._indexes.values())
+
+    def search(self, query: np.ndarray, k: int, partitions: tuple[str, ...] = ("public",)
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, passage rows), each of shape (1, up to k)."""
+        scores, rows = [], []
+        for name in partitions:
+            index = self._indexes.get(name)
+            if index is None or len(index) == 0:
+                continue
+            found, positions = index.search(query, k)
+            keep = positions[0] >= 0
+            scores.append(found[0][keep])
+            rows.append(self._rows[name][positions[0][keep]])
+        if not scores:
+            return np.zeros((1, 0), dtype=np.float32), np.zeros((1, 0), dtype=np.int64)
+        merged_scores, merged_rows = np.concatenate(scores), np.concatenate(rows)
+        order = np.lexsort((merged_rows, -merged_scores))[:k]
+        return merged_scores[order].reshape(1, -1), merged_rows[order].astype(np.int64).reshape(1, -1)
