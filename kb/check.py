@@ -96,17 +96,24 @@ def _cross_checks(articles: list[Article], categories: dict[str, Category],
             by_id.setdefault(article.id, article)
     files = {a.path for a in articles} | set(unreadable)
     known_ids = set(by_id) | set(unreadable.values())
+    public_ids = {a.id for a in articles if a.audience == "public"}
+    by_path = {a.path: a for a in articles}
     for article in articles:
         for rid in article.related:
             if rid not in known_ids:
                 problems.append(Problem(article.path, article.line_of("related"),
                                         f"related article '{rid}' does not exist"))
-        problems.extend(_check_links(article, files))
+            elif article.audience == "public" and rid in by_id and rid not in public_ids:
+                problems.append(Problem(article.path, article.line_of("related"),
+                                        f"related article '{rid}' is internal: customers are never shown it",
+                                        "warning"))
+        problems.extend(_check_links(article, files, by_path))
     return problems
 
 
-def _check_links(article: Article, files: set[str]) -> list[Problem]:
-    """Relative links to other .md files must point at an article that exists."""
+def _check_links(article: Article, files: set[str], by_path: dict[str, Article]) -> list[Problem]:
+    """Relative links to other .md files must point at an article that exists; a public article's links to an
+    internal one are reported too (customers get only the link's text)."""
     problems = []
     in_fence = False
     for offset, text in enumerate(article.body.splitlines()):
@@ -118,9 +125,14 @@ def _check_links(article: Article, files: set[str]) -> list[Problem]:
             target = match.group(1).split("#", 1)[0]
             if not target.endswith(".md") or "://" in target or target.startswith(("/", "mailto:")):
                 continue
-            if resolve_link(article.path, target) not in files:
+            path = resolve_link(article.path, target)
+            if path not in files:
                 problems.append(Problem(article.path, article.body_line + offset,
                                         f"link to missing article '{target}'"))
+            elif article.audience == "public" and path in by_path and by_path[path].audience != "public":
+                problems.append(Problem(article.path, article.body_line + offset,
+                                        f"link to internal article '{target}' from a public article: customers "
+                                        "see only the link's text", "warning"))
     return problems
 
 
