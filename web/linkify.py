@@ -1,29 +1,28 @@
-"""Replies as HTML: the text escaped, then its http(s) links made clickable (no other HTML ever)."""
-from __future__ import annotations
+"""Replies as HTML: the text escaped, then its http(s) links made clickable (no other HTML ever).
 
-import re
+Links are found by `kb.article_links.find_links`, the tokenizer that also checks agents' replies
+(`kb.replies.clean_reply`), so only links that check saw can become clickable; each carries `http_href`'s address.
+"""
+from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from kb.replies import TRAILING, URL_PATTERN
+from kb.article_links import MARKDOWN, PATH, find_links, http_href
 
-_TOKENS = re.compile(r"\[(?P<text>[^\[\]\n]{1,300})\]\((?P<target>" + URL_PATTERN + r")\)"
-                     r"|(?P<bare>" + URL_PATTERN + r")", re.IGNORECASE)
+_ANCHOR = Markup('<a href="{}" rel="noopener nofollow">{}</a>')
 
 
 def linkify(text: str) -> Markup:
-    """Plain text as HTML: everything escaped, then http(s) links and `[title](http(s)://...)` made clickable."""
+    """Plain text as HTML: everything escaped, then http(s) links (`[title](url)`, `<url>`, bare addresses)
+    made clickable; a link to any other scheme, or to a path, stays text."""
+    text = text or ""
     out, last = [], 0
-    for match in _TOKENS.finditer(text or ""):
-        out.append(escape(text[last:match.start()]))
-        if match.group("bare"):
-            url = match.group("bare")
-            trail = len(url) - len(url.rstrip(TRAILING))
-            url, tail = (url[:-trail], url[-trail:]) if trail else (url, "")
-            out.append(Markup('<a href="{0}" rel="noopener nofollow">{0}</a>').format(url) + escape(tail))
-        else:
-            out.append(Markup('<a href="{}" rel="noopener nofollow">{}</a>').format(match.group("target"),
-                                                                              match.group("text")))
-        last = match.end()
-    out.append(escape((text or "")[last:]))
+    for link in find_links(text):
+        href = None if link.kind == PATH else http_href(link.url)
+        if href is None:
+            continue  # stays text: escaped with what is around it
+        out.append(escape(text[last:link.start]))
+        out.append(_ANCHOR.format(href, link.label if link.kind == MARKDOWN else link.url))
+        last = link.end
+    out.append(escape(text[last:]))
     return Markup("").join(out)
