@@ -56,7 +56,7 @@ def load(folder: Path) -> dict:
     column = {a: i for i, a in enumerate(ids)}
     rows = [json.loads(line) for line in (folder / "eval.jsonl").read_text(encoding="utf-8").splitlines() if line]
     keyword = KeywordIndex(settings.index_dir / "keyword")
-    words = Vocabulary(json.loads((settings.index_dir / "words.json").read_text(encoding="utf-8")).items())
+    words = Vocabulary(json.loads((settings.index_dir / "words-public.json").read_text(encoding="utf-8")).items())
     searched = [correct_spelling(fix_layout(r["query"], keyword.knows), words) for r in rows]
     scores = np.zeros((len(rows), len(ids)), np.float32)
     for i, text in enumerate(searched):

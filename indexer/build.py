@@ -14,19 +14,19 @@ from typing import Callable
 import numpy as np
 
 from indexer import git_history, publish
-from indexer.calibrate import train_models
+from indexer.audiences import category_audiences, passage_rows, train_audience_models
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
                                word_counts)
 from indexer.previous import PreviousBuild
-from indexer.render import Renderer
+from indexer.render import UNLINK, Renderer
 from kb import keyword_index, vector_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
-from kb.classifier import CONFIDENCE_FEATURES
 from kb.config import Settings
 from kb.encoder import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
-from kb.manifest import Manifest
+from kb.keyword_index import PARTITIONS
+from kb.manifest import AUDIENCES, VECTORS, WORDS, Manifest
 from kb.translations import keyed, shared_id
 
 # an encoder, or a function loading the encoder of a model name (called only when something must be embedded)
@@ -93,7 +93,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                                               progress if progress is not None else sys.stderr.isatty())
         vector_kind = _write(staging, center, articles, passages, embeddings, previous, settings.exact_search_max,
                              translations or {}, dirty)
-        models = _models(staging, articles, passages, embeddings, previous)
+        models = train_audience_models(staging, articles, passages, embeddings, previous)
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -176,25 +176,32 @@ def _embed(passages: list[Passage], previous: PreviousBuild, get_encoder: Callab
 def _write(staging: Path, center: HelpCenter, articles: list[Article], passages: list[Passage],
            embeddings: np.ndarray, previous: PreviousBuild, exact_max: int,
            translations: dict[str, dict[str, str]], dirty: set[Path]) -> str:
-    """Write every index file but the manifest and the models; returns the vector index type. `dirty`: files with
-    uncommitted changes."""
+    """Write every index file but the manifest and the models; returns the type of the vector index customers
+    search. `dirty`: files with uncommitted changes."""
     _write_keyword(staging / "keyword", articles, previous)
     np.save(staging / "embeddings.npy", embeddings)
-    vector_kind = vector_index.write_index(staging / "vectors.faiss", embeddings, exact_max)
+    vector_kinds = {audience: vector_index.write_index(staging / VECTORS.format(audience=audience),
+                                                       embeddings[passage_rows(articles, passages, (audience,))],
+                                                       exact_max)
+                    for audience in PARTITIONS}
     _write_json(staging / "passages.json", [
         {"article": p.article_id, "anchor": p.anchor, "heading": p.heading, "kind": p.kind, "hash": p.hash}
         for p in passages])
-    by_path = {a.path: a.id for a in articles}
-    # A page's links depend on which articles exist where: when that changes, every page is rendered anew.
-    links_key = hashlib.sha256(json.dumps(sorted(by_path.items())).encode("utf-8")).hexdigest()[:16]
+    by_path = {a.path: a for a in articles}
+    # A page's links depend on which articles exist where, and whom each is for: when that changes, every page is
+    # rendered anew.
+    links_key = hashlib.sha256(json.dumps(sorted((a.path, a.id, a.audience) for a in articles)).encode("utf-8")
+                               ).hexdigest()[:16]
     renderer = Renderer()
     paths = {a.id: Path(a.path).resolve() for a in articles}
     history = git_history.histories(center.root, list(paths.values()))
 
     def html_of(article: Article) -> str:
         def resolve(target: str) -> str | None:
-            target_id = by_path.get(resolve_link(article.path, target))
-            return f"/articles/{target_id}" if target_id else None
+            found = by_path.get(resolve_link(article.path, target))
+            if article.audience == "public" and (found is None or found.audience != "public"):
+                return UNLINK  # customers read its words, never the id of an article they may not see
+            return f"/articles/{found.id}" if found else None
         cached = previous.html(article.id, article.content_hash, links_key)
         return cached if cached is not None else renderer.render(article.body, resolve)
 
@@ -203,7 +210,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         "status": a.status, "group": shared_id(a.id, translations[a.id]) if a.id in translations else a.id,
         "translations": translations.get(a.id, {}),
         "description": a.description, "questions": list(a.questions), "tags": list(a.tags),
-        "related": [r for r in a.related if r in by_path.values()], "featured": a.featured, "path": a.path,
+        "related": [r for r in a.related if r in paths], "featured": a.featured, "path": a.path,
         "extra": json.loads(json.dumps(a.extra, default=str)),
         "hash": a.content_hash, "links_key": links_key,
         "sections": [{"anchor": s.anchor, "heading": s.heading, "text": s.text} for s in article_sections(a)],
@@ -212,11 +219,14 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     } for a in articles})
     _write_json(staging / "history.json", {a.id: [c.to_dict() for c in history.get(paths[a.id], [])]
                                            for a in articles})
-    _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description}
+    audience = category_audiences(center.categories, articles)
+    _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description,
+                                                     "audience": audience[c.id]}
                                               for c in center.categories.values()})
-    _write_json(staging / "words.json", word_counts(a for a in articles if a.audience == "public"))
+    for name, allowed in AUDIENCES.items():
+        _write_json(staging / WORDS.format(audience=name), word_counts(a for a in articles if a.audience in allowed))
     np.save(staging / "centroids.npy", question_centroids(articles, passages, embeddings))
-    return vector_kind
+    return vector_kinds["public"]
 
 
 def _write_keyword(directory: Path, articles: list[Article], previous: PreviousBuild) -> None:
@@ -233,27 +243,6 @@ def _write_keyword(directory: Path, articles: list[Article], previous: PreviousB
         except IndexFormatError:  # the previous keyword index is unreadable: it only costs a full one
             shutil.rmtree(directory, ignore_errors=True)
     keyword_index.write_index(directory, (d for a in articles for d in keyword_docs_for(a)))
-
-
-def _models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,
-            previous: PreviousBuild) -> dict:
-    """Train the category classifier and the confidence curve, unless the training data is unchanged."""
-    category = {a.id: a.category for a in articles}
-    # The key covers the training data and what the models compute from it.
-    key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES)] + [
-        f"{p.hash} {p.kind} {p.article_id} {category[p.article_id]}" for p in passages]).encode("utf-8")).hexdigest()[:32]
-    reuse = previous.models(key)
-    if reuse is not None:
-        shutil.copy(reuse["classifier"], staging / "classifier.npz")
-        return {"classifier": previous.manifest.classifier, "confidence": reuse["confidence"]}
-    models = train_models(embeddings, [p.article_id for p in passages], [p.kind for p in passages], category)
-    models.classifier.save(staging / "classifier.npz")
-    report = {k: v for k, v in models.report.items() if k != "held_out_vector_top1"}
-    return {
-        "classifier": {"type": "logistic-regression", "classes": models.classifier.classes, "training_key": key,
-                       "trained_on": "passage embeddings (questions, title and description, sections)", **report},
-        "confidence": {**models.confidence.to_json(), "held_out_vector_top1": models.report.get("held_out_vector_top1")},
-    }
 
 
 def _write_json(path: Path, data: object) -> None:

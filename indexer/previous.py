@@ -9,7 +9,7 @@ import numpy as np
 
 from indexer import publish
 from kb.errors import KbError
-from kb.manifest import Manifest, read_manifest
+from kb.manifest import CLASSIFIER, Manifest, read_manifest
 
 
 @dataclass
@@ -60,9 +60,14 @@ class PreviousBuild:
             return None
         return self.directory / "keyword"
 
-    def models(self, training_key: str) -> dict | None:
-        """The classifier file and confidence curve of the previous build, if trained on the same data."""
-        if self.manifest is None or self.manifest.classifier.get("training_key") != training_key:
+    def models(self, audience: str, training_key: str) -> dict | None:
+        """An audience's classifier file, its report and confidence curve in the previous build, if trained on the
+        same data."""
+        if self.manifest is None or self.directory is None:
             return None
-        path = self.directory / "classifier.npz"
-        return {"classifier": path, "confidence": self.manifest.confidence} if path.is_file() else None
+        report = self.manifest.classifier.get(audience)
+        curve = self.manifest.confidence.get(audience)
+        if not isinstance(report, dict) or report.get("training_key") != training_key or not isinstance(curve, dict):
+            return None
+        path = self.directory / CLASSIFIER.format(audience=audience)
+        return {"classifier": path, "report": report, "confidence": curve} if path.is_file() else None

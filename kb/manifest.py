@@ -8,8 +8,18 @@ from typing import Any
 
 from kb.errors import IndexFormatError, IndexMissingError
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
+# What changed in each format, for the message that asks to rebuild an older index.
+_CHANGES = {5: "customers' search is now built from public articles alone, with files per audience"}
+
+# Whose articles each audience of a search may see: customers the public ones, agents every one. Each audience has
+# its own spelling vocabulary, category classifier and confidence curve, built from what it may see.
+AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
+CLASSIFIER = "classifier-{audience}.npz"
+WORDS = "words-{audience}.json"
+# The vectors of each audience's articles (disjoint): customers' searches read only the public ones.
+VECTORS = "vectors-{audience}.faiss"
 
 
 @dataclass
@@ -48,7 +58,8 @@ def read_manifest(directory: Path) -> Manifest:
         raise IndexFormatError(f"{path}: not valid JSON ({exc})") from None
     version = data.get("format_version")
     if version != FORMAT_VERSION:
-        raise IndexFormatError(f"{path}: index format {version!r}, this kb reads format {FORMAT_VERSION}; "
+        why = f" ({_CHANGES[FORMAT_VERSION]})" if isinstance(version, int) and version < FORMAT_VERSION else ""
+        raise IndexFormatError(f"{path}: index format {version!r}, this kb reads format {FORMAT_VERSION}{why}; "
                                "rebuild with 'kb build'")
     try:
         model = data.pop("model")

@@ -14,14 +14,13 @@ from kb.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceMod
 from kb.config import Settings
 from kb.encoder import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
-from kb.keyword_index import KeywordIndex
-from kb.manifest import Manifest, read_manifest
-from kb.vector_index import VectorIndex
+from kb.keyword_index import PARTITIONS, KeywordIndex
+from kb.manifest import AUDIENCES, CLASSIFIER, VECTORS, WORDS, Manifest, read_manifest
+from kb.vector_index import PartitionedVectors, VectorIndex
 from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category, score_fusion
 from search.language import query_language
 from search.spelling import Vocabulary, correct_spelling, fix_layout
 
-AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
 MODES = ("hybrid", "keyword", "vector")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -69,6 +68,10 @@ def clean_query(text: str, max_chars: int) -> str:
 
 
 class SearchService:
+    """Searches for customers (audience 'public') use only what was built from public articles: their keyword
+    view, vectors, spelling vocabulary, category classifier and confidence curve (kb.manifest.AUDIENCES); agents'
+    (audience 'internal') use what was built from every article."""
+
     def __init__(self, index_dir: Path, manifest: Manifest, encoder: Encoder, settings: Settings) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
@@ -76,18 +79,32 @@ class SearchService:
         self._encoder = encoder
         try:
             self.articles: dict[str, dict] = _read_json(index_dir / "articles.json")
-            self.categories: dict[str, dict] = _read_json(index_dir / "categories.json")
+            self._categories: dict[str, dict] = _read_json(index_dir / "categories.json")
             self._passages: list[dict] = _read_json(index_dir / "passages.json")
-        except KeyError as exc:
-            raise IndexFormatError(f"{index_dir}: incomplete index ({exc})") from None
+            partition_rows = {name: np.array([row for row, p in enumerate(self._passages)
+                                              if self.articles[p["article"]]["audience"] == name], dtype=np.int64)
+                              for name in PARTITIONS}
+        except (KeyError, TypeError) as exc:
+            raise IndexFormatError(f"{index_dir}: incomplete index ({exc}); rebuild the index") from None
+        bad = sorted(cid for cid, c in self._categories.items()
+                     if not isinstance(c, dict) or c.get("audience") not in PARTITIONS)
+        if bad:
+            raise IndexFormatError(f"{index_dir / 'categories.json'}: categories {bad} have no audience; rebuild the index")
         self._keyword = KeywordIndex(index_dir / "keyword")
-        self._words = Vocabulary(_read_json(index_dir / "words.json").items())
-        self._vectors = VectorIndex(index_dir / "vectors.faiss", manifest.model_dimension)
-        self._classifier = CategoryClassifier.load(index_dir / "classifier.npz")
+        self._words = {audience: Vocabulary(_read_json(index_dir / WORDS.format(audience=audience)).items())
+                       for audience in AUDIENCES}
+        self._vectors = PartitionedVectors(
+            {name: VectorIndex(index_dir / VECTORS.format(audience=name), manifest.model_dimension)
+             for name in PARTITIONS}, partition_rows)
+        self._classifier = {audience: CategoryClassifier.load(index_dir / CLASSIFIER.format(audience=audience))
+                            for audience in AUDIENCES}
         self._query_vectors: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] | None = None
         self._visible: dict[str, Mapping[str, dict]] = {}
-        self._languages = {str(a.get("lang", "en")).split("-")[0] for a in self.articles.values()}
+        self._visible_categories: dict[str, Mapping[str, dict]] = {}
+        # Languages articles are written in, per audience: a query in another one leans less on keywords.
+        self._languages = {audience: {str(a.get("lang", "en")).split("-")[0] for a in self.articles.values()
+                                      if a["audience"] in allowed} for audience, allowed in AUDIENCES.items()}
         try:  # articles.json is written with sorted keys: centroid rows follow the sorted article ids
             self._centroids = np.load(index_dir / "centroids.npy")
         except (OSError, ValueError) as exc:
@@ -95,10 +112,12 @@ class SearchService:
         self._centroid_row = {a: i for i, a in enumerate(sorted(self.articles))}
         if len(self._centroids) != len(self._centroid_row):
             raise IndexFormatError(f"{index_dir}: {len(self._centroids)} centroids for {len(self.articles)} articles")
-        self._confidence = ConfidenceModel.from_json(manifest.confidence)
-        if self._confidence.features != CONFIDENCE_FEATURES:
-            raise IndexFormatError(f"{index_dir}: confidence model over {self._confidence.features}, this kb computes "
-                                   f"{CONFIDENCE_FEATURES}; rebuild the index")
+        self._confidence = {audience: ConfidenceModel.from_json(manifest.confidence.get(audience) or {})
+                            for audience in AUDIENCES}
+        for curve in self._confidence.values():
+            if curve.features != CONFIDENCE_FEATURES:
+                raise IndexFormatError(f"{index_dir}: confidence model over {curve.features}, this kb computes "
+                                       f"{CONFIDENCE_FEATURES}; rebuild the index")
         if len(self._vectors) != len(self._passages):
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
 
@@ -155,18 +174,21 @@ class SearchService:
         text = clean_query(query, self.settings.max_query_chars)
         if not text or k == 0 or not any(ch.isalnum() for ch in text):
             return SearchResponse(text, [])
-        searched = correct_spelling(fix_layout(text, self._keyword.knows), self._words)
+        # Typing slips are fixed only into words the audience's own articles use.
+        searched = correct_spelling(fix_layout(text, lambda word: self._keyword.knows(word, allowed)),
+                                    self._words[audience])
         n = self.settings.candidates
         keyword_hits = self._keyword.search(searched, n, allowed)
         keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
         query_vector = self._embed(searched)
         vector, vector_anchor, passage_scores = self._vector_candidates(query_vector, n, allowed)
-        probs = self._classifier.proba(query_vector)[0]
-        category_p = dict(zip(self._classifier.classes, probs.tolist()))
+        classifier = self._classifier[audience]
+        probs = classifier.proba(query_vector)[0]
+        category_p = dict(zip(classifier.classes, probs.tolist()))
         vector_ranked, centroid_best = self._rank_vector(query_vector, vector)
         written = query_language(searched)
         keyword_weight = self.settings.keyword_weight
-        if written not in self._languages | {None}:
+        if written not in self._languages[audience] | {None}:
             # No article is written in the query's language: its words match other languages only by chance.
             keyword_weight *= self.settings.foreign_keyword_factor
         if self.settings.fusion == "rrf":
@@ -195,13 +217,15 @@ class SearchService:
                                                "fused": fused_score.get(article_id, 0.0),
                                                "category": category_p.get(meta["category"], 0.0),
                                                "final": score}))
-        best = int(probs.argmax())
+        best = int(probs.argmax()) if len(probs) else None
         confidence = 0.0
         if ranked and passage_scores:
             features = confidence_features(np.array(passage_scores), centroid_best)
-            confidence = float(self._confidence.predict(features)[0])
-        return SearchResponse(text, hits, searched if searched != text else None, self._classifier.classes[best],
-                              float(probs[best]), confidence, confidence >= self.settings.confidence_threshold)
+            confidence = float(self._confidence[audience].predict(features)[0])
+        return SearchResponse(text, hits, searched if searched != text else None,
+                              classifier.classes[best] if best is not None else None,
+                              float(probs[best]) if best is not None else 0.0, confidence,
+                              confidence >= self.settings.confidence_threshold)
 
     def _rank_vector(self, query: np.ndarray, vector: list[tuple[str, float]]) -> tuple[list[tuple[str, float]], float]:
         """Vector candidates ranked by best passage + centroid_weight × cosine to the question centroid; and the
@@ -214,7 +238,7 @@ class SearchService:
         return best_per_key((a, s + weight * float(c)) for (a, s), c in zip(vector, near)), float(near.max())
 
     def _vector_candidates(self, query: np.ndarray, n: int, allowed: tuple[str, ...]):
-        scores, rows = self._vectors.search(query, n * 4)
+        scores, rows = self._vectors.search(query, n * 4, allowed)
         scored, anchors, visible = [], {}, []
         for score, row in zip(scores[0], rows[0]):
             if row < 0:
@@ -250,14 +274,34 @@ class SearchService:
         return out
 
     def visible_articles(self, audience: str = "public") -> Mapping[str, dict]:
-        """The articles `audience` may read, by id; computed once per loaded index (read-only)."""
+        """The articles `audience` may read, by id; computed once per loaded index (read-only). Their `related`
+        and `translations` name only articles `audience` may read too."""
         allowed = AUDIENCES.get(audience)
         if allowed is None:
             raise ValueError(f"unknown audience {audience!r}")
         if audience not in self._visible:
-            self._visible[audience] = MappingProxyType(
-                {key: meta for key, meta in self.articles.items() if meta["audience"] in allowed})
+            visible = {key: meta for key, meta in self.articles.items() if meta["audience"] in allowed}
+            self._visible[audience] = MappingProxyType({key: {
+                **meta, "related": [r for r in meta.get("related", []) if r in visible],
+                "translations": {lang: k for lang, k in (meta.get("translations") or {}).items() if k in visible},
+            } for key, meta in visible.items()})
         return self._visible[audience]
+
+    def visible_categories(self, audience: str = "public") -> Mapping[str, dict]:
+        """The categories `audience` is offered, by id (read-only): customers never see one that holds only
+        internal articles."""
+        allowed = AUDIENCES.get(audience)
+        if allowed is None:
+            raise ValueError(f"unknown audience {audience!r}")
+        if audience not in self._visible_categories:
+            self._visible_categories[audience] = MappingProxyType(
+                {cid: c for cid, c in self._categories.items() if c["audience"] in allowed})
+        return self._visible_categories[audience]
+
+    @property
+    def categories(self) -> Mapping[str, dict]:
+        """The categories customers are offered (visible_categories('public'))."""
+        return self.visible_categories("public")
 
     def history(self, article_id: str) -> list[dict]:
         """The commits that touched an article's file, newest first (empty outside git); read on first use."""

@@ -1,7 +1,8 @@
 """Forgiving the way customers type: words typed in the wrong keyboard layout, and small misspellings.
 
 Both fixes are checked against the index's own vocabulary, so a word is only changed into one the help center
-actually uses.
+actually uses; the search service passes the vocabulary of the articles its reader may see (a customer's typing
+is never "fixed" into a word only an internal article uses).
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def queue():
                     | {g for g in db().scalars(select(Ticket.agent_group).distinct()) if g})
     return render_template("desk/queue.html", found=found, chosen=chosen, labels=STATUS_LABELS, statuses=STATUSES,
                            ages=list(AGES), organisations=organisations(db()), groups=groups,
-                           categories=_service().categories)
+                           categories=_service().visible_categories("internal"))
 
 
 def _ticket(ref: str) -> Ticket:
@@ -111,7 +111,7 @@ def _status_form(ticket: Ticket, **data) -> StatusForm:
 
 def _category_form(ticket: Ticket, **data) -> CategoryForm:
     form = CategoryForm(**data)
-    form.category.choices = [(cid, c.get("title", cid)) for cid, c in _service().categories.items()]
+    form.category.choices = [(cid, c.get("title", cid)) for cid, c in _service().visible_categories("internal").items()]
     return form
 
 

@@ -65,7 +65,7 @@ def other_versions(meta: dict) -> list[tuple[str, str]]:
 
 @bp.app_template_global()
 def category_title(category_id: str | None) -> str:
-    return _service().categories.get(category_id or "", {}).get("title", category_id or "")
+    return _service().visible_categories("internal").get(category_id or "", {}).get("title", category_id or "")
 
 
 def top_questions(limit: int = TOP_QUESTIONS) -> list[dict]:

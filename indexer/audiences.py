@@ -1,0 +1,69 @@
+"""What each audience's search is built from: customers' from the public articles alone, agents' from all of them.
+
+A customer's search must not be shaped by an internal article in any way: not the words its spelling fixes
+know, the categories its classifier predicts, the curve its confidence comes from, nor the vectors it searches.
+So each audience (kb.manifest.AUDIENCES) gets its own, trained on the passages of the articles it may see.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from indexer.calibrate import train_models
+from indexer.passages import Passage
+from indexer.previous import PreviousBuild
+from kb.articles import Article, Category
+from kb.classifier import CONFIDENCE_FEATURES
+from kb.manifest import AUDIENCES, CLASSIFIER
+
+
+def passage_rows(articles: list[Article], passages: list[Passage], audiences: tuple[str, ...]) -> list[int]:
+    """Rows (in index order) of the passages of the articles whose audience is one of `audiences`."""
+    audience_of = {a.id: a.audience for a in articles}
+    return [row for row, p in enumerate(passages) if audience_of[p.article_id] in audiences]
+
+
+def category_audiences(categories: dict[str, Category], articles: list[Article]) -> dict[str, str]:
+    """Per declared category, who may see it: 'internal' when every article it holds is internal (agents only),
+    else 'public' (a category without articles too: it names nothing customers may not read)."""
+    held: dict[str, set[str]] = {}
+    for article in articles:
+        held.setdefault(article.category, set()).add(article.audience)
+    return {cid: "internal" if held.get(cid) == {"internal"} else "public" for cid in categories}
+
+
+def train_audience_models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,
+                          previous: PreviousBuild) -> dict:
+    """Per audience, the category classifier (written to staging) and the confidence curve, trained on what that
+    audience may see; reused from the previous build when its training data is unchanged. Returns the manifest's
+    `classifier` and `confidence` entries."""
+    category = {a.id: a.category for a in articles}
+    classifier: dict = {"type": "logistic-regression",
+                        "trained_on": "passage embeddings (questions, title and description, sections)"}
+    confidence: dict = {}
+    keys = []
+    for audience, allowed in AUDIENCES.items():
+        rows = passage_rows(articles, passages, allowed)
+        # The key covers the training data and what the models compute from it.
+        key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES)] + [
+            f"{passages[r].hash} {passages[r].kind} {passages[r].article_id} {category[passages[r].article_id]}"
+            for r in rows]).encode("utf-8")).hexdigest()[:32]
+        keys.append(key)
+        path = staging / CLASSIFIER.format(audience=audience)
+        reuse = previous.models(audience, key)
+        if reuse is not None:
+            shutil.copy(reuse["classifier"], path)
+            classifier[audience], confidence[audience] = reuse["report"], reuse["confidence"]
+            continue
+        models = train_models(embeddings[rows], [passages[r].article_id for r in rows],
+                              [passages[r].kind for r in rows], category)
+        models.classifier.save(path)
+        report = {k: v for k, v in models.report.items() if k != "held_out_vector_top1"}
+        classifier[audience] = {"classes": models.classifier.classes, "training_key": key, **report}
+        confidence[audience] = {**models.confidence.to_json(),
+                                "held_out_vector_top1": models.report.get("held_out_vector_top1")}
+    classifier["training_key"] = hashlib.sha256(" ".join(keys).encode("utf-8")).hexdigest()[:32]
+    return {"classifier": classifier, "confidence": confidence}
