@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Customer roles. Staff roles (agents, admins) are further values of the same column; staff belong to no
@@ -28,6 +29,7 @@ CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 
 SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
 CATEGORY_MAX, GROUP_MAX = 64, 64
+IDEMPOTENCY_KEY_MAX = 64
 
 
 def utcnow() -> datetime:
@@ -64,6 +66,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Staff only: the agent group whose queue this agent works (see the `routing` setting).
     agent_group: Mapped[str] = mapped_column(String(GROUP_MAX), default="")
+    # Every session cookie carries the generation it was signed in under; raising it ends them all (sign-out).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
@@ -75,6 +79,8 @@ class User(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # A unique index rather than a constraint: added to an existing table without rebuilding it (SQLite).
+    __table_args__ = (Index("uq_tickets_customer_id_idempotency_key", "customer_id", "idempotency_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)
@@ -94,6 +100,9 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # When the customer last wrote (filing or a reply): the desk's queue puts the most recent first.
     last_customer_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # The client's key for the request that filed it: a retry with the same key gets this ticket, not a new one.
+    # Unique per customer; tickets filed without a key have none (NULLs never collide).
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
 
     customer: Mapped[User] = relationship()
     organisation: Mapped[Organisation | None] = relationship()

@@ -73,7 +73,7 @@ def clean_database(postgres_url):
 
 def test_migrations_give_the_models_schema_on_postgresql(clean_database):
     engine, _ = open_database(clean_database)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
                                 Base.metadata) == []
