@@ -131,6 +131,15 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(db: Session, user: User) -> None:
+    """Sign `user` out everywhere: every session cookie issued to them so far stops working (not committed).
+
+    The generation is raised in SQL, so two sign-outs at once both count.
+    """
+    user.session_generation = User.session_generation + 1
+    db.flush()
+
+
 def can_see_ticket(user: User | None, ticket: Ticket) -> bool:
     """A member sees their own tickets; an organisation's manager sees all of the organisation's.
 

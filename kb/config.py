@@ -50,6 +50,8 @@ class Settings:
     secret_key: str = _setting("", "Key that signs session cookies; empty: a random key kept in `secret_key_file`.")
     secret_key_file: Path = _setting(Path("var/secret_key"), "Where the generated secret key is kept (mode 0600) when `secret_key` is empty.")
     cookie_secure: str = _setting("auto", "Send cookies over HTTPS only: `auto` (unless `host` is a loopback address), `always` or `never`.")
+    session_idle_minutes: int = _setting(120, "A signed-in session ends after this many minutes without a request (a positive number).")
+    session_max_hours: int = _setting(12, "A signed-in session ends this many hours after signing in, however active (a positive number).")
     proxy_hops: int = _setting(0, "Reverse proxies in front of `kb serve` whose X-Forwarded-For/-Proto/-Host headers are "
                                "trusted (0: none; the client address is the connection's).")
     rate_limit_storage: str = _setting("memory://", "Where rate-limit counters live (a Flask-Limiter storage URI, e.g. `redis://host:6379`).")

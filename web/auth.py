@@ -1,7 +1,8 @@
-"""Signing in and out (e-mail and password; the session cookie carries the user id)."""
+"""Signing in and out (e-mail and password; the session cookie carries the user id, see web.sessions)."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,22 +12,45 @@ from web.context import current_user, db, sign_in as start_session, sign_out as 
 from web.forms import ActionForm, SignInForm
 
 bp = Blueprint("auth", __name__)
+NEXT_MAX = 2000
+# Control characters, and the spaces and separators a browser or server might drop or read as a line break.
+# Backslashes too (some browsers read them as slashes), and lone surrogates (which no URL can carry).
+_DOUBTFUL = re.compile(r"[\x00-\x20\x7f-\xa0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
+                       r"\ud800-\udfff\\]")
+# What a path or query may keep as it is; everything else is percent-encoded.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` as a clean path on this site (percent-encoded ASCII), or None when it is anything else or doubtful:
+    an absolute or scheme-relative URL, a backslash, a control character, a space or a line break anywhere."""
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX or _DOUBTFUL.search(target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    path = quote(parts.path, safe=_PATH_SAFE)
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    fragment = quote(parts.fragment, safe=_QUERY_SAFE)
+    return path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or scheme-relative URL (no open redirect)."""
-    target = (target or "").strip()
-    parts = urlsplit(target)
-    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc or "\\" in target:
-        return url_for("portal.home")
-    return target
+    """Where to go after a form: only a clean path on this site (no open redirect, no header injection);
+    anything doubtful goes to the home page."""
+    return local_path(target) or url_for("portal.home")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     form = SignInForm()
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+        form.next.data = local_path(request.args.get("next")) or ""
         if current_user() is not None:
             return redirect(safe_next(form.next.data))
     status = 200
@@ -34,10 +58,11 @@ def sign_in():
         user = authenticate(db(), form.email.data, form.password.data)
         if user is not None:
             start_session(user)
-            flash(_("Signed in as %(email)s.", email=user.email), "info")
-            if user.is_staff and not form.next.data:
+            flash(_("You are signed in."), "info")  # no address: flashed messages travel in the cookie
+            target = local_path(form.next.data)
+            if user.is_staff and not target:
                 return redirect(url_for("desk.queue"))
-            return redirect(safe_next(form.next.data))
+            return redirect(target or url_for("portal.home"))
         form.password.errors = [_("E-mail or password is not right.")]
         status = 401
     elif request.method == "POST":

@@ -9,7 +9,9 @@ from typing import Any, Callable
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
+from kb.accounts import end_sessions
 from kb.models import User
+from web import sessions
 
 VISITOR_COOKIE = "kb_visitor"
 _VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -23,20 +25,23 @@ def db() -> Session:
 
 
 def current_user() -> User | None:
+    """The signed-in user, while the session is neither expired nor ended (see web.sessions)."""
     if "user" not in g:
-        user_id = session.get("user_id")
-        user = db().get(User, user_id) if isinstance(user_id, int) else None
-        g.user = user if user is not None and user.active else None
+        g.user = sessions.resume(db)
     return g.user
 
 
 def sign_in(user: User) -> None:
-    session.clear()  # a fresh session (and CSRF token) on every sign-in
-    session["user_id"] = user.id
+    sessions.start(user)
     g.user = user
 
 
 def sign_out() -> None:
+    """End the session: this cookie and every copy of it (and the user's other sessions) stop working."""
+    user = current_user()
+    if user is not None:
+        end_sessions(db(), user)
+        db().commit()
     session.clear()
     g.user = None
 
@@ -72,6 +77,8 @@ def route_group(category: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    sessions.lifetimes(app.config["KB_SETTINGS"])  # a bad session lifetime stops the start, naming the setting
+
     @app.after_request
     def keep_visitor(response):
         if g.get("new_visitor"):
