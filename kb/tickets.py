@@ -1,17 +1,19 @@
 """Tickets: creation with an unguessable reference, the customer's view of them, their status history."""
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from kb.errors import TicketError
 from kb.models import (AGENT, CATEGORY_MAX, CUSTOMER, CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_REPLY, EVENT_STATUS,
-                       EVENT_SUBMITTED, IN_PROGRESS, MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX,
+                       EVENT_SUBMITTED, IDEMPOTENCY_KEY_MAX, IN_PROGRESS, MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX,
                        SUBMITTED, WAITING, CategoryChange, Ticket, TicketArticle, TicketEvent, User, utcnow)
 
 # Crockford's base32: no I, L, O or U, so a reference read over the phone is not misheard.
@@ -19,6 +21,8 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REF_PREFIX = "KB-"
 REF_CHARS = 8
 ACTIVE = (SUBMITTED, IN_PROGRESS, WAITING)
+# A client's idempotency key: visible ASCII (a UUID, a token), no spaces.
+_KEY_RE = re.compile(r"[!-~]{1,%d}" % IDEMPOTENCY_KEY_MAX)
 
 
 def new_ref() -> str:
@@ -30,12 +34,24 @@ def normalise_ref(ref: str) -> str:
     return (ref or "").strip().upper()
 
 
+def check_idempotency_key(key: str) -> str:
+    """`key` if a client may name a request with it: 1 to 64 visible ASCII characters."""
+    if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+        raise TicketError(f"Idempotency-Key needs 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters "
+                          "(letters, digits, punctuation; no spaces)")
+    return key
+
+
 def create_ticket(db: Session, customer: User, subject: str, description: str, category: str = "",
-                  deflection: dict[str, Any] | None = None, predicted: str = "", group: str = "") -> Ticket:
+                  deflection: dict[str, Any] | None = None, predicted: str = "", group: str = "",
+                  idempotency_key: str | None = None) -> Ticket:
     """A new ticket in status `submitted`, with its first event. Text is stored as typed.
 
-    `predicted` is the classifier's category for the text, `group` the agent group the routing rules chose.
+    `predicted` is the classifier's category for the text, `group` the agent group the routing rules chose,
+    `idempotency_key` the client's name for the request that files it (see `file_once`).
     """
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
     if not subject.strip() or len(subject) > SUBJECT_MAX:
         raise TicketError(f"subject needs 1 to {SUBJECT_MAX} characters")
     if not description.strip() or len(description) > DESCRIPTION_MAX:
@@ -47,12 +63,42 @@ def create_ticket(db: Session, customer: User, subject: str, description: str, c
     ticket = Ticket(ref=ref, organisation_id=customer.organisation_id, customer=customer, subject=subject,
                     description=description, category=category[:CATEGORY_MAX], status=SUBMITTED,
                     predicted_category=(predicted or "")[:CATEGORY_MAX], agent_group=group or "",
-                    deflection=deflection or {}, created_at=now, updated_at=now, last_customer_at=now)
+                    deflection=deflection or {}, created_at=now, updated_at=now, last_customer_at=now,
+                    idempotency_key=idempotency_key)
     ticket.events.append(TicketEvent(kind=EVENT_SUBMITTED, author_kind=CUSTOMER, author=customer,
                                      status_to=SUBMITTED, created_at=now))
     db.add(ticket)
     db.flush()
     return ticket
+
+
+def ticket_for_key(db: Session, customer: User, key: str) -> Ticket | None:
+    """The ticket `customer` filed with idempotency key `key`, if any."""
+    return db.scalar(select(Ticket).where(Ticket.customer_id == customer.id, Ticket.idempotency_key == key)
+                     .options(selectinload(Ticket.events)))
+
+
+def file_once(db: Session, customer: User, key: str | None, create: Callable[[], Ticket]) -> tuple[Ticket, bool]:
+    """File a ticket at most once per idempotency key: `(ticket, True)` for the ticket `create()` adds, committed
+    here; `(earlier, False)` when `customer` already filed one with `key` (a retried request).
+
+    Two retries racing each other both pass the first look-up; the database's unique index on (customer, key)
+    lets one insert, and the other, refused, answers with the winner's ticket.
+    """
+    if key is not None:
+        earlier = ticket_for_key(db, customer, key)
+        if earlier is not None:
+            return earlier, False
+    try:
+        ticket = create()
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        earlier = ticket_for_key(db, customer, key) if key is not None else None
+        if earlier is None:  # another unique column (a reference drawn twice at the same moment)
+            raise TicketError("ticket could not be saved at this moment; please send it again") from None
+        return earlier, False
+    return ticket, True
 
 
 def set_status(db: Session, ticket: Ticket, status: str, author: User | None = None, author_kind: str = AGENT,

@@ -1,13 +1,15 @@
 """The JSON API for other channels: search, suggestions, tickets. Same rules as the pages."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from kb.accounts import can_see_ticket
 from kb.errors import TicketError
-from kb.tickets import find_ticket, ticket_dict, tickets_for
+from kb.tickets import check_idempotency_key, file_once, find_ticket, ticket_dict, tickets_for
 from web.context import current_user, db
-from web.forms import QUERY_MAX, clean
+from web.forms import QUERY_MAX, clean, has_surrogate
 from web.i18n import current_language
 from web.suggestions import file_ticket, suggest
 
@@ -58,14 +60,34 @@ def list_tickets():
                             for t in tickets_for(db(), user)])
 
 
+def _json_body() -> tuple[Any, Any]:
+    """The request's JSON, or the 400 to answer: for a body that is not JSON, or nests too deeply to read."""
+    try:
+        return current_app.json.loads(request.get_data(cache=True)), None
+    except RecursionError:
+        return None, _error(400, "body: the JSON nests too deeply", "body")
+    except ValueError:  # not JSON, or not UTF-8
+        return None, _error(400, "body: not valid JSON", "body")
+
+
 @bp.post("/tickets")
 def create_ticket_api():
+    """File a ticket. With an `Idempotency-Key` header, a retry with the same key answers with the ticket the
+    first request filed (200, header `Idempotent-Replayed: true`) instead of filing a second one."""
     user, refused = _customer()
     if refused:
         return refused
     if not request.is_json:
         return _error(415, "send the ticket as JSON (Content-Type: application/json)")
-    data = request.get_json(silent=True)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        try:
+            check_idempotency_key(key)
+        except TicketError as exc:
+            return _error(400, str(exc), "Idempotency-Key")
+    data, refused = _json_body()
+    if refused:
+        return refused
     if not isinstance(data, dict):
         return _error(400, "the body must be a JSON object")
     fields = {}
@@ -73,6 +95,8 @@ def create_ticket_api():
         value = data.get(name, "")
         if not isinstance(value, str):
             return _error(400, f"{name} must be a string", name)
+        if has_surrogate(value):
+            return _error(400, f"{name}: holds a lone surrogate (\\ud800-\\udfff), which is not text", name)
         fields[name] = clean(value)
     for name in ("subject", "description"):
         if not fields[name].strip():
@@ -80,14 +104,19 @@ def create_ticket_api():
     if fields["category"] and fields["category"] not in current_app.extensions["kb.search"].categories:
         return _error(400, f"category: unknown category {fields['category'][:64]!r}", "category")
     try:
-        ticket = file_ticket(user, fields["subject"], fields["description"], fields["category"],
-                             fields["searched"][:QUERY_MAX])
+        ticket, created = file_once(db(), user, key, lambda: file_ticket(
+            user, fields["subject"], fields["description"], fields["category"], fields["searched"][:QUERY_MAX],
+            idempotency_key=key))
     except TicketError as exc:
         db().rollback()
         field = str(exc).split(" ", 1)[0]
         return _error(400, str(exc), field)
-    db().commit()
-    return jsonify(ticket_dict(ticket)), 201
+    if created:
+        return jsonify(ticket_dict(ticket)), 201
+    if (ticket.subject, ticket.description) != (fields["subject"], fields["description"]):
+        return _error(422, f"Idempotency-Key: already used for ticket {ticket.ref}, with another subject or "
+                           "description; use a new key for a new ticket", "Idempotency-Key")
+    return jsonify(ticket_dict(ticket)), 200, {"Idempotent-Replayed": "true"}
 
 
 @bp.get("/tickets/<ref>")

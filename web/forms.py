@@ -5,24 +5,38 @@ Labels and messages are lazy translations: they are put into words when a page s
 from __future__ import annotations
 
 import re
+import secrets
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField,
                      TextAreaField)
-from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
 from kb.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
                        STAFF_ROLES, SUBJECT_MAX)
 
 QUERY_MAX = 2000
 ROLE_LABELS = {AGENT_ROLE: _l("agent"), ADMIN_ROLE: _l("admin"), MEMBER: _l("member"), MANAGER: _l("manager")}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+FORM_KEY_RE = r"^[A-Za-z0-9_-]{16,64}$"
 
 
 def clean(value: str | None) -> str | None:
-    """Text as typed, less control characters (which no field needs and some databases refuse)."""
+    """Text as typed, less control characters (which no field needs and some databases refuse) and lone
+    surrogates (half a UTF-16 pair, e.g. a JSON `\\ud800`: no UTF-8 text can hold one)."""
     return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+def has_surrogate(value: str) -> bool:
+    """Whether `value` holds a lone surrogate, which cannot be stored, searched or sent back as UTF-8."""
+    return _SURROGATE.search(value) is not None
+
+
+def new_form_key() -> str:
+    """A one-time key for a form that files something: submitting the form twice files it once."""
+    return secrets.token_urlsafe(24)
 
 
 class _MaxLength(Length):
@@ -80,6 +94,9 @@ class TicketForm(FlaskForm):
                                 validators=[_required(_l("Description")), _length(_l("Description"), DESCRIPTION_MAX)])
     category = SelectField(_l("Category"), validate_choice=True, choices=[])
     searched = HiddenField(filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
+    # Given when the form is shown (`new_form_key`); the same key submitted again files no second ticket.
+    idempotency_key = HiddenField(validators=[Optional(), Regexp(FORM_KEY_RE, message=_l(
+        "This form has expired or did not come from this site. Reload the page and try again."))])
 
 
 class ReplyForm(FlaskForm):

@@ -64,10 +64,12 @@ def suggest(text: str) -> Suggestions:
                        response.confident, items)
 
 
-def file_ticket(user: User, subject: str, description: str, category: str, searched: str = "") -> Ticket:
+def file_ticket(user: User, subject: str, description: str, category: str, searched: str = "",
+                idempotency_key: str | None = None) -> Ticket:
     """A new ticket (not committed) with what the customer searched and was shown before filing it (`searched`,
     else the problem as written), its predicted category and the agent group that category routes to.
     Raises TicketError for a field the ticket cannot take."""
     shown = suggest(searched or problem_text(subject, description))
     return create_ticket(db(), user, subject, description, category, deflection=shown.record(),
-                         predicted=shown.category or "", group=route_group(shown.category))
+                         predicted=shown.category or "", group=route_group(shown.category),
+                         idempotency_key=idempotency_key)

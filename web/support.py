@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 
 from kb.accounts import can_see_ticket
 from kb.models import Deflection
-from kb.tickets import ACTIVE, add_reply, find_ticket, tickets_for, tracker
+from kb.tickets import ACTIVE, add_reply, file_once, find_ticket, tickets_for, tracker
 from web.context import current_user, db, sign_in_required, visitor
-from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm
+from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm, new_form_key
 from web.i18n import STATUS_LABELS
 from web.suggestions import file_ticket, problem_text, suggest
 
@@ -21,7 +21,9 @@ def _category_choices() -> list[tuple[str, str]]:
 
 
 def _ticket_form(**data) -> TicketForm:
-    form = TicketForm(**data) if data else TicketForm()
+    """The ticket form: shown fresh (`formdata=None`, prefilled from `data`) with a new one-time key, or as
+    submitted."""
+    form = TicketForm(**data, idempotency_key=new_form_key()) if data else TicketForm()
     form.category.choices = _category_choices()
     return form
 
@@ -69,9 +71,11 @@ def new_ticket():
     form = _ticket_form()
     if not form.validate_on_submit():
         return render_template("ticket_new.html", form=form, suggestions=None), 400
-    ticket = file_ticket(current_user(), form.subject.data, form.description.data, form.category.data,
-                         form.searched.data or "")
-    db().commit()
+    user, key = current_user(), form.idempotency_key.data or None
+    # The same form submitted again (a double click, a browser retry) shows the ticket it filed the first time.
+    ticket, _created = file_once(db(), user, key, lambda: file_ticket(
+        user, form.subject.data, form.description.data, form.category.data, form.searched.data or "",
+        idempotency_key=key))
     flash(_("Ticket %(ref)s is submitted. We will reply here and by e-mail.", ref=ticket.ref), "info")
     return redirect(url_for("support.ticket", ref=ticket.ref))
 
