@@ -39,7 +39,7 @@ def portal_index(tmp_path_factory) -> tuple[Settings, SearchService]:
 
 @pytest.fixture
 def portal_settings(portal_index, tmp_path: Path) -> Settings:
-    return replace(portal_index[0], database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="test-secret",
+    return replace(portal_index[0], database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
                    secret_key_file=tmp_path / "secret_key")
 
 

@@ -75,7 +75,7 @@ def test_article_page_shows_updated_and_history_page_lists_commits(repo: Path, s
     build_index(settings, encoder, progress=False)
     service = SearchService.load(settings.index_dir, settings, encoder)
     app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}",
-                                      secret_key="test-secret"), service)
+                                      secret_key="k" * 32), service)
     client = app.test_client()
     page = client.get("/articles/printer-offline").get_data(as_text=True)
     assert "Updated" in page and "2026-03-01T08:00:00Z" in page and "3 revisions" in page

@@ -84,8 +84,9 @@ def test_portal_api_answers_every_request_while_builds_swap(settings: Settings, 
     monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing",
                         lambda threads, batch, precision, **options: HashingEncoder())
     build_index(settings, encoder, progress=False)
-    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="s",
-                                      reload_interval=0.0, rate_limit_suggest="1000000/minute"))
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}",
+                                      secret_key="k" * 32, reload_interval=0.0,
+                                      rate_limit_suggest="1000000/minute"))
     statuses: list[int] = []
     seen: set[str] = set()
     clients = threading.local()  # one test client per thread, as each browser has its own

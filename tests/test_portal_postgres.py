@@ -82,7 +82,7 @@ def test_migrations_give_the_models_schema_on_postgresql(clean_database):
 
 def test_portal_on_postgresql(portal_index, clean_database, tmp_path):
     settings, service = portal_index
-    app = make_app(replace(settings, database_url=clean_database, secret_key="pg"), service)
+    app = make_app(replace(settings, database_url=clean_database, secret_key="k" * 32), service)
     add_people(app)
     ann = app.test_client()
     sign_in(ann, "ann@acme.example")

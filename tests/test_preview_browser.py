@@ -25,7 +25,7 @@ def test_open_article_page_shows_the_edit_without_a_reload(settings: Settings, c
     monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing",
                         lambda threads, batch, precision, **options: HashingEncoder())
     encoder = HashingEncoder()
-    preview = settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="s",
+    preview = settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
                                reload_interval=0.2)
     build_index(preview, encoder, progress=False)
     watcher = Watcher(preview, encoder, interval=0.2, report=lambda m: None).start()

@@ -72,8 +72,8 @@ def fake_model(monkeypatch):
 def test_open_page_follows_a_rebuild_without_a_restart(settings: Settings, encoder, center: Path, tmp_path: Path,
                                                        fake_model):
     build_index(settings, encoder, progress=False)
-    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="s",
-                                      reload_interval=0.0), preview=True)
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", reload_interval=0.0,
+                                      secret_key="k" * 32), preview=True)
     client = app.test_client()
     page = client.get("/articles/printer-offline").get_data(as_text=True)
     first = client.get("/_index").get_json()["build"]
@@ -86,7 +86,8 @@ def test_open_page_follows_a_rebuild_without_a_restart(settings: Settings, encod
 
 def test_published_portal_has_no_preview_script(settings: Settings, encoder, tmp_path: Path, fake_model):
     build_index(settings, encoder, progress=False)
-    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="s"))
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}",
+                                      secret_key="k" * 32))
     assert "preview.js" not in app.test_client().get("/").get_data(as_text=True)
 
 

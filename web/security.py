@@ -4,6 +4,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import stat
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -17,25 +19,84 @@ from kb.config import Settings
 from kb.errors import ConfigError
 
 COOKIE_SECURE = ("auto", "always", "never")
+MIN_KEY_CHARS = 32  # a generated key has 64 (48 random bytes)
+_NEW_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 def secret_key(settings: Settings) -> str:
-    """The configured key, or one generated once and kept in `secret_key_file` (readable by its owner only)."""
+    """The configured key, or one generated once and kept in `secret_key_file` (readable by its owner only).
+
+    Refuses an empty or short key, and a key file that other users may read, with a ConfigError naming the
+    setting or the file.
+    """
     if settings.secret_key:
-        return settings.secret_key
+        key = settings.secret_key.strip()
+        if len(key) < MIN_KEY_CHARS:
+            raise ConfigError(f"setting 'secret_key' is too short ({len(key)} characters; at least {MIN_KEY_CHARS}): "
+                              f"use a random one, e.g. from `{_NEW_KEY_HINT}`, or leave it empty to have one "
+                              f"generated into secret_key_file")
+        return key
     path = Path(settings.secret_key_file)
+    key = _read_key_file(path)
+    return key if key is not None else _create_key_file(path)
+
+
+def _read_key_file(path: Path) -> str | None:
+    """The key kept in `path`, None when there is no such file."""
     try:
-        return path.read_text(encoding="utf-8").strip()
+        with open(path, "rb") as fh:
+            mode = stat.S_IMODE(os.fstat(fh.fileno()).st_mode)
+            if mode & 0o077 and os.name == "posix":
+                raise ConfigError(f"{path}: permissions {mode:04o} are too open: the secret key file must be readable "
+                                  f"by its owner only; run `chmod 600 {path}` (setting 'secret_key_file')")
+            data = fh.read(4096)
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the secret key file: {exc.strerror} "
+                          f"(setting 'secret_key_file')") from None
+    try:
+        key = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        key = ""
+    if len(key) < MIN_KEY_CHARS:
+        what = "is empty" if not key else f"holds a key too short to be safe ({len(key)} characters; at least " \
+                                          f"{MIN_KEY_CHARS})"
+        raise ConfigError(f"{path}: the secret key file {what}; delete it to have a new key generated (signed-in "
+                          f"visitors are signed out) or write a longer key into it (setting 'secret_key_file')")
+    return key
+
+
+def _create_key_file(path: Path) -> str:
+    """Generate a key into `path`, or read the one another process put there first.
+
+    The key is written to a temporary file and synced, then hard-linked into place: a reader sees either no file
+    or the whole key, and of processes starting together the first link wins and the others read its key.
+    """
     key = secrets.token_urlsafe(48)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process wrote it first: use theirs
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key + "\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the secret key file: {exc.strerror} "
+                          f"(setting 'secret_key_file')") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:  # another process was first: use its key
+            theirs = _read_key_file(path)
+            if theirs is None:  # removed again in between: try once more from scratch
+                return _create_key_file(path)
+            return theirs
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot create the secret key file: {exc.strerror}; set 'secret_key' "
+                              f"instead (setting 'secret_key_file')") from None
+    finally:
+        os.unlink(temp)
     return key
 
 
