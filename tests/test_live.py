@@ -86,7 +86,8 @@ def test_portal_api_answers_every_request_while_builds_swap(settings: Settings, 
     build_index(settings, encoder, progress=False)
     app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}",
                                       secret_key="k" * 32, reload_interval=0.0,
-                                      rate_limit_suggest="1000000/minute"))
+                                      rate_limit_suggest="1000000/minute",
+                                      rate_limit_search="1000000/minute"))
     statuses: list[int] = []
     seen: set[str] = set()
     clients = threading.local()  # one test client per thread, as each browser has its own

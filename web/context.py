@@ -7,6 +7,7 @@ import secrets
 from typing import Any, Callable
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
+from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
 from kb.accounts import end_sessions
@@ -46,16 +47,46 @@ def sign_out() -> None:
     g.user = None
 
 
+def _visitor_signer() -> Signer:
+    return Signer(current_app.secret_key, salt="kb.visitor")
+
+
+def _issued_visitor_id() -> str | None:
+    """The visitor id in this request's cookie, if this server issued it (signed with the secret key)."""
+    try:
+        issued = _visitor_signer().unsign(request.cookies.get(VISITOR_COOKIE, "")).decode("ascii")
+    except (BadSignature, UnicodeDecodeError):
+        return None
+    return issued if _VISITOR_RE.match(issued) else None
+
+
 def visitor() -> str:
-    """Who votes and views: the signed-in user, else a random id kept in a cookie."""
+    """Who votes and views: the signed-in user, else the visitor id this server issued in a signed cookie.
+
+    A missing, forged or self-chosen cookie gets a new id, unless the client's address has been given
+    `rate_limit_new_visitors` already: then the address itself is the visitor, so that a client throwing its
+    cookies away counts as a bounded number of visitors."""
     user = current_user()
     if user is not None:
         return f"user:{user.id}"
     if "visitor" not in g:
-        cookie = request.cookies.get(VISITOR_COOKIE, "")
-        g.visitor = cookie if _VISITOR_RE.match(cookie) else secrets.token_urlsafe(18)
-        g.new_visitor = g.visitor != cookie
-    return f"v:{g.visitor}"
+        from web.rate_limits import client_address, may_issue_visitor_id
+
+        issued = _issued_visitor_id()
+        if issued is not None:
+            g.visitor = f"v:{issued}"
+        elif may_issue_visitor_id():
+            issued = secrets.token_urlsafe(18)
+            g.visitor, g.visitor_cookie = f"v:{issued}", _visitor_signer().sign(issued).decode("ascii")
+        else:
+            g.visitor = f"a:{client_address()}"[:64]
+    return g.visitor
+
+
+def returning_visitor() -> bool:
+    """Whether `visitor()` was known before this request (not an id issued just now): a vote needs one."""
+    visitor()
+    return g.get("visitor_cookie") is None
 
 
 def sign_in_required(view: Callable) -> Callable:
@@ -81,9 +112,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def keep_visitor(response):
-        if g.get("new_visitor"):
-            response.set_cookie(VISITOR_COOKIE, g.visitor, max_age=365 * 24 * 3600, httponly=True,
-                                samesite="Lax", secure=current_app.config["KB_COOKIE_SECURE"])
+        if g.get("visitor_cookie"):
+            from web.security import request_cookies_secure
+
+            response.set_cookie(VISITOR_COOKIE, g.visitor_cookie, max_age=365 * 24 * 3600, httponly=True,
+                                samesite="Lax", secure=request_cookies_secure())
         return response
 
     @app.teardown_appcontext

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kb.models import ArticleView, Vote, utcnow
-from web.context import db, visitor
+from web.context import db, returning_visitor, visitor
 from web.forms import ActionForm
 from web.i18n import current_language
 from web.snippets import snippet
@@ -69,10 +69,14 @@ def category_title(category_id: str | None) -> str:
 
 
 def top_questions(limit: int = TOP_QUESTIONS) -> list[dict]:
-    """The most viewed public articles, topped up with the featured ones."""
+    """The public articles the most visitors viewed, topped up with the featured ones.
+
+    Distinct visitors, not views: one client reloading a page, or throwing its cookie away (its address is given
+    only so many visitor ids), cannot move an article up by much."""
     articles = public_articles()
-    views = db().execute(select(ArticleView.article_id, func.count().label("n")).group_by(ArticleView.article_id)
-                         .order_by(func.count().desc(), ArticleView.article_id).limit(limit * 4)).all()
+    readers = func.count(ArticleView.visitor.distinct())
+    views = db().execute(select(ArticleView.article_id, readers).group_by(ArticleView.article_id)
+                         .order_by(readers.desc(), ArticleView.article_id).limit(limit * 4)).all()
     chosen = one_version_each((articles[a] for a, _ in views if a in articles), articles)[:limit]
     for meta in one_version_each(sorted((a for a in articles.values() if a["featured"]), key=lambda a: a["title"]),
                                  articles):
@@ -139,6 +143,18 @@ def last_updated(meta: dict) -> datetime | None:
             return None
 
 
+def record_view(article_id: str) -> None:
+    """Count a view of the article: once per visitor and article a day (UTC)."""
+    who = visitor()
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    seen = db().scalar(select(ArticleView.id).where(ArticleView.article_id == article_id,
+                                                    ArticleView.visitor == who,
+                                                    ArticleView.created_at >= today).limit(1))
+    if seen is None:
+        db().add(ArticleView(article_id=article_id, visitor=who))
+        db().commit()
+
+
 def _own_vote(article_id: str) -> Vote | None:
     return db().scalar(select(Vote).where(Vote.article_id == article_id, Vote.visitor == visitor()))
 
@@ -149,8 +165,7 @@ def article(article_id: str):
     meta = articles.get(article_id)
     if meta is None:
         abort(404)
-    db().add(ArticleView(article_id=article_id, visitor=visitor()))
-    db().commit()
+    record_view(article_id)
     versions = set((meta.get("translations") or {}).values()) | {article_id}
     related = [a for a in one_version_each((articles[r] for r in meta["related"] if r in articles), articles)
                if a["id"] not in versions]
@@ -187,6 +202,9 @@ def vote(article_id: str):
     helpful = request.form.get("helpful")
     if helpful not in ("yes", "no"):
         flash(_("Choose Yes or No."), "error")
+        return redirect(url_for("portal.article", article_id=article_id, _anchor="helpful"))
+    if not returning_visitor():  # no visitor cookie this server issued: reloading the page gives one
+        flash(_("This form has expired or did not come from this site. Reload the page and try again."), "error")
         return redirect(url_for("portal.article", article_id=article_id, _anchor="helpful"))
     for _attempt in range(2):  # a concurrent first vote from the same visitor makes the insert fail once
         existing = _own_vote(article_id)

@@ -1,4 +1,4 @@
-"""Secret key, cookie flags, CSRF protection (Flask-WTF) and rate limits (Flask-Limiter) of one app."""
+"""Secret key, cookie flags, CSRF protection (Flask-WTF) and the rate limiter (Flask-Limiter) of one app."""
 from __future__ import annotations
 
 import ipaddress
@@ -8,11 +8,11 @@ import stat
 import tempfile
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
-from limits import parse as parse_limit
+from limits.errors import ConfigurationError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb.config import Settings
@@ -110,12 +110,31 @@ def is_loopback(host: str) -> bool:
 
 
 def cookies_secure(settings: Settings) -> bool:
+    """Whether cookies are Secure when the request's scheme does not decide it (no trusted proxy)."""
     if settings.cookie_secure not in COOKIE_SECURE:
         raise ConfigError(f"setting 'cookie_secure' must be one of {', '.join(COOKIE_SECURE)}, "
                           f"not {settings.cookie_secure!r}")
     if settings.cookie_secure == "auto":
         return not is_loopback(settings.host)
     return settings.cookie_secure == "always"
+
+
+def request_cookies_secure() -> bool:
+    """Whether a cookie set by this response gets the Secure flag.
+
+    With `cookie_secure=auto` behind trusted proxies, that is whether the customer's request came over HTTPS
+    (the proxy's X-Forwarded-Proto): a TLS proxy on loopback makes `host` say nothing about it.
+    """
+    if current_app.config["KB_COOKIE_SECURE_FROM_SCHEME"] and has_request_context():
+        return request.is_secure
+    return current_app.config["KB_COOKIE_SECURE"]
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session (and the CSRF token in it), Secure as `request_cookies_secure` says."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request_cookies_secure()
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -132,43 +151,27 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         KB_COOKIE_SECURE=secure,
+        KB_COOKIE_SECURE_FROM_SCHEME=settings.cookie_secure == "auto" and settings.proxy_hops > 0,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    app.session_interface = _SessionInterface()
     csrf = CSRFProtect(app)
     app.extensions["kb.csrf"] = csrf
-    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage, default_limits=[],
-                      headers_enabled=True, strategy="moving-window")
+    from web.rate_limits import client_address
+
+    # A storage outage must not turn every limited page into an error: counting falls back to this process.
+    try:
+        limiter = Limiter(client_address, app=app, storage_uri=settings.rate_limit_storage, default_limits=[],
+                          headers_enabled=True, strategy="moving-window", in_memory_fallback_enabled=True,
+                          swallow_errors=True)
+    except ConfigurationError as exc:
+        raise ConfigError(f"setting 'rate_limit_storage': {settings.rate_limit_storage!r} cannot be used: {exc}") \
+            from None
     app.extensions["kb.limiter"] = limiter
-
-
-def _user_key() -> str:
-    from web.context import current_user
-
-    user = current_user()
-    return f"user:{user.id}" if user is not None else f"ip:{get_remote_address()}"
 
 
 def apply_rate_limits(app: Flask, settings: Settings) -> None:
     """Wrap the limited views of this app (each app has its own limiter and counters)."""
-    from web import api
+    from web.rate_limits import limit_views
 
-    limiter: Limiter = app.extensions["kb.limiter"]
-    csrf: CSRFProtect = app.extensions["kb.csrf"]
-    csrf.exempt(api.bp)  # JSON only: POSTs must be application/json, which a cross-site form cannot send
-    limits = {
-        "auth.sign_in": (settings.rate_limit_sign_in, get_remote_address, ["POST"]),
-        "support.new_ticket": (settings.rate_limit_tickets, _user_key, ["POST"]),
-        "api.create_ticket_api": (settings.rate_limit_tickets, _user_key, ["POST"]),
-        "api.suggest_api": (settings.rate_limit_suggest, get_remote_address, None),
-        "support.contact": (settings.rate_limit_suggest, get_remote_address, ["POST"]),
-    }
-    shared = {"support.new_ticket": "tickets", "api.create_ticket_api": "tickets",
-              "api.suggest_api": "suggest", "support.contact": "suggest"}
-    for endpoint, (limit, key, methods) in limits.items():
-        try:
-            parse_limit(limit)
-        except ValueError:
-            raise ConfigError(f"rate limit {limit!r} is not a limit like '10/minute'") from None
-        decorate = (limiter.shared_limit(limit, scope=shared[endpoint], key_func=key, methods=methods)
-                    if endpoint in shared else limiter.limit(limit, key_func=key, methods=methods))
-        app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+    limit_views(app, settings)
