@@ -249,3 +249,19 @@ def test_auto_cookies_follow_the_proxys_scheme(portal_index, portal_settings):
         for name in ("kb_session", "kb_visitor", "kb_known"):
             assert ("; Secure" in cookies[name]) is secure, cookies[name]
             assert "HttpOnly" in cookies[name]
+
+
+def test_the_language_cookie_follows_the_proxys_scheme_too(portal_index, portal_settings):
+    settings = replace(portal_settings, host="127.0.0.1", cookie_secure="auto", proxy_hops=1)
+    app = people_app(portal_index, settings)
+    for scheme, secure in (("https", True), ("http", False)):
+        client = app.test_client()
+        client.environ_base.update(HTTP_X_FORWARDED_PROTO=scheme, HTTP_X_FORWARDED_FOR="203.0.113.9")
+        browser = f"{scheme}://localhost"
+        page = client.get("/", base_url=browser).get_data(as_text=True)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
+        chosen = client.post("/language", base_url=browser, headers={"Referer": f"{browser}/"},
+                             data={"csrf_token": token, "lang": "ru", "next": "/"})
+        assert chosen.status_code == 302
+        cookie = _set_cookies(chosen)["kb_lang"]
+        assert ("; Secure" in cookie) is secure, cookie

@@ -9,12 +9,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from indexer.build import build_index
 from kb.accounts import add_staff
 from kb.check import load_help_center
 from kb.config import Settings
 from kb.errors import IndexFormatError
+from kb.models import Ticket
 from search.service import SearchService
 from tests.conftest import write_tree
 from tests.fakes import HashingEncoder
@@ -214,3 +216,16 @@ def test_the_portal_never_offers_customers_an_internal_only_category_but_the_des
     assert 'value="secretops"' not in contact.get_data(as_text=True)
     agent = signed_in(app, "agent@desk.example")  # agents still file and sort tickets under it
     assert f'value="secretops">{SECRET_TITLE}</option>' in agent.get("/desk/").get_data(as_text=True)
+
+
+def test_a_customers_ticket_never_shows_an_internal_only_category_an_agent_chose(app):
+    customer = signed_in(app, "ann@acme.example")
+    filed = customer.post("/api/tickets", json={"subject": "Keys", "description": "the vault will not open"})
+    assert filed.status_code == 201
+    ref = filed.get_json()["ref"]
+    with app.extensions["kb.db"].begin() as session:  # as an agent's category change leaves it
+        session.get(Ticket, session.scalar(select(Ticket.id).where(Ticket.ref == ref))).category = "secretops"
+    page = customer.get(f"/tickets/{ref}").get_data(as_text=True)
+    assert SECRET_TITLE not in page and "secretops" not in page
+    agent = signed_in(app, "agent@desk.example")
+    assert SECRET_TITLE in agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)

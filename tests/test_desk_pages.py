@@ -2,6 +2,8 @@
 status and category changes, and what reaches the customer."""
 from __future__ import annotations
 
+import json
+
 import re
 from dataclasses import replace
 
@@ -291,6 +293,15 @@ def test_queue_pages(app, portal_index, portal_settings):
     assert sum(f'data-ref="{r}"' in second for r in refs) == 1 and f'data-ref="{refs[0]}"' in second
 
 
+def _decoded(app, set_cookie: str) -> str:
+    """A Set-Cookie header with the session cookie's signed payload read back."""
+    name, value = set_cookie.split(";", 1)[0].split("=", 1)
+    if name != app.config["SESSION_COOKIE_NAME"] or not value:
+        return set_cookie
+    serializer = app.session_interface.get_signing_serializer(app)
+    return json.dumps(serializer.loads(value), default=str)
+
+
 def test_admin_adds_agents_and_organisations(desk_app):
     admin = signed_in(desk_app, ADMIN)
     page = admin.get("/desk/admin/").get_data(as_text=True)
@@ -298,6 +309,9 @@ def test_admin_adds_agents_and_organisations(desk_app):
     added = post(admin, "/desk/admin/agents", {"email": "New@Desk.example", "name": "<b>Nia</b>", "role": "agent",
                                               "group": "hardware", "password": "long enough"})
     assert added.status_code == 302
+    for header in added.headers.getlist("Set-Cookie"):  # the flashed message travels in the admin's cookie
+        assert "new@desk.example" not in _decoded(desk_app, header).lower()
+    assert "can now sign in to the desk" in admin.get("/desk/admin/").get_data(as_text=True)
     new = desk_app.test_client()
     assert sign_in(new, "new@desk.example", "long enough").headers["Location"] == "/desk/"
     assert new.get("/desk/").status_code == 200 and new.get("/desk/admin/").status_code == 404

@@ -49,7 +49,8 @@ def add_agent():
             form.email.errors = [str(exc)]
         else:
             db().commit()
-            flash(_("%(email)s (%(role)s) can now sign in to the desk.", email=created.email,
+            # Flashed messages travel in the session cookie: the new account is named by its role, not its address.
+            flash(_("The new account (%(role)s) can now sign in to the desk.",
                     role=ROLE_LABELS.get(created.role, created.role)), "info")
             return redirect(url_for("admin.page"))
     return _render(agent_form=form, status=400)

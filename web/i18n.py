@@ -125,12 +125,13 @@ def page_to_return_to() -> str:
 def choose():
     """The switcher: keeps the chosen language in a cookie and goes back to the page it was used on."""
     from web.auth import safe_next
+    from web.security import request_cookies_secure
 
     response = redirect(safe_next(request.form.get("next")))
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
-                            secure=current_app.config["KB_COOKIE_SECURE"])
+                            secure=request_cookies_secure())
     return response
 
 

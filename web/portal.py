@@ -64,8 +64,13 @@ def other_versions(meta: dict) -> list[tuple[str, str]]:
 
 
 @bp.app_template_global()
-def category_title(category_id: str | None) -> str:
-    return _service().visible_categories("internal").get(category_id or "", {}).get("title", category_id or "")
+def category_title(category_id: str | None, audience: str = "internal") -> str:
+    """A category's title for staff (any category; its id when unknown), or for customers ('public': a category
+    holding only internal articles has no title they may see, and its id is not shown either)."""
+    categories = _service().visible_categories(audience)
+    if audience == "public":
+        return categories.get(category_id or "", {}).get("title", "")
+    return categories.get(category_id or "", {}).get("title", category_id or "")
 
 
 def top_questions(limit: int = TOP_QUESTIONS) -> list[dict]:
