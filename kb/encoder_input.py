@@ -3,9 +3,9 @@
 The engines behind kb's encoders are native code (a C engine, ONNX Runtime, torch, Rust tokenizers) fed with text
 typed by anyone. Some size their buffers from the UTF-8 length of the input and then normalise it themselves: a
 compatibility character such as U+FDFA (3 bytes, 18 code points after NFKC) then writes past the end of a buffer.
-`prepare_text` hands them text that is already NFKC-normalised (a normalised text does not grow again: every
-engine's own normaliser maps at most one code point per input byte), valid UTF-8, free of control characters,
-with single spaces, and bounded in code points and in bytes.
+`prepare_text` hands them text that is already NFKC-normalised (it does not grow again: the E5 engine's table maps
+no character of a normalised text to more than one code point), valid UTF-8, free of control characters, with
+single spaces, and bounded in code points and in bytes.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from typing import Iterable
 # No model reads more than 512 tokens of a text (all-MiniLM-L6-v2 stops at 256; multilingual-e5-small's window is
 # 512), and no piece of their vocabularies is longer than 18 code points (all-MiniLM-L6-v2: "telecommunications")
 # or 48 UTF-8 bytes (the sentencepiece vocabularies of multilingual-e5-small and use-multilingual-v3). With one
-# separating space per token, these bounds keep everything a 512-token window can hold. (The E5 engine and USE
-# also average over text beyond one window; a passage that long is far beyond `section_max_words`.)
+# separating space per token, these bounds keep everything a 512-token window can hold. (use-multilingual-v3
+# averages over all its tokens; a passage longer than this is far beyond `section_max_words`.)
 MAX_TOKENS = 512
 LONGEST_PIECE_CODE_POINTS = 18
 LONGEST_PIECE_BYTES = 48

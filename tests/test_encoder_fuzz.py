@@ -58,11 +58,13 @@ def model_cache(tmp_path_factory) -> Path:
 
 
 def run_child(code: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh Python process; fails the test if it exits with an error or is killed by a signal."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("KB_CONFIG", None)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
                             env=env, cwd=ROOT)
-    assert result.returncode == 0, f"exit code {result.returncode} (a negative one is a signal):\n{result.stderr[-3000:]}"
+    how = f"killed by signal {-result.returncode}" if result.returncode < 0 else f"exit code {result.returncode}"
+    assert result.returncode == 0, f"{how}:\n{result.stderr[-3000:]}"
     return result
 
 
