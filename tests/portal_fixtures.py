@@ -7,10 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from indexer.build import build_index
 from kb.accounts import add_organisation, add_user
 from kb.config import Settings
+from kb.models import Ticket
 from search.service import SearchService
 from tests.conftest import SMALL_CENTER, write_tree
 from tests.fakes import HashingEncoder
@@ -89,3 +91,16 @@ def file_ticket(client, subject: str = "Printer offline", description: str = "It
     response = post(client, "/tickets/new", {"subject": subject, "description": description, "category": category})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def tickets(app) -> list[Ticket]:
+    """Every ticket in the app's database, oldest first."""
+    with app.extensions["kb.db"]() as db:
+        return list(db.scalars(select(Ticket).order_by(Ticket.id)))
+
+
+@pytest.fixture
+def ann(client):
+    """The test client signed in as ann, a member of Acme."""
+    sign_in(client, "ann@acme.example")
+    return client

@@ -5,26 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from kb.models import Ticket
-from tests.portal_fixtures import app, client, portal_index, portal_settings, sign_in  # noqa: F401
+from tests.portal_fixtures import ann, app, client, portal_index, portal_settings, sign_in, tickets  # noqa: F401
 from web.forms import TicketForm, clean
 
 # `category` is left out: any value but a known category id is refused already.
 FIELDS = ("subject", "description", "searched")
-
-
-@pytest.fixture
-def ann(client):
-    sign_in(client, "ann@acme.example")
-    return client
-
-
-def tickets(app) -> list[Ticket]:
-    with app.extensions["kb.db"]() as db:
-        return list(db.scalars(select(Ticket).order_by(Ticket.id)))
 
 
 def send(client, body: str | bytes):

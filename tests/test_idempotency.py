@@ -12,24 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 import kb.tickets
 from kb.db import current_revision, downgrade, make_engine, open_database, upgrade
-from kb.models import Ticket, User
+from kb.models import User
 from kb.tickets import create_ticket
-from tests.portal_fixtures import (add_people, app, client, make_app, portal_index, portal_settings,  # noqa: F401
-                                   post, sign_in)
+from tests.portal_fixtures import (add_people, ann, app, client, make_app, portal_index,  # noqa: F401
+                                   portal_settings, post, sign_in, tickets)
 from tests.test_portal_postgres import clean_database, postgres_url  # noqa: F401
 
 TICKET = {"subject": "Printer offline", "description": "It says offline since Monday"}
-
-
-def tickets(app) -> list[Ticket]:
-    with app.extensions["kb.db"]() as db:
-        return list(db.scalars(select(Ticket).order_by(Ticket.id)))
-
-
-@pytest.fixture
-def ann(client):
-    sign_in(client, "ann@acme.example")
-    return client
 
 
 def file(client, key: str | None, body: dict | None = None):

@@ -10,22 +10,11 @@ from sqlalchemy import select
 from kb.errors import ConfigError
 from kb.models import Deflection, Ticket
 from kb.tickets import set_status
-from tests.portal_fixtures import (PASSWORD, app, client, csrf_token, file_ticket, make_app,  # noqa: F401
-                                   portal_index, portal_settings, post, sign_in)
+from tests.portal_fixtures import (PASSWORD, ann, app, client, csrf_token, file_ticket, make_app,  # noqa: F401
+                                   portal_index, portal_settings, post, sign_in, tickets)
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "x" * 30000, "\x00\x07", "🙂 Привет",
            "' OR 1=1 --", "{{ 7*7 }}"]
-
-
-def tickets(app) -> list[Ticket]:
-    with app.extensions["kb.db"]() as db:
-        return list(db.scalars(select(Ticket).order_by(Ticket.id)))
-
-
-@pytest.fixture
-def ann(client):
-    sign_in(client, "ann@acme.example")
-    return client
 
 
 def test_contact_needs_sign_in_and_keeps_the_search(client):
