@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 from indexer.build import indexed  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.keyword_index import KeywordIndex  # noqa: E402
+from kb.index.keyword import KeywordIndex  # noqa: E402
 from search.evaluate import auroc  # noqa: E402
 from search.spelling import Vocabulary, correct_spelling, fix_layout  # noqa: E402
 

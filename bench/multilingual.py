@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from indexer.build import build_index  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.encoder import load_encoder  # noqa: E402
+from kb.embedding.encoders import load_encoder  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "multilingual.jsonl"

@@ -32,7 +32,7 @@ from bench.synth import generate  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.encoder import ENGLISH_MODEL, load_encoder  # noqa: E402
+from kb.embedding.encoders import ENGLISH_MODEL, load_encoder  # noqa: E402
 from search.service import SearchService  # noqa: E402
 from tests.fakes import HashingEncoder  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 A customer's search must not be shaped by an internal article in any way: not the words its spelling fixes
 know, the categories its classifier predicts, the curve its confidence comes from, nor the vectors it searches.
-So each audience (kb.manifest.AUDIENCES) gets its own, trained on the passages of the articles it may see.
+So each audience (kb.index.manifest.AUDIENCES) gets its own, trained on the passages of the articles it may see.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from indexer.calibrate import train_models
 from indexer.passages import Passage
 from indexer.previous import PreviousBuild
 from kb.articles import Article, Category
-from kb.classifier import CONFIDENCE_FEATURES
-from kb.manifest import AUDIENCES, CLASSIFIER
+from kb.index.classifier import CONFIDENCE_FEATURES
+from kb.index.manifest import AUDIENCES, CLASSIFIER
 
 
 def passage_rows(articles: list[Article], passages: list[Passage], audiences: tuple[str, ...]) -> list[int]:

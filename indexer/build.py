@@ -19,14 +19,14 @@ from indexer.passages import (Passage, article_sections, keyword_docs_for, passa
                                word_counts)
 from indexer.previous import PreviousBuild
 from indexer.render import UNLINK, Renderer
-from kb import keyword_index, vector_index
+from kb.index import keyword as keyword_index, vector as vector_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
 from kb.config import Settings
-from kb.encoder import Encoder, load_encoder, resolve_model
+from kb.embedding.encoders import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
-from kb.keyword_index import PARTITIONS
-from kb.manifest import AUDIENCES, VECTORS, WORDS, Manifest
+from kb.index.keyword import PARTITIONS
+from kb.index.manifest import AUDIENCES, VECTORS, WORDS, Manifest
 from kb.translations import keyed, shared_id
 
 # an encoder, or a function loading the encoder of a model name (called only when something must be embedded)

@@ -5,7 +5,7 @@ Calibration holds out one customer question per article (seeded) and asks, with 
   there, as for a customer whose problem the help center answers;
 - an uncovered case: the same question against the index without its whole article — what a question no
   article answers looks like, however close the neighbouring articles are.
-A logistic curve over the score features of those cases (kb.classifier.confidence_features: how close the
+A logistic curve over the score features of those cases (kb.index.classifier.confidence_features: how close the
 nearest passages and question centroids are) gives confidence = P(the help center answers the query). Both
 cases are equally many, so 0.5 is the point where covered and uncovered are equally likely: the default
 threshold. The held-out top-1 of the vector ranking is reported beside it.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.passages import question_sums
-from kb.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
+from kb.index.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
 MAX_HELD_OUT = 2000
 MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections

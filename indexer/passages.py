@@ -11,7 +11,7 @@ from typing import Iterable
 import numpy as np
 
 from kb.articles import Article
-from kb.keyword_index import KeywordDoc
+from kb.index.keyword import KeywordDoc
 from kb.sections import Section, chunk_words, plain_text, split_sections
 
 

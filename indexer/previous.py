@@ -9,7 +9,7 @@ import numpy as np
 
 from indexer import publish
 from kb.errors import KbError
-from kb.manifest import CLASSIFIER, Manifest, read_manifest
+from kb.index.manifest import CLASSIFIER, Manifest, read_manifest
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Callable
 
 from indexer.build import BuildReport, build_index
 from kb.config import Settings
-from kb.encoder import Encoder, load_encoder
+from kb.embedding.encoders import Encoder, load_encoder
 from kb.errors import ArticleError, KbError
 
 log = logging.getLogger(__name__)

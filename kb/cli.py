@@ -253,7 +253,7 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: in
 
 def _database(ctx: click.Context, database_url: str | None):
     """A session on the configured database, its schema brought up to date first."""
-    from kb.db import open_database
+    from kb.helpdesk.db import open_database
 
     settings = _settings(ctx, database_url=database_url)
     engine, sessions = open_database(settings.database_url)
@@ -275,7 +275,7 @@ def db() -> None:
 @_domain_errors
 def upgrade(ctx: click.Context, database_url: str | None) -> None:
     """Create or migrate the database schema to the latest version."""
-    from kb.db import current_revision
+    from kb.helpdesk.db import current_revision
 
     settings, engine, _ = _database(ctx, database_url)
     click.echo(f"database at revision {current_revision(engine)}: {engine.url.render_as_string(hide_password=True)}")
@@ -293,7 +293,7 @@ def org() -> None:
 @_domain_errors
 def org_add(ctx: click.Context, name: str, database_url: str | None) -> None:
     """Create the organisation NAME."""
-    from kb.accounts import add_organisation
+    from kb.helpdesk.accounts import add_organisation
 
     _, _, sessions = _database(ctx, database_url)
     with sessions.begin() as session:
@@ -331,7 +331,7 @@ def user() -> None:
 def user_add(ctx: click.Context, email: str, organisation: str, role: str, name: str, password_stdin: bool,
              database_url: str | None) -> None:
     """Create a customer account EMAIL in an organisation."""
-    from kb.accounts import add_user
+    from kb.helpdesk.accounts import add_user
 
     password = _password(password_stdin)
     _, _, sessions = _database(ctx, database_url)
@@ -356,7 +356,7 @@ def agent() -> None:
 def agent_add(ctx: click.Context, email: str, role: str, group: str, name: str, password_stdin: bool,
               database_url: str | None) -> None:
     """Create a staff account EMAIL (in no customer organisation)."""
-    from kb.accounts import add_staff
+    from kb.helpdesk.accounts import add_staff
 
     password = _password(password_stdin)
     _, _, sessions = _database(ctx, database_url)
@@ -373,7 +373,7 @@ def agent_add(ctx: click.Context, email: str, role: str, group: str, name: str, 
 @_domain_errors
 def export_labels(ctx: click.Context, output, database_url: str | None) -> None:
     """Write the agents' category corrections as JSONL: {"ref", "text", "predicted", "original", "corrected", "at"}."""
-    from kb.tickets import category_labels
+    from kb.helpdesk.tickets import category_labels
 
     _, _, sessions = _database(ctx, database_url)
     count = 0
@@ -391,7 +391,7 @@ def export_labels(ctx: click.Context, output, database_url: str | None) -> None:
 @_domain_errors
 def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> None:
     """Create a demo organisation with a manager and a member, a demo agent and admin; print their passwords."""
-    from kb.accounts import DEMO_ORG, demo_seed as seed
+    from kb.helpdesk.accounts import DEMO_ORG, demo_seed as seed
 
     _, _, sessions = _database(ctx, database_url)
     with sessions.begin() as session:

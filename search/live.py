@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from kb.config import Settings
-from kb.encoder import Encoder
+from kb.embedding.encoders import Encoder
 from kb.errors import KbError
 from search.service import SearchService
 

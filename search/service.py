@@ -10,13 +10,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from kb.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel, confidence_features
+from kb.index.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel, confidence_features
 from kb.config import Settings
-from kb.encoder import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
+from kb.embedding.encoders import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
-from kb.keyword_index import PARTITIONS, KeywordIndex
-from kb.manifest import AUDIENCES, CLASSIFIER, VECTORS, WORDS, Manifest, read_manifest
-from kb.vector_index import PartitionedVectors, VectorIndex
+from kb.index.keyword import PARTITIONS, KeywordIndex
+from kb.index.manifest import AUDIENCES, CLASSIFIER, VECTORS, WORDS, Manifest, read_manifest
+from kb.index.vector import PartitionedVectors, VectorIndex
 from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category, score_fusion
 from search.language import query_language
 from search.spelling import Vocabulary, correct_spelling, fix_layout
@@ -69,7 +69,7 @@ def clean_query(text: str, max_chars: int) -> str:
 
 class SearchService:
     """Searches for customers (audience 'public') use only what was built from public articles: their keyword
-    view, vectors, spelling vocabulary, category classifier and confidence curve (kb.manifest.AUDIENCES); agents'
+    view, vectors, spelling vocabulary, category classifier and confidence curve (kb.index.manifest.AUDIENCES); agents'
     (audience 'internal') use what was built from every article."""
 
     def __init__(self, index_dir: Path, manifest: Manifest, encoder: Encoder, settings: Settings) -> None:

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kb.encoder import normalize
+from kb.embedding.encoders import normalize
 
 
 class HashingEncoder:

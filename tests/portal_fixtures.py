@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from indexer.build import build_index
-from kb.accounts import add_organisation, add_user
+from kb.helpdesk.accounts import add_organisation, add_user
 from kb.config import Settings
-from kb.models import Ticket
+from kb.helpdesk.models import Ticket
 from search.service import SearchService
 from tests.conftest import SMALL_CENTER, write_tree
 from tests.fakes import HashingEncoder

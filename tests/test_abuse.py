@@ -9,7 +9,7 @@ import pytest
 from itsdangerous import Signer
 from sqlalchemy import func, select
 
-from kb.models import ArticleView, Vote
+from kb.helpdesk.models import ArticleView, Vote
 from tests.portal_fixtures import (PASSWORD, add_people, app, client, csrf_token, file_ticket,  # noqa: F401
                                    make_app, portal_index, portal_settings, post, sign_in)
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from indexer.build import build_index
-from kb.accounts import add_staff
+from kb.helpdesk.accounts import add_staff
 from kb.check import load_help_center
 from kb.config import Settings
 from kb.errors import IndexFormatError
-from kb.models import Ticket
+from kb.helpdesk.models import Ticket
 from search.service import SearchService
 from tests.conftest import write_tree
 from tests.fakes import HashingEncoder

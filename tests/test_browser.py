@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kb.models import Deflection, Ticket
+from kb.helpdesk.models import Deflection, Ticket
 from tests.conftest import ROOT
 from tests.portal_fixtures import PASSWORD, add_people, make_app, portal_index  # noqa: F401
 

@@ -10,7 +10,7 @@ import pytest
 from indexer import publish
 from indexer.build import build_index
 from kb.errors import ArticleError, IndexMissingError, ModelMismatchError
-from kb.manifest import read_manifest
+from kb.index.manifest import read_manifest
 from search.service import SearchService
 from tests.fakes import HashingEncoder
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from indexer.calibrate import train_models
-from kb.classifier import confidence_features
+from kb.index.classifier import confidence_features
 
 
 def clustered(seed: int = 11, articles: int = 30, questions: int = 6, dim: int = 48):

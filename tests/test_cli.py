@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import encoder as encoder_module
+from kb.embedding import encoders as encoder_module
 from kb.cli import cli
 from tests.fakes import HashingEncoder
 

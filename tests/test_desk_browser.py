@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb.accounts import add_staff
-from kb.models import User
-from kb.tickets import create_ticket
+from kb.helpdesk.accounts import add_staff
+from kb.helpdesk.models import User
+from kb.helpdesk.tickets import create_ticket
 from tests.portal_fixtures import PASSWORD, portal_index  # noqa: F401
 from tests.test_browser import browser, live, shot  # noqa: F401
 

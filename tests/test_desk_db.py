@@ -10,16 +10,16 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from kb.accounts import add_organisation, add_staff, add_user, authenticate, can_see_ticket
+from kb.helpdesk.accounts import add_organisation, add_staff, add_user, authenticate, can_see_ticket
 from kb.cli import cli
 from kb.config import load_settings
-from kb.db import make_engine, open_database, upgrade
-from kb.desk import QueueFilter, parse_filter, queue
+from kb.helpdesk.db import make_engine, open_database, upgrade
+from kb.helpdesk.queue import QueueFilter, parse_filter, queue
 from kb.errors import AccountError, ConfigError, TicketError
-from kb.models import Ticket, User
-from kb.replies import REMOVED, clean_reply
-from kb.routing import parse_routing
-from kb.tickets import (add_reply, category_labels, change_category, change_status, create_ticket, next_statuses,
+from kb.helpdesk.models import Ticket, User
+from kb.helpdesk.replies import REMOVED, clean_reply
+from kb.helpdesk.routing import parse_routing
+from kb.helpdesk.tickets import (add_reply, category_labels, change_category, change_status, create_ticket, next_statuses,
                         tickets_for)
 
 

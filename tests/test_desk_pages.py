@@ -10,10 +10,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from kb.accounts import add_staff
+from kb.helpdesk.accounts import add_staff
 from kb.errors import ConfigError
-from kb.models import CategoryChange, Ticket, TicketArticle
-from kb.tickets import find_ticket
+from kb.helpdesk.models import CategoryChange, Ticket, TicketArticle
+from kb.helpdesk.tickets import find_ticket
 from tests.portal_fixtures import (PASSWORD, app, client, file_ticket, make_app, portal_index,  # noqa: F401
                                    portal_settings, post, sign_in)
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from indexer import publish
 from indexer.build import build_index
-from kb.db import make_engine, open_database
+from kb.helpdesk.db import make_engine, open_database
 from search.service import SearchService
 
 

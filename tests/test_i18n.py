@@ -11,7 +11,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
-from kb.accounts import add_staff
+from kb.helpdesk.accounts import add_staff
 from tests.conftest import ROOT
 from tests.portal_fixtures import (PASSWORD, add_people, app, client, file_ticket, make_app,  # noqa: F401
                                    portal_index, portal_settings, post, sign_in)

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-import kb.tickets
-from kb.db import current_revision, downgrade, make_engine, open_database, upgrade
-from kb.models import User
-from kb.tickets import create_ticket
+import kb.helpdesk.tickets
+from kb.helpdesk.db import current_revision, downgrade, make_engine, open_database, upgrade
+from kb.helpdesk.models import User
+from kb.helpdesk.tickets import create_ticket
 from tests.portal_fixtures import (add_people, ann, app, client, make_app, portal_index,  # noqa: F401
                                    portal_settings, post, sign_in, tickets)
 from tests.test_portal_postgres import clean_database, postgres_url  # noqa: F401
@@ -66,14 +66,14 @@ def test_a_retry_racing_the_first_request_gets_its_ticket(app, ann, monkeypatch)
     """Both requests look the key up before either commits; the unique index lets one in, the other answers
     with the winner's ticket."""
     ref = file(ann, "racing-key").get_json()["ref"]
-    real = kb.tickets.ticket_for_key
+    real = kb.helpdesk.tickets.ticket_for_key
     calls = []
 
     def missed_first(db, customer, key):
         calls.append(key)
         return None if len(calls) == 1 else real(db, customer, key)
 
-    monkeypatch.setattr(kb.tickets, "ticket_for_key", missed_first)
+    monkeypatch.setattr(kb.helpdesk.tickets, "ticket_for_key", missed_first)
     response = file(ann, "racing-key")
     assert calls == ["racing-key", "racing-key"]  # missed, inserted, refused, found
     assert response.status_code == 200 and response.get_json()["ref"] == ref

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from kb.errors import IndexFormatError
-from kb.keyword_index import KeywordDoc, KeywordIndex, write_index
-from kb.vector_index import VectorIndex
-from kb.vector_index import write_index as write_vectors
+from kb.index.keyword import KeywordDoc, KeywordIndex, write_index
+from kb.index.vector import VectorIndex
+from kb.index.vector import write_index as write_vectors
 
 
 def doc(n: int, article: str, lang: str = "en", audience: str = "public", **text) -> KeywordDoc:

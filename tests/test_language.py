@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.encoder import ENGLISH_MODEL, MULTILINGUAL_MODEL, resolve_model
+from kb.embedding.encoders import ENGLISH_MODEL, MULTILINGUAL_MODEL, resolve_model
 from search.language import query_language
 
 

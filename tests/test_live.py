@@ -77,7 +77,7 @@ def test_no_reload_without_a_new_build(settings: Settings, encoder):
 
 def test_portal_api_answers_every_request_while_builds_swap(settings: Settings, encoder, center: Path, tmp_path,
                                                             monkeypatch):
-    from kb import encoder as encoder_module
+    from kb.embedding import encoders as encoder_module
     from tests.fakes import HashingEncoder
     from web import create_app
 

@@ -10,12 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect, select
 
-from kb.accounts import add_organisation, add_user, authenticate, can_see_ticket, demo_seed
+from kb.helpdesk.accounts import add_organisation, add_user, authenticate, can_see_ticket, demo_seed
 from kb.cli import cli
-from kb.db import current_revision, downgrade, make_engine, open_database, upgrade
+from kb.helpdesk.db import current_revision, downgrade, make_engine, open_database, upgrade
 from kb.errors import AccountError, DatabaseError, TicketError
-from kb.models import Base, Organisation, Ticket, User
-from kb.tickets import (REF_CHARS, add_reply, create_ticket, find_ticket, new_ref, set_status, ticket_dict,
+from kb.helpdesk.models import Base, Organisation, Ticket, User
+from kb.helpdesk.tickets import (REF_CHARS, add_reply, create_ticket, find_ticket, new_ref, set_status, ticket_dict,
                         tickets_for, tracker)
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from kb.models import ArticleView, Vote
+from kb.helpdesk.models import ArticleView, Vote
 from tests.portal_fixtures import (PASSWORD, app, client, csrf_token, make_app, portal_index,  # noqa: F401
                                    portal_settings, post, sign_in)
 from web.security import secret_key

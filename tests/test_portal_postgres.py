@@ -18,8 +18,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
-from kb.db import current_revision, open_database
-from kb.models import Base, Ticket
+from kb.helpdesk.db import current_revision, open_database
+from kb.helpdesk.models import Base, Ticket
 from tests.portal_fixtures import PASSWORD, add_people, file_ticket, make_app, portal_index, post, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.slow

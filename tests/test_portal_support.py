@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from kb.errors import ConfigError
-from kb.models import Deflection, Ticket
-from kb.tickets import set_status
+from kb.helpdesk.models import Deflection, Ticket
+from kb.helpdesk.tickets import set_status
 from tests.portal_fixtures import (PASSWORD, ann, app, client, csrf_token, file_ticket, make_app,  # noqa: F401
                                    portal_index, portal_settings, post, sign_in, tickets)
 

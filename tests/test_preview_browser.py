@@ -8,7 +8,7 @@ import pytest
 
 from indexer.build import build_index
 from indexer.watch import Watcher
-from kb import encoder as encoder_module
+from kb.embedding import encoders as encoder_module
 from kb.config import Settings
 from tests.fakes import HashingEncoder
 from tests.test_browser import ARGS, ARTIFACTS, CHROMIUM

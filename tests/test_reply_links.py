@@ -12,8 +12,8 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from kb.article_links import article_ids, http_href
-from kb.replies import REMOVED, clean_reply
+from kb.helpdesk.article_links import article_ids, http_href
+from kb.helpdesk.replies import REMOVED, clean_reply
 from web import auth, desk, portal
 from web.linkify import linkify
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from kb.errors import ConfigError
-from kb.models import User
+from kb.helpdesk.models import User
 from tests.portal_fixtures import (PASSWORD, add_people, app, client, make_app, portal_index,  # noqa: F401
                                    portal_settings, post, sign_in)
 from web.auth import local_path

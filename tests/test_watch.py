@@ -8,7 +8,7 @@ import pytest
 
 from indexer.build import build_index
 from indexer.watch import Watcher, snapshot
-from kb import encoder as encoder_module
+from kb.embedding import encoders as encoder_module
 from kb.config import Settings
 from tests.concurrency import wait_for
 from tests.fakes import HashingEncoder

@@ -11,8 +11,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
 
     The database schema is upgraded to the latest migration before the app answers anything.
     """
-    from kb.db import open_database
-    from kb.routing import parse_routing
+    from kb.helpdesk.db import open_database
+    from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
     from web import admin, api, auth, context, desk, errors, i18n, live, portal, security, support
     from web.live import PinnedSearch

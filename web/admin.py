@@ -5,9 +5,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from kb.accounts import add_organisation, add_staff, organisations, staff
+from kb.helpdesk.accounts import add_organisation, add_staff, organisations, staff
 from kb.errors import AccountError
-from kb.models import ADMIN_ROLE, Ticket, User
+from kb.helpdesk.models import ADMIN_ROLE, Ticket, User
 from web.context import current_user, db
 from web.forms import ROLE_LABELS, AgentForm, OrganisationForm
 

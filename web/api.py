@@ -5,9 +5,9 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from kb.accounts import can_see_ticket
+from kb.helpdesk.accounts import can_see_ticket
 from kb.errors import TicketError
-from kb.tickets import check_idempotency_key, file_once, find_ticket, ticket_dict, tickets_for
+from kb.helpdesk.tickets import check_idempotency_key, file_once, find_ticket, ticket_dict, tickets_for
 from web.context import current_user, db
 from web.forms import QUERY_MAX, clean, has_surrogate
 from web.i18n import current_language

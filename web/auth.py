@@ -7,7 +7,7 @@ from urllib.parse import quote, urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from kb.accounts import authenticate
+from kb.helpdesk.accounts import authenticate
 from web.context import current_user, db, sign_in as start_session, sign_out as end_session
 from web.forms import ActionForm, SignInForm
 

@@ -10,8 +10,8 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
-from kb.accounts import end_sessions
-from kb.models import User
+from kb.helpdesk.accounts import end_sessions
+from kb.helpdesk.models import User
 from web import sessions
 
 VISITOR_COOKIE = "kb_visitor"

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
-from kb.accounts import organisations
-from kb.desk import AGES, parse_filter, queue as queue_page
-from kb.models import AGENT, STATUSES, Ticket
-from kb.replies import clean_reply
-from kb.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
+from kb.helpdesk.accounts import organisations
+from kb.helpdesk.queue import AGES, parse_filter, queue as queue_page
+from kb.helpdesk.models import AGENT, STATUSES, Ticket
+from kb.helpdesk.replies import clean_reply
+from kb.helpdesk.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
                         next_statuses, record_links)
 from web.context import current_user, db, route_group
 from web.forms import CategoryForm, ComposerForm, StatusForm

@@ -13,7 +13,7 @@ from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, Selec
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
-from kb.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
+from kb.helpdesk.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
                        STAFF_ROLES, SUBJECT_MAX)
 
 QUERY_MAX = 2000

@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, current_app, redirect, request
 from flask_babel import Babel, get_locale, lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from kb.models import IN_PROGRESS, RESOLVED, SUBMITTED, WAITING
+from kb.helpdesk.models import IN_PROGRESS, RESOLVED, SUBMITTED, WAITING
 
 # The interface languages, each named in itself (as the switcher shows them).
 LANGUAGES = {"en": "English", "ru": "Русский", "uk": "Українська"}

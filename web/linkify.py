@@ -1,13 +1,13 @@
 """Replies as HTML: the text escaped, then its http(s) links made clickable (no other HTML ever).
 
-Links are found by `kb.article_links.find_links`, the tokenizer that also checks agents' replies
-(`kb.replies.clean_reply`), so only links that check saw can become clickable; each carries `http_href`'s address.
+Links are found by `kb.helpdesk.article_links.find_links`, the tokenizer that also checks agents' replies
+(`kb.helpdesk.replies.clean_reply`), so only links that check saw can become clickable; each carries `http_href`'s address.
 """
 from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from kb.article_links import MARKDOWN, PATH, find_links, http_href
+from kb.helpdesk.article_links import MARKDOWN, PATH, find_links, http_href
 
 _ANCHOR = Markup('<a href="{}" rel="noopener nofollow">{}</a>')
 

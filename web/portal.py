@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from kb.models import ArticleView, Vote, utcnow
+from kb.helpdesk.models import ArticleView, Vote, utcnow
 from web.context import db, returning_visitor, visitor
 from web.forms import ActionForm
 from web.i18n import current_language

@@ -21,7 +21,7 @@ from flask_limiter import Limiter
 from itsdangerous import BadSignature, Signer
 from limits import RateLimitItem, parse as parse_limit
 
-from kb.accounts import normalise_email
+from kb.helpdesk.accounts import normalise_email
 from kb.config import Settings
 from kb.errors import ConfigError
 

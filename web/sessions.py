@@ -2,7 +2,7 @@
 
 The cookie (signed, not encrypted: nothing personal goes in it) carries the user's id, the session generation
 of the user it was issued under, when the user signed in and when the session was last used. Signing out raises
-the user's generation in the database (`kb.accounts.end_sessions`), so every copy of every cookie issued before
+the user's generation in the database (`kb.helpdesk.accounts.end_sessions`), so every copy of every cookie issued before
 stops working, on every device. A session also ends after `session_idle_minutes` without a request and
 `session_max_hours` after signing in, however active.
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from kb.config import Settings
 from kb.errors import ConfigError
-from kb.models import User
+from kb.helpdesk.models import User
 
 KEYS = ("user_id", "generation", "since", "seen")
 SEEN_STEP = 60  # seconds: `seen` is rewritten (a new cookie sent) at most this often, not on every request

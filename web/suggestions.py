@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import current_app
 
-from kb.models import Ticket, User
-from kb.tickets import create_ticket
+from kb.helpdesk.models import Ticket, User
+from kb.helpdesk.tickets import create_ticket
 from web.context import db, route_group
 from web.i18n import current_language
 from web.snippets import snippet

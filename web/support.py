@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from kb.accounts import can_see_ticket
-from kb.models import Deflection
-from kb.tickets import ACTIVE, add_reply, file_once, find_ticket, tickets_for, tracker
+from kb.helpdesk.accounts import can_see_ticket
+from kb.helpdesk.models import Deflection
+from kb.helpdesk.tickets import ACTIVE, add_reply, file_once, find_ticket, tickets_for, tracker
 from web.context import current_user, db, sign_in_required, visitor
 from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm, new_form_key
 from web.i18n import STATUS_LABELS

@@ -1,9 +1,9 @@
-"""Alembic environment: kb runs migrations from code (kb.db.upgrade) with its own engine."""
+"""Alembic environment: kb runs migrations from code (kb.helpdesk.db.upgrade) with its own engine."""
 from __future__ import annotations
 
 from alembic import context
 
-from kb.models import Base
+from kb.helpdesk.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -13,7 +13,7 @@ def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
         from kb.config import load_settings
-        from kb.db import make_engine
+        from kb.helpdesk.db import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url") or load_settings().database_url)
     with engine.connect() as connection:

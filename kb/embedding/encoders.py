@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
-from kb.encoder_input import MAX_TOKENS, prepare_texts
+from kb.embedding.prepare import MAX_TOKENS, prepare_texts
 from kb.errors import EncoderError
 
 QUERY_RUNTIMES = ("onnx", "torch")
@@ -49,7 +49,7 @@ def in_batches(texts: Sequence[str], batch_size: int, dimension: int,
 
 
 class PreparingEncoder:
-    """Base of every concrete encoder: its public methods prepare each text (`kb.encoder_input.prepare_texts`:
+    """Base of every concrete encoder: its public methods prepare each text (`kb.embedding.prepare.prepare_texts`:
     NFKC, valid UTF-8, bounded) before a native engine sees it. Subclasses implement `_queries` and `_passages`,
     which get a non-empty list of prepared texts, and never override the public methods."""
 
@@ -119,7 +119,7 @@ class SentenceTransformerEncoder(PreparingEncoder):
 
     def _onnx_model(self):
         if self._onnx is None:
-            from kb.onnx_query import OnnxQueryModel, cached_model_path, export
+            from kb.embedding.onnx_export import OnnxQueryModel, cached_model_path, export
             path = cached_model_path(self.name, self.model_dir, self.cache_dir)
             if not path.is_file():
                 export(self.name, self.model_dir, path, self.threads)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kb.errors import AccountError
-from kb.models import (ADMIN_ROLE, AGENT_ROLE, CUSTOMER_ROLES, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
+from kb.helpdesk.models import (ADMIN_ROLE, AGENT_ROLE, CUSTOMER_ROLES, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
                        STAFF_ROLES, Organisation, Ticket, User)
 
 MIN_PASSWORD = 8

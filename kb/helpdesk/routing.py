@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from kb.errors import ConfigError
-from kb.models import GROUP_MAX
+from kb.helpdesk.models import GROUP_MAX
 
 DEFAULT_GROUP = "general"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")

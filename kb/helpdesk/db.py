@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kb.errors import DatabaseError
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:

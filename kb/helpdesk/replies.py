@@ -1,6 +1,6 @@
 """Links to articles in agents' replies: which public articles a reply links, and no link to any other.
 
-A reply is plain text. Its links are what `kb.article_links.find_links` finds (the same tokens the customer's
+A reply is plain text. Its links are what `kb.helpdesk.article_links.find_links` finds (the same tokens the customer's
 tracker makes clickable): `[title](url "title")` (what the desk's composer inserts), `<url>`, bare http(s)
 addresses and paths. A link that `article_ids` reads as showing an article must show public ones only, or it never
 stays in a reply a customer reads.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from kb.article_links import MARKDOWN, article_ids, find_links
+from kb.helpdesk.article_links import MARKDOWN, article_ids, find_links
 
 REMOVED = "[internal article: link removed]"
 _REMOVED_IN_TITLE = REMOVED.strip("[]")  # a link title holds no brackets

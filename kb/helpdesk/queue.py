@@ -13,7 +13,7 @@ from typing import Mapping
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from kb.models import CATEGORY_MAX, GROUP_MAX, IN_PROGRESS, STATUSES, SUBMITTED, WAITING, Ticket, utcnow
+from kb.helpdesk.models import CATEGORY_MAX, GROUP_MAX, IN_PROGRESS, STATUSES, SUBMITTED, WAITING, Ticket, utcnow
 
 # Age of a ticket (since it was filed): name -> (at least, less than).
 AGES: dict[str, tuple[timedelta | None, timedelta | None]] = {
