@@ -1,7 +1,7 @@
 """Ranking as pure functions over rankings: merge section hits per article, then fuse rankings."""
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Sequence
+from typing import Hashable, Iterable, Mapping, Sequence
 
 RRF_K = 60
 
@@ -29,7 +29,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = RRF_
     return sorted(fused.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
 
 
-def reweight_by_category(fused: Sequence[tuple[Hashable, float]], category_of: dict, category_p: dict,
+def reweight_by_category(fused: Sequence[tuple[Hashable, float]], category_of: Mapping, category_p: Mapping,
                          weight: float) -> list[tuple[Hashable, float]]:
     """score × (1 + weight × P(article's category | query)), best first; stable for equal scores."""
     scored = [(key, score * (1.0 + weight * category_p.get(category_of.get(key), 0.0))) for key, score in fused]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -10,19 +9,19 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from kb.index.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel, confidence_features
+from kb.index.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel
 from kb.config import Settings
 from kb.embedding.encoders import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
 from kb.index.keyword import PARTITIONS, KeywordIndex
 from kb.index.manifest import AUDIENCES, CLASSIFIER, VECTORS, WORDS, Manifest, read_manifest
 from kb.index.vector import PartitionedVectors, VectorIndex
-from search.fusion import best_per_key, reciprocal_rank_fusion, reweight_by_category, score_fusion
-from search.language import query_language
-from search.spelling import Vocabulary, correct_spelling, fix_layout
+from search.confidence import answer_confidence, predicted_category
+from search.prepare import clean_query, is_searchable, prepare_query
+from search.rank import MODES, keyword_weight, one_version_each, preferred_languages, rank
+from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
+from search.spelling import Vocabulary
 
-MODES = ("hybrid", "keyword", "vector")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -61,12 +60,6 @@ class SearchResponse:
                 "results": [h.to_dict() for h in self.hits]}
 
 
-def clean_query(text: str, max_chars: int) -> str:
-    """User input made safe to search: no control characters, single spaces, bounded length."""
-    text = _CONTROL.sub(" ", text or "")
-    return " ".join(text.split())[:max_chars]
-
-
 class SearchService:
     """Searches for customers (audience 'public') use only what was built from public articles: their keyword
     view, vectors, spelling vocabulary, category classifier and confidence curve (kb.index.manifest.AUDIENCES); agents'
@@ -84,6 +77,7 @@ class SearchService:
             partition_rows = {name: np.array([row for row, p in enumerate(self._passages)
                                               if self.articles[p["article"]]["audience"] == name], dtype=np.int64)
                               for name in PARTITIONS}
+            self._category_of = {key: meta["category"] for key, meta in self.articles.items()}
         except (KeyError, TypeError) as exc:
             raise IndexFormatError(f"{index_dir}: incomplete index ({exc}); rebuild the index") from None
         bad = sorted(cid for cid, c in self._categories.items()
@@ -161,7 +155,7 @@ class SearchService:
                lang: str | None = None) -> SearchResponse:
         """Ranked articles for `query`, visible to `audience` ('public' or 'internal').
 
-        `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is the hybrid's.
+        `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is judged the same way.
         `lang` is the reader's language (e.g. the portal's interface language): of an article's translations,
         the one in a Cyrillic query's own language comes first, then the one in `lang`.
         """
@@ -172,106 +166,53 @@ class SearchService:
         if allowed is None:
             raise ValueError(f"unknown audience {audience!r}")
         text = clean_query(query, self.settings.max_query_chars)
-        if not text or k == 0 or not any(ch.isalnum() for ch in text):
+        if not text or k == 0 or not is_searchable(text):
             return SearchResponse(text, [])
         # Typing slips are fixed only into words the audience's own articles use.
-        searched = correct_spelling(fix_layout(text, lambda word: self._keyword.knows(word, allowed)),
-                                    self._words[audience])
-        n = self.settings.candidates
-        keyword_hits = self._keyword.search(searched, n, allowed)
-        keyword = best_per_key((h.article_id, h.score) for h in keyword_hits)
-        query_vector = self._embed(searched)
-        vector, vector_anchor, passage_scores = self._vector_candidates(query_vector, n, allowed)
+        prepared = prepare_query(text, lambda word: self._keyword.knows(word, allowed), self._words[audience])
+        query_vector = self._embed(prepared.searched)
+        candidates = self._retrieve(prepared.searched, query_vector, allowed)
         classifier = self._classifier[audience]
         probs = classifier.proba(query_vector)[0]
         category_p = dict(zip(classifier.classes, probs.tolist()))
-        vector_ranked, centroid_best = self._rank_vector(query_vector, vector)
-        written = query_language(searched)
-        keyword_weight = self.settings.keyword_weight
-        if written not in self._languages[audience] | {None}:
-            # No article is written in the query's language: its words match other languages only by chance.
-            keyword_weight *= self.settings.foreign_keyword_factor
-        if self.settings.fusion == "rrf":
-            fused = reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector_ranked]],
-                                           weights=[keyword_weight, 1.0])
-        else:
-            fused = score_fusion(vector_ranked, keyword, keyword_weight)
-        category_of = {a: self.articles[a]["category"] for a, _ in fused}
-        ranked = reweight_by_category(fused, category_of, category_p, self.settings.category_weight)
-        if mode != "hybrid":
-            ranked = keyword if mode == "keyword" else vector_ranked
-        # Which language version to show: a Cyrillic query's own language, else the reader's (a Latin-only query
-        # is often a product name typed by anyone: "Outlook", "VPN 809").
-        prefer = [lang, written] if written == "en" else [written, lang]
-        ranked = self._one_version_each(ranked, prefer, allowed)
-        fused_score = dict(fused)
-        keyword_score, vector_score = dict(keyword), dict(vector)
-        hits = []
-        for article_id, score in ranked[:k]:
-            meta = self.articles[article_id]
-            anchor = vector_anchor.get(article_id, "")
-            heading = next((s["heading"] for s in meta["sections"] if s["anchor"] == anchor), "")
-            hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
-                            meta["audience"], {"keyword": keyword_score.get(article_id, 0.0),
-                                               "vector": vector_score.get(article_id, 0.0),
-                                               "fused": fused_score.get(article_id, 0.0),
-                                               "category": category_p.get(meta["category"], 0.0),
-                                               "final": score}))
-        best = int(probs.argmax()) if len(probs) else None
-        confidence = 0.0
-        if ranked and passage_scores:
-            features = confidence_features(np.array(passage_scores), centroid_best)
-            confidence = float(self._confidence[audience].predict(features)[0])
-        return SearchResponse(text, hits, searched if searched != text else None,
-                              classifier.classes[best] if best is not None else None,
-                              float(probs[best]) if best is not None else 0.0, confidence,
+        weight = keyword_weight(prepared.language, self._languages[audience], self.settings.keyword_weight,
+                                self.settings.foreign_keyword_factor)
+        ranked, fused = rank(mode, candidates, weight, self.settings.fusion, self._category_of, category_p,
+                             self.settings.category_weight)
+        ranked = one_version_each(ranked, preferred_languages(lang, prepared.language), self.articles, allowed)
+        hits = self._hits(ranked[:k], candidates, fused, category_p)
+        category, category_prob = predicted_category(classifier.classes, probs)
+        confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
+                                       candidates.centroid_best)
+        return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence,
                               confidence >= self.settings.confidence_threshold)
 
-    def _rank_vector(self, query: np.ndarray, vector: list[tuple[str, float]]) -> tuple[list[tuple[str, float]], float]:
-        """Vector candidates ranked by best passage + centroid_weight × cosine to the question centroid; and the
-        best of those centroid cosines."""
-        if not vector:
-            return [], 0.0
-        rows = [self._centroid_row[a] for a, _ in vector]
-        near = self._centroids[rows] @ query
-        weight = self.settings.centroid_weight
-        return best_per_key((a, s + weight * float(c)) for (a, s), c in zip(vector, near)), float(near.max())
-
-    def _vector_candidates(self, query: np.ndarray, n: int, allowed: tuple[str, ...]):
+    def _retrieve(self, text: str, query: np.ndarray, allowed: tuple[str, ...]) -> Candidates:
+        n = self.settings.candidates
+        keyword = keyword_candidates(self._keyword, text, n, allowed)
         scores, rows = self._vectors.search(query, n * 4, allowed)
-        scored, anchors, visible = [], {}, []
-        for score, row in zip(scores[0], rows[0]):
-            if row < 0:
-                continue
-            passage = self._passages[row]
-            article_id = passage["article"]
-            if self.articles[article_id]["audience"] not in allowed:
-                continue
-            scored.append((article_id, float(score)))
-            visible.append(float(score))
-            # The best passage decides: a question or the summary points at the article's top.
-            anchors.setdefault(article_id, passage["anchor"] if passage["kind"] == "section" else "")
-        return best_per_key(scored)[:n], anchors, visible
+        vector, anchors, passage_scores = passage_candidates(scores[0], rows[0], self._passages, self.articles, n,
+                                                             allowed)
+        near = self._centroids[[self._centroid_row[a] for a, _ in vector]] @ query if vector else np.zeros(0)
+        vector_ranked, centroid_best = with_centroids(vector, near, self.settings.centroid_weight)
+        return Candidates(keyword, vector, vector_ranked, anchors, passage_scores, centroid_best)
 
-    def _one_version_each(self, ranked: list[tuple[str, float]], prefer: list[str | None],
-                          allowed: tuple[str, ...]) -> list[tuple[str, float]]:
-        """One result per translated article, at its best version's place: the version in the first preferred
-        language that has one (the query's language, then the reader's), else the version that ranked."""
-        out, seen = [], set()
-        for key, score in ranked:
-            versions = self.articles[key].get("translations") or {}
-            if not versions:
-                out.append((key, score))
-                continue
-            group = self.articles[key].get("group", key)
-            if group in seen:
-                continue
-            seen.add(group)
-            visible = {lang: k for lang, k in versions.items()
-                       if k in self.articles and self.articles[k]["audience"] in allowed}
-            choice = next((visible[lang] for lang in prefer if lang and lang in visible), key)
-            out.append((choice, score))
-        return out
+    def _hits(self, ranked: Ranking, candidates: Candidates, fused: Ranking,
+              category_p: dict[str, float]) -> list[Hit]:
+        fused_score = dict(fused)
+        keyword_score, vector_score = dict(candidates.keyword), dict(candidates.vector)
+        hits = []
+        for article_id, score in ranked:
+            meta = self.articles[article_id]
+            anchor = candidates.anchors.get(article_id, "")
+            heading = next((s["heading"] for s in meta["sections"] if s["anchor"] == anchor), "")
+            parts = {"keyword": keyword_score.get(article_id, 0.0), "vector": vector_score.get(article_id, 0.0)}
+            if fused:
+                parts["fused"] = fused_score.get(article_id, 0.0)
+            parts.update({"category": category_p.get(meta["category"], 0.0), "final": score})
+            hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
+                            meta["audience"], parts))
+        return hits
 
     def visible_articles(self, audience: str = "public") -> Mapping[str, dict]:
         """The articles `audience` may read, by id; computed once per loaded index (read-only). Their `related`

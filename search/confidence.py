@@ -1,0 +1,24 @@
+"""Stage 4 of a search: the query's category and how sure the service is of its first answer."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from kb.index.classifier import ConfidenceModel, confidence_features
+
+
+def predicted_category(classes: Sequence[str], probs: np.ndarray) -> tuple[str | None, float]:
+    """The most probable category and its probability (None, 0.0 without categories)."""
+    if not len(probs):
+        return None, 0.0
+    best = int(probs.argmax())
+    return classes[best], float(probs[best])
+
+
+def answer_confidence(model: ConfidenceModel, answered: bool, passage_scores: Sequence[float],
+                      centroid_best: float) -> float:
+    """P(the first answer is right) from the passage cosines and the best centroid cosine; 0 with no answer."""
+    if not answered or not passage_scores:
+        return 0.0
+    return float(model.predict(confidence_features(np.array(passage_scores), centroid_best))[0])

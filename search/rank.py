@@ -1,0 +1,60 @@
+"""Stage 3 of a search: the candidates ranked for the chosen mode (the hybrid fuses keyword and vector rankings,
+then re-weights by the query's category), then one result per translated article."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from search.fusion import reciprocal_rank_fusion, reweight_by_category, score_fusion
+from search.retrieve import Candidates, Ranking
+
+MODES = ("hybrid", "keyword", "vector")
+
+
+def keyword_weight(language: str | None, article_languages: set[str], weight: float, foreign_factor: float) -> float:
+    """The keyword side's weight: lowered by `foreign_factor` when no article is written in the query's language
+    (its words then match other languages only by chance)."""
+    return weight if language in article_languages | {None} else weight * foreign_factor
+
+
+def fuse(keyword: Ranking, vector: Ranking, weight: float, fusion: str) -> Ranking:
+    """Keyword and vector rankings fused: by reciprocal rank ('rrf') or by weighted scores ('score')."""
+    if fusion == "rrf":
+        return reciprocal_rank_fusion([[a for a, _ in keyword], [a for a, _ in vector]], weights=[weight, 1.0])
+    return score_fusion(vector, keyword, weight)
+
+
+def rank(mode: str, candidates: Candidates, weight: float, fusion: str, category_of: Mapping[str, str],
+         category_p: Mapping[str, float], category_weight: float) -> tuple[Ranking, Ranking]:
+    """The ranking `mode` asks for, and the fused ranking it came from (empty unless `mode` is 'hybrid')."""
+    if mode == "keyword":
+        return candidates.keyword, []
+    if mode == "vector":
+        return candidates.vector_ranked, []
+    fused = fuse(candidates.keyword, candidates.vector_ranked, weight, fusion)
+    return reweight_by_category(fused, category_of, category_p, category_weight), fused
+
+
+def preferred_languages(reader: str | None, written: str | None) -> list[str | None]:
+    """Which language version to show first: a Cyrillic query's own language, else the reader's (a Latin-only query
+    is often a product name typed by anyone: "Outlook", "VPN 809")."""
+    return [reader, written] if written == "en" else [written, reader]
+
+
+def one_version_each(ranked: Ranking, prefer: list[str | None], articles: Mapping[str, Mapping],
+                     allowed: tuple[str, ...]) -> Ranking:
+    """One result per translated article, at its best version's place: the version in the first preferred
+    language that has one (the query's language, then the reader's), else the version that ranked."""
+    out, seen = [], set()
+    for key, score in ranked:
+        versions = articles[key].get("translations") or {}
+        if not versions:
+            out.append((key, score))
+            continue
+        group = articles[key].get("group", key)
+        if group in seen:
+            continue
+        seen.add(group)
+        visible = {lang: k for lang, k in versions.items() if k in articles and articles[k]["audience"] in allowed}
+        choice = next((visible[lang] for lang in prefer if lang and lang in visible), key)
+        out.append((choice, score))
+    return out

@@ -1,0 +1,56 @@
+"""Stage 2 of a search: candidates from the keyword index and from the passage vectors, each kept to what the
+searching audience may read, with the passage that answers (its anchor) and the scores confidence is judged on."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from kb.index.keyword import KeywordIndex
+from search.fusion import best_per_key
+
+Ranking = list[tuple[str, float]]  # (article id, score), best first
+
+
+@dataclass(frozen=True)
+class Candidates:
+    keyword: Ranking  # each article's best keyword score
+    vector: Ranking  # each article's best passage cosine
+    vector_ranked: Ranking  # vector, with each article's cosine to its question centroid added in
+    anchors: dict[str, str]  # the anchor of each article's best passage ('' for its top)
+    passage_scores: list[float]  # the cosines of every visible passage found, best first
+    centroid_best: float  # the best centroid cosine among the vector candidates
+
+
+def keyword_candidates(index: KeywordIndex, text: str, n: int, allowed: tuple[str, ...]) -> Ranking:
+    """The `n` best keyword matches of `text`, one score per article."""
+    return best_per_key((h.article_id, h.score) for h in index.search(text, n, allowed))
+
+
+def passage_candidates(scores: Sequence[float], rows: Sequence[int], passages: Sequence[Mapping],
+                       articles: Mapping[str, Mapping], n: int,
+                       allowed: tuple[str, ...]) -> tuple[Ranking, dict[str, str], list[float]]:
+    """From the nearest passages (`scores`, `rows` as a vector index gives them, best first; row -1 for none):
+    the `n` best articles by their best passage, each one's anchor, and every visible passage's score."""
+    scored, anchors, visible = [], {}, []
+    for score, row in zip(scores, rows):
+        if row < 0:
+            continue
+        passage = passages[row]
+        article_id = passage["article"]
+        if articles[article_id]["audience"] not in allowed:
+            continue
+        scored.append((article_id, float(score)))
+        visible.append(float(score))
+        # The best passage decides: a question or the summary points at the article's top.
+        anchors.setdefault(article_id, passage["anchor"] if passage["kind"] == "section" else "")
+    return best_per_key(scored)[:n], anchors, visible
+
+
+def with_centroids(vector: Ranking, near: np.ndarray, weight: float) -> tuple[Ranking, float]:
+    """Vector candidates ranked by best passage + `weight` × cosine to the article's question centroid (`near`,
+    one per candidate, in order); and the best of those centroid cosines."""
+    if not vector:
+        return [], 0.0
+    return best_per_key((a, s + weight * float(c)) for (a, s), c in zip(vector, near)), float(near.max())
