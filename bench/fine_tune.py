@@ -41,6 +41,7 @@ from indexer.build import indexed  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.index.keyword import KeywordIndex  # noqa: E402
+from kb.index.layout import IndexFiles  # noqa: E402
 from search.evaluate import auroc  # noqa: E402
 from search.spelling import Vocabulary, correct_spelling, fix_layout  # noqa: E402
 
@@ -55,8 +56,9 @@ def load(folder: Path) -> dict:
     ids = [a.id for a in articles]
     column = {a: i for i, a in enumerate(ids)}
     rows = [json.loads(line) for line in (folder / "eval.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    keyword = KeywordIndex(settings.index_dir / "keyword")
-    words = Vocabulary(json.loads((settings.index_dir / "words-public.json").read_text(encoding="utf-8")).items())
+    files = IndexFiles(settings.index_dir)
+    keyword = KeywordIndex(files.keyword)
+    words = Vocabulary(json.loads(files.words("public").read_text(encoding="utf-8")).items())
     searched = [correct_spelling(fix_layout(r["query"], keyword.knows), words) for r in rows]
     scores = np.zeros((len(rows), len(ids)), np.float32)
     for i, text in enumerate(searched):
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {}
     for name in args.datasets:
         folder = args.work / name
-        if not (folder / "index" / "manifest.json").exists():
+        if not IndexFiles(folder / "index").manifest.exists():
             parser.error(f"{folder}: no built help center; run bench/eval_datasets.py --work {args.work} first")
         report[name] = run(name, folder, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.index.layout import IndexFiles
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 
@@ -40,7 +42,7 @@ def free_port() -> int:
 
 def queries_from(index: Path, seed: int = 7) -> list[str]:
     """Customer questions of the public articles, and prefixes of them as typed."""
-    articles = json.loads((index / "articles.json").read_text(encoding="utf-8"))
+    articles = json.loads(IndexFiles(index).articles.read_text(encoding="utf-8"))
     questions = [q for a in articles.values() if a["audience"] == "public" for q in a["questions"]]
     typed = [" ".join(q.split()[:max(1, len(q.split()) // 2)]) for q in questions]
     found = [q for q in questions + typed if len(q) >= 3]
@@ -49,7 +51,7 @@ def queries_from(index: Path, seed: int = 7) -> list[str]:
 
 
 def ensure_index(index: Path) -> None:
-    if (index / "manifest.json").is_file():
+    if IndexFiles(index).manifest.is_file():
         return
     print(f"building the sample help center into {index} ...", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "kb", "build", "--index", str(index)], cwd=ROOT, check=True)

@@ -33,6 +33,7 @@ from indexer.build import build_index  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding.encoders import ENGLISH_MODEL, load_encoder  # noqa: E402
+from kb.index.layout import IndexFiles  # noqa: E402
 from search.service import SearchService  # noqa: E402
 from tests.fakes import HashingEncoder  # noqa: E402
 
@@ -88,9 +89,10 @@ def run(size: int, work: Path, real, queries: list[str], reuse: bool = False) ->
     settings = Settings(articles_dir=work / f"articles-{size}", index_dir=work / f"index-{size}" / "index",
                         embedding_model=StandIn.name)
     encoder = StandIn(real)
-    if reuse and (settings.index_dir / "manifest.json").is_file():
+    files = IndexFiles(settings.index_dir)
+    if reuse and files.manifest.is_file():
         build_seconds = None  # measured by the run that built it
-        manifest = json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(files.manifest.read_text(encoding="utf-8"))
         report = argparse.Namespace(articles=manifest["counts"]["articles"], passages=manifest["counts"]["passages"])
     else:
         generate(ROOT / "articles", settings.articles_dir, size)
@@ -107,7 +109,7 @@ def run(size: int, work: Path, real, queries: list[str], reuse: bool = False) ->
     vectors = [encoder.hashing.encode_queries([q])[0] for q in queries]
     vector_search = timed(lambda v: service._vectors.search(v, settings.candidates * 4), vectors)
     # Recall of the vector index against an exact search over the same vectors.
-    matrix = np.load(settings.index_dir / "embeddings.npy", mmap_mode="r")
+    matrix = np.load(files.embeddings, mmap_mode="r")
     found, probes = 0, queries[:100]
     for q in probes:
         vector = encoder.hashing.encode_queries([q])[0]

@@ -17,7 +17,8 @@ from indexer.passages import Passage
 from indexer.previous import PreviousBuild
 from kb.articles import Article, Category
 from kb.index.classifier import CONFIDENCE_FEATURES
-from kb.index.manifest import AUDIENCES, CLASSIFIER
+from kb.index.layout import IndexFiles
+from kb.index.manifest import AUDIENCES
 
 
 def passage_rows(articles: list[Article], passages: list[Passage], audiences: tuple[str, ...]) -> list[int]:
@@ -52,7 +53,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
             f"{passages[r].hash} {passages[r].kind} {passages[r].article_id} {category[passages[r].article_id]}"
             for r in rows]).encode("utf-8")).hexdigest()[:32]
         keys.append(key)
-        path = staging / CLASSIFIER.format(audience=audience)
+        path = IndexFiles(staging).classifier(audience)
         reuse = previous.models(audience, key)
         if reuse is not None:
             shutil.copy(reuse["classifier"], path)

@@ -26,7 +26,8 @@ from kb.config import Settings
 from kb.embedding.encoders import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.index.keyword import PARTITIONS
-from kb.index.manifest import AUDIENCES, VECTORS, WORDS, Manifest
+from kb.index.layout import IndexFiles
+from kb.index.manifest import AUDIENCES, Manifest
 from kb.translations import keyed, shared_id
 
 # an encoder, or a function loading the encoder of a model name (called only when something must be embedded)
@@ -178,13 +179,14 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
            translations: dict[str, dict[str, str]], dirty: set[Path]) -> str:
     """Write every index file but the manifest and the models; returns the type of the vector index customers
     search. `dirty`: files with uncommitted changes."""
-    _write_keyword(staging / "keyword", articles, previous)
-    np.save(staging / "embeddings.npy", embeddings)
-    vector_kinds = {audience: vector_index.write_index(staging / VECTORS.format(audience=audience),
+    files = IndexFiles(staging)
+    _write_keyword(files.keyword, articles, previous)
+    np.save(files.embeddings, embeddings)
+    vector_kinds = {audience: vector_index.write_index(files.vectors(audience),
                                                        embeddings[passage_rows(articles, passages, (audience,))],
                                                        exact_max)
                     for audience in PARTITIONS}
-    _write_json(staging / "passages.json", [
+    _write_json(files.passages, [
         {"article": p.article_id, "anchor": p.anchor, "heading": p.heading, "kind": p.kind, "hash": p.hash}
         for p in passages])
     by_path = {a.path: a for a in articles}
@@ -205,7 +207,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         cached = previous.html(article.id, article.content_hash, links_key)
         return cached if cached is not None else renderer.render(article.body, resolve)
 
-    _write_json(staging / "articles.json", {a.id: {
+    _write_json(files.articles, {a.id: {
         "id": a.id, "title": a.title, "category": a.category, "lang": a.lang, "audience": a.audience,
         "status": a.status, "group": shared_id(a.id, translations[a.id]) if a.id in translations else a.id,
         "translations": translations.get(a.id, {}),
@@ -217,15 +219,15 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         "html": html_of(a),
         "git": git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),
     } for a in articles})
-    _write_json(staging / "history.json", {a.id: [c.to_dict() for c in history.get(paths[a.id], [])]
+    _write_json(files.history, {a.id: [c.to_dict() for c in history.get(paths[a.id], [])]
                                            for a in articles})
     audience = category_audiences(center.categories, articles)
-    _write_json(staging / "categories.json", {c.id: {"title": c.title, "description": c.description,
+    _write_json(files.categories, {c.id: {"title": c.title, "description": c.description,
                                                      "audience": audience[c.id]}
                                               for c in center.categories.values()})
     for name, allowed in AUDIENCES.items():
-        _write_json(staging / WORDS.format(audience=name), word_counts(a for a in articles if a.audience in allowed))
-    np.save(staging / "centroids.npy", question_centroids(articles, passages, embeddings))
+        _write_json(files.words(name), word_counts(a for a in articles if a.audience in allowed))
+    np.save(files.centroids, question_centroids(articles, passages, embeddings))
     return vector_kinds["public"]
 
 

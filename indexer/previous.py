@@ -9,7 +9,8 @@ import numpy as np
 
 from indexer import publish
 from kb.errors import KbError
-from kb.index.manifest import CLASSIFIER, Manifest, read_manifest
+from kb.index.layout import IndexFiles
+from kb.index.manifest import Manifest, read_manifest
 
 
 @dataclass
@@ -31,9 +32,10 @@ class PreviousBuild:
             manifest = read_manifest(current)
             if manifest.model_name != model_name:
                 return cls()
-            hashes = [p["hash"] for p in json.loads((current / "passages.json").read_text(encoding="utf-8"))]
-            matrix = np.load(current / "embeddings.npy", mmap_mode="r")
-            articles = json.loads((current / "articles.json").read_text(encoding="utf-8"))
+            files = IndexFiles(current)
+            hashes = [p["hash"] for p in json.loads(files.passages.read_text(encoding="utf-8"))]
+            matrix = np.load(files.embeddings, mmap_mode="r")
+            articles = json.loads(files.articles.read_text(encoding="utf-8"))
         except (KbError, OSError, ValueError, KeyError, TypeError):
             return cls()  # an unreadable previous build only costs a full build
         if len(hashes) != len(matrix):
@@ -56,9 +58,9 @@ class PreviousBuild:
 
     @property
     def keyword_dir(self) -> Path | None:
-        if self.directory is None or not (self.directory / "keyword").is_dir():
+        if self.directory is None or not IndexFiles(self.directory).keyword.is_dir():
             return None
-        return self.directory / "keyword"
+        return IndexFiles(self.directory).keyword
 
     def models(self, audience: str, training_key: str) -> dict | None:
         """An audience's classifier file, its report and confidence curve in the previous build, if trained on the
@@ -69,5 +71,5 @@ class PreviousBuild:
         curve = self.manifest.confidence.get(audience)
         if not isinstance(report, dict) or report.get("training_key") != training_key or not isinstance(curve, dict):
             return None
-        path = self.directory / CLASSIFIER.format(audience=audience)
+        path = IndexFiles(self.directory).classifier(audience)
         return {"classifier": path, "report": report, "confidence": curve} if path.is_file() else None

@@ -14,7 +14,8 @@ from kb.config import Settings
 from kb.embedding.encoders import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
 from kb.index.keyword import PARTITIONS, KeywordIndex
-from kb.index.manifest import AUDIENCES, CLASSIFIER, VECTORS, WORDS, Manifest, read_manifest
+from kb.index.layout import CENTROIDS, IndexFiles
+from kb.index.manifest import AUDIENCES, Manifest, read_manifest
 from kb.index.vector import PartitionedVectors, VectorIndex
 from search.confidence import answer_confidence, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
@@ -70,10 +71,11 @@ class SearchService:
         self.manifest = manifest
         self.settings = settings
         self._encoder = encoder
+        self._files = files = IndexFiles(index_dir)
         try:
-            self.articles: dict[str, dict] = _read_json(index_dir / "articles.json")
-            self._categories: dict[str, dict] = _read_json(index_dir / "categories.json")
-            self._passages: list[dict] = _read_json(index_dir / "passages.json")
+            self.articles: dict[str, dict] = _read_json(files.articles)
+            self._categories: dict[str, dict] = _read_json(files.categories)
+            self._passages: list[dict] = _read_json(files.passages)
             partition_rows = {name: np.array([row for row, p in enumerate(self._passages)
                                               if self.articles[p["article"]]["audience"] == name], dtype=np.int64)
                               for name in PARTITIONS}
@@ -83,15 +85,13 @@ class SearchService:
         bad = sorted(cid for cid, c in self._categories.items()
                      if not isinstance(c, dict) or c.get("audience") not in PARTITIONS)
         if bad:
-            raise IndexFormatError(f"{index_dir / 'categories.json'}: categories {bad} have no audience; rebuild the index")
-        self._keyword = KeywordIndex(index_dir / "keyword")
-        self._words = {audience: Vocabulary(_read_json(index_dir / WORDS.format(audience=audience)).items())
-                       for audience in AUDIENCES}
+            raise IndexFormatError(f"{files.categories}: categories {bad} have no audience; rebuild the index")
+        self._keyword = KeywordIndex(files.keyword)
+        self._words = {audience: Vocabulary(_read_json(files.words(audience)).items()) for audience in AUDIENCES}
         self._vectors = PartitionedVectors(
-            {name: VectorIndex(index_dir / VECTORS.format(audience=name), manifest.model_dimension)
+            {name: VectorIndex(files.vectors(name), manifest.model_dimension)
              for name in PARTITIONS}, partition_rows)
-        self._classifier = {audience: CategoryClassifier.load(index_dir / CLASSIFIER.format(audience=audience))
-                            for audience in AUDIENCES}
+        self._classifier = {audience: CategoryClassifier.load(files.classifier(audience)) for audience in AUDIENCES}
         self._query_vectors: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] | None = None
         self._visible: dict[str, Mapping[str, dict]] = {}
@@ -99,10 +99,10 @@ class SearchService:
         # Languages articles are written in, per audience: a query in another one leans less on keywords.
         self._languages = {audience: {str(a.get("lang", "en")).split("-")[0] for a in self.articles.values()
                                       if a["audience"] in allowed} for audience, allowed in AUDIENCES.items()}
-        try:  # articles.json is written with sorted keys: centroid rows follow the sorted article ids
-            self._centroids = np.load(index_dir / "centroids.npy")
+        try:  # centroid rows follow the sorted article ids
+            self._centroids = np.load(files.centroids)
         except (OSError, ValueError) as exc:
-            raise IndexFormatError(f"{index_dir}: cannot read centroids.npy ({exc})") from None
+            raise IndexFormatError(f"{index_dir}: cannot read {CENTROIDS} ({exc})") from None
         self._centroid_row = {a: i for i, a in enumerate(sorted(self.articles))}
         if len(self._centroids) != len(self._centroid_row):
             raise IndexFormatError(f"{index_dir}: {len(self._centroids)} centroids for {len(self.articles)} articles")
@@ -248,7 +248,7 @@ class SearchService:
         """The commits that touched an article's file, newest first (empty outside git); read on first use."""
         if self._history is None:
             try:
-                self._history = _read_json(self.index_dir / "history.json")
+                self._history = _read_json(self._files.history)
             except IndexFormatError:
                 self._history = {}
         return list(self._history.get(article_id, []))

@@ -10,7 +10,8 @@ import pytest
 from indexer import publish
 from indexer.build import build_index
 from kb.errors import ArticleError, IndexMissingError, ModelMismatchError
-from kb.index.manifest import read_manifest
+from kb.index import layout
+from kb.index.manifest import AUDIENCES, read_manifest
 from search.service import SearchService
 from tests.fakes import HashingEncoder
 
@@ -21,10 +22,7 @@ def test_build_writes_a_complete_index(settings, encoder):
     assert report.embedded == report.passages == encoder.passages_encoded
     index = settings.index_dir
     assert index.is_symlink()
-    assert {p.name for p in index.iterdir()} == {"manifest.json", "keyword", "vectors-public.faiss", "vectors-internal.faiss",
-                                                 "embeddings.npy", "passages.json", "articles.json", "categories.json",
-                                                 "classifier-public.npz", "classifier-internal.npz", "words-public.json",
-                                                 "words-internal.json", "centroids.npy", "history.json"}
+    assert {p.name for p in index.iterdir()} == layout.every_name(tuple(AUDIENCES))
     manifest = read_manifest(index)
     assert (manifest.model_name, manifest.model_dimension) == ("fake-hashing", 64)
     assert set(manifest.articles) == {"printer-offline", "reset-password", "vpn-oshibka", "agent-only"}

@@ -172,3 +172,17 @@ def test_unreadable_keyword_index_asks_for_a_rebuild(tmp_path: Path):
         toc.write_bytes(b"\x80\x04garbage")  # e.g. written by a version with other analyzers
     with pytest.raises(IndexFormatError, match="cannot read the keyword index"):
         KeywordIndex(tmp_path / "kw")
+
+
+def test_the_layout_names_every_file_of_an_index_folder(tmp_path: Path):
+    from kb.index import layout
+
+    assert layout.every_name(("public", "internal")) == {
+        "manifest.json", "articles.json", "categories.json", "passages.json", "history.json", "embeddings.npy",
+        "centroids.npy", "keyword", "words-public.json", "words-internal.json", "classifier-public.npz",
+        "classifier-internal.npz", "vectors-public.faiss", "vectors-internal.faiss"}
+    files = layout.IndexFiles(tmp_path)
+    assert (files.manifest, files.keyword, files.vectors("public")) == (
+        tmp_path / "manifest.json", tmp_path / "keyword", tmp_path / "vectors-public.faiss")
+    assert (files.words("internal").name, files.classifier("public").name) == ("words-internal.json",
+                                                                             "classifier-public.npz")

@@ -34,6 +34,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from kb.errors import IndexFormatError
+from kb.index.layout import KEYWORD_VIEWS
 
 # Field groups: every text field exists once per analyzer language. An article's text goes into the group
 # of its language; a query is analysed by every group and searched in all of them.
@@ -41,8 +42,6 @@ LANG_GROUPS = ("en", "ru", "uk", "bg", "any")
 PARTITIONS = ("public", "internal")  # one Whoosh index per article audience; document numbers in this order
 # Stored views: which partitions each is computed over, and its files (scores, and what each column is).
 VIEWS = {"public": ("public",), "all": PARTITIONS}
-VIEW_FILES = {"public": ("impacts-public.npz", "docs-public.json"), "all": ("impacts.npz", "docs.json")}
-IMPACTS, DOCS = VIEW_FILES["all"]
 TEXT_FIELDS = {"title": 4.0, "questions": 3.0, "tags": 2.5, "heading": 1.5, "body": 1.0}
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
@@ -246,7 +245,7 @@ def write_impacts(searcher: Searcher, directory: Path, view: str = "all") -> Non
         (np.concatenate(data) if data else np.zeros(0, np.float32),
          np.concatenate(indices) if indices else np.zeros(0, np.int32), np.array(indptr, dtype=np.int64)),
         shape=(len(keys), total))
-    impacts, doc_file = VIEW_FILES[view]
+    impacts, doc_file = KEYWORD_VIEWS[view]
     sparse.save_npz(directory / impacts, matrix, compressed=False)
     (directory / doc_file).write_text(json.dumps({"keys": keys, "docs": docs_info}, ensure_ascii=False),
                                       encoding="utf-8")
@@ -263,7 +262,7 @@ class _View:
     """The stored scores of one view, and the terms its documents hold."""
 
     def __init__(self, directory: Path, view: str) -> None:
-        impacts, doc_file = VIEW_FILES[view]
+        impacts, doc_file = KEYWORD_VIEWS[view]
         try:
             self.impacts = sparse.load_npz(directory / impacts).tocsr()
             info = json.loads((directory / doc_file).read_text(encoding="utf-8"))

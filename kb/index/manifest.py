@@ -7,19 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import IndexFormatError, IndexMissingError
+from kb.index.layout import MANIFEST
 
 FORMAT_VERSION = 5
-MANIFEST = "manifest.json"
 # What changed in each format, for the message that asks to rebuild an older index.
 _CHANGES = {5: "customers' search is now built from public articles alone, with files per audience"}
 
 # Whose articles each audience of a search may see: customers the public ones, agents every one. Each audience has
-# its own spelling vocabulary, category classifier and confidence curve, built from what it may see.
+# its own spelling vocabulary, category classifier and confidence curve, built from what it may see (their files:
+# kb.index.layout).
 AUDIENCES = {"public": ("public",), "internal": ("public", "internal")}
-CLASSIFIER = "classifier-{audience}.npz"
-WORDS = "words-{audience}.json"
-# The vectors of each audience's articles (disjoint): customers' searches read only the public ones.
-VECTORS = "vectors-{audience}.faiss"
 
 
 @dataclass
