@@ -99,3 +99,18 @@ class Watcher:
             self._encoder = load_encoder(model_name, self.settings.build_threads, self.settings.embedding_batch_size,
                                          self.settings.embedding_precision)
         return self._encoder
+
+
+def start_watching(settings: Settings, include_drafts: bool = False,
+                   report: Callable[[str], None] = print) -> Watcher:
+    """`kb serve --watch`: build the preview index now, then rebuild it on every change from a daemon thread.
+    The returned watcher's settings are the ones to serve: with drafts, a separate `<index>-preview` folder
+    (drafts never reach the published index), and pages that poll for a new build at least twice a second."""
+    if include_drafts:
+        settings = settings.replace(index_dir=settings.index_dir.with_name(settings.index_dir.name + "-preview"))
+    settings = settings.replace(reload_interval=min(settings.reload_interval, 0.5))
+    watcher = Watcher(settings, include_drafts=include_drafts, report=report)
+    watcher.build()
+    watcher.start()
+    report(f"watching {settings.articles_dir} (drafts {'shown' if include_drafts else 'hidden'})")
+    return watcher

@@ -66,36 +66,16 @@ def check(ctx: click.Context, articles_dir: Path | None, strict: bool, quality: 
     click.echo(summary, err=True)
     if errors or (strict and warnings):
         ctx.exit(1)
-    if quality and not _golden_queries_pass(settings, center):
-        ctx.exit(1)
+    if quality:
+        from indexer.build import build_index
+        from search.golden import check_quality
 
-
-def _golden_queries_pass(settings, center) -> bool:
-    """Build the articles into a temporary index (reusing the published index's embeddings) and run the golden
-    queries; print each one that fails, with where its article now ranks."""
-    import tempfile
-
-    from indexer.build import build_index
-    from search.golden import TOP, run_golden
-    from search.service import SearchService
-
-    if not center.golden:
-        click.echo(f"no golden queries ({settings.articles_dir}/queries.yml): nothing to check", err=True)
-        return True
-    with tempfile.TemporaryDirectory(prefix="kb-quality-") as tmp:
-        scratch = settings.replace(index_dir=Path(tmp) / "index", keep_builds=0)
-        build_index(scratch, progress=False, reuse_from=settings.index_dir)
-        service = SearchService.load(scratch.index_dir, scratch)
-        try:
-            results = run_golden(service, center.golden)
-        finally:
-            service.close()
-    failed = [r for r in results if not r.passed]
-    for result in failed:
-        click.echo(result.describe())
-    click.echo(f"{len(results)} golden quer{'y' if len(results) == 1 else 'ies'}: {len(results) - len(failed)} "
-               f"passed, {len(failed)} failed (expected article in the top {TOP}; 'none': not confident)", err=True)
-    return not failed
+        report = check_quality(settings, center.golden, build_index)
+        for line in report.failures():
+            click.echo(line)
+        click.echo(report.summary(), err=True)
+        if not report.passed:
+            ctx.exit(1)
 
 
 @cli.command()
@@ -166,33 +146,16 @@ def search(ctx: click.Context, query: str | None, index_dir: Path | None, k: int
     """Search the index for QUERY (or for each line of --batch FILE)."""
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
-    from search.service import SearchService
+    from search.batch import answer_all, format_response
 
     settings = _settings(ctx, index_dir=index_dir)
-    service = SearchService.load(settings.index_dir, settings)
     queries = [query] if batch is None else [line.rstrip("\n") for line in batch if line.strip()]
-    for start in range(0, len(queries), 256):
-        chunk = queries[start:start + 256]
-        service.prime(chunk)
-        for text in chunk:
-            response = service.search(text, k=k, audience=audience)
-            if as_json:
-                click.echo(json.dumps(response.to_dict(), ensure_ascii=False))
-            else:
-                _print_table(response, explain)
-
-
-def _print_table(response, explain: bool = False) -> None:
-    verdict = "confident" if response.confident else "not confident"
-    click.echo(f"query: {response.query!r}  category: {response.category} ({response.category_p:.2f})  "
-               f"confidence: {response.confidence:.2f} ({verdict})")
-    if not response.hits:
-        click.echo("  no results")
-    for rank, hit in enumerate(response.hits, start=1):
-        where = f"#{hit.anchor}" if hit.anchor else ""
-        click.echo(f"{rank:>3}. {hit.score:.4f}  {hit.id}{where}  [{hit.category}]  {hit.title}")
-        if explain:
-            click.echo("       " + "  ".join(f"{name}={value:.4f}" for name, value in hit.parts.items()))
+    for response in answer_all(settings, queries, k=k, audience=audience):
+        if as_json:
+            click.echo(json.dumps(response.to_dict(), ensure_ascii=False))
+            continue
+        for line in format_response(response, explain):
+            click.echo(line)
 
 
 @cli.command(name="eval")
@@ -203,12 +166,9 @@ def _print_table(response, explain: bool = False) -> None:
 @_domain_errors
 def eval_command(ctx: click.Context, file: Path, index_dir: Path | None, as_json: bool) -> None:
     """Score the ranking on FILE: JSONL of {"query": ..., "expected": "<article id>" | null}."""
-    from search.evaluate import evaluate, format_table, read_rows
-    from search.service import SearchService
+    from search.evaluate import evaluate_file, format_table
 
-    settings = _settings(ctx, index_dir=index_dir)
-    rows = read_rows(file)
-    result = evaluate(SearchService.load(settings.index_dir, settings), rows)
+    result = evaluate_file(_settings(ctx, index_dir=index_dir), file)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -229,26 +189,21 @@ def eval_command(ctx: click.Context, file: Path, index_dir: Path | None, as_json
 def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: int | None, watch: bool,
           drafts: bool, articles_dir: Path | None) -> None:
     """Serve the help portal with a production WSGI server; a newly built index is picked up without a restart."""
-    from waitress import serve as waitress_serve
-
-    from web import create_app
-
     if drafts and not watch:
         raise click.UsageError("--drafts is for previews: use it with --watch")
     settings = _settings(ctx, index_dir=index_dir, host=host, port=port, articles_dir=articles_dir)
     if watch:
-        from indexer.watch import Watcher
+        from indexer.watch import start_watching
 
-        if drafts:  # drafts never reach the published index
-            settings = settings.replace(index_dir=settings.index_dir.with_name(settings.index_dir.name + "-preview"))
-        settings = settings.replace(reload_interval=min(settings.reload_interval, 0.5))
-        watcher = Watcher(settings, include_drafts=drafts, report=lambda m: click.echo(m, err=True))
-        watcher.build()
-        watcher.start()
-        click.echo(f"watching {settings.articles_dir} (drafts {'shown' if drafts else 'hidden'})", err=True)
-    app = create_app(settings, preview=watch)
-    click.echo(f"serving the help portal on http://{settings.host}:{settings.port}/", err=True)
-    waitress_serve(app, host=settings.host, port=settings.port, threads=8)
+        settings = start_watching(settings, include_drafts=drafts, report=_say).settings
+    from web.serve import serve_portal
+
+    serve_portal(settings, preview=watch, report=_say)
+
+
+def _say(message: str) -> None:
+    """A progress message on standard error (standard output is for results)."""
+    click.echo(message, err=True)
 
 
 def _database(ctx: click.Context, database_url: str | None):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from kb.config import Settings
 from kb.errors import KbError
 from search.service import MODES, SearchService
 
@@ -105,6 +106,16 @@ def evaluate(service: SearchService, rows: list[Row], batch: int = 256) -> dict:
         "confidence_threshold": service.settings.confidence_threshold,
     }
     return result
+
+
+def evaluate_file(settings: Settings, path: Path) -> dict:
+    """`kb eval FILE`: the figures of the index at settings.index_dir on the labelled queries in `path`."""
+    rows = read_rows(path)
+    service = SearchService.load(settings.index_dir, settings)
+    try:
+        return evaluate(service, rows)
+    finally:
+        service.close()
 
 
 def format_table(result: dict) -> Iterable[str]:

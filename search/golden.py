@@ -1,9 +1,17 @@
-"""Running golden queries against a built index: does each expected article still rank in the top 3?"""
+"""Running golden queries against a built index: does each expected article still rank in the top 3?
+
+`kb check --quality` builds the articles into a throw-away index and runs them (`check_quality`); the build
+function is handed in by the caller, because search never imports the indexer.
+"""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
-from kb.golden import GoldenQuery
+from kb.config import Settings
+from kb.golden import GOLDEN_FILE, GoldenQuery
 from search.service import SearchService
 
 TOP = 3
@@ -33,6 +41,28 @@ class GoldenResult:
         return f"{g.where()}: {g.query!r} expects {g.expect}, which {where} (first: {self.first})"
 
 
+@dataclass(frozen=True)
+class QualityReport:
+    """The outcome of `kb check --quality`: one result per golden query (none when there are no queries)."""
+    articles_dir: Path
+    results: list[GoldenResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def failures(self) -> list[str]:
+        """One line per golden query that failed, with where its article now ranks."""
+        return [r.describe() for r in self.results if not r.passed]
+
+    def summary(self) -> str:
+        if not self.results:
+            return f"no golden queries ({self.articles_dir}/{GOLDEN_FILE}): nothing to check"
+        total, failed = len(self.results), len(self.failures())
+        return (f"{total} golden quer{'y' if total == 1 else 'ies'}: {total - failed} passed, {failed} failed "
+                f"(expected article in the top {TOP}; 'none': not confident)")
+
+
 def run_golden(service: SearchService, queries: list[GoldenQuery]) -> list[GoldenResult]:
     service.prime([g.query for g in queries])
     results = []
@@ -43,3 +73,19 @@ def run_golden(service: SearchService, queries: list[GoldenQuery]) -> list[Golde
         rank = ids.index(g.expect) + 1 if g.expect in ids else None
         results.append(GoldenResult(g, rank, ids[0] if ids else None, response.confidence, response.confident))
     return results
+
+
+def check_quality(settings: Settings, queries: list[GoldenQuery], build: Callable[..., Any]) -> QualityReport:
+    """Build the articles with `build` (the indexer's `build_index`) into a temporary index that reuses the
+    published index's embeddings, run the golden queries against it, and delete it; the published index is
+    never touched. Builds nothing when there are no golden queries."""
+    if not queries:
+        return QualityReport(settings.articles_dir, [])
+    with tempfile.TemporaryDirectory(prefix="kb-quality-") as tmp:
+        scratch = settings.replace(index_dir=Path(tmp) / "index", keep_builds=0)
+        build(scratch, progress=False, reuse_from=settings.index_dir)
+        service = SearchService.load(scratch.index_dir, scratch)
+        try:
+            return QualityReport(settings.articles_dir, run_golden(service, queries))
+        finally:
+            service.close()

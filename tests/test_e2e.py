@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -161,12 +162,21 @@ def test_serve_answers_pages_and_api(built: Path):
         proc.wait(timeout=30)
 
 
-def test_onnx_query_encoder_matches_torch_and_is_exported_once(tmp_path: Path):
+def test_onnx_query_encoder_matches_torch_and_is_exported_once(tmp_path: Path, capfd):
     from kb.embedding.encoders import load_encoder
     texts = ["printer says offline", "Не приходят письма в Outlook", "reset my password please", "🙂"]
     onnx = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "onnx", tmp_path / "models")
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        onnx_vectors = onnx.encode_queries(texts)  # the first query exports the model
+    said = capfd.readouterr()
+    # the first run says in one line what it prepares, and none of the exporter's warnings reach the terminal
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+    assert said.err.splitlines() == ["Preparing the ONNX query model for all-MiniLM-L6-v2 (once) …"], said.err
+    assert said.out == ""
     torch = load_encoder("all-MiniLM-L6-v2", 1, 32, "fp32", "torch")
-    cosines = (onnx.encode_queries(texts) * torch.encode_queries(texts)).sum(axis=1)
+    cosines = (onnx_vectors * torch.encode_queries(texts)).sum(axis=1)
     assert cosines.min() >= 0.999
     (exported,) = (tmp_path / "models").glob("all-MiniLM-L6-v2-*.onnx")
     stamp = exported.stat().st_mtime_ns

@@ -8,10 +8,11 @@ from click.testing import CliRunner
 
 from kb.embedding import encoders as encoder_module
 from kb.check import load_help_center
+from indexer.build import build_index
 from kb.cli import cli
 from kb.config import Settings
 from kb.golden import GoldenQuery
-from search.golden import GoldenResult
+from search.golden import GoldenResult, check_quality
 from tests.fakes import HashingEncoder
 
 GOLDEN = """\
@@ -96,3 +97,30 @@ def test_golden_results_describe_failures():
     offered = GoldenResult(GoldenQuery("weather", None, "q.yml", 9), None, "wifi", 0.8, True)
     assert not offered.passed and "should find nothing with confidence, but wifi is offered" in offered.describe()
     assert GoldenResult(GoldenQuery("weather", None, "q.yml", 9), None, "wifi", 0.2, False).passed
+
+
+def test_check_quality_builds_with_the_given_function_into_a_throwaway_index(settings: Settings, center: Path):
+    (center / "queries.yml").write_text(GOLDEN + "- query: weather tomorrow\n  expect: none\n", encoding="utf-8")
+    golden = load_help_center(center, settings).golden
+    builds: list[tuple[Path, dict]] = []
+
+    def build(scratch: Settings, **options):
+        builds.append((scratch.index_dir, options))
+        return build_index(scratch, HashingEncoder(), **options)
+
+    report = check_quality(settings, golden, build)
+    (scratch, options), = builds
+    assert options == {"progress": False, "reuse_from": settings.index_dir}
+    assert scratch != settings.index_dir and not scratch.exists()  # deleted afterwards
+    assert not settings.index_dir.exists()  # the published index is never touched
+    assert [r.golden.query for r in report.results] == ["my printer says offline", "forgot password",
+                                                        "weather tomorrow"]
+    assert report.results[0].rank == 1 and report.results[1].rank == 1
+    assert report.passed == (report.failures() == [])
+    assert report.summary().startswith("3 golden queries: ")
+
+
+def test_check_quality_without_golden_queries_builds_nothing(settings: Settings):
+    report = check_quality(settings, [], lambda *args, **kwargs: pytest.fail("built an index"))
+    assert report.passed and report.results == [] and report.failures() == []
+    assert report.summary() == f"no golden queries ({settings.articles_dir}/queries.yml): nothing to check"

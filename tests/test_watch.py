@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from indexer.build import build_index
-from indexer.watch import Watcher, snapshot
+from indexer.watch import Watcher, snapshot, start_watching
 from kb.embedding import encoders as encoder_module
 from kb.config import Settings
 from tests.concurrency import wait_for
@@ -63,6 +63,31 @@ def test_drafts_only_in_a_preview_build(settings: Settings, encoder):
     assert "new-printers" in titles(preview) and "new-printers" not in titles(settings)
 
 
+def test_start_watching_drafts_builds_a_separate_preview_index(settings: Settings, center: Path, fake_model):
+    messages: list[str] = []
+    watcher = start_watching(settings, include_drafts=True, report=messages.append)
+    try:
+        preview = watcher.settings
+        assert preview.index_dir == settings.index_dir.with_name("index-preview")
+        assert preview.reload_interval == 0.5 and preview.articles_dir == settings.articles_dir
+        assert "new-printers" in titles(preview)  # the draft is shown in the preview...
+        assert not settings.index_dir.exists()  # ...and the published index is never built
+        assert messages == [f"watching {center} (drafts shown)"]
+    finally:
+        watcher.stop()
+
+
+def test_start_watching_without_drafts_serves_the_index_folder(settings: Settings, center: Path, fake_model):
+    messages: list[str] = []
+    watcher = start_watching(settings.replace(reload_interval=0.2), report=messages.append)
+    try:
+        assert watcher.settings.index_dir == settings.index_dir and watcher.settings.reload_interval == 0.2
+        assert "new-printers" not in titles(watcher.settings)
+        assert messages == [f"watching {center} (drafts hidden)"]
+    finally:
+        watcher.stop()
+
+
 @pytest.fixture
 def fake_model(monkeypatch):
     monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing",
@@ -97,3 +122,25 @@ def test_drafts_need_watch():
     from kb.cli import cli
     result = CliRunner().invoke(cli, ["serve", "--drafts"])
     assert result.exit_code == 2 and "--drafts is for previews" in result.output
+
+
+def test_serve_watch_drafts_serves_the_preview_build(settings: Settings, center: Path, tmp_path: Path,
+                                                     monkeypatch, fake_model):
+    import waitress
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+    served = {}
+    monkeypatch.setattr(Watcher, "start", lambda self: self)  # no polling thread outliving the test
+    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.update(app=app, **options))
+    env = {"KB_EMBEDDING_MODEL": "fake-hashing", "KB_INDEX_DIR": str(settings.index_dir),
+           "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite3'}", "KB_SECRET_KEY": "k" * 32, "KB_CONFIG": ""}
+    result = CliRunner().invoke(cli, ["serve", "--watch", "--drafts", "--articles", str(center), "--port", "8123"],
+                                obj={}, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-2:] == [f"watching {center} (drafts shown)",
+                                               "serving the help portal on http://127.0.0.1:8123/"]
+    assert served["host"] == "127.0.0.1" and served["port"] == 8123 and served["threads"] == 8
+    client = served["app"].test_client()
+    assert "preview.js" in client.get("/articles/new-printers").get_data(as_text=True)  # a draft, in preview
+    assert not settings.index_dir.exists()

@@ -6,10 +6,14 @@ torch to answer queries.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
+import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -42,6 +46,7 @@ def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
         raise EncoderError(f"cannot export model {name!r}: {exc}") from None
     if threads > 0:
         torch.set_num_threads(threads)
+    print(f"Preparing the ONNX query model for {name} (once) …", file=sys.stderr, flush=True)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = _pooled(AutoModel.from_pretrained(str(model_dir))).eval()
     sample = tokenizer(CHECK_SENTENCES, padding=True, return_tensors="pt")
@@ -51,7 +56,7 @@ def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _quiet_tracing(torch):
             expected = model(*inputs).numpy()
             torch.onnx.export(model, inputs, tmp, input_names=names, output_names=["embedding"],
                               dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names},
@@ -66,6 +71,23 @@ def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+@contextlib.contextmanager
+def _quiet_tracing(torch):
+    """Silence what tracing and the exporter say about the model's Python control flow (screens of
+    TracerWarning, UserWarning and deprecation notes that ask nothing of the user); the export is checked
+    against torch afterwards instead."""
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    with warnings.catch_warnings():
+        for category in (torch.jit.TracerWarning, UserWarning, DeprecationWarning, FutureWarning):
+            warnings.simplefilter("ignore", category)
+        exporter_log.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            exporter_log.setLevel(level)
 
 
 def _pooled(bert):
