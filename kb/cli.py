@@ -206,13 +206,9 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _database(ctx: click.Context, database_url: str | None):
-    """A session on the configured database, its schema brought up to date first."""
-    from kb.helpdesk.db import open_database
-
-    settings = _settings(ctx, database_url=database_url)
-    engine, sessions = open_database(settings.database_url)
-    return settings, engine, sessions
+def _database_url(ctx: click.Context, database_url: str | None) -> str:
+    """The --database option, or else the database_url setting."""
+    return _settings(ctx, database_url=database_url).database_url
 
 
 DATABASE = click.option("--database", "database_url", default=None, metavar="URL",
@@ -230,10 +226,10 @@ def db() -> None:
 @_domain_errors
 def upgrade(ctx: click.Context, database_url: str | None) -> None:
     """Create or migrate the database schema to the latest version."""
-    from kb.helpdesk.db import current_revision
+    from kb.helpdesk.operations import migrate
 
-    settings, engine, _ = _database(ctx, database_url)
-    click.echo(f"database at revision {current_revision(engine)}: {engine.url.render_as_string(hide_password=True)}")
+    revision, shown_url = migrate(_database_url(ctx, database_url))
+    click.echo(f"database at revision {revision}: {shown_url}")
 
 
 @cli.group()
@@ -248,12 +244,9 @@ def org() -> None:
 @_domain_errors
 def org_add(ctx: click.Context, name: str, database_url: str | None) -> None:
     """Create the organisation NAME."""
-    from kb.helpdesk.accounts import add_organisation
+    from kb.helpdesk.operations import create_organisation
 
-    _, _, sessions = _database(ctx, database_url)
-    with sessions.begin() as session:
-        created = add_organisation(session, name)
-        click.echo(f"organisation {created.name!r} created")
+    click.echo(f"organisation {create_organisation(_database_url(ctx, database_url), name)!r} created")
 
 
 def ACCOUNT_OPTIONS(command: Callable) -> Callable:
@@ -286,13 +279,11 @@ def user() -> None:
 def user_add(ctx: click.Context, email: str, organisation: str, role: str, name: str, password_stdin: bool,
              database_url: str | None) -> None:
     """Create a customer account EMAIL in an organisation."""
-    from kb.helpdesk.accounts import add_user
+    from kb.helpdesk.operations import create_user
 
     password = _password(password_stdin)
-    _, _, sessions = _database(ctx, database_url)
-    with sessions.begin() as session:
-        created = add_user(session, email, password, organisation, role, name)
-        click.echo(f"user {created.email} ({created.role}) created in {created.organisation.name!r}")
+    created = create_user(_database_url(ctx, database_url), email, password, organisation, role, name)
+    click.echo(f"user {created.email} ({created.role}) created in {created.organisation!r}")
 
 
 @cli.group()
@@ -311,13 +302,11 @@ def agent() -> None:
 def agent_add(ctx: click.Context, email: str, role: str, group: str, name: str, password_stdin: bool,
               database_url: str | None) -> None:
     """Create a staff account EMAIL (in no customer organisation)."""
-    from kb.helpdesk.accounts import add_staff
+    from kb.helpdesk.operations import create_staff
 
     password = _password(password_stdin)
-    _, _, sessions = _database(ctx, database_url)
-    with sessions.begin() as session:
-        created = add_staff(session, email, password, role, group, name)
-        click.echo(f"{created.role} {created.email} created" + (f" in group {group!r}" if group else ""))
+    created = create_staff(_database_url(ctx, database_url), email, password, role, group, name)
+    click.echo(f"{created.role} {created.email} created" + (f" in group {group!r}" if group else ""))
 
 
 @cli.command(name="export-labels")
@@ -328,14 +317,9 @@ def agent_add(ctx: click.Context, email: str, role: str, group: str, name: str, 
 @_domain_errors
 def export_labels(ctx: click.Context, output, database_url: str | None) -> None:
     """Write the agents' category corrections as JSONL: {"ref", "text", "predicted", "original", "corrected", "at"}."""
-    from kb.helpdesk.tickets import category_labels
+    from kb.helpdesk.operations import export_category_labels
 
-    _, _, sessions = _database(ctx, database_url)
-    count = 0
-    with sessions() as session:
-        for row in category_labels(session):
-            output.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-            count += 1
+    count = export_category_labels(_database_url(ctx, database_url), output)
     click.echo(f"{count} label(s) written", err=True)
 
 
@@ -346,11 +330,9 @@ def export_labels(ctx: click.Context, output, database_url: str | None) -> None:
 @_domain_errors
 def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> None:
     """Create a demo organisation with a manager and a member, a demo agent and admin; print their passwords."""
-    from kb.helpdesk.accounts import DEMO_ORG, demo_seed as seed
+    from kb.helpdesk.operations import DEMO_ORG, seed_demo
 
-    _, _, sessions = _database(ctx, database_url)
-    with sessions.begin() as session:
-        result = seed(session, if_empty=if_empty)
+    result = seed_demo(_database_url(ctx, database_url), if_empty=if_empty)
     if if_empty and not result.created:
         click.echo("the database already has users; no demo accounts added", err=True)
         return

@@ -139,3 +139,24 @@ def test_eval_and_explain(center: Path, tmp_path: Path):
     assert result.exit_code == 1 and "bad.jsonl:1:" in result.stderr
     explained = run("search", "printer offline", "--index", str(index), "--explain")
     assert "keyword=" in explained.output and "category=" in explained.output and "confidence:" in explained.output
+
+
+def test_database_commands_work_through_one_call_each(tmp_path: Path):
+    import io
+
+    from kb.errors import AccountError
+    from kb.helpdesk import operations
+    url = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    revision, shown = operations.migrate(url)
+    assert revision and shown == url
+    assert operations.create_organisation(url, "Acme") == "Acme"
+    assert operations.create_user(url, "Ann@Acme.example", "s3cret-pass", "acme", "manager") == \
+        operations.Account("ann@acme.example", "manager", "Acme")
+    assert operations.create_staff(url, "bo@desk.example", "s3cret-pass", "agent", "printers") == \
+        operations.Account("bo@desk.example", "agent", None)
+    with pytest.raises(AccountError, match="no organisation named 'Nowhere'"):
+        operations.create_user(url, "cy@nowhere.example", "s3cret-pass", "Nowhere", "member")
+    assert not operations.seed_demo(url, if_empty=True).created
+    assert operations.seed_demo(url).created and not operations.seed_demo(url).created
+    labels = io.StringIO()
+    assert operations.export_category_labels(url, labels) == 0 and labels.getvalue() == ""
