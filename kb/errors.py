@@ -1,13 +1,24 @@
 """Domain errors. The CLI and the web app translate these into messages and status codes."""
 from __future__ import annotations
 
+from typing import Sequence
+
 
 class KbError(Exception):
     """Base of every error kb raises on purpose; its message is meant for the user."""
 
 
 class ConfigError(KbError):
-    """A setting has a bad value or a config file cannot be read."""
+    """Settings have bad values or a config file cannot be read; `problems` lists every one, each naming the
+    setting (and where its value came from, when known)."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} problems in the settings:\n" + "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(message)
 
 
 class ArticleError(KbError):

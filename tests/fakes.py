@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kb.embedding.encoders import normalize
+from kb.embedding.encoders import ENCODERS, normalize
 
 
 class HashingEncoder:
@@ -37,3 +37,8 @@ class HashingEncoder:
             raise RuntimeError("simulated crash while embedding")
         self.passages_encoded += len(texts)
         return self.encode_queries(texts)
+
+
+# Registered beside the real models, so that settings naming it are valid (kb.config checks embedding_model against
+# the registered encoders); tests that load it by name may still put their own factory in its place.
+ENCODERS.setdefault(HashingEncoder.name, lambda threads, batch_size, precision, **options: HashingEncoder())

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from kb.config import Settings
+from kb.config import Settings, validate_settings
 
 
 def create_app(settings: Settings | None = None, service=None, preview: bool = False) -> Flask:
-    """The portal app. `service` may be given (tests); otherwise it is loaded from settings.index_dir.
+    """The portal app. `service` may be given (tests); otherwise it is loaded from settings.index_dir, with these
+    very settings: the app's `KB_SETTINGS` and its search service's `settings` are one object.
 
-    The database schema is upgraded to the latest migration before the app answers anything.
+    Settings are validated first, all at once (one ConfigError lists every bad value), before the index is loaded or
+    the database opened. The database schema is upgraded to the latest migration before the app answers anything.
     """
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
@@ -17,7 +19,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from web import admin, api, auth, context, desk, errors, i18n, live, portal, security, support
     from web.live import PinnedSearch
 
-    settings = settings or Settings()
+    settings = validate_settings(settings or Settings())
     app = Flask(__name__)
     app.config["KB_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024

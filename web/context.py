@@ -108,8 +108,6 @@ def route_group(category: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    sessions.lifetimes(app.config["KB_SETTINGS"])  # a bad session lifetime stops the start, naming the setting
-
     @app.after_request
     def keep_visitor(response):
         if g.get("visitor_cookie"):

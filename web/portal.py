@@ -36,7 +36,7 @@ def preferred_version(meta: dict, articles: Mapping[str, dict]) -> dict:
     translations = meta.get("translations") or {}
     if not translations:
         return meta
-    for lang in (current_language(), _service().settings.default_lang):
+    for lang in (current_language(), current_app.config["KB_SETTINGS"].default_lang):
         if translations.get(lang) in articles:
             return articles[translations[lang]]
     shown = sorted(key for key in translations.values() if key in articles)
@@ -110,11 +110,12 @@ def search():
     service = _service()
     if chosen not in service.categories:
         chosen = ""
-    response = service.search(query, k=FILTERED_K if chosen else None, lang=current_language()) \
+    search_k = current_app.config["KB_SETTINGS"].search_k
+    response = service.search(query, k=FILTERED_K if chosen else search_k, lang=current_language()) \
         if query.strip() else None
     hits = response.hits if response else []
     if chosen:
-        hits = [h for h in hits if h.category == chosen][:service.settings.search_k]
+        hits = [h for h in hits if h.category == chosen][:search_k]
     results = [{"hit": h, "snippet": snippet(service.articles[h.id], h.anchor, response.corrected or query),
                 "category_title": category_title(h.category)} for h in hits]
     return render_template("search.html", query=query, response=response, results=results, chosen=chosen,

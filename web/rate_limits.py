@@ -19,11 +19,10 @@ from typing import Callable
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from itsdangerous import BadSignature, Signer
-from limits import RateLimitItem, parse as parse_limit
+from limits import parse as parse_limit
 
 from kb.helpdesk.accounts import normalise_email
 from kb.config import Settings
-from kb.errors import ConfigError
 
 KNOWN_DEVICE_COOKIE = "kb_known"
 KNOWN_DEVICE_DAYS = 365
@@ -49,14 +48,6 @@ def _user_or_address() -> str:
 
     user = current_user()
     return f"user:{user.id}" if user is not None else f"ip:{client_address()}"
-
-
-def _limit(settings: Settings, name: str) -> RateLimitItem:
-    value = getattr(settings, name)
-    try:
-        return parse_limit(value)
-    except ValueError:
-        raise ConfigError(f"setting {name!r}: {value!r} is not a limit like '10/minute'") from None
 
 
 # --- new visitor ids -------------------------------------------------------------------------------------------
@@ -147,7 +138,8 @@ def limit_views(app: Flask, settings: Settings) -> None:
     limiter: Limiter = app.extensions["kb.limiter"]
     # JSON only: POSTs must be application/json, which a cross-site form cannot send.
     app.extensions["kb.csrf"].exempt(api.bp)
-    app.extensions["kb.new_visitor_limit"] = _limit(settings, "rate_limit_new_visitors")
+    # The limit strings were validated with the other settings (kb.config): parsing them cannot fail here.
+    app.extensions["kb.new_visitor_limit"] = parse_limit(settings.rate_limit_new_visitors)
     rules: dict[str, list[Rule]] = {
         "auth.sign_in": [("rate_limit_sign_in", _client_and_account, ["POST"], None, _FAILED_ONLY),
                          ("rate_limit_sign_in_account", _per_account, ["POST"], None, _UNLESS_KNOWN),
@@ -168,7 +160,6 @@ def limit_views(app: Flask, settings: Settings) -> None:
     for endpoint, endpoint_rules in rules.items():
         view = app.view_functions[endpoint]
         for name, key, methods, scope, options in endpoint_rules:
-            _limit(settings, name)  # a bad value stops the start, naming the setting
             limit = getattr(settings, name)
             decorate = (limiter.shared_limit(limit, scope=scope, key_func=key, methods=methods, **options)
                         if scope else limiter.limit(limit, key_func=key, methods=methods, **options))

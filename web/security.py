@@ -15,27 +15,18 @@ from flask_wtf.csrf import CSRFProtect
 from limits.errors import ConfigurationError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kb.config import Settings
+from kb.config import MIN_KEY_CHARS, Settings
 from kb.errors import ConfigError
-
-COOKIE_SECURE = ("auto", "always", "never")
-MIN_KEY_CHARS = 32  # a generated key has 64 (48 random bytes)
-_NEW_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 def secret_key(settings: Settings) -> str:
     """The configured key, or one generated once and kept in `secret_key_file` (readable by its owner only).
 
-    Refuses an empty or short key, and a key file that other users may read, with a ConfigError naming the
-    setting or the file.
+    Refuses an empty or short key file, and one that other users may read, with a ConfigError naming the file
+    (a configured key that is too short is refused with the other settings, by `kb.config.validate_settings`).
     """
     if settings.secret_key:
-        key = settings.secret_key.strip()
-        if len(key) < MIN_KEY_CHARS:
-            raise ConfigError(f"setting 'secret_key' is too short ({len(key)} characters; at least {MIN_KEY_CHARS}): "
-                              f"use a random one, e.g. from `{_NEW_KEY_HINT}`, or leave it empty to have one "
-                              f"generated into secret_key_file")
-        return key
+        return settings.secret_key.strip()
     path = Path(settings.secret_key_file)
     key = _read_key_file(path)
     return key if key is not None else _create_key_file(path)
@@ -111,9 +102,6 @@ def is_loopback(host: str) -> bool:
 
 def cookies_secure(settings: Settings) -> bool:
     """Whether cookies are Secure when the request's scheme does not decide it (no trusted proxy)."""
-    if settings.cookie_secure not in COOKIE_SECURE:
-        raise ConfigError(f"setting 'cookie_secure' must be one of {', '.join(COOKIE_SECURE)}, "
-                          f"not {settings.cookie_secure!r}")
     if settings.cookie_secure == "auto":
         return not is_loopback(settings.host)
     return settings.cookie_secure == "always"
@@ -138,9 +126,8 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    """Secret key, cookie flags, trusted proxies, CSRF protection and the rate limiter, from validated settings."""
     secure = cookies_secure(settings)
-    if settings.proxy_hops < 0:
-        raise ConfigError(f"setting 'proxy_hops' must be 0 or more, not {settings.proxy_hops}")
     if settings.proxy_hops:  # only then are X-Forwarded-* headers believed: any client can send them
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

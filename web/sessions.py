@@ -19,7 +19,6 @@ from flask import current_app, session
 from sqlalchemy.orm import Session
 
 from kb.config import Settings
-from kb.errors import ConfigError
 from kb.helpdesk.models import User
 
 KEYS = ("user_id", "generation", "since", "seen")
@@ -38,12 +37,7 @@ class Lifetimes:
 
 
 def lifetimes(settings: Settings) -> Lifetimes:
-    """The session lifetimes of `settings` in seconds; ConfigError naming each setting that is not positive."""
-    problems = [f"setting {name!r} must be a positive whole number, not {value!r}"
-                for name, value in (("session_idle_minutes", settings.session_idle_minutes),
-                                    ("session_max_hours", settings.session_max_hours)) if value < 1]
-    if problems:
-        raise ConfigError("; ".join(problems))
+    """The session lifetimes of `settings` in seconds (both positive: `kb.config` validates them)."""
     return Lifetimes(settings.session_idle_minutes * 60, settings.session_max_hours * 3600)
 
 

