@@ -27,6 +27,7 @@ from kb.embedding.encoders import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.index.keyword import PARTITIONS
 from kb.index.layout import IndexFiles
+from kb.index.links import SCHEME, article_href
 from kb.index.manifest import AUDIENCES, Manifest
 from kb.translations import keyed, shared_id
 
@@ -191,9 +192,9 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         for p in passages])
     by_path = {a.path: a for a in articles}
     # A page's links depend on which articles exist where, and whom each is for: when that changes, every page is
-    # rendered anew.
-    links_key = hashlib.sha256(json.dumps(sorted((a.path, a.id, a.audience) for a in articles)).encode("utf-8")
-                               ).hexdigest()[:16]
+    # rendered anew (and when the form links are stored in changes).
+    links_key = hashlib.sha256(json.dumps([SCHEME, sorted((a.path, a.id, a.audience) for a in articles)]
+                                          ).encode("utf-8")).hexdigest()[:16]
     renderer = Renderer()
     paths = {a.id: Path(a.path).resolve() for a in articles}
     history = git_history.histories(center.root, list(paths.values()))
@@ -203,7 +204,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
             found = by_path.get(resolve_link(article.path, target))
             if article.audience == "public" and (found is None or found.audience != "public"):
                 return UNLINK  # customers read its words, never the id of an article they may not see
-            return f"/articles/{found.id}" if found else None
+            return article_href(found.id) if found else None
         cached = previous.html(article.id, article.content_hash, links_key)
         return cached if cached is not None else renderer.render(article.body, resolve)
 

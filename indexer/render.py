@@ -1,4 +1,5 @@
-"""Markdown to sanitised HTML, with heading anchors and links between articles turned into portal URLs."""
+"""Markdown to sanitised HTML, with heading anchors and links between articles stored by article id
+(kb.index.links), never as web addresses."""
 from __future__ import annotations
 
 import re
@@ -38,8 +39,9 @@ class Renderer:
 def render_markdown(body: str, resolve_link: Callable[[str], str | None]) -> str:
     """HTML that is safe to show: no script, no event handlers, no javascript: links.
 
-    `resolve_link(target)` maps a relative .md link to a portal URL, None to leave it as written, or UNLINK to
-    keep only the link's text (a link to an article the page's readers may not see).
+    `resolve_link(target)` maps a relative .md link to its stored target (kb.index.links.article_href), None to
+    leave it as written, or UNLINK to keep only the link's text (a link to an article the page's readers may not
+    see).
     """
     return Renderer().render(body, resolve_link)
 

@@ -151,7 +151,7 @@ def test_a_public_articles_link_to_an_internal_article_keeps_only_its_text(servi
     assert "vault-key-rotation" not in html and "secretops" not in html
     assert not re.search(r"<a\b[^>]*>the escalation runbook</a>", html)
     internal_html = service.articles["vault-key-rotation"]["html"]
-    assert 'href="/articles/caller-check"' in internal_html  # agents' pages keep their links
+    assert 'href="kb-article:caller-check"' in internal_html  # agents' pages keep their links
 
 
 def test_check_reports_a_public_articles_link_to_an_internal_article(tmp_path):

@@ -29,7 +29,7 @@ def test_build_writes_a_complete_index(settings, encoder):
     assert manifest.counts["passages"] == report.passages and manifest.counts["drafts"] == 1
     assert manifest.languages == ["en", "ru"]
     articles = json.loads((index / "articles.json").read_text(encoding="utf-8"))
-    assert articles["reset-password"]["html"].count('href="/articles/printer-offline"') == 1
+    assert articles["reset-password"]["html"].count('href="kb-article:printer-offline"') == 1
     assert [s["anchor"] for s in articles["printer-offline"]["sections"]] == ["", "windows", "macos"]
 
 
@@ -216,7 +216,7 @@ def test_unchanged_rebuild_reuses_models_and_pages(settings, encoder):
     third = read_manifest(settings.index_dir)
     assert third.classifier["training_key"] != first.classifier["training_key"]
     articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
-    assert 'href="/articles/reset-password"' in articles["new"]["html"]
+    assert 'href="kb-article:reset-password"' in articles["new"]["html"]
 
 
 def test_an_unreadable_previous_keyword_index_costs_a_full_one(settings, encoder):
@@ -229,3 +229,21 @@ def test_an_unreadable_previous_keyword_index_costs_a_full_one(settings, encoder
     service = SearchService.load(settings.index_dir, settings, encoder)
     assert second.build_dir != first.build_dir
     assert service.search("printer offline").hits[0].id == "printer-offline"
+
+
+def test_the_index_holds_links_between_articles_by_id_and_the_portal_builds_their_urls(settings, encoder):
+    from web import create_app
+
+    (settings.articles_dir / "accounts" / "reset-password.md").write_text(
+        "---\ntitle: Reset your password\ncategory: accounts\n---\nSee [the printer article]"
+        "(../printers/printer-offline.md#windows) and [macOS](../printers/printer-offline.md).\n", encoding="utf-8")
+    build_index(settings, encoder)
+    stored = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
+    assert "/articles/" not in json.dumps([a["html"] for a in stored.values()])
+    assert 'href="kb-article:printer-offline#windows"' in stored["reset-password"]["html"]
+    app = create_app(settings, SearchService.load(settings.index_dir, settings, encoder))
+    app.testing = True
+    html = app.test_client().get("/articles/reset-password").get_data(as_text=True)
+    assert '<a href="/articles/printer-offline#windows" rel="noopener noreferrer">the printer article</a>' in html
+    assert '<a href="/articles/printer-offline" rel="noopener noreferrer">macOS</a>' in html
+    assert "kb-article:" not in html

@@ -186,3 +186,14 @@ def test_the_layout_names_every_file_of_an_index_folder(tmp_path: Path):
         tmp_path / "manifest.json", tmp_path / "keyword", tmp_path / "vectors-public.faiss")
     assert (files.words("internal").name, files.classifier("public").name) == ("words-internal.json",
                                                                              "classifier-public.npz")
+
+
+def test_stored_article_links_become_whatever_urls_the_reader_builds():
+    from kb.index.links import article_href, resolve_article_links
+
+    html = (f'<a href="{article_href("printer-offline")}#macos">a</a> <a href="{article_href("reset@ru")}">b</a> '
+            '<a href="https://example.com/articles/x">c</a> <a href="#top">d</a>')
+    out = resolve_article_links(html, lambda key: f"/help/articles/{key}?x=1&y=2")
+    assert out == ('<a href="/help/articles/printer-offline?x=1&amp;y=2#macos">a</a> '
+                   '<a href="/help/articles/reset@ru?x=1&amp;y=2">b</a> '
+                   '<a href="https://example.com/articles/x">c</a> <a href="#top">d</a>')

@@ -18,6 +18,7 @@ from kb.helpdesk.models import AGENT, STATUSES, Ticket
 from kb.helpdesk.replies import clean_reply
 from kb.helpdesk.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
                         next_statuses, record_links)
+from web.article_html import article_html
 from web.context import current_user, db, route_group
 from web.forms import CategoryForm, ComposerForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
@@ -209,4 +210,4 @@ def article(article_id: str):
     meta = _service().articles.get(article_id)
     if meta is None:
         abort(404)
-    return render_template("desk/article.html", article=meta, html=Markup(meta["html"]))
+    return render_template("desk/article.html", article=meta, html=article_html(meta))

@@ -8,11 +8,11 @@ from typing import Mapping
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kb.helpdesk.models import ArticleView, Vote, utcnow
+from web.article_html import article_html
 from web.context import db, returning_visitor, visitor
 from web.forms import ActionForm
 from web.i18n import current_language
@@ -179,7 +179,7 @@ def article(article_id: str):
         related += sorted((a for a in one_version_each(articles.values(), articles)
                            if a["category"] == meta["category"] and a["id"] not in versions and a not in related),
                           key=lambda a: a["title"])[:3 - len(related)]
-    return render_template("article.html", article=meta, html=Markup(meta["html"]), related=related,
+    return render_template("article.html", article=meta, html=article_html(meta), related=related,
                            other_versions=other_versions(meta),
                            category=_service().categories.get(meta["category"], {}), updated=last_updated(meta),
                            vote=_own_vote(article_id), form=ActionForm())

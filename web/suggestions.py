@@ -8,6 +8,7 @@ from flask import current_app
 
 from kb.helpdesk.models import Ticket, User
 from kb.helpdesk.tickets import create_ticket
+from web.article_html import article_url
 from web.context import db, route_group
 from web.i18n import current_language
 from web.snippets import snippet
@@ -58,7 +59,7 @@ def suggest(text: str) -> Suggestions:
                 break
             meta = service.articles[hit.id]
             items.append({"id": hit.id, "title": hit.title, "category": hit.category, "anchor": hit.anchor,
-                          "url": f"/articles/{hit.id}" + (f"#{hit.anchor}" if hit.anchor else ""),
+                          "url": article_url(hit.id, hit.anchor),
                           "snippet": snippet(meta, hit.anchor, text).striptags()})
     return Suggestions(text, response.category, title, response.category_p, response.confidence,
                        response.confident, items)

@@ -1,0 +1,21 @@
+"""An article's page and address as the portal shows them: the index stores links between articles by id, and
+the portal builds every URL itself."""
+from __future__ import annotations
+
+from typing import Mapping
+
+from flask import url_for
+from markupsafe import Markup
+
+from kb.index.links import resolve_article_links
+
+
+def article_url(article_id: str, anchor: str = "") -> str:
+    """The customer-facing page of an article, at the section `anchor` names (the anchor as written)."""
+    return url_for("portal.article", article_id=article_id) + (f"#{anchor}" if anchor else "")
+
+
+def article_html(meta: Mapping) -> Markup:
+    """An article's rendered body (already sanitised at build time), its links to other articles pointing at their
+    pages."""
+    return Markup(resolve_article_links(meta["html"], article_url))
