@@ -1,4 +1,6 @@
-"""The `kb` command line. Each command loads settings, imports what it needs, and calls one function."""
+"""The `kb` command line. Each command reads its options, loads settings, imports the one function of the package
+that owns the work and calls it; domain errors (kb.errors) become click errors here and only here. Imports happen
+inside the commands, so `kb --help` loads none of the heavy libraries (tests/test_cli_imports.py)."""
 from __future__ import annotations
 
 import functools
