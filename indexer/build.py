@@ -29,6 +29,7 @@ from kb.index.keyword import PARTITIONS
 from kb.index.layout import IndexFiles
 from kb.index.links import SCHEME, article_href
 from kb.index.manifest import AUDIENCES, Manifest
+from kb.index.records import IndexedArticle, IndexedPassage
 from kb.translations import keyed, shared_id
 
 # an encoder, or a function loading the encoder of a model name (called only when something must be embedded)
@@ -187,9 +188,8 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
                                                        embeddings[passage_rows(articles, passages, (audience,))],
                                                        exact_max)
                     for audience in PARTITIONS}
-    _write_json(files.passages, [
-        {"article": p.article_id, "anchor": p.anchor, "heading": p.heading, "kind": p.kind, "hash": p.hash}
-        for p in passages])
+    _write_json(files.passages, [IndexedPassage(p.article_id, p.anchor, p.heading, p.kind, p.hash).to_json()
+                                 for p in passages])
     by_path = {a.path: a for a in articles}
     # A page's links depend on which articles exist where, and whom each is for: when that changes, every page is
     # rendered anew (and when the form links are stored in changes).
@@ -208,18 +208,15 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         cached = previous.html(article.id, article.content_hash, links_key)
         return cached if cached is not None else renderer.render(article.body, resolve)
 
-    _write_json(files.articles, {a.id: {
-        "id": a.id, "title": a.title, "category": a.category, "lang": a.lang, "audience": a.audience,
-        "status": a.status, "group": shared_id(a.id, translations[a.id]) if a.id in translations else a.id,
-        "translations": translations.get(a.id, {}),
-        "description": a.description, "questions": list(a.questions), "tags": list(a.tags),
-        "related": [r for r in a.related if r in paths], "featured": a.featured, "path": a.path,
-        "extra": json.loads(json.dumps(a.extra, default=str)),
-        "hash": a.content_hash, "links_key": links_key,
-        "sections": [{"anchor": s.anchor, "heading": s.heading, "text": s.text} for s in article_sections(a)],
-        "html": html_of(a),
-        "git": git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),
-    } for a in articles})
+    _write_json(files.articles, {a.id: IndexedArticle(
+        id=a.id, title=a.title, category=a.category, lang=a.lang, audience=a.audience, status=a.status,
+        group=shared_id(a.id, translations[a.id]) if a.id in translations else a.id,
+        translations=translations.get(a.id, {}), description=a.description, questions=list(a.questions),
+        tags=list(a.tags), related=[r for r in a.related if r in paths], featured=a.featured, path=a.path,
+        extra=json.loads(json.dumps(a.extra, default=str)), hash=a.content_hash, links_key=links_key,
+        sections=[{"anchor": s.anchor, "heading": s.heading, "text": s.text} for s in article_sections(a)],
+        html=html_of(a), git=git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),
+    ).to_json() for a in articles})
     _write_json(files.history, {a.id: [c.to_dict() for c in history.get(paths[a.id], [])]
                                            for a in articles})
     audience = category_audiences(center.categories, articles)

@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from kb.index.keyword import KeywordIndex
+from kb.index.records import IndexedPassage
 from search.fusion import best_per_key
 
 Ranking = list[tuple[str, float]]  # (article id, score), best first
@@ -28,7 +29,7 @@ def keyword_candidates(index: KeywordIndex, text: str, n: int, allowed: tuple[st
     return best_per_key((h.article_id, h.score) for h in index.search(text, n, allowed))
 
 
-def passage_candidates(scores: Sequence[float], rows: Sequence[int], passages: Sequence[Mapping],
+def passage_candidates(scores: Sequence[float], rows: Sequence[int], passages: Sequence[IndexedPassage],
                        articles: Mapping[str, Mapping], n: int,
                        allowed: tuple[str, ...]) -> tuple[Ranking, dict[str, str], list[float]]:
     """From the nearest passages (`scores`, `rows` as a vector index gives them, best first; row -1 for none):
@@ -38,13 +39,13 @@ def passage_candidates(scores: Sequence[float], rows: Sequence[int], passages: S
         if row < 0:
             continue
         passage = passages[row]
-        article_id = passage["article"]
+        article_id = passage.article
         if articles[article_id]["audience"] not in allowed:
             continue
         scored.append((article_id, float(score)))
         visible.append(float(score))
         # The best passage decides: a question or the summary points at the article's top.
-        anchors.setdefault(article_id, passage["anchor"] if passage["kind"] == "section" else "")
+        anchors.setdefault(article_id, passage.anchor if passage.kind == "section" else "")
     return best_per_key(scored)[:n], anchors, visible
 
 

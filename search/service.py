@@ -16,6 +16,7 @@ from kb.errors import IndexFormatError, ModelMismatchError
 from kb.index.keyword import PARTITIONS, KeywordIndex
 from kb.index.layout import CENTROIDS, IndexFiles
 from kb.index.manifest import AUDIENCES, Manifest, read_manifest
+from kb.index.records import IndexedPassage
 from kb.index.vector import PartitionedVectors, VectorIndex
 from search.confidence import answer_confidence, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
@@ -75,9 +76,13 @@ class SearchService:
         try:
             self.articles: dict[str, dict] = _read_json(files.articles)
             self._categories: dict[str, dict] = _read_json(files.categories)
-            self._passages: list[dict] = _read_json(files.passages)
+            passages = _read_json(files.passages)
+            if not isinstance(passages, list):
+                raise IndexFormatError(f"{files.passages}: not a list; rebuild the index")
+            self._passages = [IndexedPassage.from_json(p, f"{files.passages} row {row}")
+                              for row, p in enumerate(passages)]
             partition_rows = {name: np.array([row for row, p in enumerate(self._passages)
-                                              if self.articles[p["article"]]["audience"] == name], dtype=np.int64)
+                                              if self.articles[p.article]["audience"] == name], dtype=np.int64)
                               for name in PARTITIONS}
             self._category_of = {key: meta["category"] for key, meta in self.articles.items()}
         except (KeyError, TypeError) as exc:

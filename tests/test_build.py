@@ -9,7 +9,7 @@ import pytest
 
 from indexer import publish
 from indexer.build import build_index
-from kb.errors import ArticleError, IndexMissingError, ModelMismatchError
+from kb.errors import ArticleError, IndexFormatError, IndexMissingError, ModelMismatchError
 from kb.index import layout
 from kb.index.manifest import AUDIENCES, read_manifest
 from search.service import SearchService
@@ -247,3 +247,23 @@ def test_the_index_holds_links_between_articles_by_id_and_the_portal_builds_thei
     assert '<a href="/articles/printer-offline#windows" rel="noopener noreferrer">the printer article</a>' in html
     assert '<a href="/articles/printer-offline" rel="noopener noreferrer">macOS</a>' in html
     assert "kb-article:" not in html
+
+
+def test_every_indexed_article_and_passage_reads_back_as_the_record_it_was_written_from(settings, encoder):
+    from kb.index.records import IndexedArticle, IndexedPassage
+
+    build_index(settings, encoder)
+    articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
+    passages = json.loads((settings.index_dir / "passages.json").read_text(encoding="utf-8"))
+    assert all(IndexedArticle.from_json(a, "articles.json").to_json() == a for a in articles.values())
+    assert all(IndexedPassage.from_json(p, "passages.json").to_json() == p for p in passages)
+
+
+def test_a_passage_without_its_kind_asks_for_a_rebuild_when_the_index_is_loaded(settings, encoder):
+    build_index(settings, encoder)
+    path = settings.index_dir / "passages.json"
+    passages = json.loads(path.read_text(encoding="utf-8"))
+    del passages[3]["kind"]
+    path.write_text(json.dumps(passages), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=r"passages\.json row 3: missing kind; rebuild the index"):
+        SearchService.load(settings.index_dir, settings, encoder)

@@ -8,6 +8,7 @@ import pytest
 
 from kb.index.classifier import CONFIDENCE_FEATURES, ConfidenceModel
 from kb.index.keyword import KeywordDoc, KeywordIndex, write_index
+from kb.index.records import IndexedPassage
 from search import rank as rank_stage
 from search.confidence import answer_confidence, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
@@ -47,11 +48,9 @@ def test_prepare_fixes_a_typo_from_the_vocabulary_only():
 # --- retrieve --------------------------------------------------------------------------------------------------------
 
 ARTICLES = {"a": {"audience": "public"}, "b": {"audience": "public"}, "secret": {"audience": "internal"}}
-PASSAGES = [{"article": "a", "kind": "section", "anchor": "windows"},
-            {"article": "a", "kind": "summary", "anchor": ""},
-            {"article": "secret", "kind": "section", "anchor": "steps"},
-            {"article": "b", "kind": "question", "anchor": "ignored"},
-            {"article": "b", "kind": "section", "anchor": "later"}]
+PASSAGES = [IndexedPassage("a", "windows", "Windows", "section", "h1"), IndexedPassage("a", "", "", "summary", "h2"),
+            IndexedPassage("secret", "steps", "Steps", "section", "h3"),
+            IndexedPassage("b", "ignored", "", "question", "h4"), IndexedPassage("b", "later", "Later", "section", "h5")]
 
 
 def test_passage_candidates_keep_visible_passages_and_the_best_passage_anchor():
