@@ -1,12 +1,28 @@
+"""Fixtures shared by the tests: the small help center, its index built once per session and shared read-only,
+the portal over it with a fresh SQLite file per test, and the slow ones (a live server, Chromium, PostgreSQL)."""
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import textwrap
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from indexer.build import build_index
 from kb.config import Settings
+from kb.helpdesk.db import open_database
+from search.service import SearchService
+from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.fakes import HashingEncoder
+from tests.portal import add_people, make_app, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,3 +111,125 @@ def settings(tmp_path: Path, center: Path) -> Settings:
 @pytest.fixture
 def encoder() -> HashingEncoder:
     return HashingEncoder()
+
+
+# --- the portal over the small help center ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def portal_index(tmp_path_factory) -> tuple[Settings, SearchService]:
+    """The small help center built once with the fake encoder: (settings, service), shared read-only."""
+    root = tmp_path_factory.mktemp("portal")
+    settings = Settings(articles_dir=write_tree(root / "articles", SMALL_CENTER), index_dir=root / "index",
+                        embedding_model="fake-hashing")
+    encoder = HashingEncoder()
+    build_index(settings, encoder)
+    return settings, SearchService.load(settings.index_dir, settings, encoder)
+
+
+@pytest.fixture
+def portal_settings(portal_index, tmp_path: Path) -> Settings:
+    return replace(portal_index[0], database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
+                   secret_key_file=tmp_path / "secret_key")
+
+
+@pytest.fixture
+def app(portal_index, portal_settings):
+    """The portal over the shared index, with its own database holding the people of tests.portal.PEOPLE."""
+    app = make_app(portal_settings, portal_index[1])
+    add_people(app)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ann(client):
+    """The test client signed in as ann, a member of Acme."""
+    assert sign_in(client, "ann@acme.example").status_code == 302
+    return client
+
+
+# --- slow: a live server and Chromium ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live(portal_index, tmp_path_factory):
+    """The portal served by waitress on a free loopback port, with a real SQLite file: (app, base URL)."""
+    from waitress import create_server
+
+    settings, service = portal_index
+    folder = tmp_path_factory.mktemp("live")
+    settings = replace(settings, database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key_file=folder / "key")
+    app = make_app(settings, service)
+    app.testing = False
+    add_people(app)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: scripts/test installs Debian's chromium"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+# --- slow: a throw-away PostgreSQL server --------------------------------------------------------------------------
+
+def _postgres_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+def _run(args: list[str], as_postgres: bool) -> None:
+    if as_postgres:
+        args = ["runuser", "-u", "postgres", "--", *args]
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A PostgreSQL server in a temporary folder on a free loopback port; skipped where none is installed."""
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    as_postgres = os.geteuid() == 0  # the server refuses to run as root
+    folder = Path(tempfile.mkdtemp(prefix="kb-pg-"))
+    folder.chmod(0o755)
+    data = folder / "data"
+    data.mkdir()
+    if as_postgres:
+        shutil.chown(data, "postgres", "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _run([initdb, "-D", str(data), "-U", "kb", "--auth=trust", "-E", "UTF8"], as_postgres)
+    _run([pg_ctl, "-D", str(data), "-l", str(data / "log"), "-w", "-o",
+          f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start"], as_postgres)
+    try:
+        yield f"postgresql+psycopg://kb@127.0.0.1:{port}/postgres"
+    finally:
+        _run([pg_ctl, "-D", str(data), "-m", "immediate", "stop"], as_postgres)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def clean_database(postgres_url):
+    """The PostgreSQL server's database with an empty public schema."""
+    engine, _ = open_database(postgres_url, migrate=False)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return postgres_url

@@ -10,8 +10,7 @@ from itsdangerous import Signer
 from sqlalchemy import func, select
 
 from kb.helpdesk.models import ArticleView, Vote
-from tests.portal_fixtures import (PASSWORD, add_people, app, client, csrf_token, file_ticket,  # noqa: F401
-                                   make_app, portal_index, portal_settings, post, sign_in)
+from tests.portal import PASSWORD, add_people, csrf_token, file_ticket, make_app, post, sign_in
 
 
 def count(app, model, **where) -> int:

@@ -7,7 +7,7 @@ import json
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from tests.portal_fixtures import ann, app, client, portal_index, portal_settings, sign_in, tickets  # noqa: F401
+from tests.portal import tickets
 from web.forms import TicketForm, clean
 
 # `category` is left out: any value but a known category id is refused already.

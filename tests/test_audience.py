@@ -20,7 +20,7 @@ from kb.helpdesk.models import Ticket
 from search.service import SearchService
 from tests.conftest import write_tree
 from tests.fakes import HashingEncoder
-from tests.portal_fixtures import PASSWORD, add_people, make_app, post, sign_in
+from tests.portal import PASSWORD, add_people, make_app, post, sign_in
 
 SECRET_WORD = "quarkfrobnicate"  # used by one internal article only
 SECRET_WORD_WRONG_LAYOUT = "йгфклакщитшсфеу"  # the same keys typed with a Russian layout

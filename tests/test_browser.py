@@ -4,57 +4,14 @@ Screenshots of each step are saved under test-artifacts/browser/.
 """
 from __future__ import annotations
 
-import threading
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from kb.helpdesk.models import Deflection, Ticket
-from tests.conftest import ROOT
-from tests.portal_fixtures import PASSWORD, add_people, make_app, portal_index  # noqa: F401
+from tests.chromium import shot
+from tests.portal import PASSWORD
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-
-
-@pytest.fixture(scope="module")
-def live(portal_index, tmp_path_factory):
-    """The portal served by waitress on a free loopback port, with a real SQLite file."""
-    from waitress import create_server
-
-    settings, service = portal_index
-    folder = tmp_path_factory.mktemp("live")
-    settings = replace(settings, database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key_file=folder / "key")
-    app = make_app(settings, service)
-    app.testing = False
-    add_people(app)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: scripts/test installs Debian's chromium"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def signed_in(browser, base: str, **context_options):

@@ -10,8 +10,8 @@ import pytest
 from kb.helpdesk.accounts import add_staff
 from kb.helpdesk.models import User
 from kb.helpdesk.tickets import create_ticket
-from tests.portal_fixtures import PASSWORD, portal_index  # noqa: F401
-from tests.test_browser import browser, live, shot  # noqa: F401
+from tests.chromium import shot
+from tests.portal import PASSWORD
 
 pytestmark = pytest.mark.slow
 AGENT = "agent@desk.example"

@@ -93,7 +93,7 @@ def serve_hostile_text_in_this_process(root: str) -> None:
     from kb.config import Settings
     from indexer.build import build_index
     from tests.conftest import write_tree
-    from tests.portal_fixtures import PASSWORD, add_people, file_ticket, sign_in
+    from tests.portal import PASSWORD, add_people, file_ticket, sign_in
     from web import create_app
 
     base = Path(root)

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build_index
 from search.evaluate import EvalFileError, Row, auroc, evaluate, read_rows, reciprocal_rank
-from search.service import SearchService
 
 
 def test_auroc_matches_hand_computation():
@@ -34,30 +32,36 @@ def test_read_rows_names_the_bad_line(tmp_path: Path):
     assert read_rows(path) == [Row("a", None)]
 
 
-def test_evaluate_scores_modes_and_out_of_scope(settings, encoder):
-    build_index(settings, encoder)
-    service = SearchService.load(settings.index_dir, settings, encoder)
+def test_evaluate_scores_modes_and_out_of_scope(portal_index):
+    _, service = portal_index
     rows = [Row("printer offline", "printer-offline"), Row("forgot password", "reset-password"),
-            Row("впн не работает", "vpn-oshibka"), Row("zzzz qqqq", None), Row("xylophone", None)]
+            Row("впн не работает", "vpn-oshibka"), Row("forgot password", "reset-password", category="printers"),
+            Row("zzzz qqqq", None), Row("xylophone", None), Row("впн не работает", None)]
     result = evaluate(service, rows)
-    assert (result["in_scope"], result["out_of_scope"]) == (3, 2)
+    assert (result["in_scope"], result["out_of_scope"]) == (4, 3)
     assert result["top1"] == 1.0 and result["recall3"] == 1.0 and result["mrr10"] == 1.0
     assert set(result["modes"]) == {"hybrid", "keyword", "vector"}
     assert result["modes"]["keyword"]["top1"] == 1.0
-    assert 0.0 <= result["out_of_scope_auroc"] <= 1.0
-    assert result["category_accuracy"] >= 0.0
+    # the classifier names printers, accounts, vpn and accounts; the fourth row's label says printers: 3 of 4
+    assert [service.search(r.query).category for r in rows[:4]] == ["printers", "accounts", "vpn", "accounts"]
+    assert result["category_accuracy"] == 0.75
+    # 4 in-scope x 3 out-of-scope pairs: every in-scope query outscores the two nonsense queries (8 pairs) and the
+    # three matching an English title outscore the Russian query (3); the Russian query against itself ties (0.5)
+    confidence = {r.query: service.search(r.query).confidence for r in rows}
+    assert max(confidence["zzzz qqqq"], confidence["xylophone"]) < confidence["впн не работает"] \
+        < min(confidence["printer offline"], confidence["forgot password"])
+    assert result["out_of_scope_auroc"] == round(11.5 / 12, 4)
+    assert result["out_of_scope_confident"] == round(1 / 3, 4)
 
 
-def test_evaluate_rejects_unknown_expected_ids(settings, encoder):
-    build_index(settings, encoder)
-    service = SearchService.load(settings.index_dir, settings, encoder)
+def test_evaluate_rejects_unknown_expected_ids(portal_index):
+    _, service = portal_index
     with pytest.raises(EvalFileError, match="not in the index: ghost"):
         evaluate(service, [Row("q", "ghost")])
 
 
-def test_search_response_carries_category_and_confidence(settings, encoder):
-    build_index(settings, encoder)
-    service = SearchService.load(settings.index_dir, settings, encoder)
+def test_search_response_carries_category_and_confidence(portal_index):
+    settings, service = portal_index
     response = service.search("printer offline")
     assert response.category in service.categories
     assert 0.0 <= response.confidence <= 1.0

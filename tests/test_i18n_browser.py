@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal_fixtures import PASSWORD, portal_index  # noqa: F401
-from tests.test_browser import browser, live, shot  # noqa: F401
+from tests.chromium import shot
+from tests.portal import PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,7 @@ import kb.helpdesk.tickets
 from kb.helpdesk.db import current_revision, downgrade, make_engine, open_database, upgrade
 from kb.helpdesk.models import User
 from kb.helpdesk.tickets import create_ticket
-from tests.portal_fixtures import (add_people, ann, app, client, make_app, portal_index,  # noqa: F401
-                                   portal_settings, post, sign_in, tickets)
-from tests.test_portal_postgres import clean_database, postgres_url  # noqa: F401
+from tests.portal import add_people, make_app, post, sign_in, tickets
 
 TICKET = {"subject": "Printer offline", "description": "It says offline since Monday"}
 

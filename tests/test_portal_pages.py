@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kb.helpdesk.models import ArticleView, Vote
-from tests.portal_fixtures import (PASSWORD, app, client, csrf_token, make_app, portal_index,  # noqa: F401
-                                   portal_settings, post, sign_in)
+from tests.portal import PASSWORD, csrf_token, make_app, post, sign_in
 from web.security import secret_key
 
 

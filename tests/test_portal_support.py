@@ -10,8 +10,7 @@ from sqlalchemy import select
 from kb.errors import ConfigError
 from kb.helpdesk.models import Deflection, Ticket
 from kb.helpdesk.tickets import set_status
-from tests.portal_fixtures import (PASSWORD, ann, app, client, csrf_token, file_ticket, make_app,  # noqa: F401
-                                   portal_index, portal_settings, post, sign_in, tickets)
+from tests.portal import file_ticket, make_app, post, sign_in, tickets
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "x" * 30000, "\x00\x07", "🙂 Привет",
            "' OR 1=1 --", "{{ 7*7 }}"]
@@ -155,17 +154,21 @@ def test_hostile_text_in_every_ticket_field_is_kept_or_refused_clearly(app, ann,
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_text_in_every_other_field(app, ann, value):
-    for path, data in [("/contact", {"subject": value, "description": value, "step": "suggest"}),
-                       ("/contact", {"subject": value, "description": value, "step": "ticket"}),
-                       ("/contact/solved", {"article_id": value, "query": value}),
-                       ("/articles/printer-offline/vote", {"helpful": value}),
-                       ("/sign-in", {"email": value, "password": value, "next": value})]:
+    too_long, control = len(value) > 10000, "\x00" in value
+    # the forms show themselves again (too long: refused), no article has that id, a vote is always taken, and
+    # sign-in refuses the values it cannot even check (too long, control characters) and denies the others
+    for path, data, status in [
+            ("/contact", {"subject": value, "description": value, "step": "suggest"}, 400 if too_long else 200),
+            ("/contact", {"subject": value, "description": value, "step": "ticket"}, 400 if too_long else 200),
+            ("/contact/solved", {"article_id": value, "query": value}, 400),
+            ("/articles/printer-offline/vote", {"helpful": value}, 302),
+            ("/sign-in", {"email": value, "password": value, "next": value}, 400 if too_long or control else 401)]:
         response = post(ann, path, data)
-        assert response.status_code in (200, 302, 400, 401), (path, response.status_code)
+        assert response.status_code == status, (path, response.status_code)
         assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
     ref = file_ticket(ann)
     response = post(ann, f"/tickets/{ref}/reply", {"body": value})
-    assert response.status_code in (302, 400)
+    assert response.status_code == (400 if too_long or control else 302)
     for path in ["/api/suggest", "/api/search"]:
         response = ann.get(path, query_string={"q": value})
         assert response.status_code == 200 and response.is_json
@@ -246,7 +249,7 @@ def test_api_tickets_need_json(app, ann):
 
 def test_ticket_creation_is_rate_limited_per_user(portal_index, portal_settings):
     app = make_app(replace(portal_settings, rate_limit_tickets="2/hour"), portal_index[1])
-    from tests.portal_fixtures import add_people
+    from tests.portal import add_people
     add_people(app)
     client = _as(app, "ann@acme.example")
     file_ticket(client)
@@ -259,6 +262,6 @@ def test_unknown_pages_and_methods_never_500(client):
     assert client.get("/nope").status_code == 404
     assert client.get("/api/nope").get_json()["error"]
     assert client.delete("/api/tickets").status_code == 405
-    assert client.post("/", data={"x": "y"}).status_code in (400, 405)
+    assert client.post("/", data={"x": "y"}).status_code == 405
     big = client.post("/sign-in", data={"email": "x" * (2 * 1024 * 1024)})
     assert big.status_code == 413

@@ -11,7 +11,7 @@ from indexer.watch import Watcher
 from kb.embedding import encoders as encoder_module
 from kb.config import Settings
 from tests.fakes import HashingEncoder
-from tests.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from web import create_app
 
 pytestmark = pytest.mark.slow

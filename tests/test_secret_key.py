@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kb.errors import ConfigError
-from tests.portal_fixtures import make_app, portal_index, portal_settings  # noqa: F401
+from tests.portal import make_app
 from web.security import secret_key
 
 GOOD_KEY = "an-owner-only-key-that-is-long-enough-0123456789"

@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from kb.errors import ConfigError
 from kb.helpdesk.models import User
-from tests.portal_fixtures import (PASSWORD, add_people, app, client, make_app, portal_index,  # noqa: F401
-                                   portal_settings, post, sign_in)
+from tests.portal import PASSWORD, add_people, make_app, post, sign_in
 from web.auth import local_path
 
 COOKIE = "kb_session"

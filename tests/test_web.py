@@ -1,19 +1,8 @@
-"""The portal pages and search API through Flask's test client, on an index built with the fake encoder."""
+"""The portal pages and search API through Flask's test client, on the shared index of the small help center
+(built with the fake encoder)."""
 from __future__ import annotations
 
 import pytest
-
-from indexer.build import build_index
-from search.service import SearchService
-from web import create_app
-
-
-@pytest.fixture
-def client(settings, encoder):
-    build_index(settings, encoder)
-    app = create_app(settings, SearchService.load(settings.index_dir, settings, encoder))
-    app.testing = True
-    return app.test_client()
 
 
 def test_home_shows_search_and_categories(client):
