@@ -90,6 +90,21 @@ SMALL_CENTER = {
 }
 
 
+# A Russian version of the small help center's reset-password article (the same id, another language).
+RU_RESET_PASSWORD = {
+    "ru/reset-password-ru.md": """\
+        ---
+        title: Сброс пароля
+        id: reset-password
+        category: accounts
+        lang: ru
+        questions: [забыл пароль, не могу войти пароль]
+        ---
+        Откройте страницу самообслуживания и задайте новый пароль.
+        """,
+}
+
+
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         path = root / rel

@@ -12,24 +12,13 @@ from pathlib import Path
 import pytest
 
 from kb.config import Settings
-from tests.conftest import SMALL_CENTER, write_tree
+from tests.conftest import RU_RESET_PASSWORD, SMALL_CENTER, write_tree
 from tests.fakes import HashingEncoder
 
 RECORD = Path(__file__).with_name("search_characterization.json")
 
 # A Russian version of reset-password, so that one version per translated article is exercised.
-TRANSLATION = {
-    "ru/reset-password-ru.md": """\
-        ---
-        title: Сброс пароля
-        id: reset-password
-        category: accounts
-        lang: ru
-        questions: [забыл пароль, не могу войти пароль]
-        ---
-        Откройте страницу самообслуживания и задайте новый пароль.
-        """,
-}
+TRANSLATION = RU_RESET_PASSWORD
 
 QUERIES = [
     "printer offline", "my printer says offline", "Printer Shows OFFLINE!!", "printer not printing on macOS",

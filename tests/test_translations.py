@@ -10,7 +10,7 @@ from kb.check import load_help_center
 from kb.config import Settings
 from kb.translations import keyed
 from search.service import SearchService
-from tests.conftest import write_tree
+from tests.conftest import RU_RESET_PASSWORD, write_tree
 
 
 def art(id_: str, lang: str, related: tuple[str, ...] = ()) -> Article:
@@ -29,18 +29,7 @@ def test_keys_and_related_follow_the_language():
     assert translations["reset@ru"] == {"en": "reset", "ru": "reset@ru"} and "only-ru" not in translations
 
 
-RU_VERSION = {
-    "ru/reset-password-ru.md": """\
-        ---
-        title: Сброс пароля
-        id: reset-password
-        category: accounts
-        lang: ru
-        questions: [забыл пароль, не могу войти пароль]
-        ---
-        Откройте страницу самообслуживания и задайте новый пароль.
-        """,
-}
+RU_VERSION = RU_RESET_PASSWORD
 
 
 def test_check_allows_one_id_per_language_only(center: Path):
