@@ -5,8 +5,9 @@
 
 Each data set labels customer queries with intents. For every intent this module writes one kb article
 (hand-written help text, kept in bench/data/<name>_help_center.yml, plus `--questions` of that intent's real
-queries as the article's `questions`), and an evaluation file of every remaining query with the article that answers it,
-followed by out-of-scope queries taken from the *other* data set, which the help center has no article for:
+queries as the article's `questions`), and an evaluation file of every remaining query with the article that
+answers it, followed by out-of-scope queries taken from the *other* data set, which the help center has no
+article for:
 
     DIR/articles/categories.yml
     DIR/articles/<category>/<intent-id>.md
