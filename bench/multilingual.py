@@ -45,7 +45,7 @@ def load_rows(path: Path) -> list[dict]:
 
 
 def evaluate(service: SearchService, rows: list[dict]) -> dict:
-    groups = {a.get("group", key) for key, a in service.articles.items()}  # translations: one id, several keys
+    groups = {a.group for a in service.articles.values()}  # translations: one id, several keys
     unknown = sorted({e for r in rows for e in r["expected"]} - groups)
     if unknown:
         raise SystemExit(f"{QUERIES}: expected articles not in the index: {', '.join(unknown)}")
@@ -59,7 +59,7 @@ def evaluate(service: SearchService, rows: list[dict]) -> dict:
         stats["queries"] += 1
         for mode in MODES:
             start = time.perf_counter()
-            ids = [service.articles[h.id].get("group", h.id)
+            ids = [service.articles[h.id].group
                    for h in service.search(row["query"], k=10, mode=mode).hits]
             if mode == "hybrid":
                 times.append(time.perf_counter() - start)

@@ -92,7 +92,7 @@ def evaluate(service: SearchService, rows: list[Row], batch: int = 256) -> dict:
                 stats["top1"] += bool(ids) and ids[0] == row.expected
                 stats["recall3"] += row.expected in ids[:3]
                 stats["mrr10"] += reciprocal_rank(ids, row.expected)
-            category = row.category or service.articles[row.expected]["category"]
+            category = row.category or service.articles[row.expected].category
             category_right += hybrid.category == category
     n = max(1, len(known))
     result = {

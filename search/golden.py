@@ -69,7 +69,7 @@ def run_golden(service: SearchService, queries: list[GoldenQuery]) -> list[Golde
     for g in queries:
         response = service.search(g.query, k=LOOK, audience="public")
         # an expected article is found in any of its language versions
-        ids = [service.articles[h.id].get("group", h.id) for h in response.hits]
+        ids = [service.articles[h.id].group for h in response.hits]
         rank = ids.index(g.expect) + 1 if g.expect in ids else None
         results.append(GoldenResult(g, rank, ids[0] if ids else None, response.confidence, response.confident))
     return results

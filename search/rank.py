@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from kb.index.records import IndexedArticle
 from search.fusion import reciprocal_rank_fusion, reweight_by_category, score_fusion
 from search.retrieve import Candidates, Ranking
 
@@ -40,21 +41,21 @@ def preferred_languages(reader: str | None, written: str | None) -> list[str | N
     return [reader, written] if written == "en" else [written, reader]
 
 
-def one_version_each(ranked: Ranking, prefer: list[str | None], articles: Mapping[str, Mapping],
+def one_version_each(ranked: Ranking, prefer: list[str | None], articles: Mapping[str, IndexedArticle],
                      allowed: tuple[str, ...]) -> Ranking:
     """One result per translated article, at its best version's place: the version in the first preferred
     language that has one (the query's language, then the reader's), else the version that ranked."""
     out, seen = [], set()
     for key, score in ranked:
-        versions = articles[key].get("translations") or {}
+        versions = articles[key].translations
         if not versions:
             out.append((key, score))
             continue
-        group = articles[key].get("group", key)
+        group = articles[key].group
         if group in seen:
             continue
         seen.add(group)
-        visible = {lang: k for lang, k in versions.items() if k in articles and articles[k]["audience"] in allowed}
+        visible = {lang: k for lang, k in versions.items() if k in articles and articles[k].audience in allowed}
         choice = next((visible[lang] for lang in prefer if lang and lang in visible), key)
         out.append((choice, score))
     return out

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from kb.index.keyword import KeywordIndex
-from kb.index.records import IndexedPassage
+from kb.index.records import IndexedArticle, IndexedPassage
 from search.fusion import best_per_key
 
 Ranking = list[tuple[str, float]]  # (article id, score), best first
@@ -30,7 +30,7 @@ def keyword_candidates(index: KeywordIndex, text: str, n: int, allowed: tuple[st
 
 
 def passage_candidates(scores: Sequence[float], rows: Sequence[int], passages: Sequence[IndexedPassage],
-                       articles: Mapping[str, Mapping], n: int,
+                       articles: Mapping[str, IndexedArticle], n: int,
                        allowed: tuple[str, ...]) -> tuple[Ranking, dict[str, str], list[float]]:
     """From the nearest passages (`scores`, `rows` as a vector index gives them, best first; row -1 for none):
     the `n` best articles by their best passage, each one's anchor, and every visible passage's score."""
@@ -40,7 +40,7 @@ def passage_candidates(scores: Sequence[float], rows: Sequence[int], passages: S
             continue
         passage = passages[row]
         article_id = passage.article
-        if articles[article_id]["audience"] not in allowed:
+        if articles[article_id].audience not in allowed:
             continue
         scored.append((article_id, float(score)))
         visible.append(float(score))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -16,7 +16,7 @@ from kb.errors import IndexFormatError, ModelMismatchError
 from kb.index.keyword import PARTITIONS, KeywordIndex
 from kb.index.layout import CENTROIDS, IndexFiles
 from kb.index.manifest import AUDIENCES, Manifest, read_manifest
-from kb.index.records import IndexedPassage
+from kb.index.records import IndexedArticle, IndexedPassage
 from kb.index.vector import PartitionedVectors, VectorIndex
 from search.confidence import answer_confidence, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
@@ -74,7 +74,7 @@ class SearchService:
         self._encoder = encoder
         self._files = files = IndexFiles(index_dir)
         try:
-            self.articles: dict[str, dict] = _read_json(files.articles)
+            self.articles: Mapping[str, IndexedArticle] = _read_articles(files.articles)
             self._categories: dict[str, dict] = _read_json(files.categories)
             passages = _read_json(files.passages)
             if not isinstance(passages, list):
@@ -82,9 +82,9 @@ class SearchService:
             self._passages = [IndexedPassage.from_json(p, f"{files.passages} row {row}")
                               for row, p in enumerate(passages)]
             partition_rows = {name: np.array([row for row, p in enumerate(self._passages)
-                                              if self.articles[p.article]["audience"] == name], dtype=np.int64)
+                                              if self.articles[p.article].audience == name], dtype=np.int64)
                               for name in PARTITIONS}
-            self._category_of = {key: meta["category"] for key, meta in self.articles.items()}
+            self._category_of = {key: meta.category for key, meta in self.articles.items()}
         except (KeyError, TypeError) as exc:
             raise IndexFormatError(f"{index_dir}: incomplete index ({exc}); rebuild the index") from None
         bad = sorted(cid for cid, c in self._categories.items()
@@ -99,11 +99,11 @@ class SearchService:
         self._classifier = {audience: CategoryClassifier.load(files.classifier(audience)) for audience in AUDIENCES}
         self._query_vectors: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] | None = None
-        self._visible: dict[str, Mapping[str, dict]] = {}
+        self._visible: dict[str, Mapping[str, IndexedArticle]] = {}
         self._visible_categories: dict[str, Mapping[str, dict]] = {}
         # Languages articles are written in, per audience: a query in another one leans less on keywords.
-        self._languages = {audience: {str(a.get("lang", "en")).split("-")[0] for a in self.articles.values()
-                                      if a["audience"] in allowed} for audience, allowed in AUDIENCES.items()}
+        self._languages = {audience: {str(a.lang).split("-")[0] for a in self.articles.values()
+                                      if a.audience in allowed} for audience, allowed in AUDIENCES.items()}
         try:  # centroid rows follow the sorted article ids
             self._centroids = np.load(files.centroids)
         except (OSError, ValueError) as exc:
@@ -210,27 +210,27 @@ class SearchService:
         for article_id, score in ranked:
             meta = self.articles[article_id]
             anchor = candidates.anchors.get(article_id, "")
-            heading = next((s["heading"] for s in meta["sections"] if s["anchor"] == anchor), "")
+            heading = next((s["heading"] for s in meta.sections if s["anchor"] == anchor), "")
             parts = {"keyword": keyword_score.get(article_id, 0.0), "vector": vector_score.get(article_id, 0.0)}
             if fused:
                 parts["fused"] = fused_score.get(article_id, 0.0)
-            parts.update({"category": category_p.get(meta["category"], 0.0), "final": score})
-            hits.append(Hit(article_id, meta["title"], meta["category"], score, anchor, heading, meta["lang"],
-                            meta["audience"], parts))
+            parts.update({"category": category_p.get(meta.category, 0.0), "final": score})
+            hits.append(Hit(article_id, meta.title, meta.category, score, anchor, heading, meta.lang, meta.audience,
+                            parts))
         return hits
 
-    def visible_articles(self, audience: str = "public") -> Mapping[str, dict]:
+    def visible_articles(self, audience: str = "public") -> Mapping[str, IndexedArticle]:
         """The articles `audience` may read, by id; computed once per loaded index (read-only). Their `related`
         and `translations` name only articles `audience` may read too."""
         allowed = AUDIENCES.get(audience)
         if allowed is None:
             raise ValueError(f"unknown audience {audience!r}")
         if audience not in self._visible:
-            visible = {key: meta for key, meta in self.articles.items() if meta["audience"] in allowed}
-            self._visible[audience] = MappingProxyType({key: {
-                **meta, "related": [r for r in meta.get("related", []) if r in visible],
-                "translations": {lang: k for lang, k in (meta.get("translations") or {}).items() if k in visible},
-            } for key, meta in visible.items()})
+            visible = {key: meta for key, meta in self.articles.items() if meta.audience in allowed}
+            self._visible[audience] = MappingProxyType({key: replace(
+                meta, related=[r for r in meta.related if r in visible],
+                translations={lang: k for lang, k in meta.translations.items() if k in visible},
+            ) for key, meta in visible.items()})
         return self._visible[audience]
 
     def visible_categories(self, audience: str = "public") -> Mapping[str, dict]:
@@ -260,6 +260,15 @@ class SearchService:
 
     def close(self) -> None:
         self._keyword.close()
+
+
+def _read_articles(path: Path) -> Mapping[str, IndexedArticle]:
+    """articles.json as records by article id (read-only)."""
+    articles = _read_json(path)
+    if not isinstance(articles, dict):
+        raise IndexFormatError(f"{path}: not an object; rebuild the index")
+    return MappingProxyType({key: IndexedArticle.from_json(meta, f"{path} article {key!r}")
+                             for key, meta in articles.items()})
 
 
 def _read_json(path: Path) -> Any:

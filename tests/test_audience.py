@@ -146,11 +146,11 @@ def test_public_search_is_built_from_public_articles_alone(service, tmp_path):
 
 
 def test_a_public_articles_link_to_an_internal_article_keeps_only_its_text(service):
-    html = service.articles["printer-offline"]["html"]
+    html = service.articles["printer-offline"].html
     assert "the escalation runbook" in html
     assert "vault-key-rotation" not in html and "secretops" not in html
     assert not re.search(r"<a\b[^>]*>the escalation runbook</a>", html)
-    internal_html = service.articles["vault-key-rotation"]["html"]
+    internal_html = service.articles["vault-key-rotation"].html
     assert 'href="kb-article:caller-check"' in internal_html  # agents' pages keep their links
 
 

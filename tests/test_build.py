@@ -267,3 +267,27 @@ def test_a_passage_without_its_kind_asks_for_a_rebuild_when_the_index_is_loaded(
     path.write_text(json.dumps(passages), encoding="utf-8")
     with pytest.raises(IndexFormatError, match=r"passages\.json row 3: missing kind; rebuild the index"):
         SearchService.load(settings.index_dir, settings, encoder)
+
+
+def test_an_article_without_its_title_asks_for_a_rebuild_when_the_index_is_loaded(settings, encoder):
+    build_index(settings, encoder)
+    path = settings.index_dir / "articles.json"
+    articles = json.loads(path.read_text(encoding="utf-8"))
+    del articles["printer-offline"]["title"]
+    path.write_text(json.dumps(articles), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=r"articles\.json article 'printer-offline': missing title; rebuild"):
+        SearchService.load(settings.index_dir, settings, encoder)
+
+
+def test_the_service_holds_indexed_articles_read_only(settings, encoder):
+    from dataclasses import FrozenInstanceError
+
+    build_index(settings, encoder)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    for articles in (service.articles, service.visible_articles("public")):
+        article = articles["reset-password"]
+        assert article.title == "Reset your password" and article.audience == "public"
+        with pytest.raises(FrozenInstanceError):
+            article.title = "Changed"  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            articles["reset-password"] = article  # type: ignore[index]

@@ -2,9 +2,9 @@
 and compiled; articles offered in their other languages."""
 from __future__ import annotations
 
-import copy
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -212,13 +212,11 @@ class Translated:
 
     def __init__(self, service) -> None:
         self._service = service
-        self.articles = copy.deepcopy(service.articles)
-        english = self.articles["reset-password"]
         group = {"en": "reset-password", "ru": "reset-password@ru"}
-        english["translations"] = dict(group)
-        self.articles["reset-password@ru"] = {**copy.deepcopy(english), "id": "reset-password@ru", "lang": "ru",
-                                              "title": "Сброс пароля", "html": "<p>Откройте страницу сброса.</p>",
-                                              "related": [], "translations": dict(group)}
+        english = replace(service.articles["reset-password"], translations=dict(group))
+        russian = replace(english, id="reset-password@ru", lang="ru", title="Сброс пароля",
+                          html="<p>Откройте страницу сброса.</p>", related=[], translations=dict(group))
+        self.articles = {**service.articles, "reset-password": english, "reset-password@ru": russian}
         self.searches: list[dict] = []
 
     def search(self, query, **kwargs):
@@ -226,7 +224,7 @@ class Translated:
         return self._service.search(query, **kwargs)
 
     def visible_articles(self, audience="public"):
-        return {key: meta for key, meta in self.articles.items() if meta["audience"] == "public"}
+        return {key: meta for key, meta in self.articles.items() if meta.audience == "public"}
 
     def __getattr__(self, name):
         return getattr(self._service, name)

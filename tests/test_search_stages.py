@@ -8,7 +8,7 @@ import pytest
 
 from kb.index.classifier import CONFIDENCE_FEATURES, ConfidenceModel
 from kb.index.keyword import KeywordDoc, KeywordIndex, write_index
-from kb.index.records import IndexedPassage
+from kb.index.records import IndexedArticle, IndexedPassage
 from search import rank as rank_stage
 from search.confidence import answer_confidence, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
@@ -47,7 +47,17 @@ def test_prepare_fixes_a_typo_from_the_vocabulary_only():
 
 # --- retrieve --------------------------------------------------------------------------------------------------------
 
-ARTICLES = {"a": {"audience": "public"}, "b": {"audience": "public"}, "secret": {"audience": "internal"}}
+
+def indexed(article_id: str, audience: str, translations: dict[str, str] | None = None,
+            group: str | None = None) -> IndexedArticle:
+    """An indexed article with only what the search stages read filled in."""
+    return IndexedArticle(id=article_id, title=article_id, category="general", lang="en", audience=audience,
+                          status="published", group=group or article_id, translations=translations or {},
+                          description="", questions=[], tags=[], related=[], featured=False, path="", hash="",
+                          links_key="", sections=[], html="")
+
+
+ARTICLES = {"a": indexed("a", "public"), "b": indexed("b", "public"), "secret": indexed("secret", "internal")}
 PASSAGES = [IndexedPassage("a", "windows", "Windows", "section", "h1"), IndexedPassage("a", "", "", "summary", "h2"),
             IndexedPassage("secret", "steps", "Steps", "section", "h3"),
             IndexedPassage("b", "ignored", "", "question", "h4"), IndexedPassage("b", "later", "Later", "section", "h5")]
@@ -135,10 +145,9 @@ def test_preferred_languages_put_a_cyrillic_query_first_and_the_reader_first_for
 
 
 def test_one_version_each_keeps_the_best_place_and_the_preferred_visible_language():
-    articles = {"r": {"audience": "public", "group": "r", "translations": {"en": "r", "ru": "r@ru", "uk": "r@uk"}},
-                "r@ru": {"audience": "public", "group": "r", "translations": {"en": "r", "ru": "r@ru", "uk": "r@uk"}},
-                "r@uk": {"audience": "internal", "group": "r", "translations": {"en": "r", "ru": "r@ru", "uk": "r@uk"}},
-                "x": {"audience": "public"}}
+    versions = {"en": "r", "ru": "r@ru", "uk": "r@uk"}
+    articles = {"r": indexed("r", "public", versions), "r@ru": indexed("r@ru", "public", versions, group="r"),
+                "r@uk": indexed("r@uk", "internal", versions, group="r"), "x": indexed("x", "public")}
     ranked = [("r", 0.9), ("x", 0.5), ("r@ru", 0.4)]
     assert one_version_each(ranked, ["ru", "en"], articles, ("public",)) == [("r@ru", 0.9), ("x", 0.5)]
     # the Ukrainian version is internal: customers get the version that ranked

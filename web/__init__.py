@@ -16,8 +16,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import admin, api, auth, context, desk, errors, i18n, live, portal, security, support
-    from web.live import PinnedSearch
+    from web import admin, api, auth, builds, context, desk, errors, i18n, portal, security, support
+    from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
     app = Flask(__name__)
@@ -35,6 +35,6 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     i18n.init_app(app)
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, errors.bp):
         app.register_blueprint(blueprint)
-    live.init_app(app, preview)
+    builds.init_app(app, preview)
     security.apply_rate_limits(app, settings)
     return app

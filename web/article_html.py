@@ -2,12 +2,11 @@
 the portal builds every URL itself."""
 from __future__ import annotations
 
-from typing import Mapping
-
 from flask import url_for
 from markupsafe import Markup
 
 from kb.index.links import resolve_article_links
+from kb.index.records import IndexedArticle
 
 
 def article_url(article_id: str, anchor: str = "") -> str:
@@ -15,7 +14,7 @@ def article_url(article_id: str, anchor: str = "") -> str:
     return url_for("portal.article", article_id=article_id) + (f"#{anchor}" if anchor else "")
 
 
-def article_html(meta: Mapping) -> Markup:
+def article_html(meta: IndexedArticle) -> Markup:
     """An article's rendered body (already sanitised at build time), its links to other articles pointing at their
     pages."""
-    return Markup(resolve_article_links(meta["html"], article_url))
+    return Markup(resolve_article_links(meta.html, article_url))

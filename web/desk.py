@@ -18,6 +18,7 @@ from kb.helpdesk.models import AGENT, STATUSES, Ticket
 from kb.helpdesk.replies import clean_reply
 from kb.helpdesk.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
                         next_statuses, record_links)
+from kb.index.records import IndexedArticle
 from web.article_html import article_html
 from web.context import current_user, db, route_group
 from web.forms import CategoryForm, ComposerForm, StatusForm
@@ -65,27 +66,27 @@ def _ticket(ref: str) -> Ticket:
     return found
 
 
-def first_paragraph(meta: dict) -> str:
-    match = _FIRST_PARAGRAPH.search(meta.get("html", ""))
+def first_paragraph(meta: IndexedArticle) -> str:
+    match = _FIRST_PARAGRAPH.search(meta.html)
     text = Markup(match.group(1)).striptags() if match else ""
-    return text or meta.get("description", "")
+    return text or meta.description
 
 
 def _entry(hit) -> dict:
     """An article as the desk lists it: public ones with the customer-facing URL, internal ones without any."""
     meta = _service().articles[hit.id]
-    public = meta["audience"] == "public"
-    return {"id": hit.id, "title": meta["title"], "category": meta["category"], "score": hit.score,
+    public = meta.audience == "public"
+    return {"id": hit.id, "title": meta.title, "category": meta.category, "score": hit.score,
             "internal": not public, "read_url": url_for("desk.article", article_id=hit.id),
             "url": url_for("portal.article", article_id=hit.id, _external=True) if public else None,
             "summary": first_paragraph(meta)}
 
 
-def insertion(meta: dict, with_summary: bool) -> str:
+def insertion(meta: IndexedArticle, with_summary: bool) -> str:
     """What one click puts into a reply: `[title](url)` for a public article, only the title for another."""
-    if meta["audience"] != "public":
-        return meta["title"]
-    text = f"[{meta['title']}]({url_for('portal.article', article_id=meta['id'], _external=True)})"
+    if meta.audience != "public":
+        return meta.title
+    text = f"[{meta.title}]({url_for('portal.article', article_id=meta.id, _external=True)})"
     summary = first_paragraph(meta) if with_summary else ""
     return f"{text}\n{summary}" if summary else text
 
@@ -155,8 +156,8 @@ def reply(ref: str):
         meta = articles.get(chosen)
         if meta is None:
             abort(400, _("There is no such article to insert."))
-        if meta["audience"] != "public" and request.form.get("confirm_internal") != chosen:
-            return _render(found, form, confirm={"id": chosen, "title": meta["title"]})
+        if meta.audience != "public" and request.form.get("confirm_internal") != chosen:
+            return _render(found, form, confirm={"id": chosen, "title": meta.title})
         form.body.data = _append(form.body.data, insertion(meta, form.with_summary.data))
         return _render(found, form)
     if request.form.get("action") != "send":
@@ -165,7 +166,7 @@ def reply(ref: str):
         form.body.errors = [_("%(field)s: please fill this in.", field=_("Reply"))]
         return _render(found, form, status=400)
     agent = current_user()
-    cleaned = clean_reply(form.body.data, {i: a["audience"] for i, a in articles.items()})
+    cleaned = clean_reply(form.body.data, {i: a.audience for i, a in articles.items()})
     event = add_reply(db(), found, agent, cleaned.body, author_kind=AGENT)
     record_links(db(), found, event, cleaned.linked, agent)
     if form.status.data:

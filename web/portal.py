@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kb.helpdesk.models import ArticleView, Vote, utcnow
+from kb.index.records import IndexedArticle
 from web.article_html import article_html
 from web.context import db, returning_visitor, visitor
 from web.forms import ActionForm
@@ -27,13 +28,13 @@ def _service():
     return current_app.extensions["kb.search"]
 
 
-def public_articles() -> Mapping[str, dict]:
+def public_articles() -> Mapping[str, IndexedArticle]:
     return _service().visible_articles("public")
 
 
-def preferred_version(meta: dict, articles: Mapping[str, dict]) -> dict:
+def preferred_version(meta: IndexedArticle, articles: Mapping[str, IndexedArticle]) -> IndexedArticle:
     """Of an article's language versions, the one in the interface language, else the default language's."""
-    translations = meta.get("translations") or {}
+    translations = meta.translations
     if not translations:
         return meta
     for lang in (current_language(), current_app.config["KB_SETTINGS"].default_lang):
@@ -43,23 +44,24 @@ def preferred_version(meta: dict, articles: Mapping[str, dict]) -> dict:
     return articles[shown[0]] if shown else meta
 
 
-def one_version_each(metas, articles: Mapping[str, dict]) -> list[dict]:
+def one_version_each(metas: Iterable[IndexedArticle],
+                     articles: Mapping[str, IndexedArticle]) -> list[IndexedArticle]:
     """Lists show each article once, in the reader's language where it has a version in it."""
     seen, out = set(), []
     for meta in metas:
         chosen = preferred_version(meta, articles)
-        if chosen["id"] not in seen:
-            seen.add(chosen["id"])
+        if chosen.id not in seen:
+            seen.add(chosen.id)
             out.append(chosen)
     return out
 
 
-def other_versions(meta: dict) -> list[tuple[str, str]]:
+def other_versions(meta: IndexedArticle) -> list[tuple[str, str]]:
     """(lang, key) of the article's versions in other languages: the interface language's first."""
     articles = public_articles()
     lang = current_language()
-    others = [(code, key) for code, key in (meta.get("translations") or {}).items()
-              if key != meta["id"] and key in articles and isinstance(code, str)]
+    others = [(code, key) for code, key in meta.translations.items()
+              if key != meta.id and key in articles and isinstance(code, str)]
     return sorted(others, key=lambda pair: (pair[0] != lang, pair[0]))
 
 
@@ -73,7 +75,7 @@ def category_title(category_id: str | None, audience: str = "internal") -> str:
     return categories.get(category_id or "", {}).get("title", category_id or "")
 
 
-def top_questions(limit: int = TOP_QUESTIONS) -> list[dict]:
+def top_questions(limit: int = TOP_QUESTIONS) -> list[IndexedArticle]:
     """The public articles the most visitors viewed, topped up with the featured ones.
 
     Distinct visitors, not views: one client reloading a page, or throwing its cookie away (its address is given
@@ -83,7 +85,7 @@ def top_questions(limit: int = TOP_QUESTIONS) -> list[dict]:
     views = db().execute(select(ArticleView.article_id, readers).group_by(ArticleView.article_id)
                          .order_by(readers.desc(), ArticleView.article_id).limit(limit * 4)).all()
     chosen = one_version_each((articles[a] for a, _ in views if a in articles), articles)[:limit]
-    for meta in one_version_each(sorted((a for a in articles.values() if a["featured"]), key=lambda a: a["title"]),
+    for meta in one_version_each(sorted((a for a in articles.values() if a.featured), key=lambda a: a.title),
                                  articles):
         if len(chosen) >= limit:
             break
@@ -99,7 +101,7 @@ def home():
     if request.args.get("category"):
         return category(request.args["category"])
     articles = public_articles()
-    counts = Counter(a["category"] for a in one_version_each(articles.values(), articles))
+    counts = Counter(a.category for a in one_version_each(articles.values(), articles))
     return render_template("home.html", counts=counts, categories=_service().categories, top=top_questions())
 
 
@@ -129,19 +131,19 @@ def category(category_id: str):
     if category_id not in categories:
         abort(404)
     articles = public_articles()
-    listed = sorted(one_version_each((a for a in articles.values() if a["category"] == category_id), articles),
-                    key=lambda a: a["title"])
+    listed = sorted(one_version_each((a for a in articles.values() if a.category == category_id), articles),
+                    key=lambda a: a.title)
     return render_template("category.html", category_id=category_id, category=categories[category_id], listed=listed)
 
 
-def last_updated(meta: dict) -> datetime | None:
+def last_updated(meta: IndexedArticle) -> datetime | None:
     """When the article last changed: its last commit (or its file, with uncommitted edits), else the build."""
     try:
-        return datetime.fromisoformat(meta["git"]["updated"]).astimezone(timezone.utc)
+        return datetime.fromisoformat(meta.git["updated"]).astimezone(timezone.utc)
     except (KeyError, TypeError, ValueError):
         pass
     try:
-        return datetime.fromtimestamp(Path(meta["path"]).stat().st_mtime, timezone.utc)
+        return datetime.fromtimestamp(Path(meta.path).stat().st_mtime, timezone.utc)
     except (OSError, KeyError, ValueError):
         try:
             return datetime.fromisoformat(_service().manifest.built_at.replace("Z", "+00:00"))
@@ -172,16 +174,16 @@ def article(article_id: str):
     if meta is None:
         abort(404)
     record_view(article_id)
-    versions = set((meta.get("translations") or {}).values()) | {article_id}
-    related = [a for a in one_version_each((articles[r] for r in meta["related"] if r in articles), articles)
-               if a["id"] not in versions]
+    versions = set(meta.translations.values()) | {article_id}
+    related = [a for a in one_version_each((articles[r] for r in meta.related if r in articles), articles)
+               if a.id not in versions]
     if len(related) < 3:  # fill up with the category's other articles
         related += sorted((a for a in one_version_each(articles.values(), articles)
-                           if a["category"] == meta["category"] and a["id"] not in versions and a not in related),
-                          key=lambda a: a["title"])[:3 - len(related)]
+                           if a.category == meta.category and a.id not in versions and a not in related),
+                          key=lambda a: a.title)[:3 - len(related)]
     return render_template("article.html", article=meta, html=article_html(meta), related=related,
                            other_versions=other_versions(meta),
-                           category=_service().categories.get(meta["category"], {}), updated=last_updated(meta),
+                           category=_service().categories.get(meta.category, {}), updated=last_updated(meta),
                            vote=_own_vote(article_id), form=ActionForm())
 
 
@@ -197,7 +199,7 @@ def history(article_id: str):
             commits.append({**c, "when": datetime.fromisoformat(c["date"]).astimezone(timezone.utc)})
         except (KeyError, TypeError, ValueError):
             continue
-    return render_template("article_history.html", article=meta, commits=commits, git=meta.get("git") or {})
+    return render_template("article_history.html", article=meta, commits=commits, git=meta.git)
 
 
 @bp.post("/articles/<article_id>/vote")

@@ -5,20 +5,22 @@ import re
 
 from markupsafe import Markup, escape
 
+from kb.index.records import IndexedArticle
+
 WIDTH = 220
 _WORD = re.compile(r"\w{3,}", re.UNICODE)
 _MARKDOWN = re.compile(r"[*`#]+|!?\[([^\]]*)\]\([^)]*\)")
 
 
-def section_text(meta: dict, anchor: str) -> str:
-    sections = meta.get("sections") or []
+def section_text(meta: IndexedArticle, anchor: str) -> str:
+    sections = meta.sections
     chosen = next((s for s in sections if anchor and s["anchor"] == anchor), None)
     if chosen is None:
-        return meta.get("description") or (sections[0]["text"] if sections else "")
+        return meta.description or (sections[0]["text"] if sections else "")
     return chosen["text"]
 
 
-def snippet(meta: dict, anchor: str, query: str, width: int = WIDTH) -> Markup:
+def snippet(meta: IndexedArticle, anchor: str, query: str, width: int = WIDTH) -> Markup:
     """Up to `width` characters of the matching section around the first query word, query words in <mark>."""
     text = " ".join(_MARKDOWN.sub(lambda m: m.group(1) or "", section_text(meta, anchor)).split())
     words = sorted({w.casefold() for w in _WORD.findall(query or "")}, key=len, reverse=True)[:20]

@@ -1,4 +1,5 @@
-"""The app's search service follows newly built indexes; one request sees one build from start to end.
+"""Which index build answers: the app's search service follows newly built indexes, and one request sees one
+build (the one it is pinned to) from start to end.
 
 With `preview` on (`kb serve --watch`), every page polls the index version and reloads itself when a rebuild
 has been published, so an editor sees a saved article without reloading by hand.
@@ -9,7 +10,7 @@ from flask import Blueprint, Flask, current_app, g, has_request_context, jsonify
 
 from search.live import LiveSearch
 
-bp = Blueprint("live", __name__)
+bp = Blueprint("builds", __name__)
 
 
 class PinnedSearch:
