@@ -67,3 +67,9 @@ def test_every_module_the_readme_names_exists_in_its_package():
         folder = ROOT / row.group(1).replace(".", "/")
         for name in re.findall(r"`([\w/]+(?:\.py|/))`", row.group(2)):
             assert (folder / name).exists(), f"{row.group(1)}: {name}"
+
+
+def test_no_module_is_over_400_lines():
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+             for folder in (*PACKAGES, "bench", "tests") for path in (ROOT / folder).rglob("*.py")}
+    assert sizes and not {name: n for name, n in sizes.items() if n > 400}
