@@ -1,6 +1,6 @@
-"""The development set of customer phrasings (bench/data/dev_questions.jsonl, measured by bench/deflection.py) is
-well-formed, points only at published public articles of the sample help center, has the mix of languages and
-kinds it promises, and repeats no article title, article question, golden query or other row."""
+"""The development set of customer phrasings (bench/data/dev_questions.jsonl, measured by bench/deflection.py)
+is well-formed, points only at published public articles of the sample help center, has the mix of languages
+and kinds it promises, and repeats no article title, article question, golden query or other row."""
 from __future__ import annotations
 
 import json

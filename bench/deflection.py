@@ -1,0 +1,156 @@
+"""Deflection: what the contact form would show for the development set of customer phrasings.
+
+    .venv/bin/python bench/deflection.py [--models all-MiniLM-L6-v2 multilingual-e5-small]
+
+The queries (bench/data/dev_questions.jsonl) are customer phrasings for the sample help center: everyday,
+vague, long, keyword-style, with typos, typed in the wrong keyboard layout or transliterated, in English,
+Russian, Ukrainian and Bulgarian, and out-of-scope questions no article answers. For every embedder the whole
+sample help center (every language) is built into its own temporary index, and each row is searched as the
+contact form searches it (web/suggestions.py: k=3, the reader's language being the row's language).
+all-MiniLM-L6-v2 reads English only: its index holds the Russian articles too, so its figures for Cyrillic
+queries measure mostly the keyword side and the layout and spelling fixes.
+
+Reported per language and per kind. For answerable rows: top-1 (the first hit answers), top-3, confident
+share, shown share (an answering article in the top 3 AND the answer confident: the form offers suggestions)
+and listed share (an answering article among the suggestions the form actually lists, which drops hits scoring
+below `suggest_score_share` of the first). For out-of-scope rows: the share answered confidently (the form
+would offer something wrong). It asserts nothing: it measures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from indexer.build import build_index  # noqa: E402
+from kb.config import Settings  # noqa: E402
+from kb.embedding.encoders import load_encoder  # noqa: E402
+from search.service import SearchService  # noqa: E402
+
+QUERIES = ROOT / "bench" / "data" / "dev_questions.jsonl"
+FORM_K = 3  # web/suggestions.py MAX_SUGGESTIONS
+ANSWERABLE = ("top1", "top3", "confident", "shown", "listed")
+
+
+def load_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def listed(service: SearchService, hits: list) -> list[str]:
+    """The article groups the contact form lists: the first hit, then those scoring close to it."""
+    groups = []
+    top = hits[0].score if hits else 0.0
+    for rank, hit in enumerate(hits[:FORM_K]):
+        if rank and (top <= 0 or hit.score < service.settings.suggest_score_share * top):
+            break
+        groups.append(service.articles[hit.id].group)
+    return groups
+
+
+def outcome(service: SearchService, row: dict) -> dict:
+    text = " ".join(row["query"].split())[:service.settings.max_query_chars]
+    response = service.search(text, k=FORM_K, lang=row["lang"])
+    groups = [service.articles[h.id].group for h in response.hits]
+    expected = set(row["expected"])
+    top3 = any(g in expected for g in groups[:FORM_K])
+    return {"top1": bool(groups) and groups[0] in expected, "top3": top3, "confident": response.confident,
+            "shown": top3 and response.confident,
+            "listed": response.confident and any(g in expected for g in listed(service, response.hits)),
+            "first": groups[0] if groups else None, "corrected": response.corrected}
+
+
+def evaluate(service: SearchService, rows: list[dict]) -> dict:
+    groups = {a.group for a in service.articles.values()}
+    unknown = sorted({e for r in rows for e in r["expected"]} - groups)
+    if unknown:
+        raise SystemExit(f"{QUERIES}: expected articles not in the index: {', '.join(unknown)}")
+    service.prime([" ".join(r["query"].split()) for r in rows])
+    tallies: dict[str, dict[str, dict]] = {"lang": {}, "kind": {}, "all": {}}
+    misses = []
+    for row in rows:
+        result = outcome(service, row)
+        answerable = bool(row["expected"])
+        for axis, key in (("lang", row["lang"]), ("kind", row["kind"]),
+                          ("all", "answerable" if answerable else "out-of-scope")):
+            if axis == "lang" and not answerable:
+                key = f"{key}/out-of-scope"
+            stats = tallies[axis].setdefault(key, {"queries": 0, **({m: 0 for m in ANSWERABLE} if answerable
+                                                                     else {"shown_confidently": 0})})
+            stats["queries"] += 1
+            if answerable:
+                for measure in ANSWERABLE:
+                    stats[measure] += result[measure]
+            else:
+                stats["shown_confidently"] += result["confident"] and bool(result["first"])
+        if answerable and not result["shown"] or not answerable and result["confident"] and result["first"]:
+            misses.append({**row, "first": result["first"], "confident": result["confident"],
+                           "corrected": result["corrected"]})
+    for axis in tallies.values():
+        for stats in axis.values():
+            for key in list(stats):
+                if key != "queries":
+                    stats[key] = round(stats[key] / stats["queries"], 3)
+    return {**tallies, "misses": misses}
+
+
+def run(model: str, work: Path, rows: list[dict]) -> dict:
+    settings = Settings(articles_dir=ROOT / "articles", index_dir=work / model / "index",
+                        embedding_model=model)
+    encoder = load_encoder(model, 1, 32, settings.embedding_precision, settings.query_runtime,
+                           settings.model_cache_dir)
+    started = time.perf_counter()
+    report = build_index(settings, encoder, progress=False)
+    build_seconds = time.perf_counter() - started
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    started = time.perf_counter()
+    result = evaluate(service, rows)
+    result.update(build_seconds=round(build_seconds, 1), passages=report.passages, embedded=report.embedded,
+                  search_seconds=round(time.perf_counter() - started, 1))
+    return result
+
+
+def print_table(results: dict) -> None:
+    print(f"\n{'model':24s} {'group':22s} {'n':>4s}  {'top1':>5s} {'top3':>5s} {'conf':>5s} {'shown':>5s} "
+          f"{'listed':>6s}  {'out-of-scope shown':>18s}")
+    for model, result in results.items():
+        for axis in ("all", "lang", "kind"):
+            for group, s in sorted(result[axis].items()):
+                if "top1" in s:
+                    print(f"{model:24s} {axis + ':' + group:22s} {s['queries']:>4d}  {s['top1']:>5.3f} "
+                          f"{s['top3']:>5.3f} {s['confident']:>5.3f} {s['shown']:>5.3f} {s['listed']:>6.3f}")
+                else:
+                    print(f"{model:24s} {axis + ':' + group:22s} {s['queries']:>4d}  {'':35s} "
+                          f"{s['shown_confidently']:>18.3f}")
+        print(f"{model:24s} build {result['build_seconds']} s ({result['embedded']} passages embedded), "
+              f"{len(result['misses'])} rows not shown or out-of-scope shown (listed in the JSON)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["all-MiniLM-L6-v2", "multilingual-e5-small"])
+    parser.add_argument("--queries", type=Path, default=QUERIES)
+    parser.add_argument("--work", type=Path, help="keep the indexes here (reused by the next run)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "deflection.json")
+    args = parser.parse_args()
+    rows = load_rows(args.queries)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="kb-bench-deflection-") as tmp:
+        for model in args.models:
+            results[model] = run(model, args.work or Path(tmp), rows)
+            print(f"{model}: {json.dumps(results[model]['all'])}", flush=True)
+    print_table(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
