@@ -30,18 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from indexer.build import build_index  # noqa: E402
-from kb.config import Settings  # noqa: E402
-from kb.embedding.encoders import load_encoder  # noqa: E402
+from bench.multilingual import built_service, load_rows  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "dev_questions.jsonl"
 FORM_K = 3  # web/suggestions.py MAX_SUGGESTIONS
 ANSWERABLE = ("top1", "top3", "confident", "shown", "listed")
-
-
-def load_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def listed(service: SearchService, hits: list) -> list[str]:
@@ -102,14 +96,7 @@ def evaluate(service: SearchService, rows: list[dict]) -> dict:
 
 
 def run(model: str, work: Path, rows: list[dict]) -> dict:
-    settings = Settings(articles_dir=ROOT / "articles", index_dir=work / model / "index",
-                        embedding_model=model)
-    encoder = load_encoder(model, 1, 32, settings.embedding_precision, settings.query_runtime,
-                           settings.model_cache_dir)
-    started = time.perf_counter()
-    report = build_index(settings, encoder, progress=False)
-    build_seconds = time.perf_counter() - started
-    service = SearchService.load(settings.index_dir, settings, encoder)
+    service, _encoder, report, build_seconds = built_service(model, ROOT / "articles", work)
     started = time.perf_counter()
     result = evaluate(service, rows)
     result.update(build_seconds=round(build_seconds, 1), passages=report.passages, embedded=report.embedded,

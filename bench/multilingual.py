@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from indexer.build import build_index  # noqa: E402
+from indexer.build import BuildReport, build_index  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.embedding.encoders import load_encoder  # noqa: E402
+from kb.embedding.encoders import Encoder, load_encoder  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "multilingual.jsonl"
@@ -97,14 +97,20 @@ def english_only(source: Path, target: Path) -> tuple[Path, list[dict]]:
     return target, rows
 
 
-def run(model: str, work: Path, rows: list[dict], articles: Path) -> dict:
+def built_service(model: str, articles: Path, work: Path) -> tuple[SearchService, Encoder, BuildReport, float]:
+    """`articles` built with `model` into `work/<model>/index` (one compute thread) and loaded: the service, its
+    encoder, the build's report and how many seconds the build took."""
     settings = Settings(articles_dir=articles, index_dir=work / model / "index", embedding_model=model)
     encoder = load_encoder(model, 1, 32, settings.embedding_precision, settings.query_runtime,
                            settings.model_cache_dir)
     started = time.perf_counter()
     report = build_index(settings, encoder, progress=False)
     build_seconds = time.perf_counter() - started
-    service = SearchService.load(settings.index_dir, settings, encoder)
+    return SearchService.load(settings.index_dir, settings, encoder), encoder, report, build_seconds
+
+
+def run(model: str, work: Path, rows: list[dict], articles: Path) -> dict:
+    service, encoder, report, build_seconds = built_service(model, articles, work)
     result = evaluate(service, rows)
     embed = []
     for row in rows:
