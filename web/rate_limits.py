@@ -16,7 +16,7 @@ import logging
 import secrets
 from typing import Callable
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from itsdangerous import BadSignature, Signer
 from limits import parse as parse_limit
@@ -66,9 +66,12 @@ def may_issue_visitor_id() -> bool:
 # --- sign-in ---------------------------------------------------------------------------------------------------
 
 def _account() -> str:
-    """The account a sign-in attempt names (hashed: counters never hold e-mail addresses)."""
-    email = normalise_email(request.form.get("email", ""))[:320]
-    return hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
+    """The account a sign-in attempt names (hashed: counters never hold e-mail addresses); worked out once per
+    request, though each of the three sign-in limits and the known-device cookie ask for it."""
+    if "kb_sign_in_account" not in g:
+        email = normalise_email(request.form.get("email", ""))[:320]
+        g.kb_sign_in_account = hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
+    return g.kb_sign_in_account
 
 
 def _device_signer() -> Signer:
@@ -76,7 +79,14 @@ def _device_signer() -> Signer:
 
 
 def _known_device() -> str | None:
-    """The device id of this browser's known-device cookie when it is for the account being signed in to."""
+    """The device id of this browser's known-device cookie when it is for the account being signed in to (the
+    cookie's signature is checked once per request)."""
+    if "kb_known_device" not in g:
+        g.kb_known_device = _device_for_account()
+    return g.kb_known_device
+
+
+def _device_for_account() -> str | None:
     cookie = request.cookies.get(KNOWN_DEVICE_COOKIE, "")
     try:
         account, _sep, device = _device_signer().unsign(cookie).decode("ascii").partition(":")
