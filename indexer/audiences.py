@@ -46,6 +46,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
                         "trained_on": "passage embeddings (questions, title and description, sections)"}
     confidence: dict = {}
     keys = []
+    trained: dict[str, str] = {}  # training key -> the audience trained on it in this build
     for audience, allowed in AUDIENCES.items():
         rows = passage_rows(articles, passages, allowed)
         # The key covers the training data and what the models compute from it.
@@ -54,6 +55,11 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
             for r in rows]).encode("utf-8")).hexdigest()[:32]
         keys.append(key)
         path = IndexFiles(staging).classifier(audience)
+        if key in trained:  # no internal articles: agents' training data is customers', the models too
+            shutil.copy(IndexFiles(staging).classifier(trained[key]), path)
+            classifier[audience], confidence[audience] = classifier[trained[key]], confidence[trained[key]]
+            continue
+        trained[key] = audience
         reuse = previous.models(audience, key)
         if reuse is not None:
             shutil.copy(reuse["classifier"], path)

@@ -7,12 +7,14 @@ import subprocess
 
 import pytest
 
-from indexer import publish
+from indexer import audiences, publish
 from indexer.build import build_index
+from kb.config import Settings
 from kb.errors import ArticleError, IndexFormatError, IndexMissingError, ModelMismatchError
 from kb.index import layout
 from kb.index.manifest import AUDIENCES, read_manifest
 from search.service import SearchService
+from tests.conftest import SMALL_CENTER, write_tree
 from tests.fakes import HashingEncoder
 
 
@@ -291,3 +293,20 @@ def test_the_service_holds_indexed_articles_read_only(settings, encoder):
             article.title = "Changed"  # type: ignore[misc]
         with pytest.raises(TypeError):
             articles["reset-password"] = article  # type: ignore[index]
+
+
+def test_without_internal_articles_the_audiences_models_are_trained_once(tmp_path, encoder, monkeypatch):
+    public_only = {k: v for k, v in SMALL_CENTER.items() if "audience: internal" not in v}
+    settings = Settings(articles_dir=write_tree(tmp_path / "articles", public_only), index_dir=tmp_path / "index",
+                        embedding_model="fake-hashing")
+    calls = []
+    real = audiences.train_models
+    monkeypatch.setattr(audiences, "train_models", lambda *a, **k: calls.append(1) or real(*a, **k))
+    build_index(settings, encoder)
+    assert len(calls) == 1
+    manifest = read_manifest(settings.index_dir)
+    assert manifest.classifier["public"] == manifest.classifier["internal"]
+    assert manifest.confidence["public"] == manifest.confidence["internal"]
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    public, internal = (service.search("printer offline", audience=a) for a in ("public", "internal"))
+    assert public.to_dict() == internal.to_dict()
