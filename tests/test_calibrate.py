@@ -55,3 +55,17 @@ def test_confidence_grows_with_closeness():
     near = confidence.predict(confidence_features(np.array([0.9, 0.85, 0.8, 0.8, 0.7]), 0.9))[0]
     far = confidence.predict(confidence_features(np.array([0.3, 0.25, 0.2, 0.2, 0.2]), 0.3))[0]
     assert near > far
+
+
+def test_threshold_follows_the_false_positive_rate():
+    embeddings, ids, kinds, category, *_ = clustered()
+    rows = [r for r, k in enumerate(kinds) if k == "question"]
+    for rate in (0.05, 0.3):
+        calibration = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows,
+                                   false_positive_rate=rate)
+        # the share of uncovered calibration searches still confident is the one asked for
+        assert abs(calibration.report["uncovered_confident"] - rate) <= 0.02
+    strict = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows, 0.05)
+    loose = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows, 0.3)
+    assert loose.report["covered_confident"] >= strict.report["covered_confident"]
+
