@@ -4,6 +4,8 @@ Calibration searches each held-out text (indexer/held_out.py: titles, descriptio
 queries), with vectors only, twice:
 - a covered case: against the index without the passage the text comes from — its article is still there, as
   for a customer whose problem the help center answers;
+- for an article with translations, a covered case in another language: against the index without the article's
+  own version — a customer writing in a language the article has no version in;
 - an uncovered case: against the index without its whole article and the article's translations — what a
   question no article answers looks like, however close the neighbouring articles are.
 A logistic curve over the score features of those cases (kb.index.classifier.confidence_features: how close the
@@ -25,7 +27,7 @@ from indexer.held_out import MAX_HELD_OUT
 from indexer.passages import question_sums
 from kb.index.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
-CALIBRATION = "searches of titles, descriptions and questions; threshold at a false-positive rate"
+CALIBRATION = "searches of titles, descriptions and questions; threshold at a false-positive rate; translation shift"
 MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections
 
 
@@ -68,9 +70,11 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
 
     if held_rows:
         report["held_out_category_accuracy"] = _category_accuracy(embeddings, labels, training, held_rows)
-    x, y, top1 = searched_cases(embeddings, passage_articles, passage_kinds, queries, query_articles, hidden,
-                                group_of)
+    x, y, top1, pairs = searched_cases(embeddings, passage_articles, passage_kinds, queries, query_articles, hidden,
+                                       group_of)
     confidence = fit_confidence(x, y, false_positive_rate)
+    confidence.foreign_shift = foreign_shift(confidence, x, pairs)
+    report["translated_searches"] = len(pairs)
     report["held_out_vector_top1"] = round(top1 / len(query_articles), 4)
     report.update(operating_point(confidence, x, y))
     return Calibration(classifier, confidence, report)
@@ -98,6 +102,15 @@ def fit_confidence(x: np.ndarray, y: np.ndarray, false_positive_rate: float | No
     z = negatives @ model.coef + model.intercept
     cut = float(np.quantile(z, 1.0 - false_positive_rate))
     return ConfidenceModel(model.features, model.coef, model.intercept - cut)
+
+
+def foreign_shift(model: ConfidenceModel, x: np.ndarray, pairs: list[tuple[int, int]]) -> float:
+    """How much lower the curve's logit is when a search is answered by a translation instead of its own language's
+    version (median over `pairs` of rows of `x`: same-language case, other-language case); never negative."""
+    if not pairs:
+        return 0.0
+    z = x @ model.coef
+    return round(max(0.0, float(np.median([z[a] - z[b] for a, b in pairs]))), 4)
 
 
 def operating_point(model: ConfidenceModel, x: np.ndarray, y: np.ndarray) -> dict:
@@ -132,11 +145,14 @@ def _training_rows(kinds: list[str], rng: random.Random) -> list[int]:
 
 def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str],
                    queries: np.ndarray, query_articles: list[str], hidden: list[int],
-                   group_of: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Confidence features of each query searched twice, with vectors only: covered (its article in the index,
-    without the passage `hidden` it comes from) and uncovered (without its whole article and the article's
-    translations: `group_of` maps an article to the id its language versions share); labels 1 and 0; and how
-    many covered searches ranked a version of their own article first."""
+                   group_of: Mapping[str, str] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, int]]]:
+    """Confidence features of each query searched with vectors only: covered (its article in the index, without
+    the passage `hidden` it comes from), label 1; for an article with translations (`group_of` maps an article
+    to the id its language versions share) also answered only in another language (without its own version),
+    label 1, as a customer writing in a language the article has no version in; and uncovered (without the
+    article and its translations), label 0. Also how many covered searches ranked a version of their own article
+    first, and the pairs of rows (covered, answered in another language) of the same search."""
     starts, article_ids = _article_blocks(passage_articles)
     position = {a: i for i, a in enumerate(article_ids)}
     group_of = group_of or {}
@@ -148,7 +164,7 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
     sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
     sum_norms = np.linalg.norm(sums, axis=1)
     sum_norms[sum_norms == 0] = 1.0
-    x, y, top1 = [], [], 0
+    x, y, top1, pairs = [], [], 0, []
     for n, (query_article, row) in enumerate(zip(query_articles, hidden)):
         if n % 256 == 0:  # one matrix product per block of queries
             block = embeddings @ queries[n:n + 256].T
@@ -165,14 +181,18 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
         centroid_cos[own] = float(own_sum @ query) / (float(np.linalg.norm(own_sum)) or 1.0)
         per_article = np.maximum.reduceat(sims, starts)
         top1 += int(groups[int(np.argmax(per_article))] == groups[own])
-        for covered in (True, False):
+        # covered; answered only in another language (when the article has translations); uncovered
+        cases = [((), 1)] + ([((own,), 1)] if len(own_versions) > 1 else []) + [(own_versions, 0)]
+        if len(own_versions) > 1:
+            pairs.append((len(x), len(x) + 1))
+        for removed, label in cases:
             case_sims, case_centroids = sims, centroid_cos
-            if not covered:
+            if len(removed):
                 case_sims, case_centroids = sims.copy(), centroid_cos.copy()
-                for version in own_versions:
+                for version in removed:
                     case_sims[starts[version]:ends[version]] = -np.inf
-                case_centroids[own_versions] = -np.inf
+                case_centroids[list(removed)] = -np.inf
             nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
             x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
-            y.append(int(covered))
-    return np.array(x), np.array(y), top1
+            y.append(label)
+    return np.array(x), np.array(y), top1, pairs

@@ -187,9 +187,10 @@ class SearchService:
         ranked = one_version_each(ranked, preferred_languages(lang, prepared.language), self.articles, allowed)
         hits = self._hits(ranked[:k], candidates, fused, category_p)
         category, category_prob = predicted_category(classifier.classes, probs)
+        foreign = prepared.language is not None and prepared.language not in self._languages[audience]
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
-                                       candidates.centroid_best) if model_reads(self.manifest.model_name,
-                                                                                prepared.searched) else 0.0
+                                       candidates.centroid_best, foreign) if model_reads(self.manifest.model_name,
+                                                                                         prepared.searched) else 0.0
         return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence,
                               confidence >= self.settings.confidence_threshold)
 
