@@ -123,6 +123,8 @@ class Settings:
                                       minimum=0)
     confidence_threshold: float = _setting(0.5, "Answers with confidence at or above this are `confident`.",
                                            minimum=0, maximum=1)
+    confidence_false_positive_rate: float = _setting(0.35, "Calibration: the share of searches for a problem no article answers (the help center's own titles, descriptions and questions searched without their article) that may still come out confident; it places confidence 0.5.",
+                                                     minimum=0, maximum=1)
     host: str = _setting("127.0.0.1", "Address `kb serve` listens on.")
     port: int = _setting(8000, "Port `kb serve` listens on.", minimum=0, maximum=65535)
     database_url: str = _setting("sqlite:///var/kb.sqlite3", "SQLAlchemy URL of the portal's database (accounts, tickets, votes); e.g. `postgresql+psycopg://user:pw@host/kb`.")

@@ -18,7 +18,7 @@ from kb.index.layout import CENTROIDS, IndexFiles
 from kb.index.manifest import AUDIENCES, Manifest, read_manifest
 from kb.index.records import IndexedArticle, IndexedPassage
 from kb.index.vector import PartitionedVectors, VectorIndex
-from search.confidence import answer_confidence, predicted_category
+from search.confidence import answer_confidence, model_reads, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
 from search.rank import MODES, keyword_weight, one_version_each, preferred_languages, rank
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
@@ -187,8 +187,10 @@ class SearchService:
         ranked = one_version_each(ranked, preferred_languages(lang, prepared.language), self.articles, allowed)
         hits = self._hits(ranked[:k], candidates, fused, category_p)
         category, category_prob = predicted_category(classifier.classes, probs)
+        foreign = prepared.language is not None and prepared.language not in self._languages[audience]
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
-                                       candidates.centroid_best)
+                                       candidates.centroid_best, foreign) if model_reads(self.manifest.model_name,
+                                                                                         prepared.searched) else 0.0
         return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence,
                               confidence >= self.settings.confidence_threshold)
 
