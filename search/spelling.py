@@ -167,6 +167,10 @@ _TYPED_WORD = re.compile(r"\w+(?:['’ʼ]\w+)*")
 # The best candidate from the help center's words is clearly best when the articles use it this many times as often
 # as the next one.
 CLEAR_MARGIN = 3
+# Looking a word up in the dictionaries one edit away costs about a thousand lookups (10-40 ms): done for at most
+# this many words of a query, of at most so many letters, so that a long query of non-words stays cheap.
+NEIGHBOUR_SEARCHES = 2
+NEIGHBOUR_MAX_LETTERS = 20
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,10 @@ def spelling_fixes(text: str, words: Vocabulary, dictionaries: Dictionaries) -> 
     """
     context = query_language(text)
     searched, suggested, last, uncertain = [], [], 0, False
+    searches_left = NEIGHBOUR_SEARCHES
     for match in _TYPED_WORD.finditer(text):
-        fix, certain = _fix_word(match.group(0), words, dictionaries, context)
+        fix, certain, searched_near = _fix_word(match.group(0), words, dictionaries, context, searches_left > 0)
+        searches_left -= searched_near
         if fix is None:
             continue
         between = text[last:match.start()]
@@ -204,16 +210,17 @@ def correct_spelling(text: str, words: Vocabulary, dictionaries: Dictionaries | 
     return spelling_fixes(text, words, shared_dictionaries() if dictionaries is None else dictionaries).searched
 
 
-def _fix_word(word: str, words: Vocabulary, dictionaries: Dictionaries, context: str | None
-              ) -> tuple[str | None, bool]:
-    """The fix of one typed word, if any, and whether it is certain."""
+def _fix_word(word: str, words: Vocabulary, dictionaries: Dictionaries, context: str | None,
+              near: bool) -> tuple[str | None, bool, bool]:
+    """The fix of one typed word, if any; whether it is certain; whether the dictionaries' words one edit away
+    were searched (only when `near`)."""
     lower = word.lower()
     script = script_of(lower)
     if lower in words or len(lower) < 4 or script is None:  # known, short, or with digits or mixed scripts
-        return None, False
+        return None, False, False
     covered = dictionaries.covers(lower)
     if covered and dictionaries.is_word(word):
-        return None, False
+        return None, False, False
     lang = query_language(lower)
     if lang is None and context in SCRIPT_LANGUAGES[script]:  # a Cyrillic word in a query whose letters tell
         lang = context
@@ -222,16 +229,16 @@ def _fix_word(word: str, words: Vocabulary, dictionaries: Dictionaries, context:
     if fits:
         frequency = words.frequency
         clear = len(fits) == 1 or frequency[fits[0]] >= CLEAR_MARGIN * frequency[fits[1]]
-        return fits[0], covered and clear
-    if not covered:
-        return None, False
-    near = list(dictionaries.neighbours(lower, None if lang is None else (lang,)).items())
-    if not near:
-        return None, False
+        return fits[0], covered and clear, False
+    if not covered or not near or len(lower) > NEIGHBOUR_MAX_LETTERS:
+        return None, False, False
+    found = dictionaries.neighbours(lower, None if lang is None else (lang,))
+    if not found:
+        return None, False, True
     # Of the dictionary's words, one that adds or changes a letter before one that drops one ("принтр": "принтер",
     # not "принт"), then the one sharing the typed first letter.
-    best = min(near, key=lambda n: (len(n[0]) < len(lower), n[0][0] != lower[0], n[0]))
-    return best[0], False
+    best = min(found, key=lambda c: (len(c) < len(lower), c[0] != lower[0], c))
+    return best, False, True
 
 
 def _fits(candidate: str, lang: str | None, dictionaries: Dictionaries) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from search.dictionaries import FILES, FOLDERS, SCRIPT_LANGUAGES, Dictionaries, script_of
 from search.prepare import prepare_query
-from search.spelling import Vocabulary, layout_variants, spelling_fixes
+from search.spelling import NEIGHBOUR_SEARCHES, Vocabulary, layout_variants, spelling_fixes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,6 +83,15 @@ def test_a_typo_only_the_dictionaries_know_is_suggested_not_searched(dictionarie
 def test_certain_and_uncertain_fixes_of_one_query(words, dictionaries):
     fixes = spelling_fixes("pasword pgint", words, dictionaries)
     assert (fixes.searched, fixes.suggested) == ("password pgint", "password print")
+
+
+def test_a_long_query_of_non_words_searches_the_dictionaries_for_few_of_them(dictionaries, monkeypatch):
+    searched = []
+    real = dictionaries.neighbours
+    monkeypatch.setattr(dictionaries, "neighbours", lambda word, langs=None: searched.append(word) or real(word, langs))
+    fixes = spelling_fixes("keybord mouze scrren monittor", Vocabulary([]), dictionaries)
+    assert searched == ["keybord", "mouze"] and len(searched) == NEIGHBOUR_SEARCHES
+    assert fixes.suggested.startswith("keyboard ") and fixes.suggested.endswith(" scrren monittor")
 
 
 def test_a_fix_must_fit_the_language_the_query_is_written_in(dictionaries):
