@@ -39,13 +39,14 @@ def is_searchable(text: str) -> bool:
 def prepare_query(text: str, knows: Callable[[str], bool], vocabulary: Vocabulary,
                   dictionaries: Dictionaries | None = None) -> PreparedQuery:
     """`text` (already cleaned) with a keyboard-layout slip fixed into words `knows` accepts, then typos fixed
-    into words of `vocabulary`; both come from the searching audience's own articles. A word correct in a
+    into words of `vocabulary` (or dictionary words `knows` accepts); both come from the searching audience's own
+    articles. A word correct in a
     supported language (`dictionaries`, by default the process's) is left as typed; a fix that is not certain is
     only suggested. Without the dictionaries no fix is certain: the query is searched as typed."""
     if dictionaries is None:
         dictionaries = shared_dictionaries()
     layout = fix_layout(text, knows, dictionaries.is_word)
-    fixes = spelling_fixes(layout, vocabulary, dictionaries)
+    fixes = spelling_fixes(layout, vocabulary, dictionaries, knows)
     searched, suggested = fixes.searched, fixes.suggested
     if not dictionaries.available:  # a layout slip changes the script: without dictionaries, only suggested
         searched, suggested = text, suggested or layout

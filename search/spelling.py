@@ -179,8 +179,10 @@ class SpellingFixes:
     suggested: str | None  # the text with every fix made, when some fix was not certain: "Did you mean …?"
 
 
-def spelling_fixes(text: str, words: Vocabulary, dictionaries: Dictionaries) -> SpellingFixes:
-    """Typos of `text` fixed into words of `words` (the help center's) or, failing that, of the dictionaries.
+def spelling_fixes(text: str, words: Vocabulary, dictionaries: Dictionaries,
+                   knows: Callable[[str], bool] | None = None) -> SpellingFixes:
+    """Typos of `text` fixed into words of `words` (the help center's) or, failing that, into words of the
+    dictionaries that `knows` accepts (the help center uses them in another form: "scaner" -> "scanner").
 
     A word correct in a supported language is never changed, nor is one the dictionaries of its script do not
     cover (then its fix is only suggested). Candidates must fit the word's language (told by its letters, else by
@@ -191,7 +193,8 @@ def spelling_fixes(text: str, words: Vocabulary, dictionaries: Dictionaries) -> 
     searched, suggested, last, uncertain = [], [], 0, False
     searches_left = NEIGHBOUR_SEARCHES
     for match in _TYPED_WORD.finditer(text):
-        fix, certain, searched_near = _fix_word(match.group(0), words, dictionaries, context, searches_left > 0)
+        fix, certain, searched_near = _fix_word(match.group(0), words, dictionaries, context,
+                                                knows if searches_left > 0 else None)
         searches_left -= searched_near
         if fix is None:
             continue
@@ -211,9 +214,9 @@ def correct_spelling(text: str, words: Vocabulary, dictionaries: Dictionaries | 
 
 
 def _fix_word(word: str, words: Vocabulary, dictionaries: Dictionaries, context: str | None,
-              near: bool) -> tuple[str | None, bool, bool]:
+              knows: Callable[[str], bool] | None) -> tuple[str | None, bool, bool]:
     """The fix of one typed word, if any; whether it is certain; whether the dictionaries' words one edit away
-    were searched (only when `near`)."""
+    were searched (for one `knows` accepts; not without `knows`)."""
     lower = word.lower()
     script = script_of(lower)
     if lower in words or len(lower) < 4 or script is None:  # known, short, or with digits or mixed scripts
@@ -230,9 +233,10 @@ def _fix_word(word: str, words: Vocabulary, dictionaries: Dictionaries, context:
         frequency = words.frequency
         clear = len(fits) == 1 or frequency[fits[0]] >= CLEAR_MARGIN * frequency[fits[1]]
         return fits[0], covered and clear, False
-    if not covered or not near or len(lower) > NEIGHBOUR_MAX_LETTERS:
+    if not covered or knows is None or len(lower) > NEIGHBOUR_MAX_LETTERS:
         return None, False, False
-    found = dictionaries.neighbours(lower, None if lang is None else (lang,))
+    # (a dictionary word the help center never uses would only lead elsewhere: "тимс", Teams, is no "тимус")
+    found = [c for c in dictionaries.neighbours(lower, None if lang is None else (lang,)) if knows(c)]
     if not found:
         return None, False, True
     # Of the dictionary's words, one that adds or changes a letter before one that drops one ("принтр": "принтер",

@@ -73,11 +73,20 @@ def test_a_typo_with_two_close_candidates_is_only_suggested(words, dictionaries)
     assert (prepared.searched, prepared.corrected, prepared.suggested) == ("pgint colors", None, "print colors")
 
 
-def test_a_typo_only_the_dictionaries_know_is_suggested_not_searched(dictionaries):
-    prepared = prepare("keybord not working", Vocabulary([("printer", 3)]), dictionaries)
+def test_a_dictionary_word_the_help_center_uses_in_another_form_is_suggested_not_searched(dictionaries):
+    # The index knows "keyboard" and "принтер" (from "keyboards", "принтера" through its stemmers), the
+    # vocabulary of words as the articles write them has neither.
+    index_knows = {"keyboard", "принтер", "not", "working"}.__contains__
+    prepared = prepare_query("keybord not working", index_knows, Vocabulary([("printer", 3)]), dictionaries)
     assert (prepared.searched, prepared.suggested) == ("keybord not working", "keyboard not working")
-    prepared = prepare("принтр", Vocabulary([]), dictionaries)
+    prepared = prepare_query("принтр", index_knows, Vocabulary([]), dictionaries)
     assert (prepared.searched, prepared.suggested) == ("принтр", "принтер")
+
+
+def test_a_dictionary_word_the_help_center_never_uses_is_not_offered(dictionaries):
+    assert "тимус" in dictionaries.neighbours("тимс")  # "Teams", as Russian speakers write it
+    prepared = prepare_query("не работает тимс", lambda word: False, Vocabulary([]), dictionaries)
+    assert (prepared.searched, prepared.suggested) == ("не работает тимс", None)
 
 
 def test_certain_and_uncertain_fixes_of_one_query(words, dictionaries):
@@ -89,7 +98,7 @@ def test_a_long_query_of_non_words_searches_the_dictionaries_for_few_of_them(dic
     searched = []
     real = dictionaries.neighbours
     monkeypatch.setattr(dictionaries, "neighbours", lambda word, langs=None: searched.append(word) or real(word, langs))
-    fixes = spelling_fixes("keybord mouze scrren monittor", Vocabulary([]), dictionaries)
+    fixes = spelling_fixes("keybord mouze scrren monittor", Vocabulary([]), dictionaries, lambda word: True)
     assert searched == ["keybord", "mouze"] and len(searched) == NEIGHBOUR_SEARCHES
     assert fixes.suggested.startswith("keyboard ") and fixes.suggested.endswith(" scrren monittor")
 
