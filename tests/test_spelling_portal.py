@@ -40,3 +40,8 @@ def test_a_certain_fix_is_searched_and_not_asked_about(client):
 def test_a_correct_ukrainian_query_is_searched_as_typed(client):
     data = client.get("/api/search", query_string={"q": "не можу підключитися до VPN з дому"}).get_json()
     assert (data["corrected_query"], data["did_you_mean"]) == (None, None)
+
+
+def test_the_suggestion_is_escaped(client):
+    raw = client.get("/search", query_string={"q": "scaner <b>bold</b>"}).get_data(as_text=True)
+    assert "Did you mean" in raw and "<b>bold</b>" not in raw and "&lt;b&gt;bold&lt;/b&gt;" in raw
