@@ -5,8 +5,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from search.dictionaries import Dictionaries, shared_dictionaries
 from search.language import query_language
-from search.spelling import Vocabulary, correct_spelling, fix_layout
+from search.spelling import Vocabulary, fix_layout, spelling_fixes
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -16,6 +17,7 @@ class PreparedQuery:
     text: str  # what the user typed, cleaned
     searched: str  # what is searched: `text` with layout slips and typos fixed
     language: str | None  # the language `searched` is written in, when its letters tell (search.language)
+    suggested: str | None = None  # fixes not certain enough to search by, offered instead: "Did you mean …?"
 
     @property
     def corrected(self) -> str | None:
@@ -34,8 +36,18 @@ def is_searchable(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def prepare_query(text: str, knows: Callable[[str], bool], vocabulary: Vocabulary) -> PreparedQuery:
+def prepare_query(text: str, knows: Callable[[str], bool], vocabulary: Vocabulary,
+                  dictionaries: Dictionaries | None = None) -> PreparedQuery:
     """`text` (already cleaned) with a keyboard-layout slip fixed into words `knows` accepts, then typos fixed
-    into words of `vocabulary`; both come from the searching audience's own articles."""
-    searched = correct_spelling(fix_layout(text, knows), vocabulary)
-    return PreparedQuery(text, searched, query_language(searched))
+    into words of `vocabulary` (or dictionary words `knows` accepts); both come from the searching audience's own
+    articles. A word correct in a
+    supported language (`dictionaries`, by default the process's) is left as typed; a fix that is not certain is
+    only suggested. Without the dictionaries no fix is certain: the query is searched as typed."""
+    if dictionaries is None:
+        dictionaries = shared_dictionaries()
+    layout = fix_layout(text, knows, dictionaries.is_word)
+    fixes = spelling_fixes(layout, vocabulary, dictionaries, knows)
+    searched, suggested = fixes.searched, fixes.suggested
+    if not dictionaries.available:  # a layout slip changes the script: without dictionaries, only suggested
+        searched, suggested = text, suggested or layout
+    return PreparedQuery(text, searched, query_language(searched), suggested if suggested != searched else None)

@@ -54,9 +54,11 @@ class SearchResponse:
     category_p: float = 0.0
     confidence: float = 0.0
     confident: bool = False
+    did_you_mean: str | None = None  # a fix of the query not certain enough to search by, offered instead
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "corrected_query": self.corrected, "category": self.category,
+        return {"query": self.query, "corrected_query": self.corrected, "did_you_mean": self.did_you_mean,
+                "category": self.category,
                 "category_p": round(self.category_p, 4), "confidence": round(self.confidence, 4),
                 "confident": self.confident,
                 "results": [h.to_dict() for h in self.hits]}
@@ -192,7 +194,7 @@ class SearchService:
                                        candidates.centroid_best, foreign) if model_reads(self.manifest.model_name,
                                                                                          prepared.searched) else 0.0
         return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence,
-                              confidence >= self.settings.confidence_threshold)
+                              confidence >= self.settings.confidence_threshold, prepared.suggested)
 
     def _retrieve(self, text: str, query: np.ndarray, allowed: tuple[str, ...]) -> Candidates:
         n = self.settings.candidates

@@ -2,12 +2,17 @@
 
 Both fixes are checked against the index's own vocabulary, so a word is only changed into one the help center
 actually uses; the search service passes the vocabulary of the articles its reader may see (a customer's typing
-is never "fixed" into a word only an internal article uses).
+is never "fixed" into a word only an internal article uses). A word the dictionaries of English, Russian,
+Ukrainian or Bulgarian hold (search.dictionaries) is correct and never changed, whatever the help center uses.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable, Iterable
+
+from search.dictionaries import SCRIPT_LANGUAGES, Dictionaries, script_of, shared_dictionaries
+from search.language import query_language
 
 # Keys of the US QWERTY layout and what the same keys type in the Russian and Ukrainian ЙЦУКЕН layouts.
 _QWERTY = "`qwertyuiop[]asdfghjkl;'zxcvbnm,.~QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>"
@@ -62,12 +67,15 @@ def layout_variants(word: str) -> list[str]:
     return []
 
 
-def fix_layout(text: str, known: Callable[[str], bool]) -> str:
+def fix_layout(text: str, known: Callable[[str], bool],
+               is_word: Callable[[str], bool] = lambda word: False) -> str:
     """Re-read words typed in the wrong keyboard layout ("ghbynth" -> "принтер").
 
     A word the index does not know becomes its other-layout reading when the index knows that. When most words
     of the query needed that, the rest of them (short words, stop words the index never stores) follow.
-    `known(word)` says whether the help center uses the word (after its analyzer: stemming, folding).
+    `known(word)` says whether the help center uses the word (after its analyzer: stemming, folding);
+    `is_word(word)` whether it is a correct word of a supported language: such a word of three letters or more is
+    left as typed.
     """
     words = list(_WORD.finditer(text))
     fixed: dict[int, str] = {}
@@ -76,7 +84,8 @@ def fix_layout(text: str, known: Callable[[str], bool]) -> str:
     for n, match in enumerate(words):
         word = match.group(0)
         core = word.strip(";,.[]`{}<>:\"'")
-        if known(core) or not layout_variants(word):
+        # (a trailing apostrophe stays for the dictionaries: it is the soft sign of "parol'", no English word)
+        if known(core) or not layout_variants(word) or (len(core) >= 3 and is_word(word.strip(";,.[]`{}<>:\""))):
             continue
         readings = [re.sub(r"[^\w-]", "", v) for v in layout_variants(word)]
         unknown[n] = readings
@@ -153,17 +162,95 @@ def _within_one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1:]
 
 
-_PLAIN_WORD = re.compile(r"\w+")
+# A typed word: letters and digits, with apostrophes inside ("don't", "комп'ютер" is one word, not "комп" and "ютер").
+_TYPED_WORD = re.compile(r"\w+(?:['’ʼ]\w+)*")
+# The best candidate from the help center's words is clearly best when the articles use it this many times as often
+# as the next one.
+CLEAR_MARGIN = 3
+# Looking a word up in the dictionaries one edit away costs about a thousand lookups (10-40 ms): done for at most
+# this many words of a query, of at most so many letters, so that a long query of non-words stays cheap.
+NEIGHBOUR_SEARCHES = 2
+NEIGHBOUR_MAX_LETTERS = 20
 
 
-def correct_spelling(text: str, words: Vocabulary) -> str:
-    """Replace each word the help center never uses by the most frequent known word one typo away."""
-    def replace(match: re.Match) -> str:
-        word = match.group(0)
-        lower = word.lower()
-        if lower in words or len(lower) < 4 or any(ch.isdigit() for ch in lower):
-            return word
-        fixes = words.corrections(lower, limit=1)
-        return fixes[0] if fixes else word
+@dataclass(frozen=True)
+class SpellingFixes:
+    searched: str  # the text with the fixes that are certain made: what to search
+    suggested: str | None  # the text with every fix made, when some fix was not certain: "Did you mean …?"
 
-    return _PLAIN_WORD.sub(replace, text)
+
+def spelling_fixes(text: str, words: Vocabulary, dictionaries: Dictionaries,
+                   knows: Callable[[str], bool] | None = None) -> SpellingFixes:
+    """Typos of `text` fixed into words of `words` (the help center's) or, failing that, into words of the
+    dictionaries that `knows` accepts (the help center uses them in another form: "scaner" -> "scanner").
+
+    A word correct in a supported language is never changed, nor is one the dictionaries of its script do not
+    cover (then its fix is only suggested). Candidates must fit the word's language (told by its letters, else by
+    the query's): a Cyrillic word without ы, э, ё, і, ї, є, ґ may be Russian, Ukrainian or Bulgarian. A fix is
+    certain, and searched, when the word has one clearly best candidate from `words`; any other is suggested.
+    """
+    context = query_language(text)
+    searched, suggested, last, uncertain = [], [], 0, False
+    searches_left = NEIGHBOUR_SEARCHES
+    for match in _TYPED_WORD.finditer(text):
+        fix, certain, searched_near = _fix_word(match.group(0), words, dictionaries, context,
+                                                knows if searches_left > 0 else None)
+        searches_left -= searched_near
+        if fix is None:
+            continue
+        between = text[last:match.start()]
+        searched += [between, fix if certain else match.group(0)]
+        suggested += [between, fix]
+        uncertain = uncertain or not certain
+        last = match.end()
+    searched.append(text[last:])
+    suggested.append(text[last:])
+    return SpellingFixes("".join(searched), "".join(suggested) if uncertain else None)
+
+
+def correct_spelling(text: str, words: Vocabulary, dictionaries: Dictionaries | None = None) -> str:
+    """`text` with its certain typo fixes made (spelling_fixes), by default with the process's dictionaries."""
+    return spelling_fixes(text, words, shared_dictionaries() if dictionaries is None else dictionaries).searched
+
+
+def _fix_word(word: str, words: Vocabulary, dictionaries: Dictionaries, context: str | None,
+              knows: Callable[[str], bool] | None) -> tuple[str | None, bool, bool]:
+    """The fix of one typed word, if any; whether it is certain; whether the dictionaries' words one edit away
+    were searched (for one `knows` accepts; not without `knows`)."""
+    lower = word.lower()
+    script = script_of(lower)
+    if lower in words or len(lower) < 4 or script is None:  # known, short, or with digits or mixed scripts
+        return None, False, False
+    covered = dictionaries.covers(lower)
+    if covered and dictionaries.is_word(word):
+        return None, False, False
+    lang = query_language(lower)
+    if lang is None and context in SCRIPT_LANGUAGES[script]:  # a Cyrillic word in a query whose letters tell
+        lang = context
+    fits = [c for c in words.corrections(lower, limit=len(words.frequency))
+            if script_of(c) == script and _fits(c, lang, dictionaries)]
+    if fits:
+        frequency = words.frequency
+        clear = len(fits) == 1 or frequency[fits[0]] >= CLEAR_MARGIN * frequency[fits[1]]
+        return fits[0], covered and clear, False
+    if not covered or knows is None or len(lower) > NEIGHBOUR_MAX_LETTERS:
+        return None, False, False
+    # (a dictionary word the help center never uses would only lead elsewhere: "тимс", Teams, is no "тимус")
+    found = [c for c in dictionaries.neighbours(lower, None if lang is None else (lang,)) if knows(c)]
+    if not found:
+        return None, False, True
+    # Of the dictionary's words, one that adds or changes a letter before one that drops one ("принтр": "принтер",
+    # not "принт"), then the one sharing the typed first letter.
+    best = min(found, key=lambda c: (len(c) < len(lower), c[0] != lower[0], c))
+    return best, False, True
+
+
+def _fits(candidate: str, lang: str | None, dictionaries: Dictionaries) -> bool:
+    """`candidate` may be a word of `lang`: its letters say no other language, and if the dictionaries hold it,
+    it is correct in `lang` (a word of the help center no dictionary holds, like a product name, fits any)."""
+    if lang is None:
+        return True
+    if query_language(candidate) not in (None, lang):
+        return False
+    langs = dictionaries.languages(candidate)
+    return not langs or lang in langs
