@@ -19,6 +19,7 @@ from kb.index.manifest import AUDIENCES, Manifest, read_manifest
 from kb.index.records import IndexedArticle, IndexedPassage
 from kb.index.vector import PartitionedVectors, VectorIndex
 from search.confidence import answer_confidence, model_reads, predicted_category
+from search.dictionaries import shared_dictionaries
 from search.prepare import clean_query, is_searchable, prepare_query
 from search.rank import MODES, keyword_weight, one_version_each, preferred_languages, rank
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
@@ -143,6 +144,7 @@ class SearchService:
                                      f"the index holds {manifest.model_dimension}-d")
         service = cls(resolved, manifest, encoder, settings)
         encoder.encode_queries(["warm-up"])  # the first customer's query should not pay for loading the model
+        shared_dictionaries()  # nor for loading the spelling dictionaries
         return service
 
     def prime(self, queries: list[str]) -> None:
