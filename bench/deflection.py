@@ -11,7 +11,8 @@ all-MiniLM-L6-v2 reads English only: its index holds the Russian articles too, s
 queries measure mostly the keyword side and the layout and spelling fixes.
 
 Reported per language and per kind. For answerable rows: top-1 (the first hit answers), top-3 (an answering
-article in the search's list of at most 3, which stops where relevance falls off: search/cutoff.py), confident
+article in the search's list of at most 3, which stops where relevance falls off with the suggestions' margin
+and share: search/cutoff.py), confident
 share and shown share (top-3 AND the answer confident: the form lists the answer among its suggestions). For
 out-of-scope rows: the share answered confidently (the form would offer something wrong). It asserts nothing:
 it measures.
@@ -40,7 +41,8 @@ ANSWERABLE = ("top1", "top3", "confident", "shown")
 
 def outcome(service: SearchService, row: dict) -> dict:
     text = " ".join(row["query"].split())[:service.settings.max_query_chars]
-    response = service.search(text, k=FORM_K, lang=row["lang"])
+    response = service.search(text, k=FORM_K, lang=row["lang"], cosine_margin=service.settings.suggest_cosine_margin,
+                              score_share=service.settings.suggest_score_share)
     groups = [service.articles[h.id].group for h in response.hits]
     expected = set(row["expected"])
     top3 = any(g in expected for g in groups[:FORM_K])

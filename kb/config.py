@@ -164,6 +164,10 @@ class Settings:
                                        **_LIMIT)
     rate_limit_new_visitors: str = _setting("30/hour", "Visitor ids (the signed cookie that tells anonymous visitors apart for views and votes) given to one client address; past it, the address counts as one visitor.",
                                             **_LIMIT)
+    suggest_cosine_margin: float = _setting(0.4, "The contact form's suggestions after the first stop as the result list does (`list_cosine_margin`), with this margin.",
+                                            minimum=0)
+    suggest_score_share: float = _setting(0.8, "The contact form's suggestions after the first stop as the result list does (`list_score_share`), with this share.",
+                                          minimum=0, maximum=1)
     routing: str = _setting("*=general", "Agent group of new tickets by predicted category, e.g. `printers=hardware, accounts=identity, *=general` (`*`: every other category).",
                             check=_routing, allowed="rules `category=group`, comma-separated")
     desk_page_size: int = _setting(25, "Tickets per page of the agent desk's queue.", minimum=1)

@@ -159,14 +159,16 @@ class SearchService:
         return vector if vector is not None else self._encoder.encode_queries([text])[0]
 
     def search(self, query: str, k: int | None = None, audience: str = "public", mode: str = "hybrid",
-               lang: str | None = None) -> SearchResponse:
+               lang: str | None = None, cosine_margin: float | None = None,
+               score_share: float | None = None) -> SearchResponse:
         """Ranked articles for `query`, visible to `audience` ('public' or 'internal').
 
         `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is judged the same way.
         `lang` is the reader's language (e.g. the portal's interface language): of an article's translations,
         the one in a Cyrillic query's own language comes first, then the one in `lang`. The list holds at most `k`
-        hits and stops where relevance falls off, or is empty when nothing is relevant (search/cutoff.py); below
-        the first article in the query's or the reader's language, articles in other languages are left out.
+        hits and stops where relevance falls off, or is empty when nothing is relevant (search/cutoff.py;
+        `cosine_margin` and `score_share` replace the `list_*` settings, e.g. for a stricter list); below the
+        first article in the query's or the reader's language, articles in other languages are left out.
         """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -194,11 +196,14 @@ class SearchService:
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
                                        candidates.centroid_best)
         confident = confidence >= self.settings.confidence_threshold
-        ranked = ranked[:self._relevant(ranked[:k], candidates, confident, confidence)]
+        margin = self.settings.list_cosine_margin if cosine_margin is None else cosine_margin
+        share = self.settings.list_score_share if score_share is None else score_share
+        ranked = ranked[:self._relevant(ranked[:k], candidates, confident, confidence, margin, share)]
         hits = self._hits(ranked, candidates, fused, category_p)
         return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence, confident)
 
-    def _relevant(self, ranked: Ranking, candidates: Candidates, confident: bool, confidence: float) -> int:
+    def _relevant(self, ranked: Ranking, candidates: Candidates, confident: bool, confidence: float,
+                  margin: float, share: float) -> int:
         """How many of `ranked` to list (search/cutoff.py). A translated article is judged by its best version's
         cosine, the one that gave it its place."""
         if nothing_relevant(confident, confidence, self.settings.list_confidence_floor):
@@ -209,7 +214,7 @@ class SearchService:
             cosine[group] = max(cosine.get(group, score), score)
         background = float(np.median(candidates.passage_scores)) if candidates.passage_scores else 0.0
         return relevant_count([(cosine.get(self.articles[key].group, 0.0), score) for key, score in ranked],
-                              background, self.settings.list_cosine_margin, self.settings.list_score_share)
+                              background, margin, share)
 
     def _retrieve(self, text: str, query: np.ndarray, allowed: tuple[str, ...]) -> Candidates:
         n = self.settings.candidates

@@ -116,12 +116,17 @@ def test_a_category_without_results_says_so_and_offers_all_categories(client):
     assert "No matching articles" in page and 'href="/search?q=forgot+password"' in page
 
 
-def test_suggestions_are_the_search_list_when_it_is_confident(portal_settings, service_with):
-    uncut = make_app(portal_settings, service_with(**UNCUT)).test_client()
-    cut = make_app(portal_settings, service_with()).test_client()
-    listed = uncut.get("/api/suggest?q=my+printer+says+offline").get_json()
+def test_suggestions_stop_as_the_list_does_with_their_own_margin_and_share(portal_index, portal_settings, client):
+    loose = make_app(replace(portal_settings, suggest_cosine_margin=1000.0, suggest_score_share=0.0),
+                     portal_index[1]).test_client()
+    listed = loose.get("/api/suggest?q=my+printer+says+offline").get_json()
     assert listed["confident"] and [s["id"] for s in listed["suggestions"]] == ["printer-offline", "reset-password"]
-    assert [s["id"] for s in cut.get("/api/suggest?q=my+printer+says+offline").get_json()["suggestions"]] == \
+    assert [s["id"] for s in client.get("/api/suggest?q=my+printer+says+offline").get_json()["suggestions"]] == \
         ["printer-offline"]
-    unsure = uncut.get("/api/suggest?q=zzz+qqq").get_json()
+    strict = make_app(replace(portal_settings, suggest_score_share=0.95), portal_index[1]).test_client()
+    assert [s["id"] for s in client.get("/api/suggest?q=printer+password").get_json()["suggestions"]] == \
+        ["reset-password", "printer-offline"]
+    assert [s["id"] for s in strict.get("/api/suggest?q=printer+password").get_json()["suggestions"]] == \
+        ["reset-password"]
+    unsure = loose.get("/api/suggest?q=zzz+qqq").get_json()
     assert not unsure["confident"] and unsure["suggestions"] == []
