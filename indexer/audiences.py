@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from indexer.calibrate import train_models
+from indexer.calibrate import CALIBRATION, train_models
+from indexer.held_out import embed_held_out, held_out_texts
 from indexer.passages import Passage
 from indexer.previous import PreviousBuild
 from kb.articles import Article, Category
@@ -37,11 +39,15 @@ def category_audiences(categories: dict[str, Category], articles: list[Article])
 
 
 def train_audience_models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,
-                          previous: PreviousBuild) -> dict:
+                          previous: PreviousBuild, encode_queries: Callable[[Sequence[str]], np.ndarray],
+                          false_positive_rate: float, translations: Mapping[str, Mapping[str, str]]) -> dict:
     """Per audience, the category classifier (written to staging) and the confidence curve, trained on what that
-    audience may see; reused from the previous build when its training data is unchanged. Returns the manifest's
-    `classifier` and `confidence` entries."""
+    audience may see (the curve from its articles' titles, descriptions and questions searched as customers'
+    queries, embedded by `encode_queries`; indexer/held_out.py); reused from the previous build when its
+    training data is unchanged. Returns the manifest's `classifier` and `confidence` entries."""
     category = {a.id: a.category for a in articles}
+    # an article's language versions answer the same questions: calibration leaves them out together
+    group_of = {key: min(versions.values()) for key, versions in translations.items()}
     classifier: dict = {"type": "logistic-regression",
                         "trained_on": "passage embeddings (questions, title and description, sections)"}
     confidence: dict = {}
@@ -50,7 +56,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
     for audience, allowed in AUDIENCES.items():
         rows = passage_rows(articles, passages, allowed)
         # The key covers the training data and what the models compute from it.
-        key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES)] + [
+        key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES), CALIBRATION, str(false_positive_rate)] + [
             f"{passages[r].hash} {passages[r].kind} {passages[r].article_id} {category[passages[r].article_id]}"
             for r in rows]).encode("utf-8")).hexdigest()[:32]
         keys.append(key)
@@ -65,8 +71,12 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
             shutil.copy(reuse["classifier"], path)
             classifier[audience], confidence[audience] = reuse["report"], reuse["confidence"]
             continue
+        held = held_out_texts(articles, passages, rows)
+        local = {row: n for n, row in enumerate(rows)}
         models = train_models(embeddings[rows], [passages[r].article_id for r in rows],
-                              [passages[r].kind for r in rows], category)
+                              [passages[r].kind for r in rows], category, embed_held_out(held, encode_queries),
+                              held.articles, [local.get(r, -1) for r in held.hidden], false_positive_rate,
+                              group_of)
         models.classifier.save(path)
         report = {k: v for k, v in models.report.items() if k != "held_out_vector_top1"}
         classifier[audience] = {"classes": models.classifier.classes, "training_key": key, **report}

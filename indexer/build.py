@@ -96,7 +96,9 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                                               progress if progress is not None else sys.stderr.isatty())
         vector_kind = _write(staging, center, articles, passages, embeddings, previous, settings.exact_search_max,
                              translations or {}, dirty)
-        models = train_audience_models(staging, articles, passages, embeddings, previous)
+        models = train_audience_models(staging, articles, passages, embeddings, previous,
+                                       lambda texts: get_encoder().encode_queries(texts),
+                                       settings.confidence_false_positive_rate, translations or {})
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

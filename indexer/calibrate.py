@@ -1,26 +1,33 @@
-"""Training the category classifier and calibrating answer confidence from the help center's own questions.
+"""Training the category classifier and calibrating answer confidence from the help center's own texts.
 
-Calibration holds out one customer question per article (seeded) and asks, with vectors only:
-- a covered case: the question against the index without that question's own passage — its article is still
-  there, as for a customer whose problem the help center answers;
-- an uncovered case: the same question against the index without its whole article — what a question no
-  article answers looks like, however close the neighbouring articles are.
+Calibration searches each held-out text (indexer/held_out.py: titles, descriptions, questions, embedded as
+queries), with vectors only, twice:
+- a covered case: against the index without the passage the text comes from — its article is still there, as
+  for a customer whose problem the help center answers;
+- for an article with translations, a covered case in another language: against the index without the article's
+  own version — a customer writing in a language the article has no version in;
+- an uncovered case: against the index without its whole article and the article's translations — what a
+  question no article answers looks like, however close the neighbouring articles are.
 A logistic curve over the score features of those cases (kb.index.classifier.confidence_features: how close the
-nearest passages and question centroids are) gives confidence = P(the help center answers the query). Both
-cases are equally many, so 0.5 is the point where covered and uncovered are equally likely: the default
-threshold. The held-out top-1 of the vector ranking is reported beside it.
+nearest passages and question centroids are) orders queries by how likely the help center answers them; its 0.5
+point (the default threshold) is placed where a chosen share of the uncovered cases is still confident (the
+false-positive rate a help desk accepts, `confidence_false_positive_rate`). Without query texts it falls back to
+held-out question passages, one per article (seeded). The held-out top-1 of the vector ranking is reported
+beside it.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
+from indexer.held_out import MAX_HELD_OUT
 from indexer.passages import question_sums
 from kb.index.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
-MAX_HELD_OUT = 2000
+CALIBRATION = "searches of titles, descriptions and questions; threshold at a false-positive rate; translation shift"
 MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections
 
 
@@ -32,8 +39,13 @@ class Calibration:
 
 
 def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str],
-                 article_category: dict[str, str], seed: int = 13) -> Calibration:
-    """Classifier over all passages, and a confidence model from held-out questions (see module doc)."""
+                 article_category: dict[str, str], queries: np.ndarray | None = None,
+                 query_articles: list[str] | None = None, hidden: list[int] | None = None,
+                 false_positive_rate: float | None = None, group_of: Mapping[str, str] | None = None,
+                 seed: int = 13) -> Calibration:
+    """Classifier over all passages, and a confidence model from searches of the help center's own texts
+    (`queries`, embedded as queries, from `query_articles`, each without its `hidden` passage row; see
+    indexer/held_out.py), else from held-out question passages (see module doc)."""
     labels = [article_category[a] for a in passage_articles]
     rng = random.Random(seed)
     by_article: dict[str, list[int]] = {}
@@ -48,53 +60,66 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
     training = _training_rows(passage_kinds, rng)
     classifier = CategoryClassifier.train(embeddings[training], [labels[r] for r in training])
     report["trained_on_passages"] = len(training)
-    if not held_rows or len(set(passage_articles)) < 2:
+    if queries is None:
+        queries, query_articles, hidden = embeddings[held_rows], [passage_articles[r] for r in held_rows], held_rows
+    report["calibration_searches"] = len(query_articles or [])
+    if not query_articles or len(set(passage_articles)) < 2:
         confidence = ConfidenceModel(CONFIDENCE_FEATURES, np.array([10.0, 0.0, 0.0]), -5.0)
         report["confidence"] = "default curve on the answer's cosine (too few questions to calibrate)"
         return Calibration(classifier, confidence, report)
 
+    if held_rows:
+        report["held_out_category_accuracy"] = _category_accuracy(embeddings, labels, training, held_rows)
+    x, y, top1, pairs = searched_cases(embeddings, passage_articles, passage_kinds, queries, query_articles, hidden,
+                                       group_of)
+    confidence = fit_confidence(x, y, false_positive_rate)
+    confidence.foreign_shift = foreign_shift(confidence, x, pairs)
+    report["translated_searches"] = len(pairs)
+    report["held_out_vector_top1"] = round(top1 / len(query_articles), 4)
+    report.update(operating_point(confidence, x, y))
+    return Calibration(classifier, confidence, report)
+
+
+def _category_accuracy(embeddings: np.ndarray, labels: list[str], training: list[int], held_rows: list[int]) -> float:
+    """Accuracy of a classifier trained without the held-out question rows, on those rows."""
     held = set(held_rows)
     keep = [r for r in training if r not in held]
     held_classifier = CategoryClassifier.train(embeddings[keep], [labels[r] for r in keep])
     held_vectors = embeddings[held_rows]
     probs = held_classifier.proba(held_vectors)
     predicted = [held_classifier.classes[i] for i in probs.argmax(axis=1)]
-    report["held_out_category_accuracy"] = round(float(np.mean(
-        [p == labels[r] for p, r in zip(predicted, held_rows)])), 4)
+    return round(float(np.mean([p == labels[r] for p, r in zip(predicted, held_rows)])), 4)
 
-    starts, article_ids = _article_blocks(passage_articles)
-    position = {a: i for i, a in enumerate(article_ids)}
-    # Question centroids as the service has them (means of question and summary passages), kept as sums so
-    # that the held-out question can be taken out of its own article's.
-    sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
-    sum_norms = np.linalg.norm(sums, axis=1)
-    sum_norms[sum_norms == 0] = 1.0
-    x, y, top1 = [], [], 0
-    for n, row in enumerate(held_rows):
-        if n % 256 == 0:  # one matrix product per block of held-out questions
-            block = embeddings @ embeddings[held_rows[n:n + 256]].T
-        query = embeddings[row].astype(np.float64)
-        sims = block[:, n % 256].copy()
-        sims[row] = -np.inf  # the question itself is not in the index for either case
-        own = position[passage_articles[row]]
-        own_rows = slice(starts[own], starts[own + 1] if own + 1 < len(starts) else len(sims))
-        centroid_cos = (sums @ query) / sum_norms
-        own_sum = sums[own] - query
-        centroid_cos[own] = float(own_sum @ query) / (float(np.linalg.norm(own_sum)) or 1.0)
-        per_article = np.maximum.reduceat(sims, starts)
-        top1 += int(np.argmax(per_article) == own)
-        for covered in (True, False):
-            case_sims, case_centroids = sims, centroid_cos
-            if not covered:
-                case_sims, case_centroids = sims.copy(), centroid_cos.copy()
-                case_sims[own_rows] = -np.inf
-                case_centroids[own] = -np.inf
-            nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
-            x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
-            y.append(int(covered))
-    confidence = ConfidenceModel.train(CONFIDENCE_FEATURES, np.array(x), np.array(y))
-    report["held_out_vector_top1"] = round(top1 / len(held_rows), 4)
-    return Calibration(classifier, confidence, report)
+
+def fit_confidence(x: np.ndarray, y: np.ndarray, false_positive_rate: float | None = None) -> ConfidenceModel:
+    """A logistic curve over the cases' features. With `false_positive_rate`, its intercept is shifted so that
+    confidence 0.5 (the default threshold) is where that share of the uncovered cases (label 0) would be
+    confident: the threshold follows the false positives a help center accepts, not the balance of the cases."""
+    model = ConfidenceModel.train(CONFIDENCE_FEATURES, x, y)
+    negatives = x[y == 0]
+    if false_positive_rate is None or not len(negatives) or not (y == 1).any():
+        return model
+    z = negatives @ model.coef + model.intercept
+    cut = float(np.quantile(z, 1.0 - false_positive_rate))
+    return ConfidenceModel(model.features, model.coef, model.intercept - cut)
+
+
+def foreign_shift(model: ConfidenceModel, x: np.ndarray, pairs: list[tuple[int, int]]) -> float:
+    """How much lower the curve's logit is when a search is answered by a translation instead of its own language's
+    version (median over `pairs` of rows of `x`: same-language case, other-language case); never negative."""
+    if not pairs:
+        return 0.0
+    z = x @ model.coef
+    return round(max(0.0, float(np.median([z[a] - z[b] for a, b in pairs]))), 4)
+
+
+def operating_point(model: ConfidenceModel, x: np.ndarray, y: np.ndarray) -> dict:
+    """How the calibration searches fare at confidence 0.5: covered ones confident, uncovered ones confident."""
+    if not len(y):
+        return {}
+    confident = model.predict(x) >= 0.5
+    return {"covered_confident": round(float(confident[y == 1].mean()), 4) if (y == 1).any() else None,
+            "uncovered_confident": round(float(confident[y == 0].mean()), 4) if (y == 0).any() else None}
 
 
 def _article_blocks(passage_articles: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -116,3 +141,58 @@ def _training_rows(kinds: list[str], rng: random.Random) -> list[int]:
     if len(first) >= MAX_TRAINING:
         return sorted(rng.sample(first, MAX_TRAINING))
     return sorted(first + rng.sample(rest, min(len(rest), MAX_TRAINING - len(first))))
+
+
+def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str],
+                   queries: np.ndarray, query_articles: list[str], hidden: list[int],
+                   group_of: Mapping[str, str] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, int]]]:
+    """Confidence features of each query searched with vectors only: covered (its article in the index, without
+    the passage `hidden` it comes from), label 1; for an article with translations (`group_of` maps an article
+    to the id its language versions share) also answered only in another language (without its own version),
+    label 1, as a customer writing in a language the article has no version in; and uncovered (without the
+    article and its translations), label 0. Also how many covered searches ranked a version of their own article
+    first, and the pairs of rows (covered, answered in another language) of the same search."""
+    starts, article_ids = _article_blocks(passage_articles)
+    position = {a: i for i, a in enumerate(article_ids)}
+    group_of = group_of or {}
+    groups = np.array([group_of.get(a, a) for a in article_ids])
+    ends = np.append(starts[1:], len(passage_articles))
+    versions = {g: np.flatnonzero(groups == g) for g in set(groups.tolist())}
+    # Question centroids as the service has them (means of question and summary passages), kept as sums so
+    # that the hidden passage can be taken out of its own article's.
+    sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
+    sum_norms = np.linalg.norm(sums, axis=1)
+    sum_norms[sum_norms == 0] = 1.0
+    x, y, top1, pairs = [], [], 0, []
+    for n, (query_article, row) in enumerate(zip(query_articles, hidden)):
+        if n % 256 == 0:  # one matrix product per block of queries
+            block = embeddings @ queries[n:n + 256].T
+        query = queries[n].astype(np.float64)
+        sims = block[:, n % 256].astype(np.float64)
+        own = position[query_article]
+        own_sum = sums[own]
+        if row >= 0:
+            sims[row] = -np.inf  # the text's own passage is not in the index for either case
+            if passage_kinds[row] != "section":
+                own_sum = own_sum - embeddings[row]
+        own_versions = versions[groups[own]]
+        centroid_cos = (sums @ query) / sum_norms
+        centroid_cos[own] = float(own_sum @ query) / (float(np.linalg.norm(own_sum)) or 1.0)
+        per_article = np.maximum.reduceat(sims, starts)
+        top1 += int(groups[int(np.argmax(per_article))] == groups[own])
+        # covered; answered only in another language (when the article has translations); uncovered
+        cases = [((), 1)] + ([((own,), 1)] if len(own_versions) > 1 else []) + [(own_versions, 0)]
+        if len(own_versions) > 1:
+            pairs.append((len(x), len(x) + 1))
+        for removed, label in cases:
+            case_sims, case_centroids = sims, centroid_cos
+            if len(removed):
+                case_sims, case_centroids = sims.copy(), centroid_cos.copy()
+                for version in removed:
+                    case_sims[starts[version]:ends[version]] = -np.inf
+                case_centroids[list(removed)] = -np.inf
+            nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
+            x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
+            y.append(label)
+    return np.array(x), np.array(y), top1, pairs

@@ -1,11 +1,15 @@
 """Stage 4 of a search: the query's category and how sure the service is of its first answer."""
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import numpy as np
 
+from kb.embedding.encoders import LATIN_ONLY_MODELS
 from kb.index.classifier import ConfidenceModel, confidence_features
+
+_NON_LATIN_LETTER = re.compile(r"[^\W\da-zA-Z_\u00c0-\u024f]")
 
 
 def predicted_category(classes: Sequence[str], probs: np.ndarray) -> tuple[str | None, float]:
@@ -17,8 +21,15 @@ def predicted_category(classes: Sequence[str], probs: np.ndarray) -> tuple[str |
 
 
 def answer_confidence(model: ConfidenceModel, answered: bool, passage_scores: Sequence[float],
-                      centroid_best: float) -> float:
-    """P(the first answer is right) from the passage cosines and the best centroid cosine; 0 with no answer."""
+                      centroid_best: float, foreign: bool = False) -> float:
+    """P(the help center answers the query) from the passage cosines and the best centroid cosine; 0 with no
+    answer. `foreign`: the query is in a language no article is written in (answered by a translation at best)."""
     if not answered or not passage_scores:
         return 0.0
-    return float(model.predict(confidence_features(np.array(passage_scores), centroid_best))[0])
+    return float(model.predict(confidence_features(np.array(passage_scores), centroid_best), foreign)[0])
+
+
+def model_reads(model: str, text: str) -> bool:
+    """Whether `model` reads every letter of `text`: an English-only model embeds Cyrillic as noise, whose cosines
+    say nothing about an answer (such a query is never confident; its keyword matches still rank)."""
+    return model not in LATIN_ONLY_MODELS or not _NON_LATIN_LETTER.search(text)

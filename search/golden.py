@@ -1,4 +1,7 @@
-"""Running golden queries against a built index: does each expected article still rank in the top 3?
+"""Running golden queries against a built index: would a customer be shown each expected article?
+
+A golden query passes when its expected article ranks in the top 3 AND the answer is confident (the contact form
+and the search page offer answers only then); a `none` query passes when nothing is offered confidently.
 
 `kb check --quality` builds the articles into a throw-away index and runs them (`check_quality`); the build
 function is handed in by the caller, because search never imports the indexer.
@@ -27,16 +30,24 @@ class GoldenResult:
     confident: bool
 
     @property
+    def found(self) -> bool:
+        """The expected article ranks in the top 3."""
+        return self.rank is not None and self.rank <= TOP
+
+    @property
     def passed(self) -> bool:
         if self.golden.expect is None:
-            return not self.confident
-        return self.rank is not None and self.rank <= TOP
+            return not (self.confident and self.first)
+        return self.found and self.confident
 
     def describe(self) -> str:
         g = self.golden
         if g.expect is None:
             return (f"{g.where()}: {g.query!r} should find nothing with confidence, but {self.first} is offered "
                     f"(confidence {self.confidence:.2f})")
+        if self.found:
+            return (f"{g.where()}: {g.query!r} finds {g.expect} at rank {self.rank}, but not confidently "
+                    f"(confidence {self.confidence:.2f}): customers are not shown it")
         where = f"now ranks {self.rank}" if self.rank else f"is not in the first {LOOK}"
         return f"{g.where()}: {g.query!r} expects {g.expect}, which {where} (first: {self.first})"
 
@@ -60,7 +71,7 @@ class QualityReport:
             return f"no golden queries ({self.articles_dir}/{GOLDEN_FILE}): nothing to check"
         total, failed = len(self.results), len(self.failures())
         return (f"{total} golden quer{'y' if total == 1 else 'ies'}: {total - failed} passed, {failed} failed "
-                f"(expected article in the top {TOP}; 'none': not confident)")
+                f"(expected article in the top {TOP} and confident; 'none': nothing offered confidently)")
 
 
 def run_golden(service: SearchService, queries: list[GoldenQuery]) -> list[GoldenResult]:

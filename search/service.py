@@ -18,7 +18,7 @@ from kb.index.layout import CENTROIDS, IndexFiles
 from kb.index.manifest import AUDIENCES, Manifest, read_manifest
 from kb.index.records import IndexedArticle, IndexedPassage
 from kb.index.vector import PartitionedVectors, VectorIndex
-from search.confidence import answer_confidence, predicted_category
+from search.confidence import answer_confidence, model_reads, predicted_category
 from search.cutoff import nothing_relevant, relevant_count
 from search.prepare import clean_query, is_searchable, prepare_query
 from search.rank import (MODES, keyword_weight, listed_languages, one_version_each, preferred_languages, rank,
@@ -193,20 +193,24 @@ class SearchService:
         ranked = one_version_each(ranked, preferred_languages(lang, prepared.language), self.articles, allowed)
         ranked = without_foreign_tail(ranked, listed_languages(lang, prepared.language), self.articles)
         category, category_prob = predicted_category(classifier.classes, probs)
+        foreign = prepared.language is not None and prepared.language not in self._languages[audience]
+        reads = model_reads(self.manifest.model_name, prepared.searched)
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
-                                       candidates.centroid_best)
+                                       candidates.centroid_best, foreign) if reads else 0.0
         confident = confidence >= self.settings.confidence_threshold
         margin = self.settings.list_cosine_margin if cosine_margin is None else cosine_margin
         share = self.settings.list_score_share if score_share is None else score_share
-        ranked = ranked[:self._relevant(ranked[:k], candidates, confident, confidence, margin, share)]
+        # Text the model cannot read has no confidence to judge by: its keyword matches are listed.
+        floor = self.settings.list_confidence_floor if reads else 0.0
+        ranked = ranked[:self._relevant(ranked[:k], candidates, confident, confidence, floor, margin, share)]
         hits = self._hits(ranked, candidates, fused, category_p)
         return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence, confident)
 
-    def _relevant(self, ranked: Ranking, candidates: Candidates, confident: bool, confidence: float,
+    def _relevant(self, ranked: Ranking, candidates: Candidates, confident: bool, confidence: float, floor: float,
                   margin: float, share: float) -> int:
         """How many of `ranked` to list (search/cutoff.py). A translated article is judged by its best version's
         cosine, the one that gave it its place."""
-        if nothing_relevant(confident, confidence, self.settings.list_confidence_floor):
+        if nothing_relevant(confident, confidence, floor):
             return 0
         cosine: dict[str, float] = {}
         for key, score in candidates.vector:

@@ -55,3 +55,46 @@ def test_confidence_grows_with_closeness():
     near = confidence.predict(confidence_features(np.array([0.9, 0.85, 0.8, 0.8, 0.7]), 0.9))[0]
     far = confidence.predict(confidence_features(np.array([0.3, 0.25, 0.2, 0.2, 0.2]), 0.3))[0]
     assert near > far
+
+
+def test_threshold_follows_the_false_positive_rate():
+    embeddings, ids, kinds, category, *_ = clustered()
+    rows = [r for r, k in enumerate(kinds) if k == "question"]
+    for rate in (0.05, 0.3):
+        calibration = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows,
+                                   false_positive_rate=rate)
+        # the share of uncovered calibration searches still confident is the one asked for
+        assert abs(calibration.report["uncovered_confident"] - rate) <= 0.02
+    strict = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows, 0.05)
+    loose = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows, 0.3)
+    assert loose.report["covered_confident"] >= strict.report["covered_confident"]
+
+
+
+def test_answering_from_a_translation_is_measured_on_translated_articles():
+    embeddings, ids, kinds, category, centers, rng = clustered(articles=20)
+    dim = embeddings.shape[1]
+    accent = rng.normal(size=dim)
+    accent /= np.linalg.norm(accent)
+    # a second language version of the first ten articles: the same topic, written with the language's accent
+    extra, extra_ids, extra_kinds = [], [], []
+    for a in range(10):
+        for kind in ["question"] * 3 + ["summary"]:
+            v = centers[a] + 0.8 * accent + rng.normal(size=dim) / np.sqrt(dim) * 0.6
+            extra.append(v / np.linalg.norm(v))
+            extra_ids.append(f"a{a:02d}-xx")
+            extra_kinds.append(kind)
+    all_vectors = np.vstack([embeddings, np.array(extra, dtype=np.float32)])
+    all_ids, all_kinds = ids + extra_ids, kinds + extra_kinds
+    category.update({f"a{a:02d}-xx": category[f"a{a:02d}"] for a in range(10)})
+    group_of = {f"a{a:02d}-xx": f"a{a:02d}" for a in range(10)} | {f"a{a:02d}": f"a{a:02d}" for a in range(10)}
+    rows = [r for r, k in enumerate(all_kinds) if k == "question"]
+    translated = train_models(all_vectors, all_ids, all_kinds, category, all_vectors[rows], [all_ids[r] for r in rows],
+                              rows, 0.3, group_of)
+    assert translated.report["translated_searches"] > 0
+    assert translated.confidence.foreign_shift > 0
+    plain = train_models(embeddings, ids, kinds, category, embeddings[rows[:60]], [ids[r] for r in rows[:60]],
+                         rows[:60], 0.3)
+    assert plain.confidence.foreign_shift == 0.0 and plain.report["translated_searches"] == 0
+    x = confidence_features(np.array([0.5, 0.45, 0.4, 0.4, 0.4]), 0.45)
+    assert translated.confidence.predict(x, foreign=True)[0] > translated.confidence.predict(x)[0]

@@ -99,6 +99,16 @@ def test_golden_results_describe_failures():
     assert GoldenResult(GoldenQuery("weather", None, "q.yml", 9), None, "wifi", 0.2, False).passed
 
 
+def test_a_found_article_fails_when_customers_would_not_be_shown_it():
+    found = GoldenResult(GoldenQuery("vpn down", "vpn-error", "q.yml", 4), 1, "vpn-error", 0.41, False)
+    assert not found.passed
+    assert found.describe() == ("q.yml:4: 'vpn down' finds vpn-error at rank 1, but not confidently "
+                                "(confidence 0.41): customers are not shown it")
+    assert GoldenResult(GoldenQuery("vpn down", "vpn-error", "q.yml", 4), 3, "wifi", 0.6, True).passed
+    # a confident answer that offers nothing (an empty result list) offers nothing wrong
+    assert GoldenResult(GoldenQuery("weather", None, "q.yml", 9), None, None, 0.7, True).passed
+
+
 def test_check_quality_builds_with_the_given_function_into_a_throwaway_index(settings: Settings, center: Path):
     (center / "queries.yml").write_text(GOLDEN + "- query: weather tomorrow\n  expect: none\n", encoding="utf-8")
     golden = load_help_center(center, settings).golden

@@ -169,3 +169,12 @@ def test_confidence_follows_the_curve_and_is_zero_without_an_answer():
     assert answer_confidence(curve, True, [0.1], 0.3) < 0.5
     assert answer_confidence(curve, False, [0.9], 0.3) == 0.0
     assert answer_confidence(curve, True, [], 0.3) == 0.0
+
+
+def test_an_english_only_model_is_never_confident_about_text_it_cannot_read():
+    from search.confidence import model_reads
+
+    assert model_reads("all-MiniLM-L6-v2", "printer offline again, café wifi")
+    assert not model_reads("all-MiniLM-L6-v2", "принтер не печатает")
+    assert not model_reads("all-MiniLM-L6-v2", "VPN ошибка 809")
+    assert model_reads("multilingual-e5-small", "принтер не печатает")

@@ -70,6 +70,9 @@ class ConfidenceModel:
     features: list[str]
     coef: np.ndarray  # (n_features,)
     intercept: float
+    # added to the logit of a query in a language no article is written in: what answering from a translation
+    # costs in the features, measured at build time on the help center's translated articles (0 without any)
+    foreign_shift: float = 0.0
 
     @classmethod
     def train(cls, names: list[str], x: np.ndarray, y: np.ndarray) -> "ConfidenceModel":
@@ -81,17 +84,20 @@ class ConfidenceModel:
         model.fit(x, y)
         return cls(names, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        z = np.atleast_2d(x) @ self.coef + self.intercept
+    def predict(self, x: np.ndarray, foreign: bool = False) -> np.ndarray:
+        """P(answered) for each row of features; `foreign`: the query is in a language no article is written in."""
+        z = np.atleast_2d(x) @ self.coef + self.intercept + (self.foreign_shift if foreign else 0.0)
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
-        return {"features": self.features, "coef": [float(c) for c in self.coef], "intercept": self.intercept}
+        return {"features": self.features, "coef": [float(c) for c in self.coef], "intercept": self.intercept,
+                "foreign_shift": self.foreign_shift}
 
     @classmethod
     def from_json(cls, data: dict) -> "ConfidenceModel":
         try:
-            return cls(list(data["features"]), np.array(data["coef"], dtype=np.float64), float(data["intercept"]))
+            return cls(list(data["features"]), np.array(data["coef"], dtype=np.float64), float(data["intercept"]),
+                       float(data.get("foreign_shift", 0.0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexFormatError(f"bad confidence model in the manifest ({exc})") from None
 
