@@ -130,3 +130,12 @@ def test_suggestions_stop_as_the_list_does_with_their_own_margin_and_share(porta
         ["reset-password"]
     unsure = loose.get("/api/suggest?q=zzz+qqq").get_json()
     assert not unsure["confident"] and unsure["suggestions"] == []
+
+
+def test_text_the_model_cannot_read_keeps_its_keyword_matches_listed(service_with, monkeypatch):
+    import search.service
+
+    monkeypatch.setattr(search.service, "model_reads", lambda model, text: False)  # as an English-only model
+    response = service_with(list_confidence_floor=0.5).search("не работает впн")
+    assert response.confidence == 0.0 and not response.confident
+    assert ids(response)[0] == "vpn-oshibka"  # no confidence to judge by: not emptied by the floor
