@@ -16,7 +16,7 @@ import numpy as np
 from indexer import git_history, publish
 from indexer.audiences import category_audiences, passage_rows, train_audience_models
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
-                               word_counts)
+                               section_record, word_counts)
 from indexer.previous import PreviousBuild
 from indexer.render import UNLINK, Renderer
 from kb.index import keyword as keyword_index, vector as vector_index
@@ -216,7 +216,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         translations=translations.get(a.id, {}), description=a.description, questions=list(a.questions),
         tags=list(a.tags), related=[r for r in a.related if r in paths], featured=a.featured, path=a.path,
         extra=json.loads(json.dumps(a.extra, default=str)), hash=a.content_hash, links_key=links_key,
-        sections=[{"anchor": s.anchor, "heading": s.heading, "text": s.text} for s in article_sections(a)],
+        sections=[section_record(s) for s in article_sections(a)],
         html=html_of(a), git=git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),
     ).to_json() for a in articles})
     _write_json(files.history, {a.id: [c.to_dict() for c in history.get(paths[a.id], [])]

@@ -31,24 +31,40 @@ class Passage:
 
 
 def article_sections(article: Article) -> list[Section]:
-    return [Section(s.anchor, s.heading, plain_text(s.text)) for s in split_sections(article.body)]
+    return [Section(s.anchor, s.heading, plain_text(s.text), s.path) for s in split_sections(article.body)]
+
+
+def section_record(section: Section) -> dict[str, str]:
+    """A section as articles.json stores it (kb.index.records.IndexedArticle.sections)."""
+    return {"anchor": section.anchor, "heading": section.heading, "path": section.heading_path,
+            "text": section.text}
 
 
 def passages_for(article: Article, max_words: int) -> list[Passage]:
     """The questions one by one, the title with the description, then each body section in chunks.
 
-    Each section chunk carries the article title, so a section is understood in its article's context.
+    Each section chunk carries the article title and the section's heading path ("Enterprise Policies › Disable
+    Send"), so a sub-section is understood in its article's and its enclosing sections' context. A heading with
+    no text of its own is a passage only when no sub-section follows it: its sub-sections' passages already carry
+    its words, and a hit on the bare heading would point above the sub-section that answers.
     """
     out = [Passage(article.id, "", "", "question", q) for q in article.questions]
     summary = article.title + (f". {article.description}" if article.description else "")
     out.append(Passage(article.id, "", "", "summary", summary))
-    for section in article_sections(article):
-        prefix = article.title + (f". {section.heading}" if section.heading else "")
+    sections = article_sections(article)
+    for section, following in zip(sections, [*sections[1:], None]):
+        if not section.text and following is not None and _encloses(section, following):
+            continue
+        prefix = article.title + (f". {section.heading_path}" if section.path else "")
         for chunk in chunk_words(section.text, max_words) or [""]:
             if chunk or section.heading:
                 out.append(Passage(article.id, section.anchor, section.heading, "section",
                                    f"{prefix}. {chunk}".strip(". ")))
     return out
+
+
+def _encloses(outer: Section, inner: Section) -> bool:
+    return len(inner.path) > len(outer.path) and inner.path[:len(outer.path)] == outer.path
 
 
 def keyword_docs_for(article: Article) -> list[KeywordDoc]:

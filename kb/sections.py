@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 
-from markdown.extensions.toc import slugify_unicode
+from markdown.extensions.toc import slugify_unicode, unique
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
@@ -12,11 +13,24 @@ _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 @dataclass(frozen=True)
 class Section:
-    """A part of an article under one heading; the text before the first heading has anchor ''."""
+    """A part of an article under one heading; the text before the first heading has anchor ''.
+
+    `path` is the chain of headings from the outermost enclosing one down to this section's own (empty before the
+    first heading): a `###` under `## Enterprise Policies` has the path ('Enterprise Policies', 'Disable Send').
+    """
 
     anchor: str
     heading: str
     text: str
+    path: tuple[str, ...] = ()
+
+    @property
+    def heading_path(self) -> str:
+        """The path as a reader sees it: 'Enterprise Policies › Disable Send'."""
+        return PATH_SEPARATOR.join(self.path)
+
+
+PATH_SEPARATOR = " › "
 
 
 def slugify(heading: str) -> str:
@@ -24,16 +38,18 @@ def slugify(heading: str) -> str:
 
 
 def split_sections(body: str) -> list[Section]:
-    """Sections in order; empty ones dropped. Headings inside code fences are not headings."""
+    """Sections in order, one per heading of any level; empty ones dropped. Headings inside code fences are not
+    headings. Anchors are the ids the rendered page gives its headings (Python-Markdown's toc extension)."""
     sections: list[Section] = []
     anchor, heading, lines = "", "", []
-    used: dict[str, int] = {}
+    used: set[str] = set()
+    enclosing: list[tuple[int, str]] = []  # (level, heading) of the headings the current line is under
     in_fence = False
 
     def flush() -> None:
         text = "\n".join(lines).strip()
         if text or heading:
-            sections.append(Section(anchor, heading, text))
+            sections.append(Section(anchor, heading, text, tuple(h for _, h in enclosing if h)))
 
     for line in body.splitlines():
         if _FENCE_RE.match(line):
@@ -41,22 +57,17 @@ def split_sections(body: str) -> list[Section]:
         match = None if in_fence else _HEADING_RE.match(line)
         if match:
             flush()
-            heading = plain_text(match.group(2))
-            anchor = _unique(slugify(heading), used)
+            level = len(match.group(1))
+            heading = unescape(plain_text(match.group(2)))
+            anchor = unique(slugify(heading), used)  # toc's own scheme: a repeated id gets _1, _2, ...
+            while enclosing and enclosing[-1][0] >= level:
+                enclosing.pop()
+            enclosing.append((level, heading))
             lines = []
         else:
             lines.append(line)
     flush()
     return [s for s in sections if s.text or s.heading]
-
-
-def _unique(slug: str, used: dict[str, int]) -> str:
-    # Same scheme as Python-Markdown's toc extension: a repeated slug gets _1, _2, ...
-    if slug in used:
-        used[slug] += 1
-        return f"{slug}_{used[slug]}"
-    used[slug] = 0
-    return slug
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")

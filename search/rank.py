@@ -1,11 +1,13 @@
 """Stage 3 of a search: the candidates ranked for the chosen mode (the hybrid fuses keyword and vector rankings,
-then re-weights by the query's category), then one result per translated article."""
+then re-weights by the query's category without burying a clearly stronger passage match), then one result per
+translated article."""
 from __future__ import annotations
 
 from typing import Mapping
 
 from kb.index.records import IndexedArticle
-from search.fusion import reciprocal_rank_fusion, reweight_by_category, score_fusion
+from search.fusion import reciprocal_rank_fusion, score_fusion
+from search.prior import apply_category_prior
 from search.retrieve import Candidates, Ranking
 
 MODES = ("hybrid", "keyword", "vector")
@@ -32,7 +34,7 @@ def rank(mode: str, candidates: Candidates, weight: float, fusion: str, category
     if mode == "vector":
         return candidates.vector_ranked, []
     fused = fuse(candidates.keyword, candidates.vector_ranked, weight, fusion)
-    return reweight_by_category(fused, category_of, category_p, category_weight), fused
+    return apply_category_prior(fused, candidates.vector, category_of, category_p, category_weight), fused
 
 
 def preferred_languages(reader: str | None, written: str | None) -> list[str | None]:

@@ -238,7 +238,7 @@ class SearchService:
         for article_id, score in ranked:
             meta = self.articles[article_id]
             anchor = candidates.anchors.get(article_id, "")
-            heading = next((s["heading"] for s in meta.sections if s["anchor"] == anchor), "")
+            heading = next((s["path"] for s in meta.sections if s["anchor"] == anchor), "")  # "Policies › Send"
             parts = {"keyword": keyword_score.get(article_id, 0.0), "vector": vector_score.get(article_id, 0.0)}
             if fused:
                 parts["fused"] = fused_score.get(article_id, 0.0)

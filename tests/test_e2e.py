@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,10 @@ def kb(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProces
     env.pop("KB_CONFIG", None)
     return subprocess.run([sys.executable, "-m", "kb", *args], capture_output=True, text=True, timeout=timeout,
                           env=env, cwd=ROOT, **kwargs)
+
+
+# golden queries of the sample shown confidently (in the top 3 and confident), as measured: a drop fails
+GOLDEN_SHOWN_AT_LEAST = 40
 
 
 @pytest.fixture(scope="session")
@@ -185,11 +190,20 @@ def test_onnx_query_encoder_matches_torch_and_is_exported_once(tmp_path: Path, c
     assert exported.stat().st_mtime_ns == stamp and len(list((tmp_path / "models").iterdir())) == 1
 
 
-def test_shipped_golden_queries_pass_with_the_real_model(built: Path):
+def test_shipped_golden_queries_with_the_real_model(built: Path):
+    """Every expected article ranks in the top 3, and at least the measured share is shown confidently; a
+    golden query found but not confident is named and fails the check (exit 1)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_INDEX_DIR": str(built)}
     env.pop("KB_CONFIG", None)
     result = subprocess.run([sys.executable, "-m", "kb", "check", "--quality", "--articles", str(ARTICLES)],
                             capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
-    assert result.returncode == 0, result.stdout + result.stderr
-    passed = [line for line in result.stderr.splitlines() if "golden queries" in line]
-    assert passed and int(passed[0].split()[0]) >= 30 and " 0 failed" in passed[0]
+    lines = (result.stdout + result.stderr).splitlines()
+    summary = [line for line in lines if "golden queries:" in line]
+    assert summary, result.stdout + result.stderr
+    total, passed, failed = (int(n) for n in re.findall(r"(\d+) golden queries: (\d+) passed, (\d+) failed",
+                                                          summary[0])[0])
+    failures = [line for line in lines if "queries.yml:" in line]
+    assert total >= 30 and len(failures) == failed
+    assert result.returncode == (1 if failed else 0), result.stderr
+    assert all("but not confidently" in line for line in failures), failures  # every article is found
+    assert passed >= GOLDEN_SHOWN_AT_LEAST, result.stderr

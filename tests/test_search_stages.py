@@ -1,6 +1,7 @@
 """Each stage of a search on its own, without a model: prepare, retrieve, rank, confidence."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -121,11 +122,20 @@ def test_fuse_by_scores_or_by_reciprocal_rank():
     assert [a for a, _ in by_rank] == ["both", "k", "v"]
 
 
-def test_hybrid_fuses_then_reweights_by_category():
-    ranked, fused = rank("hybrid", CANDIDATES, 1.0, "score", {"k": "c1", "both": "c2", "v": "c1"},
+def test_hybrid_fuses_then_reweights_by_category_where_passage_matches_are_close():
+    close = replace(CANDIDATES, vector=[("both", 0.52), ("v", 0.5), ("k", 0.5), ("far", 0.1)])
+    ranked, fused = rank("hybrid", close, 1.0, "score", {"k": "c1", "both": "c2", "v": "c1"},
                          {"c1": 1.0, "c2": 0.0}, category_weight=1.0)
     assert dict(fused) == pytest.approx({"v": 0.9, "both": 1.3, "k": 1.0})
     assert ranked == [("k", pytest.approx(2.0)), ("v", pytest.approx(1.8)), ("both", pytest.approx(1.3))]
+
+
+def test_hybrid_category_prior_keeps_a_clearly_stronger_passage_match_first():
+    # 'both' leads the fusion with the best passage (0.6 against 0.5 and k's none): the prior may not bury it.
+    ranked, _ = rank("hybrid", CANDIDATES, 1.0, "score", {"k": "c1", "both": "c2", "v": "c1"},
+                     {"c1": 1.0, "c2": 0.0}, category_weight=1.0)
+    assert [a for a, _ in ranked] == ["both", "k", "v"]
+    assert ranked[0][1] == pytest.approx(2.0)  # raised to the score of the article it stays ahead of
 
 
 @pytest.mark.parametrize("mode, expected", [("keyword", CANDIDATES.keyword), ("vector", CANDIDATES.vector_ranked)])
@@ -134,7 +144,7 @@ def test_single_index_modes_never_compute_the_hybrid(monkeypatch, mode, expected
         raise AssertionError("the hybrid was computed")
 
     monkeypatch.setattr(rank_stage, "fuse", no_fusion)
-    monkeypatch.setattr(rank_stage, "reweight_by_category", no_fusion)
+    monkeypatch.setattr(rank_stage, "apply_category_prior", no_fusion)
     assert rank(mode, CANDIDATES, 1.0, "score", {}, {}, 1.0) == (expected, [])
 
 

@@ -56,3 +56,47 @@ def test_render_sanitises_and_rewrites_article_links():
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
     assert 'href="/articles/other#steps"' in html
     assert 'href="https://example.com"' in html
+
+
+SUBSECTIONS = """## Set up **two-step** login
+text
+### Use `kb build` & [links](x.md)
+t
+#### 1.2 Step: "Disable" — Send!
+t
+### Repeated
+a
+### Repeated
+b
+## Repeated_1
+c
+### ???
+d
+### A &amp; B &lt;x&gt;
+f
+## Ends with hashes ##
+h
+###### six
+j
+"""
+
+
+def test_sub_section_anchors_match_the_rendered_page_ids_at_every_level():
+    # Repeated headings, a heading that slugifies to nothing, entities: the ids Python-Markdown's toc gives.
+    html = render_markdown(SUBSECTIONS, lambda target: None)
+    ids = re.findall(r'<h\d id="([^"]+)"', html)
+    sections = split_sections(SUBSECTIONS)
+    assert [s.anchor for s in sections] == ids
+    assert "repeated_2" in ids and "_1" in ids  # the cases an own numbering scheme got wrong
+    assert sections[-3].heading == "A & B <x>"
+
+
+def test_sections_carry_the_chain_of_enclosing_headings():
+    paths = [s.path for s in split_sections(SUBSECTIONS)]
+    assert paths[:3] == [("Set up two-step login",), ("Set up two-step login", "Use kb build & links"),
+                         ("Set up two-step login", "Use kb build & links", '1.2 Step: "Disable" — Send!')]
+    assert paths[3] == ("Set up two-step login", "Repeated")  # a ### closes the #### before it
+    assert paths[5] == ("Repeated_1",)  # a ## closes every deeper heading
+    assert paths[-1] == ("Ends with hashes", "six")  # a skipped level is no heading of the path
+    assert split_sections(SUBSECTIONS)[2].heading_path == ('Set up two-step login › Use kb build & links › '
+                                                           '1.2 Step: "Disable" — Send!')

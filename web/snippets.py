@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
+from itertools import takewhile
 
 from markupsafe import Markup, escape
 
 from kb.index.records import IndexedArticle
+from kb.sections import PATH_SEPARATOR
 
 WIDTH = 220
 _WORD = re.compile(r"\w{3,}", re.UNICODE)
@@ -13,11 +15,18 @@ _MARKDOWN = re.compile(r"[*`#]+|!?\[([^\]]*)\]\([^)]*\)")
 
 
 def section_text(meta: IndexedArticle, anchor: str) -> str:
+    """The text of the section at `anchor`; for a heading with no text of its own (a `##` directly followed by its
+    `###`), the text of its sub-sections; the description (or the top) for the article's top."""
     sections = meta.sections
-    chosen = next((s for s in sections if anchor and s["anchor"] == anchor), None)
-    if chosen is None:
+    at = next((i for i, s in enumerate(sections) if anchor and s["anchor"] == anchor), None)
+    if at is None:
         return meta.description or (sections[0]["text"] if sections else "")
-    return chosen["text"]
+    chosen = sections[at]
+    if chosen["text"]:
+        return chosen["text"]
+    inside = chosen["path"] + PATH_SEPARATOR
+    under = takewhile(lambda s: s["path"].startswith(inside), sections[at + 1:])
+    return "\n\n".join(s["text"] for s in under if s["text"])
 
 
 def snippet(meta: IndexedArticle, anchor: str, query: str, width: int = WIDTH) -> Markup:

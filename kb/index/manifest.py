@@ -9,9 +9,10 @@ from typing import Any
 from kb.errors import IndexFormatError, IndexMissingError
 from kb.index.layout import MANIFEST
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # What changed in each format, for the message that asks to rebuild an older index.
-_CHANGES = {5: "customers' search is now built from public articles alone, with files per audience"}
+_CHANGES = {5: "customers' search is now built from public articles alone, with files per audience",
+            6: "sections carry their heading path, and sub-sections are embedded with it"}
 
 # Whose articles each audience of a search may see: customers the public ones, agents every one. Each audience has
 # its own spelling vocabulary, category classifier and confidence curve, built from what it may see (their files:

@@ -46,7 +46,7 @@ class IndexedArticle:
     path: str
     hash: str  # content hash of the article's file
     links_key: str  # which articles its rendered links were resolved against
-    sections: list[dict[str, str]]  # anchor, heading, text
+    sections: list[dict[str, str]]  # anchor, heading, path (enclosing headings and its own, ' › '-joined), text
     html: str  # sanitised; links to other articles by id (kb.index.links)
     extra: dict[str, Any] = field(default_factory=dict)
     git: dict[str, Any] = field(default_factory=dict)
