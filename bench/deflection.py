@@ -10,11 +10,12 @@ contact form searches it (web/suggestions.py: k=3, the reader's language being t
 all-MiniLM-L6-v2 reads English only: its index holds the Russian articles too, so its figures for Cyrillic
 queries measure mostly the keyword side and the layout and spelling fixes.
 
-Reported per language and per kind. For answerable rows: top-1 (the first hit answers), top-3, confident
-share, shown share (an answering article in the top 3 AND the answer confident: the form offers suggestions)
-and listed share (an answering article among the suggestions the form actually lists, which drops hits scoring
-below `suggest_score_share` of the first). For out-of-scope rows: the share answered confidently (the form
-would offer something wrong). It asserts nothing: it measures.
+Reported per language and per kind. For answerable rows: top-1 (the first hit answers), top-3 (an answering
+article in the search's list of at most 3, which stops where relevance falls off with the suggestions' margin
+and share: search/cutoff.py), confident
+share and shown share (top-3 AND the answer confident: the form lists the answer among its suggestions). For
+out-of-scope rows: the share answered confidently (the form would offer something wrong). It asserts nothing:
+it measures.
 """
 from __future__ import annotations
 
@@ -35,29 +36,18 @@ from search.service import SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "dev_questions.jsonl"
 FORM_K = 3  # web/suggestions.py MAX_SUGGESTIONS
-ANSWERABLE = ("top1", "top3", "confident", "shown", "listed")
-
-
-def listed(service: SearchService, hits: list) -> list[str]:
-    """The article groups the contact form lists: the first hit, then those scoring close to it."""
-    groups = []
-    top = hits[0].score if hits else 0.0
-    for rank, hit in enumerate(hits[:FORM_K]):
-        if rank and (top <= 0 or hit.score < service.settings.suggest_score_share * top):
-            break
-        groups.append(service.articles[hit.id].group)
-    return groups
+ANSWERABLE = ("top1", "top3", "confident", "shown")
 
 
 def outcome(service: SearchService, row: dict) -> dict:
     text = " ".join(row["query"].split())[:service.settings.max_query_chars]
-    response = service.search(text, k=FORM_K, lang=row["lang"])
+    response = service.search(text, k=FORM_K, lang=row["lang"], cosine_margin=service.settings.suggest_cosine_margin,
+                              score_share=service.settings.suggest_score_share)
     groups = [service.articles[h.id].group for h in response.hits]
     expected = set(row["expected"])
     top3 = any(g in expected for g in groups[:FORM_K])
     return {"top1": bool(groups) and groups[0] in expected, "top3": top3, "confident": response.confident,
             "shown": top3 and response.confident,
-            "listed": response.confident and any(g in expected for g in listed(service, response.hits)),
             "first": groups[0] if groups else None, "corrected": response.corrected}
 
 
@@ -106,15 +96,15 @@ def run(model: str, work: Path, rows: list[dict]) -> dict:
 
 def print_table(results: dict) -> None:
     print(f"\n{'model':24s} {'group':22s} {'n':>4s}  {'top1':>5s} {'top3':>5s} {'conf':>5s} {'shown':>5s} "
-          f"{'listed':>6s}  {'out-of-scope shown':>18s}")
+          f" {'out-of-scope shown':>18s}")
     for model, result in results.items():
         for axis in ("all", "lang", "kind"):
             for group, s in sorted(result[axis].items()):
                 if "top1" in s:
                     print(f"{model:24s} {axis + ':' + group:22s} {s['queries']:>4d}  {s['top1']:>5.3f} "
-                          f"{s['top3']:>5.3f} {s['confident']:>5.3f} {s['shown']:>5.3f} {s['listed']:>6.3f}")
+                          f"{s['top3']:>5.3f} {s['confident']:>5.3f} {s['shown']:>5.3f}")
                 else:
-                    print(f"{model:24s} {axis + ':' + group:22s} {s['queries']:>4d}  {'':35s} "
+                    print(f"{model:24s} {axis + ':' + group:22s} {s['queries']:>4d}  {'':28s} "
                           f"{s['shown_confidently']:>18.3f}")
         print(f"{model:24s} build {result['build_seconds']} s ({result['embedded']} passages embedded), "
               f"{len(result['misses'])} rows not shown or out-of-scope shown (listed in the JSON)")

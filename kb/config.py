@@ -125,6 +125,12 @@ class Settings:
                                            minimum=0, maximum=1)
     confidence_false_positive_rate: float = _setting(0.35, "Calibration: the share of searches for a problem no article answers (the help center's own titles, descriptions and questions searched without their article) that may still come out confident; it places confidence 0.5.",
                                                      minimum=0, maximum=1)
+    list_cosine_margin: float = _setting(0.6, "A result stays in the list while its best passage's cosine is below the first result's by at most this share of the first's lead over the median cosine of the query's nearest passages (search/cutoff.py).",
+                                         minimum=0)
+    list_score_share: float = _setting(0.7, "A result stays in the list only while its final score also keeps at least this share of the first result's (0: the cosine margin alone decides).",
+                                       minimum=0, maximum=1)
+    list_confidence_floor: float = _setting(0.15, "A search whose first answer is not confident and has a confidence below this lists no articles (0: always list).",
+                                            minimum=0, maximum=1)
     host: str = _setting("127.0.0.1", "Address `kb serve` listens on.")
     port: int = _setting(8000, "Port `kb serve` listens on.", minimum=0, maximum=65535)
     database_url: str = _setting("sqlite:///var/kb.sqlite3", "SQLAlchemy URL of the portal's database (accounts, tickets, votes); e.g. `postgresql+psycopg://user:pw@host/kb`.")
@@ -160,7 +166,9 @@ class Settings:
                                        **_LIMIT)
     rate_limit_new_visitors: str = _setting("30/hour", "Visitor ids (the signed cookie that tells anonymous visitors apart for views and votes) given to one client address; past it, the address counts as one visitor.",
                                             **_LIMIT)
-    suggest_score_share: float = _setting(0.85, "Besides a confident first answer, suggestions include articles scoring at least this share of its score.",
+    suggest_cosine_margin: float = _setting(0.4, "The contact form's suggestions after the first stop as the result list does (`list_cosine_margin`), with this margin.",
+                                            minimum=0)
+    suggest_score_share: float = _setting(0.8, "The contact form's suggestions after the first stop as the result list does (`list_score_share`), with this share.",
                                           minimum=0, maximum=1)
     routing: str = _setting("*=general", "Agent group of new tickets by predicted category, e.g. `printers=hardware, accounts=identity, *=general` (`*`: every other category).",
                             check=_routing, allowed="rules `category=group`, comma-separated")

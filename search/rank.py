@@ -61,3 +61,23 @@ def one_version_each(ranked: Ranking, prefer: list[str | None], articles: Mappin
         choice = next((visible[lang] for lang in prefer if lang and lang in visible), key)
         out.append((choice, score))
     return out
+
+
+def listed_languages(reader: str | None, written: str | None) -> set[str]:
+    """The languages a result list keeps once it holds an article in one of them: the query's (English for a
+    Latin-only query) and the reader's. Empty when the query's language cannot be told (Cyrillic without a letter
+    only one language uses, or no letters): the list is then kept whole."""
+    return {lang for lang in (written, reader) if lang} if written else set()
+
+
+def without_foreign_tail(ranked: Ranking, languages: set[str], articles: Mapping[str, IndexedArticle]) -> Ranking:
+    """`ranked` without the articles in other languages than `languages` that rank below the first article in
+    one of them. Articles above it stay: when no article is written in the reader's or the query's language
+    (a Ukrainian query, a help center in Russian and English), the best ones in other languages are the answer."""
+    def base(key: str) -> str:
+        return str(articles[key].lang).split("-")[0]
+
+    first = next((i for i, (key, _) in enumerate(ranked) if base(key) in languages), None)
+    if first is None:
+        return ranked
+    return ranked[:first + 1] + [(key, score) for key, score in ranked[first + 1:] if base(key) in languages]

@@ -19,9 +19,11 @@ from kb.index.manifest import AUDIENCES, Manifest, read_manifest
 from kb.index.records import IndexedArticle, IndexedPassage
 from kb.index.vector import PartitionedVectors, VectorIndex
 from search.confidence import answer_confidence, model_reads, predicted_category
+from search.cutoff import nothing_relevant, relevant_count
 from search.dictionaries import shared_dictionaries
 from search.prepare import clean_query, is_searchable, prepare_query
-from search.rank import MODES, keyword_weight, one_version_each, preferred_languages, rank
+from search.rank import (MODES, keyword_weight, listed_languages, one_version_each, preferred_languages, rank,
+                         without_foreign_tail)
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
 from search.spelling import Vocabulary
 
@@ -161,12 +163,16 @@ class SearchService:
         return vector if vector is not None else self._encoder.encode_queries([text])[0]
 
     def search(self, query: str, k: int | None = None, audience: str = "public", mode: str = "hybrid",
-               lang: str | None = None) -> SearchResponse:
+               lang: str | None = None, cosine_margin: float | None = None,
+               score_share: float | None = None) -> SearchResponse:
         """Ranked articles for `query`, visible to `audience` ('public' or 'internal').
 
         `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is judged the same way.
         `lang` is the reader's language (e.g. the portal's interface language): of an article's translations,
-        the one in a Cyrillic query's own language comes first, then the one in `lang`.
+        the one in a Cyrillic query's own language comes first, then the one in `lang`. The list holds at most `k`
+        hits and stops where relevance falls off, or is empty when nothing is relevant (search/cutoff.py;
+        `cosine_margin` and `score_share` replace the `list_*` settings, e.g. for a stricter list); below the
+        first article in the query's or the reader's language, articles in other languages are left out.
         """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -189,14 +195,35 @@ class SearchService:
         ranked, fused = rank(mode, candidates, weight, self.settings.fusion, self._category_of, category_p,
                              self.settings.category_weight)
         ranked = one_version_each(ranked, preferred_languages(lang, prepared.language), self.articles, allowed)
-        hits = self._hits(ranked[:k], candidates, fused, category_p)
+        ranked = without_foreign_tail(ranked, listed_languages(lang, prepared.language), self.articles)
         category, category_prob = predicted_category(classifier.classes, probs)
         foreign = prepared.language is not None and prepared.language not in self._languages[audience]
+        reads = model_reads(self.manifest.model_name, prepared.searched)
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
-                                       candidates.centroid_best, foreign) if model_reads(self.manifest.model_name,
-                                                                                         prepared.searched) else 0.0
-        return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence,
-                              confidence >= self.settings.confidence_threshold, prepared.suggested)
+                                       candidates.centroid_best, foreign) if reads else 0.0
+        confident = confidence >= self.settings.confidence_threshold
+        margin = self.settings.list_cosine_margin if cosine_margin is None else cosine_margin
+        share = self.settings.list_score_share if score_share is None else score_share
+        # Text the model cannot read has no confidence to judge by: its keyword matches are listed.
+        floor = self.settings.list_confidence_floor if reads else 0.0
+        ranked = ranked[:self._relevant(ranked[:k], candidates, confident, confidence, floor, margin, share)]
+        hits = self._hits(ranked, candidates, fused, category_p)
+        return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence, confident,
+                              prepared.suggested)
+
+    def _relevant(self, ranked: Ranking, candidates: Candidates, confident: bool, confidence: float, floor: float,
+                  margin: float, share: float) -> int:
+        """How many of `ranked` to list (search/cutoff.py). A translated article is judged by its best version's
+        cosine, the one that gave it its place."""
+        if nothing_relevant(confident, confidence, floor):
+            return 0
+        cosine: dict[str, float] = {}
+        for key, score in candidates.vector:
+            group = self.articles[key].group
+            cosine[group] = max(cosine.get(group, score), score)
+        background = float(np.median(candidates.passage_scores)) if candidates.passage_scores else 0.0
+        return relevant_count([(cosine.get(self.articles[key].group, 0.0), score) for key, score in ranked],
+                              background, margin, share)
 
     def _retrieve(self, text: str, query: np.ndarray, allowed: tuple[str, ...]) -> Candidates:
         n = self.settings.candidates

@@ -76,9 +76,9 @@ def test_build_then_search_json_and_batch(center: Path, tmp_path: Path):
     again = run("build", "--articles", str(center), "--index", str(index))
     assert "(0 embedded," in again.output
 
-    found = run("search", "printer offline", "--index", str(index), "--json", "-k", "2")
+    found = run("search", "printer offline", "--index", str(index), "--json", "-k", "1")
     data = json.loads(found.output)
-    assert data["query"] == "printer offline" and len(data["results"]) == 2
+    assert data["query"] == "printer offline" and len(data["results"]) == 1
     assert data["results"][0]["id"] == "printer-offline"
     assert set(data["results"][0]) >= {"id", "title", "category", "score"}
 

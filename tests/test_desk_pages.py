@@ -156,7 +156,8 @@ def draft(page: str) -> str:
 
 def test_composer_without_javascript_searches_and_inserts_links(desk_app, ref):
     agent = signed_in(desk_app, AGENT)
-    page = composer(agent, ref, {"body": "Hello Ann,", "kb": "reset password", "action": "search"})
+    # a query both articles answer closely enough to be listed together (the list stops where relevance falls off)
+    page = composer(agent, ref, {"body": "Hello Ann,", "kb": "password resets", "action": "search"})
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     results = text[text.index('id="kb-results"'):text.index('id="suggested"')]

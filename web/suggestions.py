@@ -43,20 +43,19 @@ def problem_text(subject: str, description: str) -> str:
 
 
 def suggest(text: str) -> Suggestions:
-    """Confident suggestions for `text`: the first answer when confident, and the next ones scoring close to it."""
+    """Confident suggestions for `text`: the first answer when confident, and those after it that the search
+    still lists with the suggestions' stricter margin and share (search/cutoff.py)."""
     service = current_app.extensions["kb.search"]
     settings = current_app.config["KB_SETTINGS"]
     text = " ".join((text or "").split())[:settings.max_query_chars]
     if len(text) < MIN_CHARS:
         return Suggestions(text)
-    response = service.search(text, k=MAX_SUGGESTIONS, lang=current_language())
+    response = service.search(text, k=MAX_SUGGESTIONS, lang=current_language(),
+                              cosine_margin=settings.suggest_cosine_margin, score_share=settings.suggest_score_share)
     title = service.categories.get(response.category or "", {}).get("title", response.category or "")
     items = []
-    if response.confident and response.hits:
-        top = response.hits[0].score
-        for rank, hit in enumerate(response.hits[:MAX_SUGGESTIONS]):
-            if rank and (top <= 0 or hit.score < settings.suggest_score_share * top):
-                break
+    if response.confident:  # the search stopped its list where relevance falls off (search/cutoff.py)
+        for hit in response.hits[:MAX_SUGGESTIONS]:
             meta = service.articles[hit.id]
             items.append({"id": hit.id, "title": hit.title, "category": hit.category, "anchor": hit.anchor,
                           "url": article_url(hit.id, hit.anchor),
