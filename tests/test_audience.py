@@ -174,8 +174,9 @@ def test_an_index_of_the_previous_format_asks_to_be_rebuilt(service, tmp_path):
         (old / path.name).symlink_to(path)
     manifest = json.loads((service.index_dir / "manifest.json").read_text(encoding="utf-8"))
     (old / "manifest.json").unlink()
-    (old / "manifest.json").write_text(json.dumps({**manifest, "format_version": 4}), encoding="utf-8")
-    with pytest.raises(IndexFormatError, match=r"format 4, this kb reads format 6 .*heading path.*kb build"):
+    (old / "manifest.json").write_text(json.dumps({**manifest, "format_version": 5}), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=r"format 5, this kb reads format 6 \(sections carry their heading "
+                                               r"path.*kb build"):
         SearchService.load(old, service.settings, HashingEncoder())
 
 

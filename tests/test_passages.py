@@ -3,14 +3,12 @@ hit and its snippet show; an index written before heading paths asks for a rebui
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from indexer.passages import article_sections, passages_for, section_record
 from kb.articles import Article
 from kb.config import Settings
-from kb.errors import IndexFormatError
 from kb.index.records import IndexedArticle
 from tests.conftest import write_tree
 from tests.fakes import HashingEncoder
@@ -131,21 +129,6 @@ def test_a_heading_without_text_of_its_own_shows_its_sub_sections_text(service):
                                                          "Pick the group first.\n\nMembers set up an authenticator.")
     assert "Admins turn <mark>Send</mark> off" in str(snippet(meta, "enterprise-policies", "send"))
     assert section_text(meta, "billing") == "Invoices come monthly."
-
-
-def test_an_index_without_heading_paths_asks_to_be_rebuilt(service, tmp_path: Path):
-    from search.service import SearchService
-
-    old = tmp_path / "old-index"
-    old.mkdir()
-    for path in service.index_dir.iterdir():
-        (old / path.name).symlink_to(path)
-    manifest = json.loads((service.index_dir / "manifest.json").read_text(encoding="utf-8"))
-    (old / "manifest.json").unlink()
-    (old / "manifest.json").write_text(json.dumps({**manifest, "format_version": 5}), encoding="utf-8")
-    with pytest.raises(IndexFormatError, match=r"format 5, this kb reads format 6 \(sections carry their heading "
-                                               r"path.*kb build"):
-        SearchService.load(old, service.settings, HashingEncoder())
 
 
 def test_indexed_articles_round_trip_sections_with_paths(service):
