@@ -129,7 +129,7 @@ class Settings:
                                          minimum=0)
     list_score_share: float = _setting(0.7, "A result stays in the list only while its final score also keeps at least this share of the first result's (0: the cosine margin alone decides).",
                                        minimum=0, maximum=1)
-    list_confidence_floor: float = _setting(0.15, "A search whose first answer is not confident and has a confidence below this lists no articles (0: always list).",
+    list_confidence_floor: float = _setting(0.05, "A search whose first answer is not confident and has a confidence below this lists no articles (0: always list).",
                                             minimum=0, maximum=1)
     host: str = _setting("127.0.0.1", "Address `kb serve` listens on.")
     port: int = _setting(8000, "Port `kb serve` listens on.", minimum=0, maximum=65535)
