@@ -125,11 +125,11 @@ class Settings:
                                            minimum=0, maximum=1)
     confidence_false_positive_rate: float = _setting(0.35, "Calibration: the share of searches for a problem no article answers (the help center's own titles, descriptions and questions searched without their article) that may still come out confident; it places confidence 0.5.",
                                                      minimum=0, maximum=1)
-    list_cosine_margin: float = _setting(0.6, "A result stays in the list while its best passage's cosine is below the first result's by at most this share of the first's lead over the median cosine of the query's nearest passages (search/cutoff.py).",
+    list_cosine_margin: float = _setting(0.8, "A result stays in the list while its best passage's cosine is below the first result's by at most this share of the first's lead over the median cosine of the query's nearest passages (search/cutoff.py).",
                                          minimum=0)
-    list_score_share: float = _setting(0.7, "A result stays in the list only while its final score also keeps at least this share of the first result's (0: the cosine margin alone decides).",
+    list_score_share: float = _setting(0.5, "A result stays in the list only while its final score also keeps at least this share of the first result's (0: the cosine margin alone decides).",
                                        minimum=0, maximum=1)
-    list_confidence_floor: float = _setting(0.05, "A search whose first answer is not confident and has a confidence below this lists no articles (0: always list).",
+    list_confidence_floor: float = _setting(0.02, "A search whose first answer is not confident and has a confidence below this lists no articles (0: always list).",
                                             minimum=0, maximum=1)
     host: str = _setting("127.0.0.1", "Address `kb serve` listens on.")
     port: int = _setting(8000, "Port `kb serve` listens on.", minimum=0, maximum=65535)
