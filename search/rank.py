@@ -13,10 +13,15 @@ from search.retrieve import Candidates, Ranking
 MODES = ("hybrid", "keyword", "vector")
 
 
+def is_foreign(language: str | None, article_languages: set[str]) -> bool:
+    """The query's language is known and no article is written in it."""
+    return language is not None and language not in article_languages
+
+
 def keyword_weight(language: str | None, article_languages: set[str], weight: float, foreign_factor: float) -> float:
     """The keyword side's weight: lowered by `foreign_factor` when no article is written in the query's language
     (its words then match other languages only by chance)."""
-    return weight if language in article_languages | {None} else weight * foreign_factor
+    return weight * foreign_factor if is_foreign(language, article_languages) else weight
 
 
 def fuse(keyword: Ranking, vector: Ranking, weight: float, fusion: str) -> Ranking:

@@ -22,8 +22,8 @@ from search.confidence import answer_confidence, model_reads, predicted_category
 from search.cutoff import nothing_relevant, relevant_count
 from search.dictionaries import shared_dictionaries
 from search.prepare import clean_query, is_searchable, prepare_query
-from search.rank import (MODES, keyword_weight, listed_languages, one_version_each, preferred_languages, rank,
-                         without_foreign_tail)
+from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, one_version_each, preferred_languages,
+                         rank, without_foreign_tail)
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
 from search.spelling import Vocabulary
 
@@ -197,7 +197,7 @@ class SearchService:
         ranked = one_version_each(ranked, preferred_languages(lang, prepared.language), self.articles, allowed)
         ranked = without_foreign_tail(ranked, listed_languages(lang, prepared.language), self.articles)
         category, category_prob = predicted_category(classifier.classes, probs)
-        foreign = prepared.language is not None and prepared.language not in self._languages[audience]
+        foreign = is_foreign(prepared.language, self._languages[audience])
         reads = model_reads(self.manifest.model_name, prepared.searched)
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
                                        candidates.centroid_best, foreign) if reads else 0.0
