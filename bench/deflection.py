@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.multilingual import built_service, load_rows  # noqa: E402
+from bench.report import write_report  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "dev_questions.jsonl"
@@ -124,9 +125,7 @@ def main() -> None:
             results[model] = run(model, args.work or Path(tmp), rows)
             print(f"{model}: {json.dumps(results[model]['all'])}", flush=True)
     print_table(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written to {args.out}")
+    write_report(args.out, results)
 
 
 if __name__ == "__main__":

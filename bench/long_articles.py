@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.report import write_report  # noqa: E402
 from kb.articles import Article  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
 from kb.config import Settings  # noqa: E402
@@ -269,9 +270,7 @@ def main() -> None:
             print(f"{model}: " + json.dumps({s: {k: v for k, v in f.items() if k != "misses"}
                                              for s, f in results[model]["systems"].items()}), flush=True)
     print_table(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written to {args.out}")
+    write_report(args.out, results)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from indexer.build import BuildReport, build_index  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding.encoders import Encoder, load_encoder  # noqa: E402
+from bench.report import write_report  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "multilingual.jsonl"
@@ -161,9 +162,7 @@ def main() -> None:
             print(f"{model}: {json.dumps(results[model])}", flush=True)
     print_table(results)
     args.out = args.out or ROOT / "bench" / "out" / f"multilingual{'-titles' if args.titles else ''}.json"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written to {args.out}")
+    write_report(args.out, results)
 
 
 if __name__ == "__main__":
