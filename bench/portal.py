@@ -7,8 +7,10 @@ loopback port, over the sample help center's index (built from articles/ first w
 database. The suggest rate limit is raised for the run (KB_RATE_LIMIT_SUGGEST), since 20 clients on one address
 are far above the per-address default of a real customer. Each client keeps one HTTP/1.1 connection and sends
 customer questions taken from the index (and their first words, as the page asks while someone types) one
-after another for the given time. Reported: p50/p95/p99 latency, requests per second, and errors (any failed
-request or status other than 200). Written to bench/out/portal.json. It asserts nothing: it measures.
+after another for the given time. It runs once without recording searches (`analytics = off`) and once with
+(`on`, the default), each on a fresh server and database. Reported per run: p50/p95/p99 latency, requests per
+second, errors (any failed request or status other than 200) and the searches the database recorded; and the
+ratio of the two p50s. Written to bench/out/portal.json. It asserts nothing: it measures.
 """
 from __future__ import annotations
 
@@ -97,18 +99,12 @@ def client(port: int, queries: list[str], offset: int, stop_at: float, latencies
     conn.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--index", type=Path, default=ROOT / "var" / "index")
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    args = parser.parse_args()
-    ensure_index(args.index)
-    queries = queries_from(args.index)
+def serve_and_load(args, queries: list[str], analytics: str) -> dict:
+    """One run: `kb serve` with the `analytics` setting, loaded by the clients for the given time."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_DATABASE_URL": f"sqlite:///{tmp}/kb.sqlite3",
-               "KB_SECRET_KEY": "bench", "KB_RATE_LIMIT_SUGGEST": "1000000/minute"}
+               "KB_SECRET_KEY": "bench", "KB_RATE_LIMIT_SUGGEST": "1000000/minute", "KB_ANALYTICS": analytics}
         env.pop("KB_CONFIG", None)
         log = open(Path(tmp) / "server.log", "w+", encoding="utf-8")  # a file: a full pipe would stall the server
         server = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--index", str(args.index), "--port", str(port)],
@@ -126,6 +122,8 @@ def main() -> None:
             for t in threads:
                 t.join()
             wall = time.monotonic() - started
+            time.sleep(2.0)  # the event log writes at least once a second
+            recorded = recorded_searches(Path(tmp) / "kb.sqlite3")
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -133,20 +131,50 @@ def main() -> None:
             server_log = log.read()
             log.close()
     ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
-    result = {
-        "endpoint": "/api/suggest", "server": "waitress (kb serve, 8 threads)", "clients": args.clients,
-        "seconds": round(wall, 1), "requests": len(latencies) + len(errors), "errors": len(errors),
-        "error_kinds": sorted(set(errors)), "requests_per_second": round(len(latencies) / wall, 1),
+    return {
+        "analytics": analytics, "seconds": round(wall, 1), "requests": len(latencies) + len(errors),
+        "errors": len(errors), "error_kinds": sorted(set(errors)),
+        "requests_per_second": round(len(latencies) / wall, 1), "searches_recorded": recorded,
         "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
-        "p99_ms": round(float(np.percentile(ms, 99)), 1), "cpus": os.cpu_count(),
-        "index": str(args.index), "distinct_queries": len(queries),
-        "server_errors_logged": server_log.count("Traceback"),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1), "server_errors_logged": server_log.count("Traceback"),
     }
+
+
+def recorded_searches(database: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(database) as connection:
+            return int(connection.execute("SELECT count(*) FROM searches").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, default=ROOT / "var" / "index")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--analytics", nargs="+", choices=("on", "off"), default=["off", "on"],
+                        help="Run once per value of the analytics setting (default: without, then with recording).")
+    args = parser.parse_args()
+    ensure_index(args.index)
+    queries = queries_from(args.index)
+    runs = [serve_and_load(args, queries, mode) for mode in args.analytics]
+    result = {"endpoint": "/api/suggest", "server": "waitress (kb serve, 8 threads)", "clients": args.clients,
+              "cpus": os.cpu_count(), "index": str(args.index), "distinct_queries": len(queries), "runs": runs}
+    base = next((r for r in runs if r["analytics"] == "off"), None)
+    if base and len(runs) > 1:
+        result["p50_ratio_recording_vs_not"] = round(runs[-1]["p50_ms"] / base["p50_ms"], 3)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "portal.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"/api/suggest, {args.clients} clients, {wall:.0f} s: {result['requests']} requests "
-          f"({result['requests_per_second']}/s), p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-          f"p99 {result['p99_ms']} ms, errors {result['errors']}")
+    for run in runs:
+        print(f"/api/suggest, analytics {run['analytics']}, {args.clients} clients, {run['seconds']:.0f} s: "
+              f"{run['requests']} requests ({run['requests_per_second']}/s), p50 {run['p50_ms']} ms, "
+              f"p95 {run['p95_ms']} ms, p99 {run['p99_ms']} ms, errors {run['errors']}, "
+              f"searches recorded {run['searches_recorded']}")
+    if "p50_ratio_recording_vs_not" in result:
+        print(f"p50 with recording / without: {result['p50_ratio_recording_vs_not']}")
 
 
 if __name__ == "__main__":

@@ -235,6 +235,25 @@ def upgrade(ctx: click.Context, database_url: str | None) -> None:
 
 
 @cli.group()
+def analytics() -> None:
+    """What customers did, recorded for insights (searches, clicks, effort answers, views, deflections)."""
+
+
+@analytics.command(name="purge")
+@click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Delete what was recorded before this day (UTC).")
+@DATABASE
+@click.pass_context
+@_domain_errors
+def analytics_purge(ctx: click.Context, before, database_url: str | None) -> None:
+    """Delete recorded events older than a day (the analytics_retention_days setting does it daily)."""
+    from kb.helpdesk.operations import purge_analytics
+
+    removed = purge_analytics(_database_url(ctx, database_url), before)
+    click.echo(", ".join(f"{count} {table}" for table, count in removed.items()) + f" deleted (before {before:%Y-%m-%d})")
+
+
+@cli.group()
 def org() -> None:
     """Customer organisations."""
 

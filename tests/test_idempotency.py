@@ -132,7 +132,7 @@ def test_migration_0003_adds_its_columns_and_removes_them_keeping_the_data(tmp_p
             " '2026-01-01')"))
         connection.execute(text("INSERT INTO ticket_events (ticket_id, kind, author_kind, body, created_at)"
                                 " VALUES (1, 'submitted', 'customer', '', '2026-01-01')"))
-    upgrade(engine)
+    upgrade(engine, "0003")
     assert current_revision(engine) == "0003"
     with engine.connect() as connection:
         assert connection.execute(text("SELECT session_generation FROM users")).scalar_one() == 0
@@ -148,7 +148,7 @@ def test_migration_0003_adds_its_columns_and_removes_them_keeping_the_data(tmp_p
         assert connection.execute(text("SELECT ref FROM tickets")).scalar_one() == "KB-1"
     engine.dispose()
     engine, _ = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     engine.dispose()
 
 
@@ -158,7 +158,7 @@ def test_on_postgresql_the_migration_goes_both_ways_and_a_retry_files_once(porta
     downgrade(engine, "0002")
     assert "idempotency_key" not in {c["name"] for c in inspect(engine).get_columns("tickets")}
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     engine.dispose()
     settings, service = portal_index
     app = make_app(replace(settings, database_url=clean_database, secret_key="k" * 32), service)

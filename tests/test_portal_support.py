@@ -29,7 +29,7 @@ def test_contact_needs_sign_in_and_keeps_the_search(client):
 def test_suggestions_without_javascript_and_solved(app, ann):
     page = post(ann, "/contact", {"subject": "printer", "description": "my printer says offline",
                                   "step": "suggest"}).get_data(as_text=True)
-    assert 'href="/articles/printer-offline"' in page and "This solved my problem" in page
+    assert 'href="/articles/printer-offline?s=' in page and "This solved my problem" in page
     assert "Looks like: Printers" in page
     solved = post(ann, "/contact/solved", {"article_id": "printer-offline", "query": "printer my printer says offline"})
     assert solved.status_code == 200 and "No ticket was filed" in solved.get_data(as_text=True)

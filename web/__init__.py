@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import admin, api, auth, builds, context, desk, errors, i18n, portal, security, support
+    from web import admin, analytics, api, auth, builds, context, desk, errors, i18n, portal, security, support
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     engine, sessions = open_database(settings.database_url)
     app.extensions["kb.engine"] = engine
     app.extensions["kb.db"] = sessions
+    analytics.init_app(app, settings, engine)
     security.init_app(app, settings)
     context.init_app(app)
     i18n.init_app(app)

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from kb.helpdesk.accounts import can_see_ticket
 from kb.errors import TicketError
 from kb.helpdesk.tickets import check_idempotency_key, file_once, find_ticket, ticket_dict, tickets_for
+from web.analytics import record_search, record_ticket_filed
 from web.context import current_user, db
 from web.forms import QUERY_MAX, clean, has_surrogate
 from web.i18n import current_language
@@ -40,8 +41,9 @@ def search():
         k = min(MAX_K, max(1, int(request.args.get("k", "10"))))
     except ValueError:
         return _error(400, "k must be a whole number", "k")
-    response = current_app.extensions["kb.search"].search(request.args.get("q", ""), k=k, lang=current_language())
-    return jsonify(response.to_dict())
+    query = request.args.get("q", "")
+    response = current_app.extensions["kb.search"].search(query, k=k, lang=current_language())
+    return jsonify({**response.to_dict(), "search": record_search("api", query, response, len(response.hits))})
 
 
 @bp.get("/suggest")
@@ -112,6 +114,7 @@ def create_ticket_api():
         field = str(exc).split(" ", 1)[0]
         return _error(400, str(exc), field)
     if created:
+        record_ticket_filed(ticket)
         return jsonify(ticket_dict(ticket)), 201
     if (ticket.subject, ticket.description) != (fields["subject"], fields["description"]):
         return _error(422, f"Idempotency-Key: already used for ticket {ticket.ref}, with another subject or "

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import re
 import secrets
 from typing import Any, Callable
@@ -64,8 +66,9 @@ def visitor() -> str:
     """Who votes and views: the signed-in user, else the visitor id this server issued in a signed cookie.
 
     A missing, forged or self-chosen cookie gets a new id, unless the client's address has been given
-    `rate_limit_new_visitors` already: then the address itself is the visitor, so that a client throwing its
-    cookies away counts as a bounded number of visitors."""
+    `rate_limit_new_visitors` already: then the address stands for the visitor, so that a client throwing its
+    cookies away counts as a bounded number of visitors (stored as a keyed hash of the address, never the address
+    itself)."""
     user = current_user()
     if user is not None:
         return f"user:{user.id}"
@@ -79,8 +82,15 @@ def visitor() -> str:
             issued = secrets.token_urlsafe(18)
             g.visitor, g.visitor_cookie = f"v:{issued}", _visitor_signer().sign(issued).decode("ascii")
         else:
-            g.visitor = f"a:{client_address()}"[:64]
+            g.visitor = f"a:{_address_id(client_address())}"
     return g.visitor
+
+
+def _address_id(address: str) -> str:
+    """A client address as a visitor id: an HMAC of it under the app's secret key (24 hex characters)."""
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, b"kb.address:" + address.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def returning_visitor() -> bool:

@@ -9,7 +9,7 @@ import secrets
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField,
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
@@ -107,6 +107,17 @@ class ReplyForm(FlaskForm):
 class SolvedForm(FlaskForm):
     article_id = HiddenField(validators=[_required(_l("Article")), Length(max=200)])
     query = HiddenField(filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
+    search = HiddenField(validators=[Length(max=32)])  # the recorded search's token, when there is one
+
+
+class EffortForm(FlaskForm):
+    """Customer effort: "How easy was it to solve your problem?" from 1 (very hard) to 7 (very easy), about the
+    article that solved it or the resolved ticket."""
+
+    score = RadioField(_l("How easy was it to solve your problem?"), choices=[str(n) for n in range(1, 8)],
+                       validators=[_required(_l("How easy was it to solve your problem?"))])
+    article_id = HiddenField(validators=[Length(max=200)])
+    ticket = HiddenField(validators=[Length(max=16)])
 
 
 class ActionForm(FlaskForm):

@@ -13,15 +13,17 @@ from sqlalchemy.exc import IntegrityError
 
 from kb.helpdesk.models import ArticleView, Vote, utcnow
 from kb.index.records import IndexedArticle
-from web.article_html import article_html
+from web.analytics import record_click, record_search, tracked
+from web.article_html import article_html, article_url
 from web.context import db, returning_visitor, visitor
-from web.forms import ActionForm
+from web.forms import ActionForm, clean
 from web.i18n import current_language
 from web.snippets import snippet
 
 bp = Blueprint("portal", __name__)
 TOP_QUESTIONS = 6
 FILTERED_K = 50
+VOTE_REASON_MAX = 500
 
 
 def _service():
@@ -118,8 +120,10 @@ def search():
     hits = response.hits if response else []
     if chosen:
         hits = [h for h in hits if h.category == chosen][:search_k]
+    token = record_search("portal", query, response, len(hits)) if response else ""
     results = [{"hit": h, "snippet": snippet(service.articles[h.id], h.anchor, response.corrected or query),
-                "category_title": category_title(h.category)} for h in hits]
+                "url": tracked(article_url(h.id, h.anchor), token, position),
+                "category_title": category_title(h.category)} for position, h in enumerate(hits, start=1)]
     return render_template("search.html", query=query, response=response, results=results, chosen=chosen,
                            categories=service.categories, predicted_title=category_title(response.category)
                            if response else "")
@@ -174,6 +178,7 @@ def article(article_id: str):
     if meta is None:
         abort(404)
     record_view(article_id)
+    record_click(article_id)
     versions = set(meta.translations.values()) | {article_id}
     related = [a for a in one_version_each((articles[r] for r in meta.related if r in articles), articles)
                if a.id not in versions]
@@ -214,12 +219,14 @@ def vote(article_id: str):
     if not returning_visitor():  # no visitor cookie this server issued: reloading the page gives one
         flash(_("This form has expired or did not come from this site. Reload the page and try again."), "error")
         return redirect(url_for("portal.article", article_id=article_id, _anchor="helpful"))
+    # With a "no", what the reader says was missing (optional; kept to one line of at most 500 characters).
+    reason = " ".join(clean(request.form.get("reason", "")).split())[:VOTE_REASON_MAX] if helpful == "no" else ""
     for _attempt in range(2):  # a concurrent first vote from the same visitor makes the insert fail once
         existing = _own_vote(article_id)
         if existing is None:
-            db().add(Vote(article_id=article_id, visitor=visitor(), helpful=helpful == "yes"))
+            db().add(Vote(article_id=article_id, visitor=visitor(), helpful=helpful == "yes", reason=reason))
         else:
-            existing.helpful, existing.updated_at = helpful == "yes", utcnow()
+            existing.helpful, existing.reason, existing.updated_at = helpful == "yes", reason, utcnow()
         try:
             db().commit()
             break

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from kb.helpdesk.accounts import can_see_ticket
-from kb.helpdesk.models import Deflection
+from kb.helpdesk.analytics import EFFORT, is_token
+from kb.helpdesk.models import RESOLVED, AnalyticsEvent, Deflection, Ticket
 from kb.helpdesk.tickets import ACTIVE, add_reply, file_once, find_ticket, tickets_for, tracker
+from web.analytics import analytics_visitor, events, record_ticket_filed
 from web.context import current_user, db, sign_in_required, visitor
-from web.forms import DescribeForm, ReplyForm, SolvedForm, TicketForm, new_form_key
+from web.forms import DescribeForm, EffortForm, ReplyForm, SolvedForm, TicketForm, new_form_key
 from web.i18n import STATUS_LABELS
 from web.suggestions import file_ticket, problem_text, suggest
 
@@ -54,10 +57,12 @@ def solved():
     if not form.validate_on_submit() or form.article_id.data not in articles:
         abort(400, _("That article cannot be recorded as the answer."))
     user = current_user()
+    token = form.search.data if is_token(form.search.data or "") else ""
     db().add(Deflection(article_id=form.article_id.data, query=form.query.data or "", visitor=visitor(),
-                        user_id=user.id if user else None))
+                        user_id=user.id if user else None, search_token=token))
     db().commit()
-    return render_template("solved.html", article=articles[form.article_id.data])
+    return render_template("solved.html", article=articles[form.article_id.data],
+                           effort=EffortForm(formdata=None, article_id=form.article_id.data) if events() else None)
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -73,9 +78,11 @@ def new_ticket():
         return render_template("ticket_new.html", form=form, suggestions=None), 400
     user, key = current_user(), form.idempotency_key.data or None
     # The same form submitted again (a double click, a browser retry) shows the ticket it filed the first time.
-    ticket, _created = file_once(db(), user, key, lambda: file_ticket(
+    ticket, created = file_once(db(), user, key, lambda: file_ticket(
         user, form.subject.data, form.description.data, form.category.data, form.searched.data or "",
         idempotency_key=key))
+    if created:
+        record_ticket_filed(ticket)
     flash(_("Ticket %(ref)s is submitted. We will reply here and by e-mail.", ref=ticket.ref), "info")
     return redirect(url_for("support.ticket", ref=ticket.ref))
 
@@ -86,6 +93,47 @@ def tickets():
     mine = tickets_for(db(), current_user())
     return render_template("tickets.html", active=[t for t in mine if t.status in ACTIVE],
                            past=[t for t in mine if t.status not in ACTIVE], labels=STATUS_LABELS)
+
+
+def effort_answered(ticket: Ticket) -> bool:
+    return db().scalar(select(AnalyticsEvent.id).where(AnalyticsEvent.kind == EFFORT,
+                                                       AnalyticsEvent.ticket_ref == ticket.ref).limit(1)) is not None
+
+
+def _effort_form(ticket: Ticket) -> EffortForm | None:
+    """The effort question under a resolved ticket, for its customer, until answered."""
+    if events() is None or ticket.status != RESOLVED or effort_answered(ticket):
+        return None
+    return EffortForm(formdata=None, ticket=ticket.ref)
+
+
+@bp.post("/effort")
+def effort():
+    """The answer to "How easy was it to solve your problem?" (1-7), about an article that solved it or a resolved
+    ticket (its customer only, once). Written at once, not buffered: the ticket page hides the question after."""
+    form = EffortForm()
+    articles = current_app.extensions["kb.search"].visible_articles("public")
+    ticket = None
+    if form.ticket.data:
+        user = current_user()
+        ticket = find_ticket(db(), form.ticket.data) if user is not None else None
+        if ticket is None or not can_see_ticket(user, ticket) or user.is_staff:
+            abort(404)
+    elif form.article_id.data not in articles:
+        abort(400, _("That article cannot be recorded as the answer."))
+    if not form.validate_on_submit() or events() is None:
+        flash(_("Choose a number from 1 to 7."), "error")
+    elif ticket is not None and effort_answered(ticket):
+        flash(_("Thank you for your feedback."), "info")
+    else:
+        db().add(AnalyticsEvent(kind=EFFORT, visitor=analytics_visitor(), value=int(form.score.data),
+                                article_id="" if ticket else form.article_id.data,
+                                ticket_ref=ticket.ref if ticket else ""))
+        db().commit()
+        flash(_("Thank you for your feedback."), "info")
+    if ticket is not None:
+        return redirect(url_for("support.ticket", ref=ticket.ref))
+    return redirect(url_for("portal.article", article_id=form.article_id.data))
 
 
 def _visible_ticket(ref: str):
@@ -100,7 +148,7 @@ def _visible_ticket(ref: str):
 def ticket(ref: str):
     found = _visible_ticket(ref)
     return render_template("ticket.html", ticket=found, steps=tracker(found), form=ReplyForm(),
-                           labels=STATUS_LABELS)
+                           labels=STATUS_LABELS, effort=_effort_form(found))
 
 
 @bp.post("/tickets/<ref>/reply")
@@ -110,7 +158,7 @@ def reply(ref: str):
     form = ReplyForm()
     if not form.validate_on_submit():
         return render_template("ticket.html", ticket=found, steps=tracker(found), form=form,
-                               labels=STATUS_LABELS), 400
+                               labels=STATUS_LABELS, effort=_effort_form(found)), 400
     add_reply(db(), found, current_user(), form.body.data)
     db().commit()
     flash(_("Your reply is added."), "info")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -167,6 +167,8 @@ class Deflection(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[str] = mapped_column(String(200), index=True)
     query: Mapped[str] = mapped_column(Text, default="")
+    # The recorded search (SearchRecord.token) whose suggestion it was, when searches are recorded.
+    search_token: Mapped[str] = mapped_column(String(32), default="")
     visitor: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -191,6 +193,48 @@ class Vote(Base):
     article_id: Mapped[str] = mapped_column(String(200), index=True)
     visitor: Mapped[str] = mapped_column(String(64))
     helpful: Mapped[bool] = mapped_column(Boolean)
+    # With a "no": what the reader says was missing (optional).
+    reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+
+
+class SearchRecord(Base):
+    """One search: as typed and as searched, what it found and how sure it was. `token` is the random id the
+    results carry, so that a click on one (an AnalyticsEvent) names its search. `visitor` is the random visitor
+    cookie's id or a user's, never a client address."""
+
+    __tablename__ = "searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(16))  # portal, suggest, api, form
+    visitor: Mapped[str] = mapped_column(String(64), default="", index=True)
+    query: Mapped[str] = mapped_column(Text)
+    searched: Mapped[str] = mapped_column(Text, default="")  # the query as searched, when a fix changed it
+    lang: Mapped[str] = mapped_column(String(16), default="")
+    results: Mapped[int] = mapped_column(Integer, default=0)
+    top_article: Mapped[str] = mapped_column(String(200), default="")
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    confident: Mapped[bool] = mapped_column(Boolean, default=False)
+    category: Mapped[str] = mapped_column(String(CATEGORY_MAX), default="")
+
+
+class AnalyticsEvent(Base):
+    """Something a customer did that insights count: a click on a search result (`search_token`, `article_id`,
+    `position`), a ticket filed after a search (`search_token`, `ticket_ref`), a customer-effort answer (`value`
+    1-7, with the `ticket_ref` or the `article_id` that solved it). "This solved my problem" is a Deflection."""
+
+    __tablename__ = "analytics_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    visitor: Mapped[str] = mapped_column(String(64), default="")
+    search_token: Mapped[str] = mapped_column(String(32), default="", index=True)
+    article_id: Mapped[str] = mapped_column(String(200), default="", index=True)
+    position: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[int | None] = mapped_column(Integer)
+    ticket_ref: Mapped[str] = mapped_column(String(16), default="")

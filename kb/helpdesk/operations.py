@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TextIO
 
 from kb.helpdesk.accounts import DEMO_ORG, SeedResult, add_organisation, add_staff, add_user, demo_seed
@@ -11,7 +12,7 @@ from kb.helpdesk.db import current_revision, open_database
 from kb.helpdesk.tickets import category_labels
 
 __all__ = ["DEMO_ORG", "Account", "create_organisation", "create_staff", "create_user", "export_category_labels",
-           "migrate", "seed_demo"]
+           "migrate", "purge_analytics", "seed_demo"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,15 @@ def migrate(database_url: str) -> tuple[str | None, str]:
     """Create or migrate the schema to the latest version: (the revision now, the URL without its password)."""
     engine, _ = open_database(database_url)
     return current_revision(engine), engine.url.render_as_string(hide_password=True)
+
+
+def purge_analytics(database_url: str, before: datetime) -> dict[str, int]:
+    """Delete the recorded events (searches, clicks, effort answers, views, deflections) older than `before`
+    (naive UTC); how many rows each table lost."""
+    from kb.helpdesk.analytics import purge
+
+    engine, _ = open_database(database_url)
+    return purge(engine, before)
 
 
 def create_organisation(database_url: str, name: str) -> str:

@@ -12,12 +12,12 @@
     return node;
   }
 
-  function suggestionItem(item, query, token, solvedUrl, solvedLabel) {
+  function suggestionItem(item, query, search, token, solvedUrl, solvedLabel) {
     var li = el("li", {"class": "suggestion"});
     li.appendChild(el("a", {href: item.url, target: "_blank", rel: "noopener"}, item.title));
     li.appendChild(el("p", {"class": "snippet"}, item.snippet));
     var form = el("form", {method: "post", action: solvedUrl});
-    [["csrf_token", token], ["article_id", item.id], ["query", query]].forEach(function (pair) {
+    [["csrf_token", token], ["article_id", item.id], ["query", query], ["search", search || ""]].forEach(function (pair) {
       var input = el("input", {type: "hidden", name: pair[0]});
       input.value = pair[1];
       form.appendChild(input);
@@ -43,7 +43,7 @@
       list.replaceChildren();
       if (!data || !data.suggestions.length) { box.hidden = true; return; }
       data.suggestions.forEach(function (item) {
-        list.appendChild(suggestionItem(item, data.query, token, solvedUrl, form.dataset.solvedLabel));
+        list.appendChild(suggestionItem(item, data.query, data.search, token, solvedUrl, form.dataset.solvedLabel));
       });
       if (data.category_title) {
         var p = el("p", {"class": "meta", "data-role": "category"},

@@ -1,0 +1,168 @@
+"""Recording what customers do, off the request's path, and forgetting it after the retention period.
+
+A search must not wait for a database write: `EventLog.add` only appends a row to a bounded in-memory buffer, and
+one background thread per process inserts the buffered rows in batches (one transaction per flush, every
+`interval` seconds or sooner once `batch` rows wait). Analytics rows are not acknowledged to anyone: a process
+that dies loses at most its last `interval` of them, never a ticket or a reply (those are written in the
+request's own transaction). When the database cannot take a batch it is kept for the next flush; past
+`max_buffered` rows the oldest are dropped and counted (`dropped`), so a database outage never grows memory
+without bound.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, SearchRecord, utcnow
+
+log = logging.getLogger(__name__)
+
+CLICK, TICKET_FILED, EFFORT = "click", "ticket_filed", "effort"
+EVENT_KINDS = (CLICK, TICKET_FILED, EFFORT)
+EFFORT_SCALE = range(1, 8)  # "How easy was it to solve your problem?" 1 (very hard) .. 7 (very easy)
+TOKEN_CHARS = 32
+# What a purge deletes: the recorded events. Votes are each visitor's current opinion, not events, and stay.
+EVENT_TABLES = (SearchRecord, AnalyticsEvent, ArticleView, Deflection)
+
+
+def new_token() -> str:
+    """A random search id: 32 hex characters."""
+    return secrets.token_hex(TOKEN_CHARS // 2)
+
+
+def is_token(text: str) -> bool:
+    return len(text) == TOKEN_CHARS and all(c in "0123456789abcdef" for c in text)
+
+
+def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
+    """The oldest time the retention period keeps (None: 0 days, keep everything)."""
+    return None if days <= 0 else (now or utcnow()) - timedelta(days=days)
+
+
+class RetentionSweeper:
+    """Purges events past the retention period at most once every `every` seconds, when asked (`maybe`)."""
+
+    def __init__(self, engine: Engine, days: int, every: float = 24 * 3600) -> None:
+        self.engine, self.days, self.every = engine, days, every
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def maybe(self) -> dict[str, int] | None:
+        cutoff = retention_cutoff(self.days)
+        if cutoff is None:
+            return None
+        with self._lock:
+            if time.monotonic() - self._last < self.every:
+                return None
+            self._last = time.monotonic()
+        try:
+            return purge(self.engine, cutoff)
+        except SQLAlchemyError as exc:
+            log.warning("analytics: retention purge failed: %s", exc.__class__.__name__)
+            return None
+
+
+class EventLog:
+    """Buffered inserts into `searches` and `analytics_events` (see module doc)."""
+
+    def __init__(self, engine: Engine, interval: float = 1.0, batch: int = 500, max_buffered: int = 100_000,
+                 start: bool = True, sweeper: RetentionSweeper | None = None) -> None:
+        self.engine = engine
+        self.sweeper = sweeper
+        self.interval = interval
+        self.batch = batch
+        self.max_buffered = max_buffered
+        self.dropped = 0
+        self._rows: deque[tuple[Any, dict]] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if start:
+            self._thread = threading.Thread(target=self._run, name="kb-event-log", daemon=True)
+            self._thread.start()
+            atexit.register(self.close)
+
+    def search(self, **row: Any) -> None:
+        row.setdefault("created_at", utcnow())
+        self._add(SearchRecord, row)
+
+    def event(self, kind: str, **row: Any) -> None:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown analytics event kind {kind!r}")
+        row.setdefault("created_at", utcnow())
+        self._add(AnalyticsEvent, {"kind": kind, **row})
+
+    def _add(self, model: Any, row: dict) -> None:
+        with self._lock:
+            self._rows.append((model, row))
+            while len(self._rows) > self.max_buffered:
+                self._rows.popleft()
+                self.dropped += 1
+            full = len(self._rows) >= self.batch
+        if full:
+            self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def flush(self) -> int:
+        """Insert what is buffered, in one transaction; the rows written (0 when the database refused them: they
+        stay buffered for the next flush)."""
+        with self._lock:
+            taken = list(self._rows)
+            self._rows.clear()
+        if not taken:
+            return 0
+        by_model: dict[Any, list[dict]] = {}
+        for model, row in taken:
+            by_model.setdefault(model, []).append(row)
+        try:
+            with self.engine.begin() as connection:
+                for model, rows in by_model.items():
+                    connection.execute(insert(model), rows)
+        except SQLAlchemyError as exc:
+            log.warning("analytics: %d event(s) not written yet: %s", len(taken), exc.__class__.__name__)
+            with self._lock:
+                self._rows.extendleft(reversed(taken))
+                while len(self._rows) > self.max_buffered:
+                    self._rows.popleft()
+                    self.dropped += 1
+            return 0
+        return len(taken)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()
+            if self.sweeper is not None:
+                self.sweeper.maybe()
+
+    def close(self) -> None:
+        """Stop the thread and write what is left."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self.flush()
+
+
+def purge(engine: Engine, before: datetime) -> dict[str, int]:
+    """Delete every recorded event older than `before` (naive UTC); how many rows each table lost."""
+    removed = {}
+    with engine.begin() as connection:
+        for model in EVENT_TABLES:
+            result = connection.execute(delete(model).where(model.created_at < before))
+            removed[model.__tablename__] = int(result.rowcount or 0)
+    return removed
