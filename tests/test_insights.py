@@ -1,0 +1,76 @@
+"""The self-service figures' arithmetic on a seeded database: sessions, self-service score, deflection rate,
+resolution before first contact, customer effort and cost saved, including an empty range and a single day."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from kb.helpdesk.accounts import add_organisation, add_user
+from kb.helpdesk.analytics import EFFORT, new_token
+from kb.helpdesk.db import open_database
+from kb.helpdesk.insights import summary
+from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, SearchRecord, Ticket
+
+D1, D2 = datetime(2026, 3, 2, 9), datetime(2026, 3, 3, 15)
+
+
+def search(visitor: str, when: datetime) -> SearchRecord:
+    return SearchRecord(token=new_token(), source="portal", visitor=visitor, query="q", created_at=when)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def seeded(request, tmp_path: Path):
+    url = (f"sqlite:///{tmp_path / 'kb.sqlite3'}" if request.param == "sqlite"
+           else request.getfixturevalue("clean_database"))
+    _, sessions = open_database(url)
+    with sessions.begin() as db:
+        add_organisation(db, "Acme")
+        ann = add_user(db, "ann@acme.example", "password-ann", "Acme", "member")
+        bob = add_user(db, "bob@acme.example", "password-bob", "Acme", "member")
+        db.flush()
+        # Day 1: ann searches twice (one session) and files a ticket; bob searches and does not file;
+        # an anonymous visitor searches and views (one session); a view with no visitor id is no session.
+        db.add_all([search(f"user:{ann.id}", D1), search(f"user:{ann.id}", D1.replace(hour=10)),
+                    search(f"user:{bob.id}", D1), search("v:anon", D1),
+                    ArticleView(article_id="a", visitor="v:anon", created_at=D1),
+                    ArticleView(article_id="a", visitor="a:0123abcd", created_at=D1)])
+        db.add(Ticket(ref="KB-1", customer_id=ann.id, subject="s", description="d", created_at=D1.replace(hour=11)))
+        # Day 2: bob searches again and files; ann only views; one deflection; two effort answers.
+        db.add_all([search(f"user:{bob.id}", D2),
+                    ArticleView(article_id="a", visitor=f"user:{ann.id}", created_at=D2),
+                    Deflection(article_id="a", visitor="v:anon", created_at=D2),
+                    AnalyticsEvent(kind=EFFORT, value=6, created_at=D2),
+                    AnalyticsEvent(kind=EFFORT, value=3, created_at=D2)])
+        db.add(Ticket(ref="KB-2", customer_id=bob.id, subject="s", description="d", created_at=D2))
+    return sessions
+
+
+def test_two_days(seeded):
+    with seeded() as db:
+        got = summary(db, datetime(2026, 3, 2), datetime(2026, 3, 4), ticket_cost=20.0, session_cost=0.5)
+    assert got.sessions == 5  # ann d1, bob d1, anon d1, bob d2, ann d2
+    assert (got.ticket_customers, got.self_service_score) == (2, 2.5)
+    assert (got.solved, got.tickets, got.deflection_rate) == (1, 2, round(1 / 3, 4))
+    # signed-in search sessions: ann d1 (filed), bob d1 (no), bob d2 (filed)
+    assert (got.followed_sessions, got.resolved_before_contact) == (3, 1)
+    assert got.resolution_before_contact == round(1 / 3, 4)
+    assert (got.effort_answers, got.effort_score) == (2, 4.5)
+    assert got.cost_saved == round(round(1 / 3, 4) * 5 * 20.0 - 5 * 0.5, 2)
+
+
+def test_a_single_day(seeded):
+    with seeded() as db:
+        got = summary(db, datetime(2026, 3, 2), datetime(2026, 3, 3))
+    assert (got.sessions, got.ticket_customers, got.tickets, got.solved) == (3, 1, 1, 0)
+    assert (got.deflection_rate, got.followed_sessions, got.resolved_before_contact) == (0.0, 2, 1)
+    assert (got.effort_answers, got.effort_score) == (0, None)
+
+
+def test_an_empty_range_has_no_ratios(seeded):
+    with seeded() as db:
+        got = summary(db, datetime(2025, 1, 1), datetime(2025, 2, 1), ticket_cost=20.0, session_cost=0.5)
+    assert (got.sessions, got.tickets, got.solved, got.effort_answers) == (0, 0, 0, 0)
+    assert got.self_service_score is got.deflection_rate is got.resolution_before_contact is got.effort_score is None
+    assert got.cost_saved == 0.0
