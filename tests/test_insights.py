@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from kb.helpdesk.accounts import add_organisation, add_user
 from kb.helpdesk.analytics import EFFORT, new_token
@@ -74,3 +75,59 @@ def test_an_empty_range_has_no_ratios(seeded):
     assert (got.sessions, got.tickets, got.solved, got.effort_answers) == (0, 0, 0, 0)
     assert got.self_service_score is got.deflection_rate is got.resolution_before_contact is got.effort_score is None
     assert got.cost_saved == 0.0
+
+
+def test_per_day_counts_add_up_to_the_period(seeded):
+    from kb.helpdesk.insights import daily
+
+    with seeded() as db:
+        per_day = daily(db, datetime(2026, 3, 1), datetime(2026, 3, 4))
+        whole = summary(db, datetime(2026, 3, 1), datetime(2026, 3, 4))
+    assert [d.day for d in per_day] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    assert [(d.sessions, d.tickets, d.solved) for d in per_day] == [(0, 0, 0), (3, 1, 0), (2, 1, 1)]
+    assert [(d.followed_sessions, d.contacted_sessions) for d in per_day] == [(0, 0), (2, 1), (1, 1)]
+    assert [(d.effort_answers, d.effort_total) for d in per_day] == [(0, 0), (0, 0), (2, 9)]
+    assert whole.sessions == sum(d.sessions for d in per_day) == 5
+
+
+def test_the_tables(seeded):
+    from kb.helpdesk.analytics import CLICK
+    from kb.helpdesk.models import TicketArticle, Vote
+    from kb.helpdesk import reports
+
+    with seeded.begin() as db:
+        ann_id = db.scalar(select(Ticket.customer_id).where(Ticket.ref == "KB-1"))
+        kb1 = db.scalar(select(Ticket.id).where(Ticket.ref == "KB-1"))
+        db.add_all([search("v:a", D1), search("v:b", D1), search("v:c", D2)])
+        for row in db.scalars(select(SearchRecord)):
+            row.query = "Printer offline" if row.visitor in ("v:a", "v:b", "v:c") else "vpn"
+            row.confident = row.visitor != "v:c"
+        db.flush()
+        token = db.scalar(select(SearchRecord.token).where(SearchRecord.visitor == "v:a"))
+        db.add(AnalyticsEvent(kind=CLICK, search_token=token, article_id="printer-offline", created_at=D1))
+        db.add_all([Vote(article_id="x", visitor="v:1", helpful=False, reason="no macOS steps", updated_at=D1),
+                    Vote(article_id="x", visitor="v:2", helpful=False, reason="", updated_at=D2),
+                    Vote(article_id="x", visitor="v:3", helpful=True, updated_at=D2),
+                    Vote(article_id="y", visitor="v:1", helpful=True, updated_at=D2)])
+        # ann viewed "guide" 30 minutes before KB-1 and "old" two hours before
+        db.add_all([ArticleView(article_id="guide", visitor=f"user:{ann_id}", created_at=D1.replace(hour=10, minute=30)),
+                    ArticleView(article_id="old", visitor=f"user:{ann_id}", created_at=D1.replace(hour=9))])
+        db.add_all([TicketArticle(ticket_id=kb1, article_id="guide", created_at=D1),
+                    TicketArticle(ticket_id=kb1, article_id="guide", created_at=D2)])
+    start, end = datetime(2026, 3, 1), datetime(2026, 3, 8)
+    with seeded() as db:
+        top = reports.top_searches(db, start, end)
+        assert top[0] == {"search": "vpn", "count": 5, "confident_share": 1.0, "clicked": 0}
+        assert top[1] == {"search": "printer offline", "count": 3, "confident_share": round(2 / 3, 3), "clicked": 1}
+        assert [(r["search"], r["count"]) for r in reports.unanswered_searches(db, start, end)] == [
+            ("printer offline", 1)]
+        assert reports.not_helpful(db, start, end) == [
+            {"article": "x", "not_helpful": 2, "helpful": 1, "reasons": ["no macOS steps"]}]
+        assert reports.viewed_before_ticket(db, start, end) == [{"article": "guide", "tickets_after": 1}]
+        assert reports.most_linked(db, start, end) == [{"article": "guide", "links": 2, "tickets": 1}]
+        weeks = reports.tickets_per_category_week(db, start, end)
+        assert weeks == [{"week": "2026-03-02", "category": "", "tickets": 2}]
+        empty = datetime(2025, 1, 1), datetime(2025, 1, 2)
+        assert all(f(db, *empty) == [] for f in (reports.top_searches, reports.unanswered_searches,
+                                                 reports.not_helpful, reports.viewed_before_ticket,
+                                                 reports.most_linked, reports.tickets_per_category_week))

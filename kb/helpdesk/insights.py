@@ -60,12 +60,19 @@ def _sessions(start: datetime, end: datetime):
     return union(searches, views).subquery()
 
 
-def session_count(db: Session, start: datetime, end: datetime) -> int:
-    return int(db.scalar(select(func.count()).select_from(_sessions(start, end))) or 0)
+def _per_day(db: Session, query) -> dict[str, int]:
+    """{day as 'YYYY-MM-DD': count} from a query of (day, count) rows."""
+    return {str(day)[:10]: int(count) for day, count in db.execute(query).all()}
 
 
-def _followed(db: Session, start: datetime, end: datetime) -> tuple[int, int]:
-    """Signed-in customers' search sessions, and how many of them ended without a ticket that day."""
+def _count_by_day(db: Session, rows) -> dict[str, int]:
+    """How many rows of the subquery `rows` (with a `day` column) each day has."""
+    return _per_day(db, select(rows.c.day, func.count()).group_by(rows.c.day))
+
+
+def _followed(start: datetime, end: datetime):
+    """Signed-in customers' search sessions (only they can file a ticket), and those after which the customer filed
+    one that day: two subqueries of (visitor, day)."""
     searched = (select(SearchRecord.visitor.label("visitor"), _day(SearchRecord.created_at).label("day"))
                 .where(SearchRecord.created_at >= start, SearchRecord.created_at < end,
                        SearchRecord.visitor.like("user:%"))
@@ -73,28 +80,66 @@ def _followed(db: Session, start: datetime, end: datetime) -> tuple[int, int]:
     filed = (select(literal("user:", String).concat(cast(Ticket.customer_id, String)).label("visitor"),
                     _day(Ticket.created_at).label("day"))
              .where(Ticket.created_at >= start, Ticket.created_at < end).distinct().subquery())
-    total = int(db.scalar(select(func.count()).select_from(searched)) or 0)
-    contacted = int(db.scalar(select(func.count()).select_from(searched).join(
-        filed, and_(filed.c.visitor == searched.c.visitor, filed.c.day == searched.c.day))) or 0)
-    return total, total - contacted
+    contacted = (select(searched.c.visitor, searched.c.day).join(
+        filed, and_(filed.c.visitor == searched.c.visitor, filed.c.day == searched.c.day)).subquery())
+    return searched, contacted
+
+
+@dataclass(frozen=True)
+class Day:
+    day: str  # YYYY-MM-DD
+    sessions: int = 0
+    tickets: int = 0
+    solved: int = 0
+    followed_sessions: int = 0
+    contacted_sessions: int = 0
+    effort_answers: int = 0
+    effort_total: int = 0
+
+
+def daily(db: Session, start: datetime, end: datetime) -> list[Day]:
+    """The period's counts per UTC day, every day present (zeros for a quiet one): one grouped query each."""
+    in_period = {"tickets": (Ticket.created_at >= start, Ticket.created_at < end),
+                 "solved": (Deflection.created_at >= start, Deflection.created_at < end)}
+    searched, contacted = _followed(start, end)
+    counts = {
+        "sessions": _count_by_day(db, _sessions(start, end)),
+        "tickets": _per_day(db, select(_day(Ticket.created_at), func.count(Ticket.id)).where(*in_period["tickets"])
+                            .group_by(_day(Ticket.created_at))),
+        "solved": _per_day(db, select(_day(Deflection.created_at), func.count(Deflection.id))
+                           .where(*in_period["solved"]).group_by(_day(Deflection.created_at))),
+        "followed_sessions": _count_by_day(db, searched),
+        "contacted_sessions": _count_by_day(db, contacted),
+    }
+    effort_day = _day(AnalyticsEvent.created_at)
+    effort = {str(day)[:10]: (int(n), int(total or 0)) for day, n, total in db.execute(
+        select(effort_day, func.count(AnalyticsEvent.id), func.sum(AnalyticsEvent.value))
+        .where(AnalyticsEvent.kind == EFFORT, AnalyticsEvent.created_at >= start, AnalyticsEvent.created_at < end)
+        .group_by(effort_day)).all()}
+    out = []
+    for day in days(start.date(), (end - timedelta(microseconds=1)).date() + timedelta(days=1)):
+        key = day.isoformat()
+        n, total = effort.get(key, (0, 0))
+        out.append(Day(key, **{name: per_day.get(key, 0) for name, per_day in counts.items()},
+                       effort_answers=n, effort_total=total))
+    return out
 
 
 def summary(db: Session, start: datetime, end: datetime, ticket_cost: float = 0.0,
-            session_cost: float = 0.0) -> Summary:
-    sessions = session_count(db, start, end)
-    tickets_in = (Ticket.created_at >= start, Ticket.created_at < end)
-    ticket_customers = int(db.scalar(select(func.count(distinct(Ticket.customer_id))).where(*tickets_in)) or 0)
-    tickets = int(db.scalar(select(func.count(Ticket.id)).where(*tickets_in)) or 0)
-    solved = int(db.scalar(select(func.count(Deflection.id)).where(
-        Deflection.created_at >= start, Deflection.created_at < end)) or 0)
-    followed, resolved = _followed(db, start, end)
-    effort_count, effort_mean = db.execute(select(func.count(AnalyticsEvent.id), func.avg(AnalyticsEvent.value)).where(
-        AnalyticsEvent.kind == EFFORT, AnalyticsEvent.created_at >= start, AnalyticsEvent.created_at < end)).one()
+            session_cost: float = 0.0, per_day: list[Day] | None = None) -> Summary:
+    """The period's figures (module doc); `per_day`: its `daily` counts when already computed."""
+    per_day = daily(db, start, end) if per_day is None else per_day
+    sessions, tickets, solved = (sum(getattr(d, name) for d in per_day) for name in ("sessions", "tickets", "solved"))
+    followed = sum(d.followed_sessions for d in per_day)
+    resolved = followed - sum(d.contacted_sessions for d in per_day)
+    effort_count, effort_total = sum(d.effort_answers for d in per_day), sum(d.effort_total for d in per_day)
+    ticket_customers = int(db.scalar(select(func.count(distinct(Ticket.customer_id))).where(
+        Ticket.created_at >= start, Ticket.created_at < end)) or 0)
     resolution = _ratio(resolved, followed)
     saved = (resolution or 0.0) * sessions * ticket_cost - sessions * session_cost
     return Summary(sessions, ticket_customers, _ratio(sessions, ticket_customers), solved, tickets,
-                   _ratio(solved, solved + tickets), followed, resolved, resolution, int(effort_count),
-                   round(float(effort_mean), 2) if effort_mean is not None else None, round(saved, 2))
+                   _ratio(solved, solved + tickets), followed, resolved, resolution, effort_count,
+                   round(effort_total / effort_count, 2) if effort_count else None, round(saved, 2))
 
 
 def days(start: date, end: date) -> list[date]:
