@@ -314,8 +314,9 @@ def agent() -> None:
 
 @agent.command(name="add")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["agent", "admin"]), default="agent", show_default=True,
-              help="agent: works the desk; admin: also manages agents and organisations.")
+@click.option("--role", type=click.Choice(["agent", "admin", "editor"]), default="agent", show_default=True,
+              help="agent: works the desk; admin: also manages agents and organisations and reads insights; "
+                   "editor: reads insights and content gaps, works no tickets.")
 @click.option("--group", default="", help="The agent group whose tickets this agent works (see the routing setting).")
 @ACCOUNT_OPTIONS
 @click.pass_context

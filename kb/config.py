@@ -173,6 +173,10 @@ class Settings:
     routing: str = _setting("*=general", "Agent group of new tickets by predicted category, e.g. `printers=hardware, accounts=identity, *=general` (`*`: every other category).",
                             check=_routing, allowed="rules `category=group`, comma-separated")
     desk_page_size: int = _setting(25, "Tickets per page of the agent desk's queue.", minimum=1)
+    cost_per_ticket: float = _setting(15.0, "What handling one ticket costs (any currency): insights' estimated cost saved.",
+                                      minimum=0)
+    cost_per_self_service_session: float = _setting(0.1, "What one help-center session costs to serve (same currency as `cost_per_ticket`).",
+                                                    minimum=0)
     analytics: str = _setting("on", "Record searches, result clicks, contact-form outcomes and effort answers for insights (`on`), or record none of them (`off`); visitors are told apart by a random cookie id, never by address.",
                               choices=("on", "off"))
     analytics_retention_days: int = _setting(395, "Recorded searches, clicks, views and deflections older than this many days are deleted (0: keep them all); `kb analytics purge --before DATE` deletes them sooner.",

@@ -61,7 +61,7 @@ def sign_in():
             flash(_("You are signed in."), "info")  # no address: flashed messages travel in the cookie
             target = local_path(form.next.data)
             if user.is_staff and not target:
-                return redirect(url_for("desk.queue"))
+                return redirect(url_for("desk.queue") if user.works_tickets else url_for("insights.page"))
             return redirect(target or url_for("portal.home"))
         form.password.errors = [_("E-mail or password is not right.")]
         status = 401

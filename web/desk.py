@@ -36,8 +36,10 @@ def staff_only():
     user = current_user()
     if user is None:
         return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-    if not user.is_staff:
-        abort(404)  # to customers the desk does not exist
+    if not user.works_tickets:
+        if user.reads_insights and request.endpoint == "desk.queue":
+            return redirect(url_for("insights.page"))  # an editor's desk is the insights page
+        abort(404)  # to customers (and editors) the ticket desk does not exist
     return None
 
 

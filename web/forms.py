@@ -13,11 +13,12 @@ from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, Radio
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
-from kb.helpdesk.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EMAIL_MAX, GROUP_MAX, MANAGER, MEMBER, NAME_MAX,
-                       STAFF_ROLES, SUBJECT_MAX)
+from kb.helpdesk.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EDITOR_ROLE, EMAIL_MAX, GROUP_MAX, MANAGER,
+                                MEMBER, NAME_MAX, STAFF_ROLES, SUBJECT_MAX)
 
 QUERY_MAX = 2000
-ROLE_LABELS = {AGENT_ROLE: _l("agent"), ADMIN_ROLE: _l("admin"), MEMBER: _l("member"), MANAGER: _l("manager")}
+ROLE_LABELS = {AGENT_ROLE: _l("agent"), ADMIN_ROLE: _l("admin"), EDITOR_ROLE: _l("editor"), MEMBER: _l("member"),
+               MANAGER: _l("manager")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 FORM_KEY_RE = r"^[A-Za-z0-9_-]{16,64}$"

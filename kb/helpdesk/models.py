@@ -11,12 +11,15 @@ from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integ
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# Customer roles. Staff roles (agents, admins) are further values of the same column; staff belong to no
-# organisation and never see anything through the customers' rules.
+# Customer roles. Staff roles (agents, admins, editors) are further values of the same column; staff belong to no
+# organisation and never see anything through the customers' rules. Agents and admins work tickets; editors and
+# admins read insights (what self-service saves, what to write next).
 MEMBER, MANAGER = "member", "manager"
 CUSTOMER_ROLES = (MEMBER, MANAGER)
-AGENT_ROLE, ADMIN_ROLE = "agent", "admin"
-STAFF_ROLES = (AGENT_ROLE, ADMIN_ROLE)
+AGENT_ROLE, ADMIN_ROLE, EDITOR_ROLE = "agent", "admin", "editor"
+STAFF_ROLES = (AGENT_ROLE, ADMIN_ROLE, EDITOR_ROLE)
+TICKET_ROLES = (AGENT_ROLE, ADMIN_ROLE)
+INSIGHT_ROLES = (ADMIN_ROLE, EDITOR_ROLE)
 
 SUBMITTED, IN_PROGRESS, WAITING, RESOLVED = "submitted", "in_progress", "waiting_on_customer", "resolved"
 STATUSES = (SUBMITTED, IN_PROGRESS, WAITING, RESOLVED)
@@ -75,6 +78,14 @@ class User(Base):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def works_tickets(self) -> bool:
+        return self.role in TICKET_ROLES
+
+    @property
+    def reads_insights(self) -> bool:
+        return self.role in INSIGHT_ROLES
 
 
 class Ticket(Base):
