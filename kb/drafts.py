@@ -298,6 +298,8 @@ def add_questions(text: str, questions: list[str]) -> str | None:
         return None
     old = data.get("questions")
     old = [old] if isinstance(old, str) else old or []
+    if not isinstance(old, list) or not all(isinstance(q, (str, int, float)) for q in old):
+        return None
     entry = next(((k, v) for k, v in node.value if k.value == "questions"), None)
     if entry is None:  # no questions yet: a block before the closing line
         new_lines = ["questions:\n", *(f"  - {_item(q)}\n" for q in questions)]
