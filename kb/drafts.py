@@ -34,6 +34,7 @@ _PRIVATE = re.compile(r"\S+@\S+\.\w+|https?://|www\.", re.IGNORECASE)  # address
 # Letters only one language uses (the same rules as search/language.py, which the core may not import).
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _BULGARIAN_WORD = re.compile(r"ъ(?![еёюя])")
+_LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")  # as `kb new` takes it
 
 
 def clean_phrasing(text: str) -> str:
@@ -137,8 +138,12 @@ def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = Non
     text = f"{ticket.subject} {ticket.description}"
     if lang is None:
         lang = letters_language(text) or settings.default_lang
-        if _CYRILLIC.search(text) and lang == settings.default_lang:
-            notes.append("lang: the ticket is written in Cyrillic letters; set the article's language")
+        if _CYRILLIC.search(text) and letters_language(text) is None:
+            notes.append(f"lang: the ticket is written in Cyrillic letters that tell no language; '{lang}' was "
+                         "set: set the article's language")
+    lang = lang.strip().lower()
+    if not _LANG.fullmatch(lang):
+        raise KbError(f"lang '{lang}': use a language code such as en, ru, uk or bg")
     title = clean_phrasing(ticket.subject) or " ".join(ticket.subject.split())[:MAX_QUESTION] or ticket.ref
     title = title[:1].upper() + title[1:]
     questions = _unique([ticket.subject, _searched_query(ticket), first_sentence(ticket.description)])
@@ -148,13 +153,10 @@ def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = Non
     front.update({"status": "draft", "description": "TODO: one sentence: what this article helps with.",
                   "questions": questions, "tags": []})
     folder = root / (category if lang == settings.default_lang else lang)
-    path = _new_path(folder, slugify(title) + ("" if lang == settings.default_lang else f"-{lang}"),
-                     {a.id for a in center.articles})
     content = ("---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000) + "---\n"
                + _body(ticket, notes))
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(path, "x", encoding="utf-8") as out:  # never overwrite
-        out.write(content)
+    path = _write_new(folder, slugify(title) + ("" if lang == settings.default_lang else f"-{lang}"),
+                      {a.id for a in center.articles}, content)
     written = load_help_center(root, settings)
     rel = str(Path(root) / path.relative_to(root).as_posix())
     errors = [p for p in written.errors if p.path == rel]
@@ -174,12 +176,21 @@ def write_draft(settings: Settings, database_url: str, ref: str, lang: str | Non
         return draft_from_ticket(ticket, settings, lang)
 
 
-def _new_path(folder: Path, base: str, taken: set[str]) -> Path:
-    """`folder/base.md`, or `base-2`, `base-3`... when that file or article id exists."""
+def _write_new(folder: Path, base: str, taken: set[str], content: str) -> Path:
+    """Write `content` to a new file `folder/base.md`, or `base-2.md`, `base-3.md`... when that file or article id
+    exists (also when another writer creates it meanwhile); returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
     name, n = base, 2
-    while name in taken or (folder / f"{name}.md").exists():
+    while True:
+        path = folder / f"{name}.md"
+        if name not in taken:
+            try:
+                with open(path, "x", encoding="utf-8") as out:  # never overwrite
+                    out.write(content)
+                return path
+            except FileExistsError:
+                pass
         name, n = f"{base}-{n}", n + 1
-    return folder / f"{name}.md"
 
 
 # --- Questions proposed from what worked --------------------------------------------------------------------

@@ -94,6 +94,16 @@ def test_a_draft_never_overwrites_a_file_or_reuses_an_id(center: Path, url: str)
     assert load_help_center(center, Settings()).errors == []
 
 
+def test_a_file_that_is_no_article_is_not_overwritten_either(center: Path, url: str):
+    ref = add_ticket(url, "Scanner jams", "The scanner jams.", category="printers")
+    broken = center / "printers" / "scanner-jams.md"
+    broken.write_text("---\ntitle: [unclosed\n---\nBody.\n", encoding="utf-8")  # no article: bad YAML
+    result = run("draft-from-ticket", ref, "--articles-dir", str(center), "--database", url)
+    assert result.exit_code == 0, result.output
+    assert Path(result.output.strip()).name == "scanner-jams-2.md"
+    assert broken.read_text(encoding="utf-8") == "---\ntitle: [unclosed\n---\nBody.\n"
+
+
 def test_a_russian_ticket_gives_a_russian_draft_and_an_undeclared_category_a_note(center: Path, url: str):
     ref = add_ticket(url, "Не подключается VPN, выдаёт ошибку", "Ошибка 809 при подключении из дома. Что делать?",
                      predicted="network", replies=("Перезапустите клиент VPN.",))
@@ -121,6 +131,16 @@ def test_a_ukrainian_ticket_and_the_lang_option(center: Path, url: str):
     chosen = run("draft-from-ticket", ref, "--lang", "en", "--articles-dir", str(center), "--database", url)
     path = Path(chosen.output.strip())
     assert path == center / "printers" / "printer-ne-drukuye.md" and "lang" not in front_and_body(path)[0]
+
+
+def test_cyrillic_that_tells_no_language_is_noted_and_a_bad_lang_refused(center: Path, url: str):
+    ref = add_ticket(url, "Принтер", "Принтер не печата.", category="printers")
+    result = run("draft-from-ticket", ref, "--articles-dir", str(center), "--database", url)
+    assert result.exit_code == 0 and "note: lang: the ticket is written in Cyrillic letters" in result.output
+    before = sorted(center.rglob("*"))
+    refused = run("draft-from-ticket", ref, "--lang", "русский", "--articles-dir", str(center), "--database", url)
+    assert refused.exit_code == 1 and "lang 'русский'" in refused.output and "Traceback" not in refused.output
+    assert sorted(center.rglob("*")) == before
 
 
 def test_an_unknown_ticket_is_a_clear_error(center: Path, url: str):
