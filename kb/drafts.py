@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kb.articles import Article, load_yaml, split_front_matter
@@ -40,7 +40,10 @@ _LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")  # as `kb new` takes it
 def clean_phrasing(text: str) -> str:
     """`text` on one line, spaces collapsed, trailing sentence punctuation dropped ('?' kept); '' when it is
     too long to be a question or holds an e-mail or web address."""
-    text = " ".join("".join(c if c.isprintable() else " " for c in (text or "")).split()).rstrip(_TRAILING)
+    text = text or ""
+    if not text.isprintable():  # line breaks, tabs, control characters
+        text = "".join(c if c.isprintable() else " " for c in text)
+    text = " ".join(text.split()).rstrip(_TRAILING)
     if len(text) > MAX_QUESTION or _PRIVATE.search(text):
         return ""
     return text
@@ -51,13 +54,13 @@ def fold(text: str) -> str:
     return " ".join(text.casefold().split()).rstrip(_TRAILING + "?")
 
 
-def _unique(phrasings: list[str]) -> list[str]:
-    """The cleaned phrasings, each once (the first spelling kept)."""
+def _unique(phrasings: list[str]) -> dict[str, str]:
+    """The cleaned phrasings, each once (the first spelling kept), by their folded form."""
     seen: dict[str, str] = {}
     for text in map(clean_phrasing, phrasings):
-        if text and fold(text) not in seen:
-            seen[fold(text)] = text
-    return list(seen.values())
+        if text:
+            seen.setdefault(fold(text), text)
+    return seen
 
 
 def first_sentence(text: str) -> str:
@@ -146,7 +149,7 @@ def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = Non
         raise KbError(f"lang '{lang}': use a language code such as en, ru, uk or bg")
     title = clean_phrasing(ticket.subject) or " ".join(ticket.subject.split())[:MAX_QUESTION] or ticket.ref
     title = title[:1].upper() + title[1:]
-    questions = _unique([ticket.subject, _searched_query(ticket), first_sentence(ticket.description)])
+    questions = list(_unique([ticket.subject, _searched_query(ticket), first_sentence(ticket.description)]).values())
     front = {"title": title, "category": category}
     if lang != settings.default_lang:
         front["lang"] = lang
@@ -211,13 +214,14 @@ class QuestionPatch:
     skipped: list[str] = field(default_factory=list)  # articles whose front matter could not be patched
 
 
-def _outcomes(db: Session, since: datetime | None) -> list[tuple[str, list[str]]]:
-    """(article key, phrasings) for each deflection and each resolved ticket's linked article (once per ticket)."""
-    found: list[tuple[str, list[str]]] = []
-    deflections = select(Deflection.article_id, Deflection.query).where(Deflection.query != "")
+def _outcomes(db: Session, since: datetime | None) -> list[tuple[str, list[str], int]]:
+    """(article key, phrasings, times): the deflections, grouped by article and query, and each resolved ticket's
+    linked article (once per ticket, however many replies linked it)."""
+    deflections = (select(Deflection.article_id, Deflection.query, func.count())
+                   .where(Deflection.query != "").group_by(Deflection.article_id, Deflection.query))
     if since is not None:
         deflections = deflections.where(Deflection.created_at >= since)
-    found += [(article_id, [query]) for article_id, query in db.execute(deflections.order_by(Deflection.id))]
+    found = [(article_id, [query], times) for article_id, query, times in db.execute(deflections)]
     links = (select(TicketArticle.article_id, Ticket).join(Ticket, TicketArticle.ticket_id == Ticket.id)
              .where(Ticket.status == RESOLVED).order_by(TicketArticle.id))
     if since is not None:
@@ -226,7 +230,7 @@ def _outcomes(db: Session, since: datetime | None) -> list[tuple[str, list[str]]
     for article_id, ticket in db.execute(links):
         if (article_id, ticket.id) not in seen:
             seen.add((article_id, ticket.id))
-            found.append((article_id, [ticket.subject, _searched_query(ticket)]))
+            found.append((article_id, [ticket.subject, _searched_query(ticket)], 1))
     return found
 
 
@@ -238,12 +242,12 @@ def propose_questions(db: Session, articles: list[Article], default_lang: str, s
     by_key = {a.id: a for a in keyed([a for a in articles if a.status == "published"], default_lang)[0]}
     counts: dict[str, Counter[str]] = {}
     spellings: dict[tuple[str, str], Counter[str]] = {}
-    for key, phrasings in _outcomes(db, since):
+    for key, phrasings, times in _outcomes(db, since):
         if key not in by_key:
             continue
-        for text in _unique(phrasings):
-            counts.setdefault(key, Counter())[fold(text)] += 1
-            spellings.setdefault((key, fold(text)), Counter())[text] += 1
+        for folded, text in _unique(phrasings).items():
+            counts.setdefault(key, Counter())[folded] += times
+            spellings.setdefault((key, folded), Counter())[text] += times
     proposals = []
     for key in sorted(counts):
         article = by_key[key]
