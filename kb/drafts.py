@@ -218,7 +218,8 @@ def _outcomes(db: Session, since: datetime | None) -> list[tuple[str, list[str],
     """(article key, phrasings, times): the deflections, grouped by article and query, and each resolved ticket's
     linked article (once per ticket, however many replies linked it)."""
     deflections = (select(Deflection.article_id, Deflection.query, func.count())
-                   .where(Deflection.query != "").group_by(Deflection.article_id, Deflection.query))
+                   .where(Deflection.query != "").group_by(Deflection.article_id, Deflection.query)
+                   .order_by(func.min(Deflection.id)))  # the first spelling wins a tie
     if since is not None:
         deflections = deflections.where(Deflection.created_at >= since)
     found = [(article_id, [query], times) for article_id, query, times in db.execute(deflections)]
