@@ -37,6 +37,14 @@ _BULGARIAN_WORD = re.compile(r"ъ(?![еёюя])")
 _LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")  # as `kb new` takes it
 
 
+class _IndentedDumper(yaml.SafeDumper):
+    """yaml.safe_dump's dumper (plain types only), with block lists indented under their key (`questions:` then
+    `  - ...`), as the articles are written."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)
+
+
 def clean_phrasing(text: str) -> str:
     """`text` on one line, spaces collapsed, trailing sentence punctuation dropped ('?' kept); '' when it is
     too long to be a question or holds an e-mail or web address."""
@@ -156,7 +164,7 @@ def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = Non
     front.update({"status": "draft", "description": "TODO: one sentence: what this article helps with.",
                   "questions": questions, "tags": []})
     folder = root / (category if lang == settings.default_lang else lang)
-    content = ("---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000) + "---\n"
+    content = ("---\n" + yaml.dump(front, Dumper=_IndentedDumper, allow_unicode=True, sort_keys=False, width=1000) + "---\n"
                + _body(ticket, notes))
     path = _write_new(folder, slugify(title) + ("" if lang == settings.default_lang else f"-{lang}"),
                       {a.id for a in center.articles}, content)
