@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
+from kb.drafts import draft_from_ticket
+from kb.errors import KbError
 from kb.helpdesk.accounts import organisations
 from kb.helpdesk.queue import AGES, parse_filter, queue as queue_page
 from kb.helpdesk.models import AGENT, STATUSES, Ticket
@@ -21,7 +23,7 @@ from kb.helpdesk.tickets import (add_reply, change_category, change_status, earl
 from kb.index.records import IndexedArticle
 from web.article_html import article_html
 from web.context import current_user, db, route_group
-from web.forms import CategoryForm, ComposerForm, StatusForm
+from web.forms import ActionForm, CategoryForm, ComposerForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
 from web.suggestions import problem_text
 
@@ -205,6 +207,23 @@ def category(ref: str):
         flash(_("Category: %(category)s; routed to %(group)s.", category=form.category.data, group=found.agent_group),
               "info")
     return redirect(url_for("desk.ticket", ref=found.ref))
+
+
+@bp.post("/tickets/<ref>/draft")
+def draft(ref: str):
+    """A `status: draft` article written from the ticket into the articles folder (kb/drafts.py), for an editor to
+    finish and commit; the same as `kb draft-from-ticket REF`."""
+    found = _ticket(ref)
+    if not ActionForm().validate_on_submit():
+        abort(400, _("This form has expired or did not come from this site. Reload the page and try again."))
+    try:
+        written = draft_from_ticket(found, current_app.config["KB_SETTINGS"])
+    except (KbError, OSError) as exc:
+        flash(_("No draft was written: %(reason)s", reason=str(exc)), "error")
+    else:
+        flash(_("Draft written to %(path)s (article %(id)s): an editor finishes it and commits it.",
+                path=written.path.name, id=written.article_id), "info")
+    return redirect(url_for("desk.ticket", ref=found.ref, _anchor="deflection"))
 
 
 @bp.get("/articles/<article_id>")
