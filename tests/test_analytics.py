@@ -92,7 +92,7 @@ def test_purge_deletes_old_events_of_every_kind_and_keeps_votes(tmp_path: Path):
             db.add(Deflection(article_id="a", visitor="v:x", created_at=when))
         db.add(Vote(article_id="a", visitor="v:x", helpful=False, created_at=old))
     removed = purge(engine, datetime(2026, 3, 1))
-    assert removed == {"searches": 1, "analytics_events": 1, "article_views": 1, "deflections": 1}
+    assert removed == {"searches": 1, "analytics_events": 1, "article_views": 1, "deflections": 1, "search_days": 0}
     with sessions() as db:
         for model in (SearchRecord, AnalyticsEvent, ArticleView, Deflection):
             assert [r.created_at for r in db.scalars(select(model))] == [new]
@@ -106,7 +106,8 @@ def test_retention_sweeps_at_most_once_a_period(tmp_path: Path):
     with sessions.begin() as db:
         db.add(SearchRecord(**search_row(), created_at=utcnow() - timedelta(days=40)))
     sweeper = RetentionSweeper(engine, days=30, every=3600)
-    assert sweeper.maybe() == {"searches": 1, "analytics_events": 0, "article_views": 0, "deflections": 0}
+    assert sweeper.maybe() == {"searches": 1, "analytics_events": 0, "article_views": 0, "deflections": 0,
+                              "search_days": 0}
     with sessions.begin() as db:
         db.add(SearchRecord(**search_row(), created_at=utcnow() - timedelta(days=40)))
     assert sweeper.maybe() is None  # not again within the hour

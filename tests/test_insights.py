@@ -131,3 +131,44 @@ def test_the_tables(seeded):
         assert all(f(db, *empty) == [] for f in (reports.top_searches, reports.unanswered_searches,
                                                  reports.not_helpful, reports.viewed_before_ticket,
                                                  reports.most_linked, reports.tickets_per_category_week))
+
+
+def test_rolled_up_days_give_the_same_figures_and_tables(seeded):
+    from kb.helpdesk import reports
+    from kb.helpdesk.analytics import purge
+    from kb.helpdesk.insights import daily
+    from kb.helpdesk.models import InsightDay, SearchDay
+    from kb.helpdesk.rollups import roll_up
+
+    start, end = datetime(2026, 3, 1), datetime(2026, 3, 8)
+
+    def everything(db):
+        return (daily(db, start, end), summary(db, start, end, 20.0, 0.5), reports.top_searches(db, start, end),
+                reports.unanswered_searches(db, start, end))
+
+    with seeded() as db:
+        db.add(search("v:late", datetime(2026, 3, 3, 23, 59)))
+        db.commit()
+        for row in db.scalars(select(SearchRecord).where(SearchRecord.visitor == "v:late")):
+            row.confident = False
+        db.commit()
+        live = everything(db)
+        # D2 (March 3) is not settled on March 4: only March 2 is rolled up
+        assert roll_up(db, now=datetime(2026, 3, 4, 8)) == 1
+        assert set(db.scalars(select(InsightDay.day))) == {"2026-03-02"}
+        assert everything(db) == live
+        # March 3 to 18: the quiet days too, so that they are never computed from the events again
+        assert roll_up(db, now=datetime(2026, 3, 20)) == 16
+        assert roll_up(db, now=datetime(2026, 3, 20)) == 0  # nothing is computed twice
+        assert len(set(db.scalars(select(InsightDay.day)))) == 17
+        assert everything(db) == live
+        # a period that cuts a rolled-up day reads that day from the events
+        part = datetime(2026, 3, 2, 10), datetime(2026, 3, 3, 16)
+        with_rollups = summary(db, *part)
+    with seeded() as db:
+        db.execute(InsightDay.__table__.delete())
+        db.commit()
+        assert summary(db, *part) == with_rollups
+    purge(seeded.kw["bind"], datetime(2026, 3, 3))
+    with seeded() as db:
+        assert set(db.scalars(select(SearchDay.day))) == {"2026-03-03"}  # the texts go with the events

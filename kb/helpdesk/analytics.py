@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, SearchRecord, utcnow
+from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, SearchDay, SearchRecord, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
 
 
 class RetentionSweeper:
-    """Purges events past the retention period at most once every `every` seconds, when asked (`maybe`)."""
+    """Upkeep at most once every `every` seconds, when asked (`maybe`): purges events past the retention period,
+    then rolls up the settled days insights read (kb/helpdesk/rollups.py)."""
 
     def __init__(self, engine: Engine, days: int, every: float = 24 * 3600) -> None:
         self.engine, self.days, self.every = engine, days, every
@@ -57,18 +58,20 @@ class RetentionSweeper:
         self._lock = threading.Lock()
 
     def maybe(self) -> dict[str, int] | None:
-        cutoff = retention_cutoff(self.days)
-        if cutoff is None:
-            return None
+        """What the purge removed (None when it was not time, or nothing is ever purged)."""
         with self._lock:
             if time.monotonic() - self._last < self.every:
                 return None
             self._last = time.monotonic()
+        cutoff = retention_cutoff(self.days)
+        removed = None
         try:
-            return purge(self.engine, cutoff)
+            if cutoff is not None:
+                removed = purge(self.engine, cutoff)
+            roll_up_all(self.engine)
         except SQLAlchemyError as exc:
-            log.warning("analytics: retention purge failed: %s", exc.__class__.__name__)
-            return None
+            log.warning("analytics: upkeep failed: %s", exc.__class__.__name__)
+        return removed
 
 
 class EventLog:
@@ -159,10 +162,23 @@ class EventLog:
 
 
 def purge(engine: Engine, before: datetime) -> dict[str, int]:
-    """Delete every recorded event older than `before` (naive UTC); how many rows each table lost."""
+    """Delete every recorded event older than `before` (naive UTC), and the search texts of the rolled-up days
+    before it; how many rows each table lost. A rolled-up day's counts hold nothing a customer typed and stay."""
     removed = {}
     with engine.begin() as connection:
         for model in EVENT_TABLES:
             result = connection.execute(delete(model).where(model.created_at < before))
             removed[model.__tablename__] = int(result.rowcount or 0)
+        result = connection.execute(delete(SearchDay).where(SearchDay.day < before.date().isoformat()))
+        removed[SearchDay.__tablename__] = int(result.rowcount or 0)
     return removed
+
+
+def roll_up_all(engine: Engine) -> int:
+    """Roll up every settled day not rolled up yet (kb/helpdesk/rollups.py); how many days were."""
+    from sqlalchemy.orm import Session
+
+    from kb.helpdesk.rollups import roll_up
+
+    with Session(engine) as db:
+        return roll_up(db)

@@ -21,7 +21,8 @@ from sqlalchemy import String, and_, cast, distinct, func, literal, select, unio
 from sqlalchemy.orm import Session
 
 from kb.helpdesk.analytics import EFFORT
-from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, SearchRecord, Ticket
+from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, InsightDay, SearchRecord, Ticket
+from kb.helpdesk.rollups import live_segments, rolled_days
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,25 @@ class Day:
 
 
 def daily(db: Session, start: datetime, end: datetime) -> list[Day]:
-    """The period's counts per UTC day, every day present (zeros for a quiet one): one grouped query each."""
+    """The period's counts per UTC day, every day present (zeros for a quiet one): rolled-up days as stored
+    (kb/helpdesk/rollups.py), the others from the events."""
+    rolled = {row.day: row for row in db.scalars(select(InsightDay).where(
+        InsightDay.day.in_(rolled_days(db, start, end))))}
+    live = {d.day: d for seg_start, seg_end in live_segments(start, end, set(rolled))
+            for d in live_daily(db, seg_start, seg_end)}
+    fields = [name for name in Day.__dataclass_fields__ if name != "day"]
+    return [live[key] if key in live else
+            Day(key, **{name: getattr(rolled[key], name) for name in fields}) if key in rolled else Day(key)
+            for key in (day.isoformat() for day in days(start.date(), _end_day(end)))]
+
+
+def _end_day(end: datetime) -> date:
+    """The first day after a period ending at `end` (exclusive)."""
+    return (end - timedelta(microseconds=1)).date() + timedelta(days=1)
+
+
+def live_daily(db: Session, start: datetime, end: datetime) -> list[Day]:
+    """The period's counts per UTC day computed from the events: one grouped query each."""
     in_period = {"tickets": (Ticket.created_at >= start, Ticket.created_at < end),
                  "solved": (Deflection.created_at >= start, Deflection.created_at < end)}
     searched, contacted = _followed(start, end)
@@ -117,7 +136,7 @@ def daily(db: Session, start: datetime, end: datetime) -> list[Day]:
         .where(AnalyticsEvent.kind == EFFORT, AnalyticsEvent.created_at >= start, AnalyticsEvent.created_at < end)
         .group_by(effort_day)).all()}
     out = []
-    for day in days(start.date(), (end - timedelta(microseconds=1)).date() + timedelta(days=1)):
+    for day in days(start.date(), _end_day(end)):
         key = day.isoformat()
         n, total = effort.get(key, (0, 0))
         out.append(Day(key, **{name: per_day.get(key, 0) for name, per_day in counts.items()},

@@ -33,6 +33,7 @@ CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
 CATEGORY_MAX, GROUP_MAX = 64, 64
 IDEMPOTENCY_KEY_MAX = 64
+SEARCH_TEXT_MAX = 500  # a search text as a rolled-up day keeps it
 
 
 def utcnow() -> datetime:
@@ -187,6 +188,8 @@ class Deflection(Base):
 
 class ArticleView(Base):
     __tablename__ = "article_views"
+    # Insights look up a customer's views before their tickets.
+    __table_args__ = (Index("ix_article_views_visitor_created_at", "visitor", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[str] = mapped_column(String(200), index=True)
@@ -249,3 +252,36 @@ class AnalyticsEvent(Base):
     position: Mapped[int | None] = mapped_column(Integer)
     value: Mapped[int | None] = mapped_column(Integer)
     ticket_ref: Mapped[str] = mapped_column(String(16), default="")
+
+
+class InsightDay(Base):
+    """One finished UTC day's self-service counts (kb/helpdesk/insights.py `Day`), computed once from the events so
+    that a year of insights reads 365 rows, not every search."""
+
+    __tablename__ = "insight_days"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    tickets: Mapped[int] = mapped_column(Integer, default=0)
+    solved: Mapped[int] = mapped_column(Integer, default=0)
+    followed_sessions: Mapped[int] = mapped_column(Integer, default=0)
+    contacted_sessions: Mapped[int] = mapped_column(Integer, default=0)
+    effort_answers: Mapped[int] = mapped_column(Integer, default=0)
+    effort_total: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SearchDay(Base):
+    """One finished UTC day's most frequent search texts (as searched, case-folded) with their counts: what the
+    insights' top and unanswered searches add up over a range. Texts customers typed: purged with the events."""
+
+    __tablename__ = "search_days"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    text: Mapped[str] = mapped_column(String(SEARCH_TEXT_MAX), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16), default="")
+    searches: Mapped[int] = mapped_column(Integer, default=0)
+    confident: Mapped[int] = mapped_column(Integer, default=0)
+    clicked: Mapped[int] = mapped_column(Integer, default=0)
+    best_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    top_article: Mapped[str] = mapped_column(String(200), default="")

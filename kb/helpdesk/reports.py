@@ -6,46 +6,58 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, String, and_, case, cast, distinct, func, literal, select
+from sqlalchemy import String, and_, case, cast, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from kb.helpdesk.analytics import CLICK
-from kb.helpdesk.models import AnalyticsEvent, ArticleView, SearchRecord, Ticket, TicketArticle, Vote
+from kb.helpdesk.models import ArticleView, SearchDay, Ticket, TicketArticle, Vote
+from kb.helpdesk.rollups import live_segments, rolled_days, search_texts
 
 BEFORE_TICKET = timedelta(hours=1)  # an article viewed this long before the same customer filed a ticket
 MAX_REASONS = 5
 
 
-def searched_text():
-    """A recorded search's text as searched (after a fix), case-folded: how searches are grouped."""
-    return func.lower(func.coalesce(func.nullif(SearchRecord.searched, ""), SearchRecord.query))
+def _search_texts(db: Session, start: datetime, end: datetime, unanswered: bool) -> dict[str, dict]:
+    """Searches of the period by text: rolled-up days' stored texts added to the other days' events."""
+    rolled = rolled_days(db, start, end)
+    totals: dict[str, dict] = {}
+
+    def add(row: dict) -> None:
+        total = totals.setdefault(row["text"], {"text": row["text"], "searches": 0, "confident": 0, "clicked": 0,
+                                                "best_confidence": 0.0, "lang": "", "top_article": ""})
+        for name in ("searches", "confident", "clicked"):
+            total[name] += row[name]
+        total["best_confidence"] = max(total["best_confidence"], row["best_confidence"])
+        total["lang"] = total["lang"] or row["lang"]
+        total["top_article"] = total["top_article"] or row["top_article"]
+
+    if rolled:  # summed in SQL: a row a text, not a row a text and day
+        query = (select(SearchDay.text, func.sum(SearchDay.searches), func.sum(SearchDay.confident),
+                        func.sum(SearchDay.clicked), func.max(SearchDay.best_confidence), func.max(SearchDay.lang),
+                        func.max(SearchDay.top_article))
+                 .where(SearchDay.day >= min(rolled), SearchDay.day <= max(rolled))  # every day between is rolled
+                 .group_by(SearchDay.text))
+        for text, n, confident, clicked, best, lang, top in db.execute(query):
+            add({"text": text, "searches": int(n), "confident": int(confident or 0), "clicked": int(clicked or 0),
+                 "best_confidence": float(best or 0.0), "lang": lang or "", "top_article": top or ""})
+    for seg_start, seg_end in live_segments(start, end, rolled):
+        for row in search_texts(db, seg_start, seg_end, None, unanswered):
+            add(row)
+    return totals
 
 
 def top_searches(db: Session, start: datetime, end: datetime, limit: int = 20) -> list[dict]:
-    """The most frequent searches: how often, the share answered confidently, and how many got a click (clicks are
-    found through their search token's index, one lookup a search)."""
-    text = searched_text().label("text")
-    clicked = (select(AnalyticsEvent.id).where(AnalyticsEvent.search_token == SearchRecord.token,
-                                                AnalyticsEvent.kind == CLICK).exists())
-    rows = db.execute(
-        select(text, func.count(SearchRecord.id), func.sum(cast(SearchRecord.confident, Integer)),
-               func.sum(case((clicked, 1), else_=0)))
-        .where(SearchRecord.created_at >= start, SearchRecord.created_at < end)
-        .group_by(text).order_by(func.count(SearchRecord.id).desc(), text).limit(limit)).all()
-    return [{"search": t, "count": int(n), "confident_share": round(int(c or 0) / n, 3), "clicked": int(k or 0)}
-            for t, n, c, k in rows]
+    """The most frequent searches: how often, the share answered confidently, and how many got a click."""
+    rows = sorted(_search_texts(db, start, end, False).values(), key=lambda r: (-r["searches"], r["text"]))[:limit]
+    return [{"search": r["text"], "count": r["searches"], "confident_share": round(r["confident"] / r["searches"], 3),
+             "clicked": r["clicked"]} for r in rows]
 
 
 def unanswered_searches(db: Session, start: datetime, end: datetime, limit: int = 200) -> list[dict]:
-    """Searches with no confident answer, by text, most frequent first, with their language and best confidence."""
-    text = searched_text().label("text")
-    rows = db.execute(
-        select(text, func.count(SearchRecord.id), func.max(SearchRecord.lang), func.max(SearchRecord.confidence),
-               func.max(SearchRecord.top_article))
-        .where(SearchRecord.created_at >= start, SearchRecord.created_at < end, SearchRecord.confident.is_(False))
-        .group_by(text).order_by(func.count(SearchRecord.id).desc(), text).limit(limit)).all()
-    return [{"search": t, "count": int(n), "lang": lang or "", "confidence": round(float(c or 0), 3),
-             "top_article": top or ""} for t, n, lang, c, top in rows]
+    """Searches with no confident answer, by text, most frequent first, with a language and the best confidence."""
+    rows = [r for r in _search_texts(db, start, end, True).values() if r["searches"] > r["confident"]]
+    rows.sort(key=lambda r: (-(r["searches"] - r["confident"]), r["text"]))
+    return [{"search": r["text"], "count": r["searches"] - r["confident"], "lang": r["lang"],
+             "confidence": round(r["best_confidence"], 3), "top_article": r["top_article"]} for r in rows[:limit]]
 
 
 def not_helpful(db: Session, start: datetime, end: datetime, limit: int = 20) -> list[dict]:

@@ -54,6 +54,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_analytics_events_search_token'), ['search_token'], unique=False)
         batch_op.create_index(batch_op.f('ix_analytics_events_article_id'), ['article_id'], unique=False)
 
+    op.create_table('insight_days',
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('sessions', sa.Integer(), nullable=False),
+    sa.Column('tickets', sa.Integer(), nullable=False),
+    sa.Column('solved', sa.Integer(), nullable=False),
+    sa.Column('followed_sessions', sa.Integer(), nullable=False),
+    sa.Column('contacted_sessions', sa.Integer(), nullable=False),
+    sa.Column('effort_answers', sa.Integer(), nullable=False),
+    sa.Column('effort_total', sa.Integer(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('day', name=op.f('pk_insight_days'))
+    )
+    op.create_table('search_days',
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('lang', sa.String(length=16), nullable=False),
+    sa.Column('searches', sa.Integer(), nullable=False),
+    sa.Column('confident', sa.Integer(), nullable=False),
+    sa.Column('clicked', sa.Integer(), nullable=False),
+    sa.Column('best_confidence', sa.Float(), nullable=False),
+    sa.Column('top_article', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'text', name=op.f('pk_search_days'))
+    )
+    op.create_index('ix_article_views_visitor_created_at', 'article_views', ['visitor', 'created_at'], unique=False)
+
     # Columns added, never a table rebuilt.
     with op.batch_alter_table('votes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reason', sa.Text(), nullable=False, server_default=''))
@@ -62,6 +87,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_article_views_visitor_created_at', table_name='article_views')
+    op.drop_table('search_days')
+    op.drop_table('insight_days')
     op.drop_column('deflections', 'search_token')
     op.drop_column('votes', 'reason')
     op.drop_table('analytics_events')
