@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -221,7 +222,8 @@ class SearchService:
         for key, score in candidates.vector:
             group = self.articles[key].group
             cosine[group] = max(cosine.get(group, score), score)
-        background = float(np.median(candidates.passage_scores)) if candidates.passage_scores else 0.0
+        # (statistics.median: the same value as numpy's for a short list of floats, a tenth of its time)
+        background = statistics.median(candidates.passage_scores) if candidates.passage_scores else 0.0
         return relevant_count([(cosine.get(self.articles[key].group, 0.0), score) for key, score in ranked],
                               background, margin, share)
 
