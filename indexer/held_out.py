@@ -28,6 +28,7 @@ class HeldOut:
     texts: list[str]
     articles: list[str]
     hidden: list[int]
+    kinds: list[str]  # 'title', 'description' or 'question'
 
 
 def held_out_texts(articles: Sequence[Article], passages: Sequence[Passage], rows: Sequence[int],
@@ -41,24 +42,25 @@ def held_out_texts(articles: Sequence[Article], passages: Sequence[Passage], row
             row_of.setdefault((p.article_id, p.kind, p.text), row)
     by_id = {a.id: a for a in articles}
     summaries = {article_id: row for (article_id, kind, _), row in row_of.items() if kind == "summary"}
-    first: list[tuple[str, str, int]] = []
-    rest: list[tuple[str, str, int]] = []
+    first: list[tuple[str, str, int, str]] = []
+    rest: list[tuple[str, str, int, str]] = []
     for article_id in sorted({passages[r].article_id for r in rows}):
         article = by_id[article_id]
         summary = summaries.get(article_id, -1)
-        for text in (article.title, article.description):
+        for text, kind in ((article.title, "title"), (article.description, "description")):
             if text and text.strip():
-                first.append((text, article_id, summary))
+                first.append((text, article_id, summary, kind))
         for question in article.questions:
             row = row_of.get((article_id, "question", question))
             if row is not None:
-                rest.append((question, article_id, row))
+                rest.append((question, article_id, row, "question"))
     rng = random.Random(seed)
     if len(first) > limit:
         first = rng.sample(first, limit)
     chosen = first + (rng.sample(rest, min(len(rest), limit - len(first))) if len(first) < limit else [])
     chosen.sort(key=lambda item: (item[1], item[2], item[0]))
-    return HeldOut([t for t, _, _ in chosen], [a for _, a, _ in chosen], [r for _, _, r in chosen])
+    return HeldOut([t for t, _, _, _ in chosen], [a for _, a, _, _ in chosen], [r for _, _, r, _ in chosen],
+                   [k for _, _, _, k in chosen])
 
 
 def embed_held_out(held: HeldOut, encode_queries: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
