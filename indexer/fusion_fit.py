@@ -106,17 +106,18 @@ def weight_grid(keyword_weight: float, category_weight: float) -> list[tuple[flo
 
 def fit_weights(searches: Sequence[HeldOutSearch], category_of: Mapping[str, str], group_of: Mapping[str, str],
                 keyword_weight: float, category_weight: float) -> dict:
-    """The pair of the grid with the best held-out mean reciprocal rank (the configured pair on a tie), with the
-    configured pair's and the plain vector ranking's, for the manifest. Empty without searches."""
+    """The pair of the grid with the best held-out mean reciprocal rank, with the configured pair's and the plain
+    vector ranking's, for the manifest; empty without searches. Of pairs that tie, the configured one, else the
+    one nearest to it (then the lower weights): a weight moves only as far as the searches show it should."""
     if not searches:
         return {}
+    configured = (keyword_weight, category_weight)
     mrr = {pair: float(np.mean([reciprocal_rank(ranked(s, pair[0], pair[1], category_of), s.answer, group_of)
                                 for s in searches]))
            for pair in weight_grid(keyword_weight, category_weight)}
-    best = (keyword_weight, category_weight)
-    for pair, value in mrr.items():
-        if value > mrr[best] + 1e-9:
-            best = pair
+    top = max(mrr.values())
+    best = min((pair for pair, value in mrr.items() if value >= top - 1e-9),
+               key=lambda p: (abs(p[0] - configured[0]) + abs(p[1] - configured[1]), p))
     return {"keyword_weight": best[0], "category_weight": best[1], "searches": len(searches),
             "held_out_mrr": round(mrr[best], 4), "configured_mrr": round(mrr[(keyword_weight, category_weight)], 4),
             "vector_mrr": round(mrr[(0.0, 0.0)], 4),
