@@ -118,8 +118,8 @@ class SearchService:
             raise IndexFormatError(f"{index_dir}: {len(self._centroids)} centroids for {len(self.articles)} articles")
         self._confidence = {audience: ConfidenceModel.from_json(manifest.confidence.get(audience) or {})
                             for audience in AUDIENCES}
-        self.fusion_weights = {audience: fusion_weights(manifest.fusion.get(audience), settings)
-                               for audience in AUDIENCES}
+        fitted = manifest.fusion if isinstance(manifest.fusion, dict) else {}
+        self.fusion_weights = {audience: fusion_weights(fitted.get(audience), settings) for audience in AUDIENCES}
         for curve in self._confidence.values():
             if curve.features != CONFIDENCE_FEATURES:
                 raise IndexFormatError(f"{index_dir}: confidence model over {curve.features}, this kb computes "
