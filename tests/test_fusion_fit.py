@@ -173,3 +173,19 @@ def test_an_index_without_a_usable_fit_is_searched_with_the_configured_weights(e
     assert fusion_weights({"keyword_weight": 0.1, "category_weight": 0.0}, settings) == (0.1, 0.0)
     assert fusion_weights({"keyword_weight": 0.1, "category_weight": 0.0},
                           replace(settings, fusion="rrf")) == (0.3, 0.05)
+
+
+def test_kb_build_prints_the_fitted_weights(center, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    monkeypatch.setenv("KB_EMBEDDING_MODEL", "fake-hashing")
+    monkeypatch.delenv("KB_CONFIG", raising=False)
+    index = tmp_path / "index"
+    result = CliRunner().invoke(cli, ["build", "--articles", str(center), "--index", str(index)], obj={},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    fit = json.loads((index / MANIFEST).read_text(encoding="utf-8"))["fusion"]["public"]
+    assert (f"fusion fitted on {fit['searches']} held-out searches (public): keyword weight {fit['keyword_weight']}, "
+            f"category weight {fit['category_weight']}, MRR {fit['held_out_mrr']}") in result.output
