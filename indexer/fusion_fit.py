@@ -10,7 +10,10 @@ TIE_MRR), and the plain vector ranking (both weights 0) is always on the grid: o
 is never below it by more than that.
 
 What a held-out search must not see of itself:
-- vectors: its own passage (as in calibration), and that passage's share of its article's question centroid;
+- vectors: its own passage (as in calibration), and that passage's share of its article's question centroid. An
+  article without questions has its summary (title and description) for centroid; with that passage hidden, the
+  mean of its sections stands in for it (an empty centroid would rank the article below every other one, which
+  measures the hiding, not the ranking);
 - the category: P(category | text) comes from a classifier trained without the held-out passages of its half of
   the searches (two folds);
 - keywords: the keyword index holds one document per article, so its own article is scored without the field the
@@ -50,7 +53,7 @@ TIE_MRR = 0.002
 # Goes into the models' training key: a change of how the fit is made retrains them.
 FUSION_FIT = (f"held-out MRR; the configured weights unless beaten by more than {TIE_MRR}, else the best, exact ties "
               f"to the lower weights; keyword weights {KEYWORD_WEIGHTS} x category weight 0 or configured; "
-              "own field hidden")
+              "own field hidden; sections for an emptied centroid")
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,12 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
     sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings).astype(np.float64)
     norms = np.linalg.norm(sums, axis=1)
     norms[norms == 0] = 1.0
+    # Each article's sections summed: the stand-in centroid of an article whose only question or summary passage
+    # is the hidden one (see the module doc).
+    sections = np.zeros_like(sums)
+    is_section = np.array([kind == "section" for kind in passage_kinds], dtype=bool)
+    np.add.at(sections, [position[a] for a, keep in zip(passage_articles, is_section) if keep],
+              np.asarray(embeddings, dtype=np.float64)[is_section])
     probabilities = fold_probabilities(embeddings, passage_kinds, [article_category[a] for a in passage_articles],
                                        queries, hidden)
     n = setup.candidates
@@ -177,6 +186,8 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
             sims[row] = -np.inf
             if passage_kinds[row] != "section":
                 own_sum = own_sum - embeddings[row]
+                if not np.linalg.norm(own_sum) > 1e-6:
+                    own_sum = sections[position[article]]
         top = np.argpartition(-sims, min(n * 4, len(sims)) - 1)[:n * 4]
         top = [int(r) for r in top[np.argsort(-sims[top], kind="stable")] if np.isfinite(sims[r])]
         vector = best_per_key((passage_articles[r], float(sims[r])) for r in top)[:n]

@@ -137,6 +137,10 @@ def test_held_out_searches_hide_the_text_own_passage_and_field(tmp_path):
     cosines = dict(only.vector)
     own = float(encoder.encode_queries(["Printer offline"])[0] @ embeddings[0])
     assert cosines["a"] < own - 1e-6  # its identical summary passage is hidden; its section still counts
+    # Without questions, its centroid was that summary alone: its one section stands in for it.
+    assert dict(only.vector_ranked)["a"] == pytest.approx(1.5 * cosines["a"])
+    assert dict(only.vector_ranked)["b"] == pytest.approx(cosines["b"] + 0.5 * float(
+        encoder.encode_queries(["Printer offline"])[0] @ embeddings[2]))
     assert "a" not in dict(only.keyword)  # the title field of its own article is hidden
 
 
