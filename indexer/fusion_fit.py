@@ -16,11 +16,11 @@ What a held-out search must not see of itself:
   measures the hiding, not the ranking);
 - the category: P(category | text) comes from a classifier trained without the held-out passages of its half of
   the searches (two folds);
-- keywords: the keyword index holds one document per article, so its own article is scored without the field the
-  text sits in: a title's search without the article's title field, a question's without its questions field (all
-  of the article's questions, not just this one), a description's without its body field (where descriptions are
-  indexed, with the sections). This hides more than the text itself, so the keyword side is if anything
-  under-rated: the fit leans towards a lower keyword weight when in doubt, never towards a higher one.
+- keywords: the keyword index holds one document per article, so its own article is scored as if the field the
+  text sits in held only the rest of that field (HeldOut.rests): a title's search without the article's title, a
+  question's with the article's other questions only, a description's with the sections only (the body field
+  holds both). Its query terms that the rest also holds keep their stored score, computed with the text still in
+  the field: a close approximation (BM25 saturates in a term's count), not an exact rescoring.
 Only score fusion has weights to fit: with `fusion = "rrf"` nothing is fitted.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ TIE_MRR = 0.002
 # Goes into the models' training key: a change of how the fit is made retrains them.
 FUSION_FIT = (f"held-out MRR; the configured weights unless beaten by more than {TIE_MRR}, else the best, exact ties "
               f"to the lower weights; keyword weights {KEYWORD_WEIGHTS} x category weight 0 or configured; "
-              "own field hidden; sections for an emptied centroid")
+              "own field text hidden; sections for an emptied centroid")
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,8 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
                                        queries, hidden)
     n = setup.candidates
     searches = []
-    for i, (text, article, row, kind) in enumerate(zip(held.texts, held.articles, hidden, held.kinds)):
+    for i, (text, article, row, kind, rest) in enumerate(zip(held.texts, held.articles, hidden, held.kinds,
+                                                           held.rests)):
         if i % 256 == 0:  # one matrix product per block of queries
             block = embeddings @ queries[i:i + 256].T
         query = queries[i].astype(np.float64)
@@ -196,7 +197,7 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
             if a == article:
                 near[j] = float(own_sum @ query) / (float(np.linalg.norm(own_sum)) or 1.0)
         vector_ranked = best_per_key((a, s + setup.centroid_weight * c) for (a, s), c in zip(vector, near))
-        hits = keyword.search(text, n, allowed, hide=(article, FIELD_OF_KIND[kind]))
+        hits = keyword.search(text, n, allowed, hide=(article, FIELD_OF_KIND[kind], rest))
         searches.append(HeldOutSearch(group_of.get(article, article), vector, vector_ranked,
                                       best_per_key((h.article_id, h.score) for h in hits), probabilities[i]))
     return searches

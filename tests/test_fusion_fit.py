@@ -111,12 +111,16 @@ def test_a_held_out_text_does_not_see_its_own_field(tmp_path):
     index = _keyword_index(tmp_path)
     try:
         plain = {h.article_id: h.score for h in index.search("printer offline", 10)}
-        hidden = {h.article_id: h.score for h in index.search("printer offline", 10, hide=("a", "title"))}
+        hidden = {h.article_id: h.score for h in index.search("printer offline", 10, hide=("a", "title", ""))}
         assert plain["a"] > plain["b"]
         assert "a" not in hidden  # its words are only in its title
         assert hidden["b"] == plain["b"]  # other articles score as indexed, their titles included
-        body_hidden = {h.article_id: h.score for h in index.search("printer offline", 10, hide=("b", "body"))}
+        body_hidden = {h.article_id: h.score for h in index.search("printer offline", 10, hide=("b", "body", ""))}
         assert "b" not in body_hidden and body_hidden["a"] == plain["a"]
+        # The rest of the field still counts: the title as if it held only "printer".
+        partly = {h.article_id: h.score for h in index.search("printer offline", 10, hide=("a", "title", "Printer"))}
+        alone = {h.article_id: h.score for h in index.search("printer", 10)}
+        assert partly["a"] == pytest.approx(alone["a"]) and 0 < partly["a"] < plain["a"]
     finally:
         index.close()
 
@@ -126,7 +130,7 @@ def test_held_out_searches_hide_the_text_own_passage_and_field(tmp_path):
     encoder = HashingEncoder()
     texts = ["Printer offline", "Restart the spooler.", "Scanner jams", "The printer offline light blinks."]
     embeddings = encoder.encode_passages(texts)
-    held = HeldOut(["Printer offline"], ["a"], [0], ["title"])
+    held = HeldOut(["Printer offline"], ["a"], [0], ["title"], [""])
     try:
         found = held_out_searches(index, ("public",), embeddings, ["a", "a", "b", "b"],
                                   ["summary", "section", "summary", "section"], CATEGORY,

@@ -346,10 +346,13 @@ class KeywordIndex:
         return wq.Or(clauses) if clauses else None
 
     def search(self, text: str, limit: int, audiences: Sequence[str] = ("public",),
-               hide: tuple[str, str] | None = None) -> list[KeywordHit]:
-        """The `limit` best documents for `text` by BM25F, ties by index order (as Whoosh ranks them). `hide`
-        (an article id and a field name of TEXT_FIELDS) scores that article without its matches in that field: a
-        build's held-out search of the article's own title or question must not find the text itself."""
+               hide: tuple[str, str, str] | None = None) -> list[KeywordHit]:
+        """The `limit` best documents for `text` by BM25F, ties by index order (as Whoosh ranks them).
+
+        `hide` (an article id, a field name of TEXT_FIELDS, the rest of that field's text) scores that article
+        as if the field held only the rest: its matches there count only for terms the rest holds too (at their
+        stored score), so that a build's held-out search of the article's own title or question does not find
+        the text itself."""
         view = self._views[self._view_of(audiences)]
         clauses = self._clauses(text, view)
         rows = [view.row[f"{field} {term}"] for field, term in clauses]
@@ -358,7 +361,9 @@ class KeywordIndex:
         scores = np.asarray(view.impacts[rows].sum(axis=0)).ravel()
         if hide is not None:
             own = view.docs_of(hide[0])
-            kept = [row for row, (field, _) in zip(rows, clauses) if field.rsplit("_", 1)[0] != hide[1]]
+            rest = {(f"{hide[1]}_{group}", term) for group in view.groups for term in self.terms(hide[2], group)}
+            kept = [row for row, (field, term) in zip(rows, clauses)
+                    if field.rsplit("_", 1)[0] != hide[1] or (field, term) in rest]
             if own:  # summed anew from the other fields' rows, so that no rounding residue stays behind
                 scores[own] = np.asarray(view.impacts[kept][:, own].sum(axis=0)).ravel() if kept else 0.0
         candidates = np.flatnonzero((scores > 0) & view.allowed_mask(tuple(audiences)))
