@@ -203,3 +203,19 @@ def test_kb_build_prints_the_fitted_weights(center, tmp_path, monkeypatch):
     fit = json.loads((index / MANIFEST).read_text(encoding="utf-8"))["fusion"]["public"]
     assert (f"fusion fitted on {fit['searches']} held-out searches (public): keyword weight {fit['keyword_weight']}, "
             f"category weight {fit['category_weight']}, MRR {fit['held_out_mrr']}") in result.output
+
+
+def test_each_held_out_text_knows_its_kind_and_the_rest_of_its_keyword_field():
+    from indexer.held_out import held_out_texts
+    from indexer.passages import passages_for
+    from kb.articles import Article
+
+    articles = [Article(id="a", title="Reset a password", category="c", body="## Steps\nOpen the portal.\n",
+                        description="Change a forgotten password.", questions=("forgot my password", "locked out"),
+                        path="a.md")]
+    passages = passages_for(articles[0], 180)
+    held = held_out_texts(articles, passages, list(range(len(passages))))
+    got = {text: (kind, rest) for text, kind, rest in zip(held.texts, held.kinds, held.rests)}
+    assert got == {"Reset a password": ("title", ""),
+                   "Change a forgotten password.": ("description", "Open the portal."),
+                   "forgot my password": ("question", "locked out"), "locked out": ("question", "forgot my password")}
