@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from indexer.calibrate import CALIBRATION, train_models
+from indexer.fusion_fit import FUSION_FIT, FusionSetup, fit_fusion
 from indexer.held_out import embed_held_out, held_out_texts
 from indexer.passages import Passage
 from indexer.previous import PreviousBuild
@@ -40,23 +41,27 @@ def category_audiences(categories: dict[str, Category], articles: list[Article])
 
 def train_audience_models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,
                           previous: PreviousBuild, encode_queries: Callable[[Sequence[str]], np.ndarray],
-                          false_positive_rate: float, translations: Mapping[str, Mapping[str, str]]) -> dict:
+                          false_positive_rate: float, translations: Mapping[str, Mapping[str, str]],
+                          fusion_setup: FusionSetup | None = None) -> dict:
     """Per audience, the category classifier (written to staging) and the confidence curve, trained on what that
     audience may see (the curve from its articles' titles, descriptions and questions searched as customers'
     queries, embedded by `encode_queries`; indexer/held_out.py); reused from the previous build when its
-    training data is unchanged. Returns the manifest's `classifier` and `confidence` entries."""
+    training data is unchanged. Also the fusion weights fitted on the same searches (indexer/fusion_fit.py).
+    Returns the manifest's `classifier`, `confidence` and `fusion` entries."""
     category = {a.id: a.category for a in articles}
     # an article's language versions answer the same questions: calibration leaves them out together
     group_of = {key: min(versions.values()) for key, versions in translations.items()}
     classifier: dict = {"type": "logistic-regression",
                         "trained_on": "passage embeddings (questions, title and description, sections)"}
     confidence: dict = {}
+    fusion: dict = {}
     keys = []
     trained: dict[str, str] = {}  # training key -> the audience trained on it in this build
     for audience, allowed in AUDIENCES.items():
         rows = passage_rows(articles, passages, allowed)
         # The key covers the training data and what the models compute from it.
-        key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES), CALIBRATION, str(false_positive_rate)] + [
+        key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES), CALIBRATION, str(false_positive_rate),
+                                        FUSION_FIT, repr(fusion_setup)] + [
             f"{passages[r].hash} {passages[r].kind} {passages[r].article_id} {category[passages[r].article_id]}"
             for r in rows]).encode("utf-8")).hexdigest()[:32]
         keys.append(key)
@@ -64,23 +69,27 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
         if key in trained:  # no internal articles: agents' training data is customers', the models too
             shutil.copy(IndexFiles(staging).classifier(trained[key]), path)
             classifier[audience], confidence[audience] = classifier[trained[key]], confidence[trained[key]]
+            fusion[audience] = fusion[trained[key]]
             continue
         trained[key] = audience
         reuse = previous.models(audience, key)
         if reuse is not None:
             shutil.copy(reuse["classifier"], path)
             classifier[audience], confidence[audience] = reuse["report"], reuse["confidence"]
+            fusion[audience] = reuse["fusion"]
             continue
         held = held_out_texts(articles, passages, rows)
         local = {row: n for n, row in enumerate(rows)}
-        models = train_models(embeddings[rows], [passages[r].article_id for r in rows],
-                              [passages[r].kind for r in rows], category, embed_held_out(held, encode_queries),
-                              held.articles, [local.get(r, -1) for r in held.hidden], false_positive_rate,
-                              group_of)
+        queries, hidden = embed_held_out(held, encode_queries), [local.get(r, -1) for r in held.hidden]
+        passage_articles, passage_kinds = [passages[r].article_id for r in rows], [passages[r].kind for r in rows]
+        models = train_models(embeddings[rows], passage_articles, passage_kinds, category, queries, held.articles,
+                              hidden, false_positive_rate, group_of)
+        fusion[audience] = fit_fusion(IndexFiles(staging).keyword, allowed, embeddings[rows], passage_articles,
+                                      passage_kinds, category, queries, held, hidden, group_of, fusion_setup)
         models.classifier.save(path)
         report = {k: v for k, v in models.report.items() if k != "held_out_vector_top1"}
         classifier[audience] = {"classes": models.classifier.classes, "training_key": key, **report}
         confidence[audience] = {**models.confidence.to_json(),
                                 "held_out_vector_top1": models.report.get("held_out_vector_top1")}
     classifier["training_key"] = hashlib.sha256(" ".join(keys).encode("utf-8")).hexdigest()[:32]
-    return {"classifier": classifier, "confidence": confidence}
+    return {"classifier": classifier, "confidence": confidence, "fusion": fusion}

@@ -6,7 +6,7 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -15,6 +15,7 @@ import numpy as np
 
 from indexer import git_history, publish
 from indexer.audiences import category_audiences, passage_rows, train_audience_models
+from indexer.fusion_fit import FusionSetup
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
                                section_record, word_counts)
 from indexer.previous import PreviousBuild
@@ -47,6 +48,7 @@ class BuildReport:
     drafts: int
     seconds: float
     warnings: list
+    fusion: dict = field(default_factory=dict)  # per audience, the fitted fusion weights (Manifest.fusion)
 
 
 def build_index(settings: Settings, encoder: EncoderSource = None, progress: bool | None = None,
@@ -98,7 +100,8 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                              translations or {}, dirty)
         models = train_audience_models(staging, articles, passages, embeddings, previous,
                                        lambda texts: get_encoder().encode_queries(texts),
-                                       settings.confidence_false_positive_rate, translations or {})
+                                       settings.confidence_false_positive_rate, translations or {},
+                                       FusionSetup.of(settings))
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -109,6 +112,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                     "categories": len(center.categories)},
             git={"commit": commit, "dirty": bool(dirty)} if commit else {}, languages=sorted({a.lang for a in articles}),
             vector_index=vector_kind, classifier=models["classifier"], confidence=models["confidence"],
+            fusion=models["fusion"],
         )
         manifest.write(staging)
         final = publish.publish(settings.index_dir, staging, settings.keep_builds)
@@ -116,7 +120,8 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
         publish.discard(staging)
         raise
     return BuildReport(settings.index_dir, final, len(articles), len(passages), embedded, reused,
-                       len(center.articles) - len(articles), time.perf_counter() - started, center.warnings)
+                       len(center.articles) - len(articles), time.perf_counter() - started, center.warnings,
+                       manifest.fusion)
 
 
 def _model_name(settings: Settings, encoder: EncoderSource, articles: list[Article]) -> str:

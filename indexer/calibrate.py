@@ -57,7 +57,7 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
     held_rows = sorted(rng.choice(by_article[a]) for a in held_articles)
     report: dict = {"held_out_questions": len(held_rows)}
 
-    training = _training_rows(passage_kinds, rng)
+    training = training_rows(passage_kinds, rng)
     classifier = CategoryClassifier.train(embeddings[training], [labels[r] for r in training])
     report["trained_on_passages"] = len(training)
     if queries is None:
@@ -134,7 +134,7 @@ def _article_blocks(passage_articles: list[str]) -> tuple[np.ndarray, list[str]]
     return np.array(starts), ids
 
 
-def _training_rows(kinds: list[str], rng: random.Random) -> list[int]:
+def training_rows(kinds: list[str], rng: random.Random) -> list[int]:
     """Rows to train the classifier on, at most MAX_TRAINING: customer phrasings matter most."""
     first = [r for r, k in enumerate(kinds) if k != "section"]
     rest = [r for r, k in enumerate(kinds) if k == "section"]

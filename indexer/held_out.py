@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from indexer.passages import Passage
+from indexer.passages import Passage, article_sections
 from kb.articles import Article
 
 MAX_HELD_OUT = 2000  # searches per calibration: enough for a stable curve, cheap to embed
@@ -28,6 +28,10 @@ class HeldOut:
     texts: list[str]
     articles: list[str]
     hidden: list[int]
+    kinds: list[str]  # 'title', 'description' or 'question'
+    # The rest of the keyword field each text is indexed in, without the text: the article's other questions, its
+    # sections for a description, nothing for a title (indexer/passages.py keyword_docs_for).
+    rests: list[str]
 
 
 def held_out_texts(articles: Sequence[Article], passages: Sequence[Passage], rows: Sequence[int],
@@ -41,24 +45,26 @@ def held_out_texts(articles: Sequence[Article], passages: Sequence[Passage], row
             row_of.setdefault((p.article_id, p.kind, p.text), row)
     by_id = {a.id: a for a in articles}
     summaries = {article_id: row for (article_id, kind, _), row in row_of.items() if kind == "summary"}
-    first: list[tuple[str, str, int]] = []
-    rest: list[tuple[str, str, int]] = []
+    first: list[tuple[str, str, int, str, str]] = []
+    rest: list[tuple[str, str, int, str, str]] = []
     for article_id in sorted({passages[r].article_id for r in rows}):
         article = by_id[article_id]
         summary = summaries.get(article_id, -1)
-        for text in (article.title, article.description):
+        sections = "\n\n".join(s.text for s in article_sections(article))
+        for text, kind, others in ((article.title, "title", ""), (article.description, "description", sections)):
             if text and text.strip():
-                first.append((text, article_id, summary))
-        for question in article.questions:
+                first.append((text, article_id, summary, kind, others))
+        for n, question in enumerate(article.questions):
             row = row_of.get((article_id, "question", question))
             if row is not None:
-                rest.append((question, article_id, row))
+                others = "\n".join(article.questions[:n] + article.questions[n + 1:])
+                rest.append((question, article_id, row, "question", others))
     rng = random.Random(seed)
     if len(first) > limit:
         first = rng.sample(first, limit)
     chosen = first + (rng.sample(rest, min(len(rest), limit - len(first))) if len(first) < limit else [])
     chosen.sort(key=lambda item: (item[1], item[2], item[0]))
-    return HeldOut([t for t, _, _ in chosen], [a for _, a, _ in chosen], [r for _, _, r in chosen])
+    return HeldOut(*(list(column) for column in zip(*chosen))) if chosen else HeldOut([], [], [], [], [])
 
 
 def embed_held_out(held: HeldOut, encode_queries: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:

@@ -63,8 +63,8 @@ class PreviousBuild:
         return IndexFiles(self.directory).keyword
 
     def models(self, audience: str, training_key: str) -> dict | None:
-        """An audience's classifier file, its report and confidence curve in the previous build, if trained on the
-        same data."""
+        """An audience's classifier file, its report, confidence curve and fitted fusion weights in the previous build,
+        if trained on the same data."""
         if self.manifest is None or self.directory is None:
             return None
         report = self.manifest.classifier.get(audience)
@@ -72,4 +72,5 @@ class PreviousBuild:
         if not isinstance(report, dict) or report.get("training_key") != training_key or not isinstance(curve, dict):
             return None
         path = IndexFiles(self.directory).classifier(audience)
-        return {"classifier": path, "report": report, "confidence": curve} if path.is_file() else None
+        fusion = self.manifest.fusion.get(audience, {})
+        return {"classifier": path, "report": report, "confidence": curve, "fusion": fusion} if path.is_file() else None

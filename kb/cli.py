@@ -129,6 +129,11 @@ def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None)
     click.echo(f"built {report.articles} article(s), {report.passages} passage(s) "
                f"({report.embedded} embedded, {report.reused} reused), {report.drafts} draft(s) skipped, "
                f"in {report.seconds:.1f} s -> {settings.index_dir}")
+    for audience, fit in report.fusion.items():
+        if fit:
+            click.echo(f"fusion fitted on {fit['searches']} held-out searches ({audience}): keyword weight "
+                       f"{fit['keyword_weight']}, category weight {fit['category_weight']}, MRR {fit['held_out_mrr']} "
+                       f"(configured {fit['configured_mrr']}, vectors only {fit['vector_mrr']})")
 
 
 @cli.command()

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 from kb.errors import ConfigError
 
 FUSIONS = ("score", "rrf")
+FUSION_WEIGHTS = ("fitted", "configured")
 PRECISIONS = ("bf16", "fp32")
 QUERY_RUNTIMES = ("onnx", "torch")
 COOKIE_SECURE = ("auto", "always", "never")
@@ -121,6 +122,8 @@ class Settings:
                                       minimum=0)
     category_weight: float = _setting(0.1, "How much P(category | query) re-weights the fused ranking (0: not at all).",
                                       minimum=0)
+    fusion_weights: str = _setting("fitted", "Which keyword and category weights score fusion uses: `fitted` (the ones the build chose on its held-out searches, recorded in the manifest; the two settings above where an index has none) or `configured` (the two settings above).",
+                                   choices=FUSION_WEIGHTS)
     confidence_threshold: float = _setting(0.5, "Answers with confidence at or above this are `confident`.",
                                            minimum=0, maximum=1)
     confidence_false_positive_rate: float = _setting(0.35, "Calibration: the share of searches for a problem no article answers (the help center's own titles, descriptions and questions searched without their article) that may still come out confident; it places confidence 0.5.",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Mapping
 
 from kb.index.records import IndexedArticle
-from search.fusion import reciprocal_rank_fusion, score_fusion
-from search.prior import apply_category_prior
+from kb.fusion import reciprocal_rank_fusion, score_fusion
+from kb.prior import apply_category_prior
 from search.retrieve import Candidates, Ranking
 
 MODES = ("hybrid", "keyword", "vector")

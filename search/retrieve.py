@@ -9,7 +9,7 @@ import numpy as np
 
 from kb.index.keyword import KeywordIndex
 from kb.index.records import IndexedArticle, IndexedPassage
-from search.fusion import best_per_key
+from kb.fusion import best_per_key
 
 Ranking = list[tuple[str, float]]  # (article id, score), best first
 

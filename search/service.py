@@ -119,6 +119,8 @@ class SearchService:
             raise IndexFormatError(f"{index_dir}: {len(self._centroids)} centroids for {len(self.articles)} articles")
         self._confidence = {audience: ConfidenceModel.from_json(manifest.confidence.get(audience) or {})
                             for audience in AUDIENCES}
+        fitted = manifest.fusion if isinstance(manifest.fusion, dict) else {}
+        self.fusion_weights = {audience: fusion_weights(fitted.get(audience), settings) for audience in AUDIENCES}
         for curve in self._confidence.values():
             if curve.features != CONFIDENCE_FEATURES:
                 raise IndexFormatError(f"{index_dir}: confidence model over {curve.features}, this kb computes "
@@ -191,10 +193,11 @@ class SearchService:
         classifier = self._classifier[audience]
         probs = classifier.proba(query_vector)[0]
         category_p = dict(zip(classifier.classes, probs.tolist()))
-        weight = keyword_weight(prepared.language, self._languages[audience], self.settings.keyword_weight,
+        base_weight, category_weight = self.fusion_weights[audience]
+        weight = keyword_weight(prepared.language, self._languages[audience], base_weight,
                                 self.settings.foreign_keyword_factor)
         ranked, fused = rank(mode, candidates, weight, self.settings.fusion, self._category_of, category_p,
-                             self.settings.category_weight)
+                             category_weight)
         ranked = one_version_each(ranked, preferred_languages(lang, prepared.language), self.articles, allowed)
         ranked = without_foreign_tail(ranked, listed_languages(lang, prepared.language), self.articles)
         category, category_prob = predicted_category(classifier.classes, probs)
@@ -295,6 +298,18 @@ class SearchService:
 
     def close(self) -> None:
         self._keyword.close()
+
+
+def fusion_weights(fitted: Any, settings: Settings) -> tuple[float, float]:
+    """The keyword and category weights a search fuses with: those the build fitted for the audience (the manifest's
+    `fusion` entry) when the settings ask for fitted weights of score fusion, else the configured ones."""
+    configured = (settings.keyword_weight, settings.category_weight)
+    if settings.fusion_weights != "fitted" or settings.fusion != "score" or not isinstance(fitted, dict):
+        return configured
+    try:
+        return float(fitted["keyword_weight"]), float(fitted["category_weight"])
+    except (KeyError, TypeError, ValueError):
+        return configured
 
 
 def _read_articles(path: Path) -> Mapping[str, IndexedArticle]:

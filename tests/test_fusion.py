@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.fusion import best_per_key, reciprocal_rank_fusion
+from kb.fusion import best_per_key, reciprocal_rank_fusion
 
 
 def test_rrf_matches_hand_computation():
@@ -25,7 +25,7 @@ def test_best_per_key_keeps_best_section():
 
 
 def test_score_fusion_scales_keyword_scores_per_query():
-    from search.fusion import score_fusion
+    from kb.fusion import score_fusion
 
     fused = dict(score_fusion([("a", 0.8), ("b", 0.7)], [("b", 20.0), ("c", 10.0)], keyword_weight=0.2))
     assert fused["a"] == pytest.approx(0.8)
@@ -36,7 +36,7 @@ def test_score_fusion_scales_keyword_scores_per_query():
 
 
 def test_reweight_by_category():
-    from search.fusion import reweight_by_category
+    from kb.fusion import reweight_by_category
 
     ranked = reweight_by_category([("a", 1.0), ("b", 0.9)], {"a": "x", "b": "y"}, {"x": 0.0, "y": 1.0}, 0.5)
     assert ranked == [("b", pytest.approx(1.35)), ("a", 1.0)]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.fusion import reweight_by_category
-from search.prior import apply_category_prior, clear_margin
+from kb.fusion import reweight_by_category
+from kb.prior import apply_category_prior, clear_margin
 
 # Article A (category X) has the best passage by far; three articles of category Y are close to each other; the
 # rest of the candidates trail. The fused scores follow the cosines, as they do when keywords add little.

@@ -271,6 +271,7 @@ class _View:
         self.row = {key: i for i, key in enumerate(info["keys"])}
         self.docs = [tuple(d) if d else None for d in info["docs"]]
         self._allowed: dict[tuple[str, ...], np.ndarray] = {}
+        self._docs_of: dict[str, list[int]] | None = None
         # Which terms each text field holds: a query asks only for (field, term) pairs that can match.
         field_terms: dict[str, set[str]] = {}
         for key in info["keys"]:
@@ -280,6 +281,15 @@ class _View:
         self.groups = [g for g in LANG_GROUPS if any(f"{name}_{g}" in self.field_terms for name in TEXT_FIELDS)]
         self.group_terms = {g: frozenset().union(*(self.field_terms.get(f"{name}_{g}", ()) for name in TEXT_FIELDS))
                             for g in self.groups}
+
+    def docs_of(self, article_id: str) -> list[int]:
+        """The live document numbers of an article."""
+        if self._docs_of is None:
+            self._docs_of = {}
+            for n, doc in enumerate(self.docs):
+                if doc is not None:
+                    self._docs_of.setdefault(doc[1], []).append(n)
+        return self._docs_of.get(article_id, [])
 
     def allowed_mask(self, audiences: tuple[str, ...]) -> np.ndarray:
         mask = self._allowed.get(audiences)
@@ -335,13 +345,27 @@ class KeywordIndex:
         clauses = [wq.Term(field, term) for field, term in self._clauses(text, self._views[self._view_of(audiences)])]
         return wq.Or(clauses) if clauses else None
 
-    def search(self, text: str, limit: int, audiences: Sequence[str] = ("public",)) -> list[KeywordHit]:
-        """The `limit` best documents for `text` by BM25F, ties by index order (as Whoosh ranks them)."""
+    def search(self, text: str, limit: int, audiences: Sequence[str] = ("public",),
+               hide: tuple[str, str, str] | None = None) -> list[KeywordHit]:
+        """The `limit` best documents for `text` by BM25F, ties by index order (as Whoosh ranks them).
+
+        `hide` (an article id, a field name of TEXT_FIELDS, the rest of that field's text) scores that article
+        as if the field held only the rest: its matches there count only for terms the rest holds too (at their
+        stored score), so that a build's held-out search of the article's own title or question does not find
+        the text itself."""
         view = self._views[self._view_of(audiences)]
-        rows = [view.row[f"{field} {term}"] for field, term in self._clauses(text, view)]
+        clauses = self._clauses(text, view)
+        rows = [view.row[f"{field} {term}"] for field, term in clauses]
         if not rows or limit <= 0:
             return []
         scores = np.asarray(view.impacts[rows].sum(axis=0)).ravel()
+        if hide is not None:
+            own = view.docs_of(hide[0])
+            rest = {(f"{hide[1]}_{group}", term) for group in view.groups for term in self.terms(hide[2], group)}
+            kept = [row for row, (field, term) in zip(rows, clauses)
+                    if field.rsplit("_", 1)[0] != hide[1] or (field, term) in rest]
+            if own:  # summed anew from the other fields' rows, so that no rounding residue stays behind
+                scores[own] = np.asarray(view.impacts[kept][:, own].sum(axis=0)).ravel() if kept else 0.0
         candidates = np.flatnonzero((scores > 0) & view.allowed_mask(tuple(audiences)))
         if len(candidates) > limit:
             candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]

@@ -33,6 +33,9 @@ class Manifest:
     vector_index: str = "flat-ip"
     classifier: dict[str, Any] = field(default_factory=dict)
     confidence: dict[str, Any] = field(default_factory=dict)
+    # Per audience, the fusion weights fitted on the build's held-out searches (indexer/fusion_fit.py); an index
+    # without them is searched with the configured weights.
+    fusion: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:

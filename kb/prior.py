@@ -7,7 +7,7 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from search.fusion import reweight_by_category
+from kb.fusion import reweight_by_category
 
 # How many standard deviations of a query's candidate cosines make one passage match clearly stronger than another.
 CLEAR_SPREADS = 1.0
@@ -22,7 +22,7 @@ def clear_margin(cosines: Sequence[float], spreads: float = CLEAR_SPREADS) -> fl
 def apply_category_prior(fused: Sequence[tuple[Hashable, float]], vector: Sequence[tuple[Hashable, float]],
                          category_of: Mapping, category_p: Mapping, weight: float,
                          spreads: float = CLEAR_SPREADS) -> list[tuple[Hashable, float]]:
-    """`fused` re-weighted by the query's category probabilities (search.fusion.reweight_by_category), except that
+    """`fused` re-weighted by the query's category probabilities (kb.fusion.reweight_by_category), except that
     the prior never moves an article below one it led in `fused` whose passage match it clearly beats.
 
     `vector` holds each candidate article's best passage cosine. A's match is clearly stronger than B's when
