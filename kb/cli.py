@@ -362,6 +362,9 @@ def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> N
         click.echo(f"  {email:<24} {password:<20} ({role})")
 
 
+cli.add_command(__import__("kb.cli_gaps", fromlist=["gaps"]).gaps)  # kb gaps: kb/cli_gaps.py
+
+
 def main() -> None:
     cli(obj={})
 
