@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event, inspect, text
 
 from kb.cli import cli
 from kb.helpdesk.accounts import add_organisation, add_user
 from kb.helpdesk.analytics import CLICK, TICKET_FILED, new_token
-from kb.helpdesk.db import open_database
+from kb.helpdesk.db import downgrade, make_engine, open_database, upgrade
 from kb.helpdesk.gap_sources import SEARCH, TICKET, GapText, failed_searches, fold, unanswered_tickets
 from kb.helpdesk.models import AnalyticsEvent, SearchRecord, Ticket
 from search.gaps import calibration_questions, derive_threshold, find_gaps, group_texts
@@ -238,3 +239,33 @@ def test_a_russian_and_an_english_phrasing_of_one_problem_form_one_group():
                  "vpn won't connect from home", "не могу подключиться к vpn из дома"]
     groups = group_texts(encoder.encode_queries(phrasings), [1] * len(phrasings), threshold)
     assert sorted(groups) == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_on_sqlite_the_failed_searches_are_counted_from_their_index(seeded, tmp_path: Path):
+    engine = seeded.kw["bind"]
+    statements = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, parameters, context, many: statements.append((statement, parameters)))
+    with seeded() as db:
+        failed_searches(db, datetime(2026, 3, 1))
+    statement, parameters = statements[0]
+    with engine.connect() as connection:
+        plan = " ".join(str(row) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                                       tuple(parameters)))
+    assert "ix_searches_failed_text" in plan and "TEMP B-TREE" not in plan  # read from the index, in its order
+
+
+def test_migration_0005_adds_the_index_and_takes_it_away(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    upgrade(engine, "0004")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO searches (token, created_at, source, visitor, query, searched, lang, "
+                                "results, top_article, confidence, confident, category) VALUES "
+                                "('t', '2026-01-01', 'portal', '', 'q', '', 'en', 0, '', 0.1, 0, '')"))
+    upgrade(engine)
+    indexes = {i["name"] for i in inspect(engine).get_indexes("searches")}
+    assert "ix_searches_failed_text" in indexes
+    downgrade(engine, "0004")
+    assert "ix_searches_failed_text" not in {i["name"] for i in inspect(engine).get_indexes("searches")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT query FROM searches")).scalar_one() == "q"
