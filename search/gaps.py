@@ -24,10 +24,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from search.prepare import is_searchable
+from search.vector_cache import VectorCache
 
 EXAMPLES = 5
 QUESTIONS_PER_ARTICLE = 5  # at most, per article, when the threshold is read from the index
-MAX_CALIBRATION_QUESTIONS = 400  # embedded at most to read the threshold (a few hundred are enough; keeps it fast)
+MAX_CALIBRATION_QUESTIONS = 200  # embedded at most to read the threshold (embedding is most of `kb gaps`'s time)
 # Used when the help center has fewer than two articles with two questions: the threshold derive_threshold
 # gives on the Banking77 help center with all-MiniLM-L6-v2 (bench/gaps.py).
 FALLBACK_THRESHOLD = 0.6
@@ -109,35 +110,47 @@ def calibration_questions(articles, per_article: int = QUESTIONS_PER_ARTICLE,
     return texts, labels
 
 
-def index_threshold(service, audience: str = "public") -> float:
-    """The grouping threshold of `service`'s help center and model (see the module doc)."""
+def index_threshold(service, audience: str = "public", embed=None) -> float:
+    """The grouping threshold of `service`'s help center and model (see the module doc); `embed` (list of texts ->
+    matrix) embeds the questions, by default `service.embed_queries`."""
     texts, labels = calibration_questions(service.visible_articles(audience))
     if not texts:
         return FALLBACK_THRESHOLD
-    derived = derive_threshold(service.embed_queries(texts), labels)
+    derived = derive_threshold((embed or service.embed_queries)(texts), labels)
     return FALLBACK_THRESHOLD if derived is None else derived
 
 
-def find_gaps(service, texts: Sequence[Any], threshold: float | None = None,
-              audience: str = "public") -> list[Gap]:
+def find_gaps(service, texts: Sequence[Any], threshold: float | None = None, audience: str = "public",
+              limit: int | None = None, cache: VectorCache | None = None) -> list[Gap]:
     """Group `texts` (records with .text, .count and .source, e.g. gap_sources.GapText) by meaning with `service`'s
-    query encoder, find each group's closest article, and order them by priority (highest first; then size)."""
+    query encoder, find each group's closest article, and order them by priority (highest first; then size).
+
+    With `limit`, only the `limit` highest-priority groups are returned, and groups are searched biggest first
+    only while one could still enter them: a group's priority is at most its size, so once the smallest kept
+    priority reaches the next group's size, no smaller group can displace it. With `cache`, texts (and the help
+    center's questions) embedded by an earlier run are not embedded again."""
     usable = [t for t in texts if is_searchable(t.text)]
     if not usable:
         return []
-    threshold = index_threshold(service, audience) if threshold is None else threshold
-    vectors = service.embed_queries([t.text for t in usable])
-    gaps = []
+    embed = service.embed_queries if cache is None else lambda batch: cache.vectors(batch, service.embed_queries)
+    threshold = index_threshold(service, audience, embed) if threshold is None else threshold
+    vectors = embed([t.text for t in usable])
+    groups = []
     for rows in group_texts(vectors, [t.count for t in usable], threshold):
         members = [usable[i] for i in rows]
-        gap = Gap(size=sum(m.count for m in members), texts=[(m.text, m.count) for m in members],
-                  sources=sorted({m.source for m in members}))
-        response = service.search(members[0].text, k=1, audience=audience, confidence_floor=0.0)
+        groups.append(Gap(size=sum(m.count for m in members), texts=[(m.text, m.count) for m in members],
+                          sources=sorted({m.source for m in members})))
+    groups.sort(key=lambda g: -g.size)
+    gaps: list[Gap] = []
+    for gap in groups:
+        if limit is not None and len(gaps) >= limit and gaps[limit - 1].score >= gap.size:
+            break
+        response = service.search(gap.texts[0][0], k=1, audience=audience, confidence_floor=0.0)
         gap.confidence = float(response.confidence)
         if response.hits:
             hit = response.hits[0]
             gap.closest = {"id": hit.id, "title": hit.title, "score": round(gap.confidence, 4)}
         gap.score = gap.size * (1.0 - gap.confidence)
         gaps.append(gap)
-    gaps.sort(key=lambda g: (-g.score, -g.size, g.texts[0][0]))
-    return gaps
+        gaps.sort(key=lambda g: (-g.score, -g.size, g.texts[0][0]))
+    return gaps[:limit] if limit is not None else gaps

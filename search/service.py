@@ -160,16 +160,19 @@ class SearchService:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Query vectors of `texts` (one row each, in the encoder's batches), kept for their searches as `prime`
-        keeps them. A text is embedded as a search embeds it: cleaned first (an empty one as a single space)."""
+        keeps them; a text embedded before is not embedded again. A text is embedded as a search embeds it: cleaned
+        first (an empty one as a single space)."""
         cleaned = [clean_query(t, self.settings.max_query_chars) or " " for t in texts]
         if not cleaned:
             return np.zeros((0, self.manifest.model_dimension), dtype=np.float32)
-        vectors = self._encoder.encode_queries(cleaned)
-        for text, vector in zip(cleaned, vectors):
-            self._query_vectors[text] = vector
+        known = {text: self._query_vectors.get(text) for text in dict.fromkeys(cleaned)}
+        missing = [text for text, vector in known.items() if vector is None]
+        found = dict(zip(missing, self._encoder.encode_queries(missing))) if missing else {}
+        known.update(found)
+        self._query_vectors.update(found)
         while len(self._query_vectors) > 4096:
             self._query_vectors.pop(next(iter(self._query_vectors)))
-        return vectors
+        return np.stack([known[text] for text in cleaned]).astype(np.float32, copy=False)
 
     def _embed(self, text: str) -> np.ndarray:
         vector = self._query_vectors.get(text)

@@ -184,7 +184,7 @@ def test_gaps_have_a_size_examples_the_closest_article_and_a_priority(portal_ind
 def test_the_threshold_read_from_the_index_is_used_by_default(portal_index, monkeypatch):
     _, service = portal_index
     seen = []
-    monkeypatch.setattr("search.gaps.index_threshold", lambda svc, audience: seen.append(audience) or 2.0)
+    monkeypatch.setattr("search.gaps.index_threshold", lambda svc, audience, embed: seen.append(audience) or 2.0)
     gaps = find_gaps(service, TEXTS)
     assert seen == ["public"] and len(gaps) == 3  # nothing reaches 2.0: each text is its own group
 
@@ -196,18 +196,23 @@ def kb(*args: str, env: dict | None = None):
 def test_kb_gaps_json_and_table(portal_index, seeded, tmp_path: Path):
     settings, _ = portal_index
     where = ["--index", str(settings.index_dir), "--database", f"sqlite:///{tmp_path / 'kb.sqlite3'}"]
-    result = kb("gaps", "--since", "2026-03-01", "--json", *where)
+    cache = {"KB_MODEL_CACHE_DIR": str(tmp_path / "models")}
+    result = kb("gaps", "--since", "2026-03-01", "--json", *where, env=cache)
+    assert (tmp_path / "models" / "gap-vectors-fake-hashing.npz").is_file()
+    again = kb("gaps", "--since", "2026-03-01", "--json", *where, env=cache)
+    assert again.output == result.output  # the same groups from the cached vectors
     assert result.exit_code == 0, result.output
     groups = [json.loads(line) for line in result.output.splitlines()]
     assert set(groups[0]) >= {"size", "examples", "closest", "score"}
     assert sum(g["size"] for g in groups) == 4 + 2 + 1 + 1 + 2  # searches, then the two unanswered tickets
     assert any("scanner jams" in g["examples"] for g in groups)
     assert [g["score"] for g in groups] == sorted((g["score"] for g in groups), reverse=True)
-    assert len(kb("gaps", "--since", "2026-03-01", "--json", "--limit", "1", *where).output.splitlines()) == 1
+    limited = kb("gaps", "--since", "2026-03-01", "--json", "--limit", "1", *where, env=cache)
+    assert limited.output.splitlines() == result.output.splitlines()[:1]
 
-    table = kb("gaps", "--since", "2026-03-01", *where)
+    table = kb("gaps", "--since", "2026-03-01", *where, env=cache)
     assert table.exit_code == 0 and "closest article" in table.output and "scanner jams" in table.output
-    empty = kb("gaps", "--since", "2027-01-01", *where)
+    empty = kb("gaps", "--since", "2027-01-01", *where, env=cache)
     assert empty.exit_code == 0 and "no failed searches or unanswered tickets since 2027-01-01" in empty.output
 
 
@@ -269,3 +274,55 @@ def test_migration_0005_adds_the_index_and_takes_it_away(tmp_path: Path):
     assert "ix_searches_failed_text" not in {i["name"] for i in inspect(engine).get_indexes("searches")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT query FROM searches")).scalar_one() == "q"
+
+
+def test_with_a_limit_the_same_top_groups_come_back_with_fewer_searches(portal_index, monkeypatch):
+    _, service = portal_index
+    texts = [GapText(f"{word} problem number {n}", count, SEARCH)
+             for n, (word, count) in enumerate([("zebra", 50), ("printer offline", 40), ("quokka", 30),
+                                                ("password expired", 9), ("narwhal", 3), ("vpn", 2)])]
+    everything = find_gaps(service, texts, threshold=1.01)
+    searched = []
+    original = service.search
+    monkeypatch.setattr(service, "search", lambda text, **kw: searched.append(text) or original(text, **kw))
+    top = find_gaps(service, texts, threshold=1.01, limit=2)
+    assert [g.to_dict() for g in top] == [g.to_dict() for g in everything[:2]]
+    assert len(searched) < len(texts)  # the small groups could not enter the top two and were never searched
+
+
+def test_the_service_embeds_each_text_once_as_a_search_would(portal_index, monkeypatch):
+    _, service = portal_index
+    encoder = service._encoder
+    texts = ["gaps: sticky keyboard", "gaps:  sticky   keyboard ", "gaps: loud fan"]
+    expected = encoder.encode_queries(["gaps: sticky keyboard", "gaps: sticky keyboard", "gaps: loud fan"])
+    embedded = []
+    original = encoder.encode_queries
+    monkeypatch.setattr(encoder, "encode_queries", lambda batch: embedded.append(list(batch)) or original(batch))
+    assert np.allclose(service.embed_queries(texts), expected)
+    assert np.allclose(service.embed_queries(texts[::-1]), expected[::-1])
+    service.search("gaps: loud fan")
+    assert embedded == [["gaps: sticky keyboard", "gaps: loud fan"]]  # each text once, then from the cache
+
+
+def test_the_vector_cache_embeds_a_text_once_and_keeps_the_most_recent(tmp_path: Path):
+    from search.vector_cache import VectorCache
+
+    def embed(texts):
+        embedded.extend(texts)
+        return unit(*[[len(t), 1.0] for t in texts])
+
+    embedded: list[str] = []
+    cache = VectorCache(tmp_path, "some/model", 2, limit=2)
+    first = cache.vectors(["a", "bb", "a"], embed)
+    assert embedded == ["a", "bb"] and np.allclose(first[0], first[2])
+    cache.save()
+    again = VectorCache(tmp_path, "some/model", 2, limit=2)
+    assert np.allclose(again.vectors(["bb", "a"], embed), first[[1, 0]]) and embedded == ["a", "bb"]
+    again.vectors(["ccc"], embed)
+    again.save()  # keeps the two used last: "a" (then "ccc")
+    assert len(VectorCache(tmp_path, "some/model", 2, limit=2)) == 2
+    VectorCache(tmp_path, "some/model", 2).vectors(["a", "ccc"], embed)
+    assert embedded == ["a", "bb", "ccc"]
+    (tmp_path / "gap-vectors-some-model.npz").write_bytes(b"not a numpy file")
+    assert len(VectorCache(tmp_path, "some/model", 2)) == 0  # unreadable: empty, never an error
+    assert len(VectorCache(tmp_path, "other", 3)) == 0
