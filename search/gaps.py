@@ -29,8 +29,8 @@ from search.vector_cache import VectorCache
 EXAMPLES = 5
 QUESTIONS_PER_ARTICLE = 5  # at most, per article, when the threshold is read from the index
 MAX_CALIBRATION_QUESTIONS = 200  # embedded at most to read the threshold (embedding is most of `kb gaps`'s time)
-# Used when the help center has fewer than two articles with two questions: the threshold derive_threshold
-# gives on the Banking77 help center with all-MiniLM-L6-v2 (bench/gaps.py).
+# Used only when fewer than two articles have two phrasings (questions, or a title and a description): the
+# threshold derive_threshold gives on the Banking77 help center with all-MiniLM-L6-v2 (0.611, bench/gaps.py).
 FALLBACK_THRESHOLD = 0.6
 
 
@@ -98,10 +98,15 @@ def derive_threshold(vectors: np.ndarray, labels: Sequence[str]) -> float | None
 
 def calibration_questions(articles, per_article: int = QUESTIONS_PER_ARTICLE,
                           limit: int = MAX_CALIBRATION_QUESTIONS) -> tuple[list[str], list[str]]:
-    """(questions, label of each): up to `per_article` questions of each article with two or more, labelled with
-    the article's translation group; past `limit` questions in all, every k-th such article (by id)."""
-    chosen = [(meta.group, list(meta.questions)[:per_article]) for _, meta in sorted(articles.items())
-              if len(meta.questions) >= 2]
+    """(questions, label of each): up to `per_article` questions of each article with two or more (else its title
+    and description, two phrasings of its problem too), labelled with the article's translation group; past
+    `limit` questions in all, every k-th such article (by id)."""
+    chosen = []
+    for _, meta in sorted(articles.items()):
+        phrasings = list(meta.questions) if len(meta.questions) >= 2 else [meta.title, meta.description]
+        phrasings = [p for p in phrasings if p and p.strip()][:per_article]
+        if len(phrasings) >= 2:
+            chosen.append((meta.group, phrasings))
     total = sum(len(questions) for _, questions in chosen)
     if total > limit:  # every k-th article, so that the sample spans the whole help center
         chosen = chosen[::-(-total // limit)]

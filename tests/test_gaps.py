@@ -84,6 +84,15 @@ def test_calibration_questions_label_translations_as_one_problem(portal_index):
     assert len(few_texts) < len(texts)
 
 
+def test_an_article_without_questions_lends_its_title_and_description():
+    from types import SimpleNamespace
+
+    articles = {"a": SimpleNamespace(group="a", questions=(), title="Printer jams", description="Clear a paper jam"),
+                "b": SimpleNamespace(group="b", questions=("q1", "q2"), title="B", description="b"),
+                "c": SimpleNamespace(group="c", questions=("only one",), title="C", description="")}
+    assert calibration_questions(articles) == (["Printer jams", "Clear a paper jam", "q1", "q2"], ["a", "a", "b", "b"])
+
+
 # --- the texts customers failed with, from a seeded database ------------------------------------------------------
 
 def record(query: str, when: datetime = D1, confident: bool = False, searched: str = "", token: str = "",
