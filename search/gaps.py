@@ -140,6 +140,8 @@ def find_gaps(service, texts: Sequence[Any], threshold: float | None = None, aud
     embed = service.embed_queries if cache is None else lambda batch: cache.vectors(batch, service.embed_queries)
     threshold = index_threshold(service, audience, embed) if threshold is None else threshold
     vectors = embed([t.text for t in usable])
+    if cache is not None:
+        service.remember([t.text for t in usable], vectors)  # the groups' searches need not embed them again
     groups = []
     for rows in group_texts(vectors, [t.count for t in usable], threshold):
         members = [usable[i] for i in rows]

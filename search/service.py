@@ -174,6 +174,13 @@ class SearchService:
             self._query_vectors.pop(next(iter(self._query_vectors)))
         return np.stack([known[text] for text in cleaned]).astype(np.float32, copy=False)
 
+    def remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Query vectors of `texts` computed before (kept on disk, e.g.), used by their searches like `prime`'s."""
+        for text, vector in zip(texts, vectors):
+            self._query_vectors[clean_query(text, self.settings.max_query_chars) or " "] = vector
+        while len(self._query_vectors) > 4096:
+            self._query_vectors.pop(next(iter(self._query_vectors)))
+
     def _embed(self, text: str) -> np.ndarray:
         vector = self._query_vectors.get(text)
         return vector if vector is not None else self._encoder.encode_queries([text])[0]

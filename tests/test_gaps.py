@@ -335,3 +335,17 @@ def test_the_vector_cache_embeds_a_text_once_and_keeps_the_most_recent(tmp_path:
     (tmp_path / "gap-vectors-some-model.npz").write_bytes(b"not a numpy file")
     assert len(VectorCache(tmp_path, "some/model", 2)) == 0  # unreadable: empty, never an error
     assert len(VectorCache(tmp_path, "other", 3)) == 0
+
+
+def test_vectors_kept_on_disk_are_not_embedded_again_by_the_groups_searches(portal_index, tmp_path, monkeypatch):
+    from search.vector_cache import VectorCache
+
+    _, service = portal_index
+    texts = [GapText("gaps: toner smudges pages", 4, SEARCH), GapText("gaps: badge door stuck", 2, SEARCH)]
+    cache = VectorCache(tmp_path, "fake-hashing", 64)
+    cache.vectors([t.text for t in texts], service._encoder.encode_queries)  # as an earlier run left them
+    embedded = []
+    original = service._encoder.encode_queries
+    monkeypatch.setattr(service._encoder, "encode_queries", lambda batch: embedded.extend(batch) or original(batch))
+    gaps = find_gaps(service, texts, threshold=0.99, cache=cache)
+    assert len(gaps) == 2 and not set(embedded) & {t.text for t in texts}
