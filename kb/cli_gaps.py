@@ -65,9 +65,9 @@ def table(found, since: datetime) -> list[str]:
     """The groups as a table for a terminal: priority, size, closest article and its confidence, examples."""
     if not found:
         return [f"no failed searches or unanswered tickets since {since:%Y-%m-%d}"]
-    lines = [f"{'#':>3}  {'score':>8}  {'size':>6}  {'closest article (confidence)':<40}  examples"]
+    lines = [f"{'#':>3}  {'score':>8}  {'size':>6}  {'confidence, closest article':<40}  examples"]
     for rank, gap in enumerate(found, start=1):
-        closest = f"{gap.closest['id']} ({gap.closest['score']:.2f})" if gap.closest else "-"
+        closest = f"{gap.closest['score']:.2f} {gap.closest['id']}" if gap.closest else "-"
         examples = " | ".join(gap.examples[:EXAMPLES_SHOWN])
         lines.append(f"{rank:>3}  {gap.score:>8.1f}  {gap.size:>6}  {closest:<40.40}  {examples}")
     return lines
