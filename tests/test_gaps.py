@@ -332,6 +332,8 @@ def test_the_vector_cache_embeds_a_text_once_and_keeps_the_most_recent(tmp_path:
     assert len(VectorCache(tmp_path, "some/model", 2, limit=2)) == 2
     VectorCache(tmp_path, "some/model", 2).vectors(["a", "ccc"], embed)
     assert embedded == ["a", "bb", "ccc"]
+    with np.load(tmp_path / "gap-vectors-some-model.npz") as kept:  # digests, never the texts
+        assert "ccc" not in set(kept["keys"]) and all(len(key) == 64 for key in kept["keys"])
     (tmp_path / "gap-vectors-some-model.npz").write_bytes(b"not a numpy file")
     assert len(VectorCache(tmp_path, "some/model", 2)) == 0  # unreadable: empty, never an error
     assert len(VectorCache(tmp_path, "other", 3)) == 0
