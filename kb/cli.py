@@ -369,6 +369,9 @@ def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> N
 
 
 from kb import cli_drafts  # noqa: E402,F401  (its commands register themselves on `cli`)
+from kb.cli_gaps import gaps  # noqa: E402
+
+cli.add_command(gaps)
 
 
 def main() -> None:

@@ -161,20 +161,44 @@ class SearchService:
             while len(self._query_vectors) > 4096:
                 self._query_vectors.pop(next(iter(self._query_vectors)))
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors of `texts` (one row each, in the encoder's batches), kept for their searches as `prime`
+        keeps them; a text embedded before is not embedded again. A text is embedded as a search embeds it: cleaned
+        first (an empty one as a single space)."""
+        cleaned = [clean_query(t, self.settings.max_query_chars) or " " for t in texts]
+        if not cleaned:
+            return np.zeros((0, self.manifest.model_dimension), dtype=np.float32)
+        known = {text: self._query_vectors.get(text) for text in dict.fromkeys(cleaned)}
+        missing = [text for text, vector in known.items() if vector is None]
+        found = dict(zip(missing, self._encoder.encode_queries(missing))) if missing else {}
+        known.update(found)
+        self._query_vectors.update(found)
+        while len(self._query_vectors) > 4096:
+            self._query_vectors.pop(next(iter(self._query_vectors)))
+        return np.stack([known[text] for text in cleaned]).astype(np.float32, copy=False)
+
+    def remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Query vectors of `texts` computed before (kept on disk, e.g.), used by their searches like `prime`'s."""
+        for text, vector in zip(texts, vectors):
+            self._query_vectors[clean_query(text, self.settings.max_query_chars) or " "] = vector
+        while len(self._query_vectors) > 4096:
+            self._query_vectors.pop(next(iter(self._query_vectors)))
+
     def _embed(self, text: str) -> np.ndarray:
         vector = self._query_vectors.get(text)
         return vector if vector is not None else self._encoder.encode_queries([text])[0]
 
     def search(self, query: str, k: int | None = None, audience: str = "public", mode: str = "hybrid",
                lang: str | None = None, cosine_margin: float | None = None,
-               score_share: float | None = None) -> SearchResponse:
+               score_share: float | None = None, confidence_floor: float | None = None) -> SearchResponse:
         """Ranked articles for `query`, visible to `audience` ('public' or 'internal').
 
         `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is judged the same way.
         `lang` is the reader's language (e.g. the portal's interface language): of an article's translations,
         the one in a Cyrillic query's own language comes first, then the one in `lang`. The list holds at most `k`
         hits and stops where relevance falls off, or is empty when nothing is relevant (search/cutoff.py;
-        `cosine_margin` and `score_share` replace the `list_*` settings, e.g. for a stricter list); below the
+        `cosine_margin`, `score_share` and `confidence_floor` replace the `list_*` settings, e.g. for a stricter
+        list, or 0 for the nearest article however unsure); below the
         first article in the query's or the reader's language, articles in other languages are left out.
         """
         if mode not in MODES:
@@ -209,7 +233,8 @@ class SearchService:
         margin = self.settings.list_cosine_margin if cosine_margin is None else cosine_margin
         share = self.settings.list_score_share if score_share is None else score_share
         # Text the model cannot read has no confidence to judge by: its keyword matches are listed.
-        floor = self.settings.list_confidence_floor if reads else 0.0
+        floor = self.settings.list_confidence_floor if confidence_floor is None else confidence_floor
+        floor = floor if reads else 0.0
         ranked = ranked[:self._relevant(ranked[:k], candidates, confident, confidence, floor, margin, share)]
         hits = self._hits(ranked, candidates, fused, category_p)
         return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence, confident,

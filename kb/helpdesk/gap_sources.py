@@ -1,0 +1,98 @@
+"""What customers failed to find, read from what was recorded: the texts of content gaps, with how often each came.
+
+Two sources over a period [since, until) of naive UTC times:
+- failed searches: recorded searches (kb/helpdesk/analytics.py) that were not confident, or that a ticket followed
+  (a 'ticket_filed' event names the search), counted per text as searched (the fixed query when a layout or typo
+  fix changed it, else the query as typed), with case and whitespace folded;
+- unanswered tickets: tickets whose contact form offered no suggestion (it offers them only when its search is
+  confident) and whose search was not recorded (analytics off or lost), so that no ticket is counted twice; the
+  text is what the form searched, else the subject and description.
+
+Grouping the texts by meaning needs the embeddings, so it is done above the helpdesk (search/gaps.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import false, func, select, true
+from sqlalchemy.orm import Session
+
+from kb.helpdesk.analytics import TICKET_FILED
+from kb.helpdesk.models import AnalyticsEvent, SearchRecord, Ticket
+
+SEARCH, TICKET = "search", "ticket"
+TOKEN_CHUNK = 500  # tokens looked up per IN (...) list
+
+
+@dataclass(frozen=True)
+class GapText:
+    """One distinct text customers failed with: `text` is its most frequent spelling, `count` how often it came."""
+
+    text: str
+    count: int
+    source: str  # SEARCH or TICKET
+
+
+def fold(text: str) -> str:
+    """The text as compared: whitespace runs made one space, case folded (in every script, unlike SQL's lower())."""
+    return " ".join(text.split()).casefold()
+
+
+def _in_period(column, since: datetime | None, until: datetime | None) -> list:
+    return ([column >= since] if since is not None else []) + ([column < until] if until is not None else [])
+
+
+def failed_searches(db: Session, since: datetime | None = None, until: datetime | None = None,
+                    limit: int = 500) -> list[GapText]:
+    """The `limit` most frequent texts of searches that were not confident or that a ticket followed, most frequent
+    first. SQL counts each (searched, query) pair, in two parts: the searches that were not confident (on SQLite
+    from the index ix_searches_failed_text alone, already in its order: the literal `confident = 0` is what lets
+    SQLite use that partial index) and the confident ones a ticket followed (few, found by token). The counts are
+    then added up here per text as searched, case and whitespace folded."""
+    period = _in_period(SearchRecord.created_at, since, until)
+    pair = (SearchRecord.searched, SearchRecord.query)
+    failed = select(*pair, func.count()).where(SearchRecord.confident == false(), *period).group_by(*pair)
+    ticketed = select(AnalyticsEvent.search_token).where(AnalyticsEvent.kind == TICKET_FILED,
+                                                         AnalyticsEvent.search_token != "")
+    followed = (select(*pair, func.count())
+                .where(SearchRecord.confident == true(), SearchRecord.token.in_(ticketed), *period).group_by(*pair))
+    rows = [*db.execute(failed), *db.execute(followed)]
+    return _top(((searched or query, int(n)) for searched, query, n in rows), SEARCH, limit)
+
+
+def unanswered_tickets(db: Session, since: datetime | None = None, until: datetime | None = None,
+                       limit: int = 500) -> list[GapText]:
+    """Texts of tickets filed without a suggestion whose search was not recorded (see the module doc)."""
+    rows = db.execute(select(Ticket.subject, Ticket.description, Ticket.deflection)
+                      .where(*_in_period(Ticket.created_at, since, until))).all()
+    candidates: list[tuple[str, str]] = []  # (search token, text)
+    for subject, description, deflection in rows:
+        record = deflection if isinstance(deflection, dict) else {}
+        if record.get("shown"):
+            continue
+        written = " ".join(part.strip() for part in (subject or "", description or "") if part and part.strip())
+        candidates.append((str(record.get("search") or ""), str(record.get("query") or "").strip() or written))
+    tokens = sorted({token for token, _ in candidates if token})
+    recorded: set[str] = set()
+    for start in range(0, len(tokens), TOKEN_CHUNK):
+        recorded.update(db.scalars(select(SearchRecord.token).where(
+            SearchRecord.token.in_(tokens[start:start + TOKEN_CHUNK]))))
+    return _top(((t, 1) for token, t in candidates if t and token not in recorded), TICKET, limit)
+
+
+def _top(counted, source: str, limit: int) -> list[GapText]:
+    """(text, count) pairs merged by folded text; the `limit` most frequent, each shown as its most frequent
+    spelling (ties: the text order, so the result does not depend on the database's row order)."""
+    totals: dict[str, int] = {}
+    spellings: dict[str, tuple[int, str]] = {}
+    for text, count in counted:
+        key = fold(text)
+        if not key:
+            continue
+        totals[key] = totals.get(key, 0) + count
+        best = spellings.get(key)
+        if best is None or (count, best[1]) > (best[0], text):
+            spellings[key] = (count, text)
+    ranked = sorted(totals, key=lambda key: (-totals[key], key))[:max(0, limit)]
+    return [GapText(" ".join(spellings[key][1].split()), totals[key], source) for key in ranked]
