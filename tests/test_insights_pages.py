@@ -105,3 +105,15 @@ def test_csv_matches_the_tables(staffed):
     assert [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<tr><td>(.*?)</td>", table)] == [
         r["period"] for r in daily]
     assert post(editor, "/desk/insights/daily.csv").status_code == 405
+
+
+def test_the_gaps_page_groups_failed_searches(staffed):
+    assert signed_in(staffed, AGENT).get("/desk/insights/gaps").status_code == 404
+    assert signed_in(staffed, "ann@acme.example").get("/desk/insights/gaps").status_code == 404
+    page = signed_in(staffed, EDITOR).get("/desk/insights/gaps")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and '<li class="gap">' in text
+    assert "vpn" in text and "Closest article:" in text  # the one search with no confident answer
+    assert "printer offline" not in text  # answered confidently, no ticket after it
+    bad = signed_in(staffed, ADMIN).get("/desk/insights/gaps?to=31-01-2026")
+    assert bad.status_code == 400 and "to: 31-01-2026 is not a date" in bad.get_data(as_text=True)

@@ -136,6 +136,46 @@ def page():
         400 if period.errors else 200
 
 
+GAP_SEARCH_TEXTS, GAP_TICKET_TEXTS, GAPS_SHOWN = 300, 100, 30
+
+
+def _vector_cache(service):
+    """This process's query vectors of failed texts for the serving model (read from `kb gaps`' cache on disk
+    once; kept in memory, never written from a request)."""
+    from search.vector_cache import VectorCache
+
+    caches = current_app.extensions.setdefault("kb.gap_vectors", {})
+    key = (service.manifest.model_name, service.manifest.model_dimension)
+    if key not in caches:
+        caches[key] = VectorCache(current_app.config["KB_SETTINGS"].model_cache_dir, *key)
+    return caches[key]
+
+
+def find_period_gaps(period: Period) -> list:
+    """The period's failed and ticket-ending searches and unanswered tickets grouped by meaning (search/gaps.py),
+    biggest gaps first."""
+    from kb.helpdesk.gap_sources import failed_searches, unanswered_tickets
+    from search.gaps import find_gaps
+
+    texts = (failed_searches(db(), period.start, period.end, limit=GAP_SEARCH_TEXTS)
+             + unanswered_tickets(db(), period.start, period.end, limit=GAP_TICKET_TEXTS))
+    service = current_app.extensions["kb.search"]
+    service = service.pinned() if hasattr(service, "pinned") else service
+    return find_gaps(service, texts, limit=GAPS_SHOWN, cache=_vector_cache(service))
+
+
+@bp.get("/gaps")
+def gaps():
+    """Content gaps: what customers failed to find, grouped by meaning across languages, each group with its
+    closest article; a group is a draft waiting to be written (`kb draft-from-ticket`, the desk's button)."""
+    period = period_from(request.args)
+    found = find_period_gaps(period)
+    return render_template("desk/gaps.html", period=period, gaps=found,
+                           args={"from": request.args.get("from", period.first.isoformat()),
+                                 "to": request.args.get("to", period.last.isoformat())}), \
+        400 if period.errors else 200
+
+
 def _cell(value) -> str:
     """A CSV cell; text a spreadsheet would run as a formula (=, +, -, @ first) is kept as text with a quote."""
     text = "; ".join(value) if isinstance(value, list) else "" if value is None else str(value)

@@ -93,7 +93,7 @@ class EventLog:
         if start:
             self._thread = threading.Thread(target=self._run, name="kb-event-log", daemon=True)
             self._thread.start()
-            atexit.register(self.close)
+            atexit.register(self.close, at_exit=True)
 
     def search(self, **row: Any) -> None:
         row.setdefault("created_at", utcnow())
@@ -119,9 +119,10 @@ class EventLog:
         with self._lock:
             return len(self._rows)
 
-    def flush(self) -> int:
+    def flush(self, at_exit: bool = False) -> int:
         """Insert what is buffered, in one transaction; the rows written (0 when the database refused them: they
-        stay buffered for the next flush)."""
+        stay buffered for the next flush; at the process's exit, when its database may be gone, that is only
+        logged at info level)."""
         with self._lock:
             taken = list(self._rows)
             self._rows.clear()
@@ -135,7 +136,8 @@ class EventLog:
                 for model, rows in by_model.items():
                     connection.execute(insert(model), rows)
         except SQLAlchemyError as exc:
-            log.warning("analytics: %d event(s) not written yet: %s", len(taken), exc.__class__.__name__)
+            (log.info if at_exit else log.warning)("analytics: %d event(s) not written: %s", len(taken),
+                                                   exc.__class__.__name__)
             with self._lock:
                 self._rows.extendleft(reversed(taken))
                 while len(self._rows) > self.max_buffered:
@@ -152,13 +154,13 @@ class EventLog:
             if self.sweeper is not None:
                 self.sweeper.maybe()
 
-    def close(self) -> None:
+    def close(self, at_exit: bool = False) -> None:
         """Stop the thread and write what is left."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
-        self.flush()
+        self.flush(at_exit)
 
 
 def purge(engine: Engine, before: datetime) -> dict[str, int]:
