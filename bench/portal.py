@@ -104,7 +104,7 @@ def serve_and_load(args, queries: list[str], analytics: str) -> dict:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_DATABASE_URL": f"sqlite:///{tmp}/kb.sqlite3",
-               "KB_SECRET_KEY": "bench", "KB_RATE_LIMIT_SUGGEST": "1000000/minute", "KB_ANALYTICS": analytics}
+               "KB_SECRET_KEY": "bench-secret-key-of-forty-characters-x", "KB_RATE_LIMIT_SUGGEST": "1000000/minute", "KB_ANALYTICS": analytics}
         env.pop("KB_CONFIG", None)
         log = open(Path(tmp) / "server.log", "w+", encoding="utf-8")  # a file: a full pipe would stall the server
         server = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--index", str(args.index), "--port", str(port)],
