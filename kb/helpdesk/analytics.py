@@ -87,6 +87,9 @@ class EventLog:
         self.dropped = 0
         self._rows: deque[tuple[Any, dict]] = deque()
         self._lock = threading.Lock()
+        # One flush at a time: a flush returns only once every row added before it is written, even rows the
+        # background thread had taken and was still writing.
+        self._flushing = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,6 +126,10 @@ class EventLog:
         """Insert what is buffered, in one transaction; the rows written (0 when the database refused them: they
         stay buffered for the next flush; at the process's exit, when its database may be gone, that is only
         logged at info level)."""
+        with self._flushing:
+            return self._flush(at_exit)
+
+    def _flush(self, at_exit: bool) -> int:
         with self._lock:
             taken = list(self._rows)
             self._rows.clear()
