@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,6 +15,8 @@ import click
 from kb.errors import ArticleError, KbError
 
 PATH = click.Path(path_type=Path)
+INDEX = click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+GAPS_DAYS = 30  # what `kb gaps` reads by default
 
 
 def _settings(ctx: click.Context, **overrides: Any):
@@ -111,7 +114,7 @@ def install_hook(ctx: click.Context, articles_dir: Path | None, strict: bool, fo
 
 @cli.command()
 @click.option("--articles", "articles_dir", type=PATH, default=None, help="Articles folder (default: articles).")
-@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@INDEX
 @click.pass_context
 @_domain_errors
 def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None) -> None:
@@ -138,7 +141,7 @@ def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None)
 
 @cli.command()
 @click.argument("query", required=False)
-@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@INDEX
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Number of results (default: 10).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--batch", type=click.File("r", encoding="utf-8"), default=None,
@@ -167,7 +170,7 @@ def search(ctx: click.Context, query: str | None, index_dir: Path | None, k: int
 
 @cli.command(name="eval")
 @click.argument("file", type=PATH)
-@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@INDEX
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 @_domain_errors
@@ -184,7 +187,7 @@ def eval_command(ctx: click.Context, file: Path, index_dir: Path | None, as_json
 
 
 @cli.command()
-@click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
+@INDEX
 @click.option("--host", default=None, help="Address to listen on (default: 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: 8000).")
 @click.option("--watch", is_flag=True, help="Preview: rebuild when an article changes; open pages reload themselves.")
@@ -239,23 +242,36 @@ def upgrade(ctx: click.Context, database_url: str | None) -> None:
     click.echo(f"database at revision {revision}: {shown_url}")
 
 
-@cli.group()
-def analytics() -> None:
-    """What customers did, recorded for insights (searches, clicks, effort answers, views, deflections)."""
-
-
-@analytics.command(name="purge")
-@click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Delete what was recorded before this day (UTC).")
+@cli.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help=f"Read what was recorded from this day on (UTC; default: the last {GAPS_DAYS} days).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Groups to print.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per group per line.")
+@INDEX
 @DATABASE
 @click.pass_context
 @_domain_errors
-def analytics_purge(ctx: click.Context, before, database_url: str | None) -> None:
-    """Delete recorded events older than a day (the analytics_retention_days setting does it daily)."""
-    from kb.helpdesk.operations import purge_analytics
+def gaps(ctx: click.Context, since, limit: int, as_json: bool, index_dir: Path | None, database_url: str | None) -> None:
+    """Failed and ticket-ending searches and unanswered tickets, grouped by meaning, biggest gaps first."""
+    from kb.helpdesk.db import open_database
+    from kb.helpdesk.models import utcnow
+    from search.gaps import gap_table, recorded_gaps
+    from search.service import SearchService
+    from search.vector_cache import VectorCache
 
-    removed = purge_analytics(_database_url(ctx, database_url), before)
-    click.echo(", ".join(f"{count} {table}" for table, count in removed.items()) + f" deleted (before {before:%Y-%m-%d})")
+    settings = _settings(ctx, index_dir=index_dir, database_url=database_url)
+    since = since or (utcnow() - timedelta(days=GAPS_DAYS))
+    _, sessions = open_database(settings.database_url)
+    service = SearchService.load(settings.index_dir, settings)
+    cache = VectorCache(settings.model_cache_dir, service.manifest.model_name, service.manifest.model_dimension)
+    try:
+        with sessions() as db:
+            found = recorded_gaps(db, service, since, limit=limit, cache=cache)
+    finally:
+        service.close()
+    cache.save()
+    for line in (json.dumps(g.to_dict(), ensure_ascii=False) for g in found) if as_json else gap_table(found, since):
+        click.echo(line)
 
 
 @cli.group()
@@ -369,9 +385,6 @@ def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> N
 
 
 from kb import cli_drafts  # noqa: E402,F401  (its commands register themselves on `cli`)
-from kb.cli_gaps import gaps  # noqa: E402
-
-cli.add_command(gaps)
 
 
 def main() -> None:

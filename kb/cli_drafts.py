@@ -1,5 +1,5 @@
-"""The editors' `kb` commands fed by the help desk: `kb draft-from-ticket` and `kb suggest-questions` (the work is in
-kb/drafts.py). They register themselves on the `kb` group, which imports this module; imports happen inside the
+"""The `kb` commands fed by what the help desk recorded: the editors' `kb draft-from-ticket` and `kb
+suggest-questions` (the work is in kb/drafts.py), and `kb analytics purge`. They register themselves on the `kb` group, which imports this module; imports happen inside the
 commands, as there."""
 from __future__ import annotations
 
@@ -63,3 +63,21 @@ def suggest_questions(ctx: click.Context, since, min_count: int, max_per_article
         click.echo(f"{proposal.article_id}: {counted}", err=True)
     click.echo(found.diff, nl=False)
 
+
+@cli.group()
+def analytics() -> None:
+    """What customers did, recorded for insights (searches, clicks, effort answers, views, deflections)."""
+
+
+@analytics.command(name="purge")
+@click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Delete what was recorded before this day (UTC).")
+@DATABASE
+@click.pass_context
+@_domain_errors
+def analytics_purge(ctx: click.Context, before, database_url: str | None) -> None:
+    """Delete recorded events older than a day (the analytics_retention_days setting does it daily)."""
+    from kb.helpdesk.operations import purge_analytics
+
+    removed = purge_analytics(_database_url(ctx, database_url), before)
+    click.echo(", ".join(f"{count} {table}" for table, count in removed.items()) + f" deleted (before {before:%Y-%m-%d})")

@@ -23,10 +23,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from kb.helpdesk.gap_sources import failed_searches, unanswered_tickets
 from search.prepare import is_searchable
 from search.vector_cache import VectorCache
 
 EXAMPLES = 5
+EXAMPLES_SHOWN = 3  # in `kb gaps`' table
+# Distinct texts read and grouped: the most frequent failed searches, then unanswered tickets. Embedding them is
+# most of the time taken; with search frequencies falling off as they do, the first few hundred hold most of the
+# failed searches (bench/gaps.py reports the share).
+SEARCH_TEXTS, TICKET_TEXTS = 300, 100
 QUESTIONS_PER_ARTICLE = 5  # at most, per article, when the threshold is read from the index
 MAX_CALIBRATION_QUESTIONS = 200  # embedded at most to read the threshold (embedding is most of `kb gaps`'s time)
 # Used only when fewer than two articles have two phrasings (questions, or a title and a description): the
@@ -161,3 +167,24 @@ def find_gaps(service, texts: Sequence[Any], threshold: float | None = None, aud
         gaps.append(gap)
         gaps.sort(key=lambda g: (-g.score, -g.size, g.texts[0][0]))
     return gaps[:limit] if limit is not None else gaps
+
+
+def recorded_gaps(db, service, since, until=None, limit: int | None = None,
+                  cache: VectorCache | None = None) -> list[Gap]:
+    """The gaps of [since, until) (None: open): the most frequent failed and ticket-ending searches and unanswered
+    tickets the database `db` recorded (kb/helpdesk/gap_sources.py), grouped by `find_gaps`."""
+    texts = (failed_searches(db, since, until, limit=SEARCH_TEXTS)
+             + unanswered_tickets(db, since, until, limit=TICKET_TEXTS))
+    return find_gaps(service, texts, limit=limit, cache=cache)
+
+
+def gap_table(found: Sequence[Gap], since) -> list[str]:
+    """The groups as a table for a terminal: priority, size, closest article and its confidence, examples."""
+    if not found:
+        return [f"no failed searches or unanswered tickets since {since:%Y-%m-%d}"]
+    lines = [f"{'#':>3}  {'score':>8}  {'size':>6}  {'confidence, closest article':<40}  examples"]
+    for rank, gap in enumerate(found, start=1):
+        closest = f"{gap.closest['score']:.2f} {gap.closest['id']}" if gap.closest else "-"
+        examples = " | ".join(gap.examples[:EXAMPLES_SHOWN])
+        lines.append(f"{rank:>3}  {gap.score:>8.1f}  {gap.size:>6}  {closest:<40.40}  {examples}")
+    return lines

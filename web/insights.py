@@ -136,7 +136,7 @@ def page():
         400 if period.errors else 200
 
 
-GAP_SEARCH_TEXTS, GAP_TICKET_TEXTS, GAPS_SHOWN = 300, 100, 30
+GAPS_SHOWN = 30
 
 
 def _vector_cache(service):
@@ -154,14 +154,11 @@ def _vector_cache(service):
 def find_period_gaps(period: Period) -> list:
     """The period's failed and ticket-ending searches and unanswered tickets grouped by meaning (search/gaps.py),
     biggest gaps first."""
-    from kb.helpdesk.gap_sources import failed_searches, unanswered_tickets
-    from search.gaps import find_gaps
+    from search.gaps import recorded_gaps
 
-    texts = (failed_searches(db(), period.start, period.end, limit=GAP_SEARCH_TEXTS)
-             + unanswered_tickets(db(), period.start, period.end, limit=GAP_TICKET_TEXTS))
     service = current_app.extensions["kb.search"]
     service = service.pinned() if hasattr(service, "pinned") else service
-    return find_gaps(service, texts, limit=GAPS_SHOWN, cache=_vector_cache(service))
+    return recorded_gaps(db(), service, period.start, period.end, limit=GAPS_SHOWN, cache=_vector_cache(service))
 
 
 @bp.get("/gaps")
