@@ -10,7 +10,7 @@ import pytest
 from kb.helpdesk.accounts import add_staff
 from kb.helpdesk.models import User
 from kb.helpdesk.tickets import create_ticket
-from tests.chromium import shot
+from tests.chromium import shot, sign_in
 from tests.portal import PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -28,17 +28,6 @@ def ticket_ref(live):
                                deflection={"query": "printer offline", "category": "printers", "confidence": 0.4,
                                            "shown": []}, predicted="printers", group="general")
         return ticket.ref
-
-
-def sign_in(browser, base: str, email: str):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(base + "/sign-in")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    return context, page
 
 
 def test_agent_answers_with_a_link_and_the_customer_follows_it(live, browser, ticket_ref):

@@ -9,35 +9,24 @@ import io
 import pytest
 
 from kb.helpdesk.accounts import add_staff
-from tests.chromium import shot
+from tests.chromium import shot, sign_in
 from tests.portal import PASSWORD
 
 pytestmark = pytest.mark.slow
 EDITOR = "editor@desk.example"
 
 
-def signed_in(browser, base: str, email: str, **context_options):
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    page.goto(base + "/sign-in")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    return context, page
-
-
 def test_an_editor_reads_what_customers_searched(live, browser):
     app, base = live
     with app.extensions["kb.db"].begin() as db:
         add_staff(db, EDITOR, PASSWORD, "editor")
-    customer, page = signed_in(browser, base, "ann@acme.example")
+    customer, page = sign_in(browser, base, "ann@acme.example")
     for query in ("printer offline", "printer offline", "how do I order business cards"):
         page.goto(base + "/search?q=" + query.replace(" ", "+"))
     customer.close()
     app.extensions["kb.events"].flush()
 
-    context, page = signed_in(browser, base, EDITOR)
+    context, page = sign_in(browser, base, EDITOR)
     assert page.url == base + "/desk/insights/"
     assert page.locator("svg.chart").count() == 5
     assert page.locator("svg.chart").first.bounding_box()["width"] > 100
@@ -54,7 +43,7 @@ def test_an_editor_reads_what_customers_searched(live, browser):
     assert [[r["search"], r["count"]] for r in rows] == table
     context.close()
 
-    phone, page = signed_in(browser, base, EDITOR, viewport={"width": 375, "height": 740})
+    phone, page = sign_in(browser, base, EDITOR, viewport={"width": 375, "height": 740})
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert page.locator("svg.chart").first.bounding_box()["width"] <= 375
     shot(page, "insights-2-phone")
