@@ -72,6 +72,12 @@ def period_from(args) -> Period:
     return Period(values["from"], values["to"], errors)
 
 
+def _typed(period: Period) -> dict:
+    """The range form's values as typed (a wrong one is shown back to be corrected), else the period's days."""
+    return {"from": request.args.get("from", period.first.isoformat()),
+            "to": request.args.get("to", period.last.isoformat())}
+
+
 def buckets(per_day: list[Day]) -> list[dict]:
     """The chart's points: each day, or each ISO week for a long range (its days' counts added up)."""
     weekly = len(per_day) > WEEKLY_AFTER
@@ -131,9 +137,7 @@ def page():
     tables = {name: table(name, period) for name in TABLES if name != "daily"}
     return render_template("desk/insights.html", period=period, totals=totals, points=points, charts=charts,
                            tables=tables, weekly=len(per_day) > WEEKLY_AFTER, settings=settings,
-                           args={"from": request.args.get("from", period.first.isoformat()),
-                                 "to": request.args.get("to", period.last.isoformat())}), \
-        400 if period.errors else 200
+                           args=_typed(period)), 400 if period.errors else 200
 
 
 GAPS_SHOWN = 30
@@ -167,9 +171,7 @@ def gaps():
     closest article; a group is a draft waiting to be written (`kb draft-from-ticket`, the desk's button)."""
     period = period_from(request.args)
     found = find_period_gaps(period)
-    return render_template("desk/gaps.html", period=period, gaps=found,
-                           args={"from": request.args.get("from", period.first.isoformat()),
-                                 "to": request.args.get("to", period.last.isoformat())}), \
+    return render_template("desk/gaps.html", period=period, gaps=found, args=_typed(period)), \
         400 if period.errors else 200
 
 
