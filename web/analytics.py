@@ -7,9 +7,9 @@ from flask import Flask, current_app, request
 
 from kb.helpdesk.analytics import CLICK, TICKET_FILED, EventLog, RetentionSweeper, is_token, new_token
 from web.context import visitor
+from web.forms import QUERY_MAX
 from web.i18n import current_language
 
-SOURCES = ("portal", "suggest", "api", "form")
 MAX_POSITION = 100
 
 
@@ -37,8 +37,8 @@ def record_search(source: str, query: str, response, shown: int) -> str:
         return ""
     token = new_token()
     hits = response.hits[:shown] if shown else []
-    log.search(token=token, source=source, visitor=analytics_visitor(), query=query[:2000],
-               searched=(response.corrected or "")[:2000], lang=current_language() or "", results=len(hits),
+    log.search(token=token, source=source, visitor=analytics_visitor(), query=query[:QUERY_MAX],
+               searched=(response.corrected or "")[:QUERY_MAX], lang=current_language() or "", results=len(hits),
                top_article=hits[0].id if hits else "", confidence=float(response.confidence),
                confident=bool(response.confident), category=response.category or "")
     return token
