@@ -59,7 +59,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def _alembic_config(engine: Engine):
+def _alembic_config(engine: Engine | None):
     from alembic.config import Config
 
     config = Config()
@@ -82,6 +82,13 @@ def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
     command.downgrade(_alembic_config(engine), revision)
+
+
+def head_revision() -> str:
+    """The newest migration's revision: what `upgrade` brings a schema to."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -291,3 +291,8 @@ class SearchDay(Base):
     clicked: Mapped[int] = mapped_column(Integer, default=0)
     best_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     top_article: Mapped[str] = mapped_column(String(200), default="")
+
+
+# Tables kept in modules of their own register on Base.metadata here, so that one import of this module gives
+# the whole schema (migrations compare against it).
+from kb.helpdesk import mail_models  # noqa: E402,F401
