@@ -13,8 +13,10 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
+from kb.config_desk import DeskSettings
+from kb.config_fields import _LIMIT, _setting
 from kb.errors import ConfigError
 
 FUSIONS = ("score", "rrf")
@@ -31,15 +33,6 @@ def _embedding_models() -> tuple[str, ...]:
     from kb.embedding.encoders import AUTO, ENCODERS
 
     return (AUTO, *sorted(ENCODERS))
-
-
-def _rate_limit(value: str) -> None:
-    from limits import parse_many
-
-    try:
-        parse_many(value)
-    except ValueError:
-        raise ValueError(f"must be a limit like '10/minute', not {value!r}") from None
 
 
 def _storage_uri(value: str) -> None:
@@ -65,22 +58,9 @@ def _secret_key(value: str) -> None:
                          f"from `{_NEW_KEY_HINT}`, or leave it empty to have one generated into secret_key_file")
 
 
-def _setting(default: Any, help: str, *, choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None,
-             minimum: float | None = None, maximum: float | None = None,
-             check: Callable[[Any], None] | None = None, allowed: str = "") -> Any:
-    """A settings field: its default, help line and the values it accepts. `check` raises ValueError saying what is
-    wrong (a predicate on the setting, e.g. "must be a limit like '10/minute', not 'often'"); `allowed` describes
-    the accepted values where `choices`/`minimum`/`maximum` do not (shown in the README's settings table)."""
-    return field(default=default, metadata={"help": help, "choices": choices, "minimum": minimum, "maximum": maximum,
-                                            "check": check, "allowed": allowed})
-
-
-_LIMIT = {"check": _rate_limit, "allowed": "a limit like `10/minute`"}
-
-
 @dataclass(frozen=True)
-class Settings:
-    """Every knob of kb. Each field's metadata carries the help line shown in the README's settings table."""
+class _CoreSettings:
+    """Articles, index, search and serving (the help desk's own settings are in kb/config_desk.py)."""
 
     articles_dir: Path = _setting(Path("articles"), "Folder of Markdown articles and categories.yml.")
     index_dir: Path = _setting(Path("var/index"), "Where `kb build` puts the index and `kb search`/`kb serve` read it.")
@@ -184,6 +164,12 @@ class Settings:
                               choices=("on", "off"))
     analytics_retention_days: int = _setting(395, "Recorded searches, clicks, views and deflections older than this many days are deleted (0: keep them all); `kb analytics purge --before DATE` deletes them sooner.",
                                              minimum=0)
+
+
+
+@dataclass(frozen=True)
+class Settings(DeskSettings, _CoreSettings):
+    """Every knob of kb. Each field's metadata carries the help line shown in the README's settings table."""
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with the given settings changed, the whole copy validated; None values are ignored (unset CLI

@@ -72,6 +72,8 @@ class User(Base):
     agent_group: Mapped[str] = mapped_column(String(GROUP_MAX), default="")
     # Every session cookie carries the generation it was signed in under; raising it ends them all (sign-out).
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The interface language the user last chose (e-mail to them is written in it); empty: the default language.
+    language: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
@@ -87,6 +89,21 @@ class User(Base):
     @property
     def reads_insights(self) -> bool:
         return self.role in INSIGHT_ROLES
+
+
+class OrganisationDomain(Base):
+    """An e-mail domain an organisation owns: mail from an unknown sender there may open a ticket for it, and with
+    `signup` anyone with a verified address there may create an account in it."""
+
+    __tablename__ = "organisation_domains"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)  # lower-case, no "@"
+    signup: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
 
 
 class Ticket(Base):

@@ -1,4 +1,4 @@
-"""The outbox: e-mail written with the event that causes it, delivered by the sender
+"""The outbox (e-mail written with the event that causes it), users' language, organisations' e-mail domains
 
 Revision ID: 0006
 Revises: 0005
@@ -45,7 +45,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_user_id'), ['user_id'], unique=False)
 
 
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('language', sa.String(length=16), nullable=False, server_default=''))
+    op.create_table('organisation_domains',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('domain', sa.String(length=254), nullable=False),
+    sa.Column('signup', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'],
+                            name=op.f('fk_organisation_domains_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation_domains')),
+    sa.UniqueConstraint('domain', name=op.f('uq_organisation_domains_domain'))
+    )
+    with op.batch_alter_table('organisation_domains', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_organisation_domains_organisation_id'), ['organisation_id'], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('organisation_domains', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_organisation_domains_organisation_id'))
+    op.drop_table('organisation_domains')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('language')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_user_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_ticket_id'))
