@@ -205,8 +205,8 @@ def profile_gaps(database: Path, index: Path, since: datetime) -> dict:
     """The steps of `kb gaps` timed one by one in this process (the model and index loaded once more here), without
     the vector cache: every text embedded."""
     from kb.helpdesk.db import open_database
-    from kb.helpdesk.gap_sources import failed_searches, unanswered_tickets
-    from search.gaps import SEARCH_TEXTS, TICKET_TEXTS, find_gaps, group_texts, index_threshold
+    from kb.helpdesk.gap_sources import SEARCH_TEXTS, TICKET_TEXTS, failed_searches, unanswered_tickets
+    from search.gaps import find_gaps, group_texts, index_threshold
     from search.service import SearchService
 
     marks = [("start", time.perf_counter())]
@@ -274,8 +274,7 @@ def time_gaps(database: Path, index: Path, since: str, repeats: int) -> dict:
 
 def time_sources(database: Path, since: datetime) -> dict:
     from kb.helpdesk.db import open_database
-    from kb.helpdesk.gap_sources import failed_searches, unanswered_tickets
-    from search.gaps import SEARCH_TEXTS, TICKET_TEXTS
+    from kb.helpdesk.gap_sources import SEARCH_TEXTS, TICKET_TEXTS, failed_searches, unanswered_tickets
 
     engine, sessions = open_database(f"sqlite:///{database}")
     with sessions() as db:

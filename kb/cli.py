@@ -255,21 +255,12 @@ def gaps(ctx: click.Context, since, limit: int, as_json: bool, index_dir: Path |
     """Failed and ticket-ending searches and unanswered tickets, grouped by meaning, biggest gaps first."""
     from kb.helpdesk.db import open_database
     from kb.helpdesk.models import utcnow
-    from search.gaps import gap_table, recorded_gaps
-    from search.service import SearchService
-    from search.vector_cache import VectorCache
+    from search.gaps import gap_table, gaps_of_index
 
     settings = _settings(ctx, index_dir=index_dir, database_url=database_url)
     since = since or (utcnow() - timedelta(days=GAPS_DAYS))
-    _, sessions = open_database(settings.database_url)
-    service = SearchService.load(settings.index_dir, settings)
-    cache = VectorCache(settings.model_cache_dir, service.manifest.model_name, service.manifest.model_dimension)
-    try:
-        with sessions() as db:
-            found = recorded_gaps(db, service, since, limit=limit, cache=cache)
-    finally:
-        service.close()
-    cache.save()
+    _, sessions = open_database(settings.database_url, migrate=False)  # it only reads: `kb db upgrade` migrates
+    found = gaps_of_index(sessions, settings, since, limit=limit)
     for line in (json.dumps(g.to_dict(), ensure_ascii=False) for g in found) if as_json else gap_table(found, since):
         click.echo(line)
 

@@ -23,16 +23,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from kb.helpdesk.gap_sources import failed_searches, unanswered_tickets
+from kb.helpdesk.gap_sources import gap_texts, read_gap_texts
 from search.prepare import is_searchable
 from search.vector_cache import VectorCache
 
 EXAMPLES = 5
 EXAMPLES_SHOWN = 3  # in `kb gaps`' table
-# Distinct texts read and grouped: the most frequent failed searches, then unanswered tickets. Embedding them is
-# most of the time taken; with search frequencies falling off as they do, the first few hundred hold most of the
-# failed searches (bench/gaps.py reports the share).
-SEARCH_TEXTS, TICKET_TEXTS = 300, 100
 QUESTIONS_PER_ARTICLE = 5  # at most, per article, when the threshold is read from the index
 MAX_CALIBRATION_QUESTIONS = 200  # embedded at most to read the threshold (embedding is most of `kb gaps`'s time)
 # Used only when fewer than two articles have two phrasings (questions, or a title and a description): the
@@ -139,7 +135,9 @@ def find_gaps(service, texts: Sequence[Any], threshold: float | None = None, aud
     With `limit`, only the `limit` highest-priority groups are returned, and groups are searched biggest first
     only while one could still enter them: a group's priority is at most its size, so once the smallest kept
     priority reaches the next group's size, no smaller group can displace it. With `cache`, texts (and the help
-    center's questions) embedded by an earlier run are not embedded again."""
+    center's questions) embedded by an earlier run are not embedded again. A group's closest article is searched
+    for with its most frequent text as recorded, without layout or typo fixes (a search's text was fixed when it
+    was searched; a ticket's is the customer's own words), so no spelling dictionary is loaded for it."""
     usable = [t for t in texts if is_searchable(t.text)]
     if not usable:
         return []
@@ -158,7 +156,7 @@ def find_gaps(service, texts: Sequence[Any], threshold: float | None = None, aud
     for gap in groups:
         if limit is not None and len(gaps) >= limit and gaps[limit - 1].score >= gap.size:
             break
-        response = service.search(gap.texts[0][0], k=1, audience=audience, confidence_floor=0.0)
+        response = service.search(gap.texts[0][0], k=1, audience=audience, confidence_floor=0.0, as_typed=True)
         gap.confidence = float(response.confidence)
         if response.hits:
             hit = response.hits[0]
@@ -173,9 +171,28 @@ def recorded_gaps(db, service, since, until=None, limit: int | None = None,
                   cache: VectorCache | None = None) -> list[Gap]:
     """The gaps of [since, until) (None: open): the most frequent failed and ticket-ending searches and unanswered
     tickets the database `db` recorded (kb/helpdesk/gap_sources.py), grouped by `find_gaps`."""
-    texts = (failed_searches(db, since, until, limit=SEARCH_TEXTS)
-             + unanswered_tickets(db, since, until, limit=TICKET_TEXTS))
+    texts = gap_texts(db, since, until)
     return find_gaps(service, texts, limit=limit, cache=cache)
+
+
+def gaps_of_index(sessions, settings, since, until=None, limit: int | None = None) -> list[Gap]:
+    """`recorded_gaps` for a process that has loaded nothing yet (`kb gaps`): the recorded texts are read in a
+    thread of their own while the index `settings.index_dir` loads (SQLite reads release the GIL, so the two
+    overlap); the model is loaded only for texts the vector cache (in `settings.model_cache_dir`) lacks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        texts = pool.submit(read_gap_texts, sessions, since, until)
+        from search.service import SearchService
+
+        service = SearchService.load(settings.index_dir, settings, warm=False)
+        try:
+            cache = VectorCache(settings.model_cache_dir, service.manifest.model_name, service.manifest.model_dimension)
+            found = find_gaps(service, texts.result(), limit=limit, cache=cache)
+        finally:
+            service.close()
+    cache.save()
+    return found
 
 
 def gap_table(found: Sequence[Gap], since) -> list[str]:

@@ -36,6 +36,11 @@ def is_searchable(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def as_given(text: str) -> PreparedQuery:
+    """`text` (already cleaned) searched as it is: no fix tried, none suggested."""
+    return PreparedQuery(text, text, query_language(text), None)
+
+
 def prepare_query(text: str, knows: Callable[[str], bool], vocabulary: Vocabulary,
                   dictionaries: Dictionaries | None = None) -> PreparedQuery:
     """`text` (already cleaned) with a keyboard-layout slip fixed into words `knows` accepts, then typos fixed

@@ -22,7 +22,7 @@ from kb.index.vector import PartitionedVectors, VectorIndex
 from search.confidence import answer_confidence, model_reads, predicted_category
 from search.cutoff import nothing_relevant, relevant_count
 from search.dictionaries import shared_dictionaries
-from search.prepare import clean_query, is_searchable, prepare_query
+from search.prepare import as_given, clean_query, is_searchable, prepare_query
 from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, one_version_each, preferred_languages,
                          rank, without_foreign_tail)
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
@@ -129,8 +129,11 @@ class SearchService:
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
 
     @classmethod
-    def load(cls, index_dir: Path, settings: Settings | None = None, encoder: Encoder | None = None) -> "SearchService":
-        """Open the index `index_dir` points at now; a later rebuild does not change a loaded service."""
+    def load(cls, index_dir: Path, settings: Settings | None = None, encoder: Encoder | None = None,
+             warm: bool = True) -> "SearchService":
+        """Open the index `index_dir` points at now; a later rebuild does not change a loaded service. With `warm`
+        (serving), the model and the spelling dictionaries are loaded now rather than by the first search; a
+        short-lived command that may need neither (vectors cached, texts searched as given) passes False."""
         settings = settings or Settings()
         manifest = read_manifest(index_dir)
         resolved = index_dir.resolve()
@@ -148,8 +151,9 @@ class SearchService:
             raise ModelMismatchError(f"model {encoder.name!r} gives {encoder.dimension}-d vectors, "
                                      f"the index holds {manifest.model_dimension}-d")
         service = cls(resolved, manifest, encoder, settings)
-        encoder.encode_queries(["warm-up"])  # the first customer's query should not pay for loading the model
-        shared_dictionaries()  # nor for loading the spelling dictionaries
+        if warm:
+            encoder.encode_queries(["warm-up"])  # the first customer's query should not pay for loading the model
+            shared_dictionaries()  # nor for loading the spelling dictionaries
         return service
 
     def prime(self, queries: list[str]) -> None:
@@ -190,7 +194,8 @@ class SearchService:
 
     def search(self, query: str, k: int | None = None, audience: str = "public", mode: str = "hybrid",
                lang: str | None = None, cosine_margin: float | None = None,
-               score_share: float | None = None, confidence_floor: float | None = None) -> SearchResponse:
+               score_share: float | None = None, confidence_floor: float | None = None,
+               as_typed: bool = False) -> SearchResponse:
         """Ranked articles for `query`, visible to `audience` ('public' or 'internal').
 
         `mode` 'keyword' or 'vector' ranks by one index alone (for evaluation); confidence is judged the same way.
@@ -200,6 +205,7 @@ class SearchService:
         `cosine_margin`, `score_share` and `confidence_floor` replace the `list_*` settings, e.g. for a stricter
         list, or 0 for the nearest article however unsure); below the
         first article in the query's or the reader's language, articles in other languages are left out.
+        `as_typed` searches the text without layout or typo fixes (a text that was fixed when it was recorded).
         """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -211,7 +217,8 @@ class SearchService:
         if not text or k == 0 or not is_searchable(text):
             return SearchResponse(text, [])
         # Typing slips are fixed only into words the audience's own articles use.
-        prepared = prepare_query(text, lambda word: self._keyword.knows(word, allowed), self._words[audience])
+        prepared = (as_given(text) if as_typed
+                    else prepare_query(text, lambda word: self._keyword.knows(word, allowed), self._words[audience]))
         query_vector = self._embed(prepared.searched)
         candidates = self._retrieve(prepared.searched, query_vector, allowed)
         classifier = self._classifier[audience]

@@ -232,6 +232,25 @@ def test_kb_gaps_errors(tmp_path: Path):
     assert missing.exit_code == 1 and "Traceback" not in missing.output and "nowhere" in missing.output
 
 
+def test_kb_gaps_reads_and_never_migrates_a_database(portal_index, tmp_path: Path):
+    settings, _ = portal_index
+    empty = tmp_path / "old.sqlite3"
+    result = kb("gaps", "--index", str(settings.index_dir), "--database", f"sqlite:///{empty}")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot read the recorded searches and tickets" in result.output and "kb db upgrade" in result.output
+    engine = make_engine(f"sqlite:///{empty}")
+    with engine.connect() as connection:  # left as it was: no table was created
+        assert connection.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table'")).scalar() == 0
+    engine.dispose()
+
+
+def test_a_gap_is_searched_as_recorded_without_fixes(portal_index):
+    _, service = portal_index
+    assert service.search("pasword expired").corrected == "password expired"
+    as_recorded = service.search("pasword expired", as_typed=True)
+    assert as_recorded.corrected is None and as_recorded.did_you_mean is None and as_recorded.query == "pasword expired"
+
+
 @pytest.mark.slow
 def test_a_russian_and_an_english_phrasing_of_one_problem_form_one_group():
     """With the multilingual model and the threshold read from the sample help center's own questions."""

@@ -16,12 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import false, func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+from kb.errors import DatabaseError
 from kb.helpdesk.analytics import TICKET_FILED
 from kb.helpdesk.models import AnalyticsEvent, SearchRecord, Ticket
 
 SEARCH, TICKET = "search", "ticket"
+# Distinct texts read and grouped: the most frequent failed searches, then unanswered tickets. Embedding them is
+# most of the time taken; with search frequencies falling off as they do, the first few hundred hold most of the
+# failed searches (bench/gaps.py reports the share).
+SEARCH_TEXTS, TICKET_TEXTS = 300, 100
 TOKEN_CHUNK = 500  # tokens looked up per IN (...) list
 
 
@@ -41,6 +47,25 @@ def fold(text: str) -> str:
 
 def _in_period(column, since: datetime | None, until: datetime | None) -> list:
     return ([column >= since] if since is not None else []) + ([column < until] if until is not None else [])
+
+
+def gap_texts(db: Session, since: datetime | None, until: datetime | None = None, searches: int = SEARCH_TEXTS,
+              tickets: int = TICKET_TEXTS) -> list[GapText]:
+    """The `searches` most frequent failed search texts, then the `tickets` most frequent unanswered ticket texts.
+    A database that cannot be read (e.g. a schema older than this kb) is a DatabaseError saying what to do."""
+    try:
+        return failed_searches(db, since, until, limit=searches) + unanswered_tickets(db, since, until, limit=tickets)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read the recorded searches and tickets ({type(exc).__name__}: "
+                            f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}); if the database "
+                            f"was made by an older kb, run `kb db upgrade`") from None
+
+
+def read_gap_texts(sessions: sessionmaker[Session], since: datetime | None,
+                   until: datetime | None = None) -> list[GapText]:
+    """`gap_texts` in a session of its own (e.g. in a thread of its own while the index loads)."""
+    with sessions() as db:
+        return gap_texts(db, since, until)
 
 
 def failed_searches(db: Session, since: datetime | None = None, until: datetime | None = None,
