@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 
 from kb.cli import cli
-from kb.helpdesk.analytics import (CLICK, EFFORT, TICKET_FILED, EventLog, RetentionSweeper, is_token, new_token,
-                                   purge, retention_cutoff)
+from kb.helpdesk.analytics import (CLICK, EFFORT, SUPERSEDE_WINDOW, TICKET_FILED, EventLog, RetentionSweeper,
+                                   is_token, new_token, purge, retention_cutoff)
 from kb.helpdesk.db import downgrade, make_engine, open_database, upgrade
 from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, SearchRecord, Ticket, Vote, utcnow
 from kb.helpdesk.tickets import set_status
@@ -51,6 +51,45 @@ def test_the_log_buffers_and_writes_in_one_flush(tmp_path: Path):
     assert (click.kind, click.position, click.article_id) == (CLICK, 2, "a")
     with pytest.raises(ValueError, match="unknown analytics event kind"):
         log.event("bogus")
+
+
+def test_a_typing_session_counts_as_its_last_search(tmp_path: Path):
+    engine, sessions = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    log = EventLog(engine, start=False)
+    now = utcnow()
+
+    def typed(query: str, second: int, session: str = "", **values) -> str:
+        row = search_row(**{"source": "suggest", "query": query, "created_at": now + timedelta(seconds=second),
+                            **values})
+        log.search(session=session, **row)
+        return row["token"]
+
+    def kept() -> set[str]:
+        log.flush()
+        with sessions() as db:
+            return set(db.scalars(select(SearchRecord.query)))
+
+    first = typed("my pri", 0)  # a session's first search names none: its token is the session's id
+    typed("their printer", 1, visitor="v:other")
+    log.search(**search_row(source="portal", query="printer", created_at=now + timedelta(seconds=1)))
+    assert kept() == {"my pri", "their printer", "printer"}
+    # requests of one session arrive in any order: each replaces the session's searches made before it
+    typed("my printer says", 3, first)
+    typed("my printer says offline", 4, first, source="form")
+    typed("my printer", 2, first)  # answered last, made before
+    typed("not theirs to replace", 5, first, visitor="v:other")
+    assert kept() == {"their printer", "printer", "my printer says offline", "not theirs to replace"}
+
+    # a search a click, a "solved" or a ticket refers to stays; so does one older than the window
+    second = typed("vpn", 10)
+    log.event(CLICK, search_token=second, article_id="a", position=1)
+    old = typed("weeks ago", -int(SUPERSEDE_WINDOW.total_seconds()) - 60)
+    typed("vpn down", 11, second)
+    typed("after weeks", 12, old)
+    assert {"vpn", "vpn down", "weeks ago", "after weeks"} <= kept()
+    typed("vpn down at home", 13, second)
+    assert "vpn down" not in kept() and {"vpn", "vpn down at home"} <= kept()
+    engine.dispose()
 
 
 def test_rows_the_database_refuses_stay_buffered_and_the_buffer_is_bounded(tmp_path: Path):
@@ -198,6 +237,29 @@ def test_suggestions_and_the_api_are_recorded_with_their_source(app, ann):
     assert recorded[api["search"]].source == "api" and recorded[api["search"]].results == len(api["results"])
     assert ann.get("/api/suggest?q=ab").get_json()["search"] == ""  # too short to search: nothing recorded
     assert len(rows(app, SearchRecord)) == 2
+
+
+def test_a_contact_session_from_typing_to_ticket_leaves_one_search(app, ann):
+    session = ""
+    for typed in ("my printer", "my printer says", "my printer says offline"):  # the page's typing pauses
+        answer = ann.get(f"/api/suggest?q={typed}&session={session}").get_json()
+        assert is_token(answer["search"]) and answer["session"] == (session or answer["search"])
+        session = answer["session"]
+    assert [r.query for r in rows(app, SearchRecord)] == ["my printer says offline"]
+    page = post(ann, "/contact", {"subject": "", "description": "my printer says offline since monday",
+                                  "session": session, "step": "ticket"}).get_data(as_text=True)
+    assert re.search(r'id="contact-session" name="session"[^>]*value="([0-9a-f]{32})"', page).group(1) == session
+    assert [r.query for r in rows(app, SearchRecord)] == ["my printer says offline since monday"]
+    ref = file_ticket(ann, subject="Printer offline", description="my printer says offline since monday",
+                      session=session)
+    [search] = rows(app, SearchRecord)
+    [filed] = rows(app, AnalyticsEvent, AnalyticsEvent.kind == TICKET_FILED)
+    assert (search.source, filed.ticket_ref, filed.search_token) == ("form", ref, search.token)
+    # "Find answers" (no script) carries the session on the same way
+    page = post(ann, "/contact", {"description": "vpn is down", "step": "suggest"}).get_data(as_text=True)
+    started = re.search(r'id="typing-session" name="session"[^>]*value="([0-9a-f]{32})"', page).group(1)
+    post(ann, "/contact", {"description": "vpn is down at home", "step": "suggest", "session": started})
+    assert [r.query for r in rows(app, SearchRecord)][1:] == ["vpn is down at home"]
 
 
 def test_solved_and_a_ticket_after_a_search_name_their_search(app, ann):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from kb.helpdesk.models import Deflection, Ticket
+from kb.helpdesk.models import Deflection, SearchRecord, Ticket
 from tests.chromium import shot
 from tests.portal import PASSWORD
 
@@ -50,8 +50,11 @@ def test_deflection_then_ticket(live, browser):
 
     # Another problem: "I still need help" opens the ticket form with the text and the predicted category.
     page.goto(base + "/contact")
-    page.get_by_label("Subject").fill("VPN at home")
-    page.get_by_label("Describe the problem").press_sequentially("не работает впн")
+    with page.expect_response(lambda r: "/api/suggest" in r.url):  # a pause after the subject: one search
+        page.get_by_label("Subject").fill("VPN at home")
+    with page.expect_response(lambda r: "/api/suggest" in r.url):  # and another one, later
+        page.get_by_label("Describe the problem").press_sequentially("не работает")
+    page.get_by_label("Describe the problem").press_sequentially(" впн")
     page.locator("#suggestions li.suggestion").first.wait_for(state="visible")
     shot(page, "3-typed")
     with page.expect_navigation():
@@ -70,6 +73,11 @@ def test_deflection_then_ticket(live, browser):
     with app.extensions["kb.db"]() as db:
         ticket = db.scalar(select(Ticket).order_by(Ticket.id.desc()))
     assert ticket.subject == "VPN at home" and ticket.category == "vpn" and ticket.ref in page.url
+    # The searches made while typing, at "I still need help" and at filing count as the one search filed with.
+    app.extensions["kb.events"].flush()
+    with app.extensions["kb.db"]() as db:
+        searches = list(db.scalars(select(SearchRecord).where(SearchRecord.query.like("VPN at home%"))))
+    assert [(s.source, s.token) for s in searches] == [("form", ticket.deflection["search"])]
     context.close()
 
 

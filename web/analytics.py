@@ -29,9 +29,10 @@ def analytics_visitor() -> str:
     return who if who.startswith(("user:", "v:")) else ""
 
 
-def record_search(source: str, query: str, response, shown: int) -> str:
+def record_search(source: str, query: str, response, shown: int, session: str = "") -> str:
     """Record a search (`response`: a search.service.SearchResponse; `shown`: how many results the customer saw);
-    the token that names it, '' when nothing is recorded."""
+    the token that names it, '' when nothing is recorded. `session` is the contact form's typing session (the
+    token of its first search), whose earlier searches this one replaces (kb/helpdesk/analytics.py)."""
     log = events()
     if log is None or response is None or not query.strip():
         return ""
@@ -40,7 +41,8 @@ def record_search(source: str, query: str, response, shown: int) -> str:
     log.search(token=token, source=source, visitor=analytics_visitor(), query=query[:QUERY_MAX],
                searched=(response.corrected or "")[:QUERY_MAX], lang=current_language() or "", results=len(hits),
                top_article=hits[0].id if hits else "", confidence=float(response.confidence),
-               confident=bool(response.confident), category=response.category or "")
+               confident=bool(response.confident), category=response.category or "",
+               session=session if is_token(session or "") else "")
     return token
 
 

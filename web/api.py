@@ -48,8 +48,9 @@ def search():
 
 @bp.get("/suggest")
 def suggest_api():
-    """At most three confident suggestions for what the customer typed, and the predicted category."""
-    return jsonify(suggest(request.args.get("q", "")[:QUERY_MAX]).to_dict())
+    """At most three confident suggestions for what the customer typed, and the predicted category. `session`
+    names the typing session (the `session` of its earlier answers), whose earlier searches this one replaces."""
+    return jsonify(suggest(request.args.get("q", "")[:QUERY_MAX], session=request.args.get("session", "")).to_dict())
 
 
 @bp.get("/tickets")

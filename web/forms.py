@@ -86,6 +86,9 @@ class DescribeForm(FlaskForm):
     subject = StringField(_l("Subject"), filters=[clean], validators=[_length(_l("Subject"), SUBJECT_MAX)])
     description = TextAreaField(_l("Describe the problem"), filters=[clean],
                                 validators=[_length(_l("Description"), DESCRIPTION_MAX)])
+    # The typing session of the searches this form made (the page's script or the previous step sets it; anything
+    # but a search token is ignored, web/analytics.py).
+    session = HiddenField()
 
 
 class TicketForm(FlaskForm):
@@ -95,6 +98,7 @@ class TicketForm(FlaskForm):
                                 validators=[_required(_l("Description")), _length(_l("Description"), DESCRIPTION_MAX)])
     category = SelectField(_l("Category"), validate_choice=True, choices=[])
     searched = HiddenField(filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
+    session = HiddenField()  # the contact step's typing session (anything but a search token is ignored)
     # Given when the form is shown (`new_form_key`); the same key submitted again files no second ticket.
     idempotency_key = HiddenField(validators=[Optional(), Regexp(FORM_KEY_RE, message=_l(
         "This form has expired or did not come from this site. Reload the page and try again."))])

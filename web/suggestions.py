@@ -8,6 +8,7 @@ from flask import current_app
 
 from kb.helpdesk.models import Ticket, User
 from kb.helpdesk.tickets import create_ticket
+from kb.helpdesk.analytics import is_token
 from web.analytics import record_search, tracked
 from web.article_html import article_url
 from web.context import db, route_group
@@ -28,11 +29,13 @@ class Suggestions:
     confident: bool = False
     items: list[dict[str, Any]] = field(default_factory=list)
     search: str = ""  # the recorded search's token ('' when searches are not recorded)
+    session: str = ""  # its typing session: a next search of the same form names it (web/analytics.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "category": self.category, "category_title": self.category_title,
                 "category_p": round(self.category_p, 4), "confidence": round(self.confidence, 4),
-                "confident": self.confident, "suggestions": self.items, "search": self.search}
+                "confident": self.confident, "suggestions": self.items, "search": self.search,
+                "session": self.session}
 
     def record(self) -> dict[str, Any]:
         """What a ticket keeps of the customer's attempt to find an answer."""
@@ -44,10 +47,11 @@ def problem_text(subject: str, description: str) -> str:
     return " ".join(part.strip() for part in (subject or "", description or "") if part and part.strip())
 
 
-def suggest(text: str, source: str = "suggest") -> Suggestions:
+def suggest(text: str, source: str = "suggest", session: str = "") -> Suggestions:
     """Confident suggestions for `text`: the first answer when confident, and those after it that the search
     still lists with the suggestions' stricter margin and share (search/cutoff.py). The search is recorded as
-    coming from `source` (web/analytics.py)."""
+    coming from `source`, in typing session `session`, whose earlier searches it replaces (web/analytics.py); a
+    search without one starts a session."""
     service = current_app.extensions["kb.search"]
     settings = current_app.config["KB_SETTINGS"]
     text = " ".join((text or "").split())[:settings.max_query_chars]
@@ -57,7 +61,7 @@ def suggest(text: str, source: str = "suggest") -> Suggestions:
                               cosine_margin=settings.suggest_cosine_margin, score_share=settings.suggest_score_share)
     title = service.categories.get(response.category or "", {}).get("title", response.category or "")
     shown = response.hits[:MAX_SUGGESTIONS] if response.confident else []
-    token = record_search(source, text, response, len(shown))
+    token = record_search(source, text, response, len(shown), session)
     items = []
     for position, hit in enumerate(shown, start=1):  # the search stopped where relevance falls off (search/cutoff.py)
         meta = service.articles[hit.id]
@@ -65,15 +69,15 @@ def suggest(text: str, source: str = "suggest") -> Suggestions:
                       "url": tracked(article_url(hit.id, hit.anchor), token, position),
                       "snippet": snippet(meta, hit.anchor, text).striptags()})
     return Suggestions(text, response.category, title, response.category_p, response.confidence,
-                       response.confident, items, token)
+                       response.confident, items, token, session if is_token(session or "") else token)
 
 
 def file_ticket(user: User, subject: str, description: str, category: str, searched: str = "",
-                idempotency_key: str | None = None) -> Ticket:
+                idempotency_key: str | None = None, session: str = "") -> Ticket:
     """A new ticket (not committed) with what the customer searched and was shown before filing it (`searched`,
     else the problem as written), its predicted category and the agent group that category routes to.
     Raises TicketError for a field the ticket cannot take."""
-    shown = suggest(searched or problem_text(subject, description), source="form")
+    shown = suggest(searched or problem_text(subject, description), source="form", session=session)
     return create_ticket(db(), user, subject, description, category, deflection=shown.record(),
                          predicted=shown.category or "", group=route_group(shown.category),
                          idempotency_key=idempotency_key)

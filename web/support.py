@@ -41,11 +41,12 @@ def contact():
         return render_template("contact.html", form=form, suggestions=None)
     if not form.validate_on_submit():
         return render_template("contact.html", form=form, suggestions=None), 400
-    found = suggest(problem_text(form.subject.data, form.description.data))
+    found = suggest(problem_text(form.subject.data, form.description.data), session=form.session.data or "")
     if request.form.get("step") == "ticket":  # "I still need help": the ticket form, prefilled
         ticket = _ticket_form(formdata=None, subject=form.subject.data, description=form.description.data,
-                              category=found.category or "", searched=found.query)
+                              category=found.category or "", searched=found.query, session=found.session)
         return render_template("ticket_new.html", form=ticket, suggestions=found)
+    form.session.data = found.session  # a next "Find answers" replaces this search
     return render_template("contact.html", form=form, suggestions=found)
 
 
@@ -80,7 +81,7 @@ def new_ticket():
     # The same form submitted again (a double click, a browser retry) shows the ticket it filed the first time.
     ticket, created = file_once(db(), user, key, lambda: file_ticket(
         user, form.subject.data, form.description.data, form.category.data, form.searched.data or "",
-        idempotency_key=key))
+        idempotency_key=key, session=form.session.data or ""))
     if created:
         record_ticket_filed(ticket)
     flash(_("Ticket %(ref)s is submitted. We will reply here and by e-mail.", ref=ticket.ref), "info")

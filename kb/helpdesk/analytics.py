@@ -7,6 +7,13 @@ that dies loses at most its last `interval` of them, never a ticket or a reply (
 request's own transaction). When the database cannot take a batch it is kept for the next flush; past
 `max_buffered` rows the oldest are dropped and counted (`dropped`), so a database outage never grows memory
 without bound.
+
+The contact form searches at every pause in the customer's typing, then once more on each step to the ticket.
+Those searches carry the id of their typing session (the token of its first search), and each one deletes the
+session's earlier searches when it is written, unless something refers to them (a click on a suggestion, "This
+solved my problem", a ticket): a typing session counts as the one search its customer ended with, not as every
+prefix typed on the way, whatever order its requests arrived in. Only searches by the same visitor (a user or a
+visitor cookie, never an unknown client), from the contact form, within SUPERSEDE_WINDOW, are replaced.
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, and_, delete, exists, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb.helpdesk.models import AnalyticsEvent, ArticleView, Deflection, SearchDay, SearchRecord, utcnow
@@ -30,6 +37,8 @@ CLICK, TICKET_FILED, EFFORT = "click", "ticket_filed", "effort"
 EVENT_KINDS = (CLICK, TICKET_FILED, EFFORT)
 EFFORT_SCALE = range(1, 8)  # "How easy was it to solve your problem?" 1 (very hard) .. 7 (very easy)
 TOKEN_CHARS = 32
+SUPERSEDING_SOURCES = ("suggest", "form")  # the contact form's searches (web/suggestions.py)
+SUPERSEDE_WINDOW = timedelta(minutes=30)
 # What a purge deletes: the recorded events. Votes are each visitor's current opinion, not events, and stay.
 EVENT_TABLES = (SearchRecord, AnalyticsEvent, ArticleView, Deflection)
 
@@ -98,9 +107,16 @@ class EventLog:
             self._thread.start()
             atexit.register(self.close, at_exit=True)
 
-    def search(self, **row: Any) -> None:
+    def search(self, session: str = "", **row: Any) -> None:
+        """Record a search; with `session` (a typing session's id, see the module doc), the session's earlier
+        searches are deleted when this one is written, if they may be."""
         row.setdefault("created_at", utcnow())
-        self._add(SearchRecord, row)
+        session = (session if session and is_token(session) and row.get("visitor")
+                   and row.get("source") in SUPERSEDING_SOURCES else "")
+        self._add(SearchRecord, {**row, "session": session})
+        if session:
+            self._add(_SUPERSEDED, {"session": session, "visitor": row["visitor"], "by": row["token"],
+                                    "since": row["created_at"] - SUPERSEDE_WINDOW, "until": row["created_at"]})
 
     def event(self, kind: str, **row: Any) -> None:
         if kind not in EVENT_KINDS:
@@ -138,10 +154,13 @@ class EventLog:
         by_model: dict[Any, list[dict]] = {}
         for model, row in taken:
             by_model.setdefault(model, []).append(row)
+        superseded = by_model.pop(_SUPERSEDED, [])
         try:
             with self.engine.begin() as connection:
                 for model, rows in by_model.items():
                     connection.execute(insert(model), rows)
+                for row in superseded:  # after the inserts: a click in this same batch still keeps its search
+                    connection.execute(_delete_superseded(**row))
         except SQLAlchemyError as exc:
             (log.info if at_exit else log.warning)("analytics: %d event(s) not written: %s", len(taken),
                                                    exc.__class__.__name__)
@@ -168,6 +187,25 @@ class EventLog:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self.flush(at_exit)
+
+
+_SUPERSEDED = object()  # the buffer's marker for "delete this earlier search"
+
+
+def _unreferred():
+    """Searches nothing refers to: no click, ticket or effort answer (analytics_events), no "This solved my
+    problem" (deflections)."""
+    return ~or_(exists(select(AnalyticsEvent.id).where(AnalyticsEvent.search_token == SearchRecord.token)),
+                exists(select(Deflection.id).where(Deflection.search_token == SearchRecord.token)))
+
+
+def _delete_superseded(session: str, visitor: str, since: datetime, by: str, until: datetime):
+    """The statement deleting, as superseded by search `by` (made at `until`), the searches of typing session
+    `session` by `visitor` made before it, since `since`, that nothing refers to."""
+    return delete(SearchRecord).where(and_(
+        SearchRecord.visitor == visitor, SearchRecord.source.in_(SUPERSEDING_SOURCES),
+        or_(SearchRecord.session == session, SearchRecord.token == session), SearchRecord.token != by,
+        SearchRecord.created_at >= since, SearchRecord.created_at <= until, _unreferred()))
 
 
 def purge(engine: Engine, before: datetime) -> dict[str, int]:

@@ -197,7 +197,7 @@ class Deflection(Base):
     article_id: Mapped[str] = mapped_column(String(200), index=True)
     query: Mapped[str] = mapped_column(Text, default="")
     # The recorded search (SearchRecord.token) whose suggestion it was, when searches are recorded.
-    search_token: Mapped[str] = mapped_column(String(32), default="")
+    search_token: Mapped[str] = mapped_column(String(32), default="", index=True)
     visitor: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -248,6 +248,9 @@ class SearchRecord(Base):
     token: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     source: Mapped[str] = mapped_column(String(16))  # portal, suggest, api, form
+    # The contact form's typing session (the token of its first search): a later search of the same session
+    # replaces this one unless something refers to it (kb/helpdesk/analytics.py).
+    session: Mapped[str] = mapped_column(String(32), default="")
     visitor: Mapped[str] = mapped_column(String(64), default="", index=True)
     query: Mapped[str] = mapped_column(Text)
     searched: Mapped[str] = mapped_column(Text, default="")  # the query as searched, when a fix changed it

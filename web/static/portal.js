@@ -34,6 +34,9 @@
     var token = document.querySelector("meta[name=csrf-token]").content;
     var solvedUrl = "/contact/solved";
     var timer = null, pending = null, lastQuery = null;
+    // This typing session's id (from its first answer): each search of it replaces the earlier ones in the search
+    // log, so a session counts once (the form's "I still need help" carries it on).
+    var session = form.elements.session ? form.elements.session.value : "";
 
     function show(data) {
       ["category", "empty"].forEach(function (role) {
@@ -60,10 +63,18 @@
       lastQuery = query;
       if (pending) { pending.abort(); }
       pending = new AbortController();
-      fetch(form.dataset.suggestUrl + "?q=" + encodeURIComponent(query),
+      fetch(form.dataset.suggestUrl + "?q=" + encodeURIComponent(query) + "&session=" + encodeURIComponent(session),
             {signal: pending.signal, headers: {Accept: "application/json"}, credentials: "same-origin"})
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) { if (data && data.query !== undefined) { show(data); } })
+        .then(function (data) {
+          if (data && data.query !== undefined) {
+            if (data.session) {
+              session = data.session;
+              if (form.elements.session) { form.elements.session.value = data.session; }
+            }
+            show(data);
+          }
+        })
         .catch(function (err) { if (err.name !== "AbortError") { show(null); } });
     }
 
