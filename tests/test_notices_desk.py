@@ -50,7 +50,7 @@ def notice_id(desk_app) -> int:
 def routes(notice_id: int, ref: str) -> list[tuple[str, str]]:
     return [("GET", "/desk/notices/"), ("POST", "/desk/notices/"), ("GET", f"/desk/notices/{notice_id}"),
             ("POST", f"/desk/notices/{notice_id}"), ("POST", f"/desk/notices/{notice_id}/resolve"),
-            ("POST", f"/desk/notices/{notice_id}/tickets/{ref}/detach")]
+            ("POST", f"/desk/notices/{notice_id}/tickets"), ("POST", f"/desk/notices/{notice_id}/tickets/{ref}/detach")]
 
 
 def call(client, method: str, path: str):
@@ -153,3 +153,22 @@ def test_resolving_without_tickets_is_fine_and_shown(desk_app, notice_id):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "0 customer(s) will be told" in page and "Fixed by the provider." in page
     assert 'id="resolve"' not in page  # no second resolve form
+
+
+def test_an_agent_attaches_a_ticket_from_its_page_or_by_reference(desk_app, notice_id):
+    ann = signed_in(desk_app, "ann@acme.example")
+    ref = file_ticket(ann, "VPN", "The VPN does not connect", category="vpn")
+    other = file_ticket(ann, "Printer", "my printer says offline", category="printers")
+    agent = signed_in(desk_app, AGENT)
+    page = agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)
+    assert f'action="/desk/notices/{notice_id}/tickets"' in page  # a VPN notice, a VPN ticket
+    assert f'action="/desk/notices/{notice_id}/tickets"' not in agent.get(f"/desk/tickets/{other}").get_data(as_text=True)
+    response = post(agent, f"/desk/notices/{notice_id}/tickets", {"ref": ref, "back": "ticket"})
+    assert response.headers["Location"] == f"/desk/tickets/{ref}#known-issues"
+    attached = agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)
+    assert f'action="/desk/notices/{notice_id}/tickets"' not in attached and "attached" in attached
+    assert post(agent, f"/desk/notices/{notice_id}/tickets", {"ref": other.lower()}).status_code == 302
+    missing = post(agent, f"/desk/notices/{notice_id}/tickets", {"ref": "KB-NOPE"}, follow_redirects=True)
+    assert "there is no ticket KB-NOPE" in missing.get_data(as_text=True)
+    with desk_app.extensions["kb.db"]() as db:
+        assert {link.ticket.ref for link in db.scalars(select(NoticeTicket))} == {ref, other}

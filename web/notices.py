@@ -17,7 +17,7 @@ from kb.helpdesk.accounts import can_see_ticket
 from kb.helpdesk.models import Ticket, User, utcnow
 from kb.helpdesk.notice_models import Notice
 from kb.helpdesk.notices import (active_notices, all_notices, attach, create_notice, detach, find_notice,
-                                 may_attach, resolve_notice, update_notice)
+                                 may_attach, resolve_notice, ticket_notices, update_notice)
 from kb.helpdesk.tickets import find_ticket
 from web.context import current_user, db, sign_in_required
 from web.forms import ActionForm, NoticeForm, NoticeResolveForm
@@ -131,6 +131,40 @@ def resolve(notice_id: int):
     db().commit()
     flash(_("Notice resolved; %(count)d customer(s) will be told by e-mail.", count=told), "info")
     return redirect(url_for("notices.edit", notice_id=notice.id))
+
+
+@bp.post("/<int:notice_id>/tickets")
+def desk_attach(notice_id: int):
+    """An agent attaches a ticket (by reference) to an active notice; from the ticket's page or the notice's."""
+    notice = _notice(notice_id)
+    ref = (request.form.get("ref") or "").strip()[:32]
+    back_to_ticket = request.form.get("back") == "ticket"
+    ticket = find_ticket(db(), ref) if ref and len(ref) <= 16 else None
+    if not ActionForm().validate_on_submit():
+        abort(400, _("This form has expired or did not come from this site. Reload the page and try again."))
+    if ticket is None:
+        flash(_("Ticket reference: there is no ticket %(ref)s.", ref=ref), "error")
+    else:
+        try:
+            attach(db(), notice, ticket, current_user())
+        except NoticeError:
+            db().rollback()
+            flash(_("Only an active notice takes tickets."), "error")
+        else:
+            db().commit()
+            flash(_("%(ref)s is attached to the notice.", ref=ticket.ref), "info")
+    if back_to_ticket and ticket is not None:
+        return redirect(url_for("desk.ticket", ref=ticket.ref, _anchor="known-issues"))
+    return redirect(url_for("notices.edit", notice_id=notice.id, _anchor="attached"))
+
+
+def desk_ticket_notices(ticket: Ticket) -> dict[str, list[Notice]]:
+    """For the desk's ticket page: the notices the ticket is attached to, and the active ones for its category
+    (or for everyone) it could be attached to."""
+    attached = ticket_notices(db(), ticket)
+    ids = {n.id for n in attached}
+    return {"notices": attached, "open_notices": [n for n in matching([ticket.category, ticket.predicted_category])
+                                                  if n.id not in ids]}
 
 
 @bp.post("/<int:notice_id>/tickets/<ref>/detach")
