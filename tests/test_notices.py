@@ -228,3 +228,38 @@ def test_a_resolved_notice_takes_no_more_tickets(desk_app, ann):
             resolve_notice(db, notice, agent)
         with pytest.raises(NoticeError, match="active"):
             attach(db, notice, ticket, agent)
+
+
+def resolve_from_two_sessions(sessions) -> None:
+    """Two agents who both loaded an unresolved notice resolve it: the second is refused, so its tickets' history
+    and the customers' e-mail are written once. (Shared with tests/test_notices_postgres.py.)"""
+    with sessions.begin() as db:
+        agent = add_staff(db, "race@desk.example", PASSWORD, "agent")
+        customer = db.scalar(select(User).where(User.email == "ann@acme.example"))
+        from kb.helpdesk.tickets import create_ticket
+
+        ticket = create_ticket(db, customer, "VPN", "The VPN does not connect", "vpn")
+        notice = create_notice(db, agent, "VPN down", category="vpn")
+        attach(db, notice, ticket, customer)
+        assert attach(db, notice, ticket, customer).id == notice.links[0].id  # again: the same link
+        notice_id, agent_id, ref = notice.id, agent.id, ticket.ref
+    first, second = sessions(), sessions()
+    try:
+        mine, theirs = first.get(Notice, notice_id), second.get(Notice, notice_id)
+        assert mine.resolved_at is None and theirs.resolved_at is None
+        assert len(resolve_notice(first, mine, first.get(User, agent_id), "Fixed")) == 1
+        first.commit()
+        with pytest.raises(NoticeError, match="already resolved"):
+            resolve_notice(second, theirs, second.get(User, agent_id), "Fixed too")
+        second.rollback()
+    finally:
+        first.close()
+        second.close()
+    with sessions() as db:
+        events = [e for e in find_ticket(db, ref).events if e.kind == EVENT_NOTICE_RESOLVED]
+        assert [e.body for e in events] == ["VPN down\n\nFixed"]
+        assert db.get(Notice, notice_id).resolution == "Fixed"
+
+
+def test_two_agents_resolving_at_once_tell_the_customers_once(app):
+    resolve_from_two_sessions(app.extensions["kb.db"])
