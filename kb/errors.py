@@ -60,3 +60,7 @@ class AccountError(KbError):
 
 class TicketError(KbError):
     """A ticket cannot be created or changed as asked (e.g. an unknown status)."""
+
+
+class NoticeError(KbError):
+    """A known-issue notice cannot be created, changed or attached as asked."""

@@ -25,6 +25,7 @@ from web.article_html import article_html
 from web.context import current_user, db, route_group
 from web.forms import ActionForm, CategoryForm, ComposerForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
+from web.notices import desk_ticket_notices
 from web.suggestions import problem_text
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -139,7 +140,7 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         earlier=earlier_tickets(db(), ticket), linked=linked,
         status_form=status_form or _status_form(ticket, formdata=None),
         category_form=category_form or _category_form(ticket, formdata=None, category=ticket.category),
-        deflection=ticket.deflection or {}), status
+        deflection=ticket.deflection or {}, **desk_ticket_notices(ticket)), status
 
 
 @bp.get("/tickets/<ref>")

@@ -9,8 +9,8 @@ import secrets
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
 from kb.helpdesk.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EDITOR_ROLE, EMAIL_MAX, GROUP_MAX, MANAGER,
@@ -102,6 +102,8 @@ class TicketForm(FlaskForm):
     # Given when the form is shown (`new_form_key`); the same key submitted again files no second ticket.
     idempotency_key = HiddenField(validators=[Optional(), Regexp(FORM_KEY_RE, message=_l(
         "This form has expired or did not come from this site. Reload the page and try again."))])
+    # The known issues the customer ticked to attach the ticket to (ids; those no longer active are skipped).
+    notices = SelectMultipleField(validate_choice=False, choices=[])
 
 
 class ReplyForm(FlaskForm):
@@ -163,3 +165,46 @@ class AgentForm(FlaskForm):
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Organisation name"), filters=[clean],
                        validators=[_required(_l("Organisation name")), _length(_l("Organisation name"), NAME_MAX)])
+
+
+class _MomentField(DateTimeLocalField):
+    """A date and time in UTC, as a browser's date-time picker sends it or typed as `YYYY-MM-DD HH:MM`; empty is
+    None. A bad value keeps what was typed and its message names the field."""
+
+    FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+    def __init__(self, label, **kwargs) -> None:
+        super().__init__(label, format=self.FORMATS, **kwargs)
+        self.name_for_errors = label
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata([valuelist[0].strip()])
+        except ValueError:
+            self.data = None
+            raise ValueError(_("%(field)s: write a date and time as YYYY-MM-DD HH:MM (UTC).",
+                               field=self.name_for_errors)) from None
+
+
+class NoticeForm(FlaskForm):
+    """A known issue on the desk: what is wrong, for which category (or everyone), from when until when (UTC)."""
+
+    title = StringField(_l("Title"), filters=[clean],
+                        validators=[_required(_l("Title")), _length(_l("Title"), SUBJECT_MAX)])
+    body = TextAreaField(_l("What customers should know"), filters=[clean],
+                         validators=[_length(_l("What customers should know"), DESCRIPTION_MAX)])
+    category = SelectField(_l("Category"), validate_choice=True, choices=[], default="")
+    starts_at = _MomentField(_l("Starts (UTC)"))
+    ends_at = _MomentField(_l("Ends (UTC)"))
+
+    def validate_ends_at(self, field) -> None:
+        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
+            raise ValidationError(_("%(field)s: must be after the start.", field=_("Ends (UTC)")))
+
+
+class NoticeResolveForm(FlaskForm):
+    resolution = TextAreaField(_l("What was done (sent to the attached customers)"), filters=[clean],
+                               validators=[_length(_l("Resolution"), DESCRIPTION_MAX)])

@@ -18,6 +18,7 @@ from web.article_html import article_html, article_url
 from web.context import db, returning_visitor, visitor
 from web.forms import ActionForm, clean
 from web.i18n import current_language
+from web.notices import matching
 from web.snippets import snippet
 
 bp = Blueprint("portal", __name__)
@@ -104,7 +105,8 @@ def home():
         return category(request.args["category"])
     articles = public_articles()
     counts = Counter(a.category for a in one_version_each(articles.values(), articles))
-    return render_template("home.html", counts=counts, categories=_service().categories, top=top_questions())
+    return render_template("home.html", counts=counts, categories=_service().categories, top=top_questions(),
+                           notices=matching(None))
 
 
 @bp.get("/search")

@@ -13,6 +13,7 @@ from web.analytics import record_search, tracked
 from web.article_html import article_url
 from web.context import db, route_group
 from web.i18n import current_language
+from web.notices import matching, notice_dict
 from web.snippets import snippet
 
 MAX_SUGGESTIONS = 3
@@ -30,12 +31,14 @@ class Suggestions:
     items: list[dict[str, Any]] = field(default_factory=list)
     search: str = ""  # the recorded search's token ('' when searches are not recorded)
     session: str = ""  # its typing session: a next search of the same form names it (web/analytics.py)
+    # Known issues active now for the predicted category or for everyone (web/notices.py `notice_dict`).
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "category": self.category, "category_title": self.category_title,
                 "category_p": round(self.category_p, 4), "confidence": round(self.confidence, 4),
                 "confident": self.confident, "suggestions": self.items, "search": self.search,
-                "session": self.session}
+                "session": self.session, "notices": self.notices}
 
     def record(self) -> dict[str, Any]:
         """What a ticket keeps of the customer's attempt to find an answer."""
@@ -47,11 +50,12 @@ def problem_text(subject: str, description: str) -> str:
     return " ".join(part.strip() for part in (subject or "", description or "") if part and part.strip())
 
 
-def suggest(text: str, source: str = "suggest", session: str = "") -> Suggestions:
+def suggest(text: str, source: str = "suggest", session: str = "", notices: bool = True) -> Suggestions:
     """Confident suggestions for `text`: the first answer when confident, and those after it that the search
     still lists with the suggestions' stricter margin and share (search/cutoff.py). The search is recorded as
     coming from `source`, in typing session `session`, whose earlier searches it replaces (web/analytics.py); a
-    search without one starts a session."""
+    search without one starts a session. With `notices`, the known issues active for the predicted category (or
+    for everyone) come along."""
     service = current_app.extensions["kb.search"]
     settings = current_app.config["KB_SETTINGS"]
     text = " ".join((text or "").split())[:settings.max_query_chars]
@@ -68,8 +72,10 @@ def suggest(text: str, source: str = "suggest", session: str = "") -> Suggestion
         items.append({"id": hit.id, "title": hit.title, "category": hit.category, "anchor": hit.anchor,
                       "url": tracked(article_url(hit.id, hit.anchor), token, position),
                       "snippet": snippet(meta, hit.anchor, text).striptags()})
+    known = [notice_dict(n) for n in matching([response.category or ""])] if notices else []
     return Suggestions(text, response.category, title, response.category_p, response.confidence,
-                       response.confident, items, token, session if is_token(session or "") else token)
+                       response.confident, items, token, session if is_token(session or "") else token,
+                       known)
 
 
 def file_ticket(user: User, subject: str, description: str, category: str, searched: str = "",
@@ -77,7 +83,8 @@ def file_ticket(user: User, subject: str, description: str, category: str, searc
     """A new ticket (not committed) with what the customer searched and was shown before filing it (`searched`,
     else the problem as written), its predicted category and the agent group that category routes to.
     Raises TicketError for a field the ticket cannot take."""
-    shown = suggest(searched or problem_text(subject, description), source="form", session=session)
+    shown = suggest(searched or problem_text(subject, description), source="form", session=session,
+                    notices=False)
     return create_ticket(db(), user, subject, description, category, deflection=shown.record(),
                          predicted=shown.category or "", group=route_group(shown.category),
                          idempotency_key=idempotency_key)

@@ -8,11 +8,14 @@ from sqlalchemy import select
 from kb.helpdesk.accounts import can_see_ticket
 from kb.helpdesk.analytics import EFFORT, is_token
 from kb.helpdesk.models import RESOLVED, AnalyticsEvent, Deflection, Ticket
+from kb.helpdesk.notice_models import Notice
+from kb.helpdesk.notices import active_notices, attach, may_attach, ticket_notices
 from kb.helpdesk.tickets import ACTIVE, add_reply, file_once, find_ticket, tickets_for, tracker
 from web.analytics import analytics_visitor, events, record_ticket_filed
 from web.context import current_user, db, sign_in_required, visitor
 from web.forms import DescribeForm, EffortForm, ReplyForm, SolvedForm, TicketForm, new_form_key
 from web.i18n import STATUS_LABELS
+from web.notices import matching
 from web.suggestions import file_ticket, problem_text, suggest
 
 bp = Blueprint("support", __name__)
@@ -45,9 +48,22 @@ def contact():
     if request.form.get("step") == "ticket":  # "I still need help": the ticket form, prefilled
         ticket = _ticket_form(formdata=None, subject=form.subject.data, description=form.description.data,
                               category=found.category or "", searched=found.query, session=found.session)
-        return render_template("ticket_new.html", form=ticket, suggestions=found)
+        return render_template("ticket_new.html", form=ticket, suggestions=found,
+                               notices=_offered(ticket, found.category or ""))
     form.session.data = found.session  # a next "Find answers" replaces this search
     return render_template("contact.html", form=form, suggestions=found)
+
+
+def _ticked(form: TicketForm) -> set[int]:
+    return {int(v) for v in form.notices.data or [] if isinstance(v, str) and v.isdigit() and len(v) < 12}
+
+
+def _offered(form: TicketForm, *categories: str) -> list[Notice]:
+    """The known issues the ticket form offers to attach the new ticket to: those active for the predicted or
+    chosen category (or for everyone), and any the customer ticked."""
+    ticked = _ticked(form)
+    wanted = {"", *categories, form.category.data or ""}
+    return [n for n in active_notices(db()) if n.category in wanted or n.id in ticked]
 
 
 @bp.post("/contact/solved")
@@ -73,10 +89,10 @@ def new_ticket():
         form = _ticket_form(formdata=None, subject=request.args.get("subject", "")[:200],
                             description=request.args.get("description", "")[:20000],
                             category=request.args.get("category", ""))
-        return render_template("ticket_new.html", form=form, suggestions=None)
+        return render_template("ticket_new.html", form=form, suggestions=None, notices=_offered(form))
     form = _ticket_form()
     if not form.validate_on_submit():
-        return render_template("ticket_new.html", form=form, suggestions=None), 400
+        return render_template("ticket_new.html", form=form, suggestions=None, notices=_offered(form)), 400
     user, key = current_user(), form.idempotency_key.data or None
     # The same form submitted again (a double click, a browser retry) shows the ticket it filed the first time.
     ticket, created = file_once(db(), user, key, lambda: file_ticket(
@@ -84,6 +100,10 @@ def new_ticket():
         idempotency_key=key, session=form.session.data or ""))
     if created:
         record_ticket_filed(ticket)
+    ticked = _ticked(form)
+    for notice in (n for n in active_notices(db()) if n.id in ticked):  # one that ended meanwhile is skipped
+        attach(db(), notice, ticket, user)
+    db().commit()
     flash(_("Ticket %(ref)s is submitted. We will reply here and by e-mail.", ref=ticket.ref), "info")
     return redirect(url_for("support.ticket", ref=ticket.ref))
 
@@ -149,7 +169,17 @@ def _visible_ticket(ref: str):
 def ticket(ref: str):
     found = _visible_ticket(ref)
     return render_template("ticket.html", ticket=found, steps=tracker(found), form=ReplyForm(),
-                           labels=STATUS_LABELS, effort=_effort_form(found))
+                           labels=STATUS_LABELS, effort=_effort_form(found), **_notices_of(found))
+
+
+def _notices_of(ticket: Ticket) -> dict:
+    """The ticket page's known issues: those the ticket is attached to, and the active ones for its category that
+    its customer may attach it to."""
+    attached = ticket_notices(db(), ticket)
+    ids = {n.id for n in attached}
+    may = may_attach(current_user(), ticket)
+    offered = [n for n in matching([ticket.category, ticket.predicted_category]) if n.id not in ids] if may else []
+    return {"attached_notices": attached, "offered_notices": offered, "may_attach": may}
 
 
 @bp.post("/tickets/<ref>/reply")
@@ -159,7 +189,7 @@ def reply(ref: str):
     form = ReplyForm()
     if not form.validate_on_submit():
         return render_template("ticket.html", ticket=found, steps=tracker(found), form=form,
-                               labels=STATUS_LABELS, effort=_effort_form(found)), 400
+                               labels=STATUS_LABELS, effort=_effort_form(found), **_notices_of(found)), 400
     add_reply(db(), found, current_user(), form.body.data)
     db().commit()
     flash(_("Your reply is added."), "info")

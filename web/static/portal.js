@@ -27,6 +27,23 @@
     return li;
   }
 
+  function noticeItem(notice) {
+    var li = el("li", {"class": "known-issue", "data-notice": String(notice.id)});
+    li.appendChild(el("strong", {"class": "title"}, notice.title));
+    if (notice.body) { li.appendChild(el("div", {"class": "body"}, notice.body)); }
+    return li;
+  }
+
+  // Known issues for the predicted category go above the suggestions, with or without any suggestion.
+  function showNotices(notices) {
+    var box = document.getElementById("known-issues");
+    if (!box) { return; }
+    var list = box.querySelector("[data-role=notices]");
+    list.replaceChildren();
+    (notices || []).forEach(function (notice) { list.appendChild(noticeItem(notice)); });
+    box.hidden = !list.children.length;
+  }
+
   function start(form) {
     var box = document.getElementById("suggestions");
     var list = box.querySelector("[data-role=list]");
@@ -44,6 +61,7 @@
         if (old) { old.remove(); }
       });
       list.replaceChildren();
+      showNotices(data ? data.notices : []);
       if (!data || !data.suggestions.length) { box.hidden = true; return; }
       data.suggestions.forEach(function (item) {
         list.appendChild(suggestionItem(item, data.query, data.search, token, solvedUrl, form.dataset.solvedLabel));
