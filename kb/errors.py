@@ -60,3 +60,7 @@ class AccountError(KbError):
 
 class TicketError(KbError):
     """A ticket cannot be created or changed as asked (e.g. an unknown status)."""
+
+
+class MailboxError(KbError):
+    """The IMAP mailbox cannot be reached, signed in to or read."""
