@@ -60,7 +60,6 @@ def _intake(ctx: click.Context, index_dir: Path | None, database_url: str | None
     from kb.errors import KbError
     from kb.helpdesk.mail_intake import Intake, IntakeConfig
     from kb.secret_key import secret_key
-    from web.mail_auto_reply import mail_app, unknown_sender_reply
 
     try:
         settings = _settings(ctx, index_dir=index_dir, database_url=database_url)
@@ -68,6 +67,8 @@ def _intake(ctx: click.Context, index_dir: Path | None, database_url: str | None
         app: dict[str, Any] = {}
 
         def auto_reply(db, address: str, lang: str) -> None:
+            from web.mail_auto_reply import mail_app, unknown_sender_reply
+
             if "app" not in app:
                 app["app"] = mail_app(settings)
             unknown_sender_reply(app["app"])(db, address, lang)

@@ -273,3 +273,37 @@ def test_mail_not_for_the_support_address_or_from_staff_opens_nothing(sessions):
     assert counts(sessions)[0] == 2
     with sessions() as db:
         assert find_ticket(db, REF).status == WAITING
+
+
+def race(sessions) -> None:
+    """The other process commits the message while this one is between its duplicate check and its commit (here:
+    while the classifier runs); the unique Message-ID makes this one roll back and answer `duplicate`."""
+    data = sample("new_ticket.eml")
+    inner: list = []
+
+    class Racing(Recorder):
+        def classify(self, text: str) -> str | None:
+            if not inner:
+                inner.append(receive(sessions, data))
+            return super().classify(text)
+
+    outer = receive(sessions, data, recorder=Racing())
+    assert (inner[0].outcome, outer.outcome) == (TICKET_OPENED, DUPLICATE)
+    assert counts(sessions)[0] == 3
+
+
+def test_two_processes_taking_in_the_same_message_at_once_open_one_ticket(sessions):
+    race(sessions)
+
+
+@pytest.mark.slow
+def test_on_postgresql_a_reply_lands_once_and_a_racing_copy_is_a_duplicate(clean_database):
+    engine, factory = open_database(clean_database)
+    try:
+        with factory() as db:
+            add_desk(db)
+        assert [receive(factory, sample("outlook_reply.eml")).outcome for _ in range(2)] == [REPLY_ADDED, DUPLICATE]
+        assert replies(factory) == [("ann@acme.example", 'It still shows "offline" after the restart.')]
+        race(factory)
+    finally:
+        engine.dispose()
