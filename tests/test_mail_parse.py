@@ -127,3 +127,22 @@ def test_forwarded_mail_is_told_by_subject_or_marker(subject, text, forwarded):
 ])
 def test_the_answer_language_is_the_messages(name, lang):
     assert message_language(parse_message(sample(name))) == lang
+
+
+def test_long_quotes_are_read_in_one_pass():
+    """20,000 quote lines: those that end the text are cut, those above a line of text kept; a line-by-line pass
+    (a backtracking pattern took minutes on this)."""
+    quote = "> quoted\n" * 20000
+    assert latest_reply("the answer\n" + quote) == "the answer"
+    assert latest_reply(quote + "the answer") == (quote + "the answer").strip()
+
+
+def test_a_forward_of_a_forward_is_read_and_every_attachment_listed_once():
+    inner = sample("forwarded_rfc822.eml")
+    outer = (b"From: ann@acme.example\nTo: support@help.example.com\nSubject: Fwd: again\nMIME-Version: 1.0\n"
+             b"Content-Type: multipart/mixed; boundary=b2\n\n--b2\nContent-Type: text/plain\n\nOnce more.\n--b2\n"
+             b"Content-Type: message/rfc822\n\n" + inner + b"\n--b2--\n")
+    parsed = parse_message(outer)
+    assert parsed.body.startswith("Once more.") and "See the message below." in parsed.body
+    assert parsed.body.endswith("Выгрузка в 1С падает с ошибкой «нет доступа к файлу».")
+    assert [a.filename for a in parsed.attachments] == ["отчёт.pdf"]

@@ -23,6 +23,8 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$")
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To")
+FORWARD_DEPTH = 3  # forwarded messages inside forwarded messages read so deep
+QUOTE_SCAN_MAX = 100_000  # characters of the body searched for quotes (a ticket keeps 20,000)
 
 
 @dataclass(frozen=True)
@@ -166,23 +168,26 @@ def _filename(part: Message) -> str:
     return " ".join(_CONTROL.sub(" ", str(name)).split())[:255]
 
 
-def _walk(message: EmailMessage, body: Message | None, texts: list[str], attachments: list[Attachment]) -> None:
+def _walk(message: EmailMessage, body: Message | None, texts: list[str], attachments: list[Attachment],
+          depth: int = 0) -> None:
     """The text of `message` into `texts` (forwarded messages after it), the rest of its parts into
     `attachments`."""
     if body is not None:
         texts.append(_part_text(body).strip())
+    forwarded = [part for part in message.walk() if part is not message
+                 and part.get_content_type() == "message/rfc822"]
+    inside = {id(p) for outer in forwarded for inner in _inner_messages(outer) for p in inner.walk()}
     for part in message.walk():
+        if part is body or part is message or id(part) in inside:
+            continue
         content_type = part.get_content_type()
-        if part is body or part is message:
-            continue
         if content_type == "message/rfc822":
-            inner = part.get_payload()
-            inner = inner[0] if isinstance(inner, list) and inner else inner
-            if isinstance(inner, EmailMessage):
+            for inner in _inner_messages(part):
                 texts.append(_forward_header(inner))
-                _walk(inner, _body_part(inner), texts, attachments)
+                if depth < FORWARD_DEPTH:
+                    _walk(inner, _body_part(inner), texts, attachments, depth + 1)
             continue
-        if part.is_multipart() or _inside_forward(message, part):
+        if part.is_multipart():
             continue
         disposition = part.get_content_disposition()
         if content_type.startswith("text/") and disposition != "attachment" and not _filename(part):
@@ -191,15 +196,9 @@ def _walk(message: EmailMessage, body: Message | None, texts: list[str], attachm
         attachments.append(Attachment(_filename(part) or "attachment", content_type, data))
 
 
-def _inside_forward(message: Message, part: Message) -> bool:
-    """Whether `part` belongs to a message/rfc822 part of `message` (read when that part is walked)."""
-    for outer in message.walk():
-        if outer.get_content_type() == "message/rfc822" and outer is not part:
-            inner = outer.get_payload()
-            for candidate in (inner if isinstance(inner, list) else [inner]):
-                if isinstance(candidate, Message) and any(p is part for p in candidate.walk()):
-                    return True
-    return False
+def _inner_messages(part: Message) -> list[EmailMessage]:
+    payload = part.get_payload()
+    return [m for m in (payload if isinstance(payload, list) else [payload]) if isinstance(m, EmailMessage)]
 
 
 def _forward_header(inner: Message) -> str:
@@ -229,6 +228,6 @@ def parse_message(data: bytes) -> ParsedMail:
         references=_message_ids(_header(message, "References")),
         subject=subject, sender=sender, sender_name=sender_name, recipients=list(dict.fromkeys(recipients)),
         return_path=return_path, automatic=automatic_reason(message, sender, return_path),
-        body=body, reply=latest_reply(body) if body else "", forwarded=is_forward(subject, body),
+        body=body, reply=latest_reply(body[:QUOTE_SCAN_MAX]) if body else "", forwarded=is_forward(subject, body),
         language=_header(message, "Content-Language").split(",")[0].strip().lower()[:16],
         attachments=attachments, header_names=frozenset(k.lower() for k in message.keys()))

@@ -28,7 +28,6 @@ _SIGNATURES = re.compile(
     r"^[ \t]*(?:С уважением|С наилучшими пожеланиями|Всего доброго|З повагою|З найкращими побажаннями|"
     r"Отправлено с (?:iPhone|iPad|моего|мобильного)|Отправлено из мобильной|Надіслано з (?:iPhone|iPad|мого)|"
     r"Sent from my)\b.*", re.MULTILINE | re.IGNORECASE | re.DOTALL)
-_TRAILING_QUOTE = re.compile(r"(?:\n[ \t]*>[^\n]*)+\s*\Z")
 _FORWARD_MARKERS = re.compile(
     r"^[ \t]*-{2,}[ \t]*(?:Forwarded message|Begin forwarded message|Пересылаемое сообщение|"
     r"Пересланное сообщение|Пересылаемое письмо|Переслане повідомлення|Пересланий лист)[ \t]*-{0,}[ \t]*$"
@@ -54,8 +53,15 @@ def latest_reply(text: str) -> str:
     parsed = EmailMessage(text=mine, languages=["en", "de"], keep_hyphen_lists=True).read()
     reply = parsed.replies[0].body if parsed.replies else mine
     reply = _SIGNATURES.sub("", reply)
-    reply = _TRAILING_QUOTE.sub("", "\n" + reply).strip()
-    return reply or text.strip()
+    return _without_trailing_quote(reply) or text.strip()
+
+
+def _without_trailing_quote(text: str) -> str:
+    """`text` without the "> " lines (and blank ones) it ends with."""
+    lines = text.strip().split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">")):
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 def is_forward(subject: str, text: str) -> bool:
