@@ -112,7 +112,7 @@ def test_an_unknown_sender_is_answered_once_in_their_language_with_the_portals_l
     assert len(answers) == 1
     answer = answers[0]
     assert (answer.to_address, answer.lang) == ("pavel@elsewhere.example", "ru")
-    assert answer.headers["Auto-Submitted"] == "auto-replied"
+    assert answer.headers == {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
     assert "https://help.example.com/" in answer.text_body and 'href="https://help.example.com/"' in answer.html_body
     assert "личный кабинет" not in answer.subject + answer.text_body  # nothing of theirs is sent back
 
