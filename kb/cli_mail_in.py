@@ -61,6 +61,8 @@ def _intake(ctx: click.Context, index_dir: Path | None, database_url: str | None
     from kb.helpdesk.mail_intake import Intake, IntakeConfig
     from kb.secret_key import secret_key
 
+    if not logging.getLogger().handlers:  # unconfigured: the command's own line says it (one line for the MTA)
+        logging.getLogger("kb.mail").addHandler(logging.NullHandler())
     try:
         settings = _settings(ctx, index_dir=index_dir, database_url=database_url)
         config = IntakeConfig.from_settings(settings, secret_key(settings))
@@ -103,7 +105,6 @@ def receive(ctx: click.Context, index_dir: Path | None, database_url: str | None
     except DatabaseError as exc:
         _stop(EX_TEMPFAIL, f"not taken in, to be retried: {exc}")
     except Exception as exc:  # noqa: BLE001 - the mail server needs a status and one line, not a traceback
-        logging.getLogger("kb.mail").exception("taking in an e-mail failed")
         _stop(EX_SOFTWARE, f"not taken in: {exc.__class__.__name__}: {exc}")
     finally:
         _close(intake)

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -99,6 +100,29 @@ def test_receive_exits_75_when_the_database_is_unavailable_so_the_mail_server_re
     assert result.exit_code == 75
     assert result.stderr.startswith("kb mail: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_receive_as_a_pipe_runs_it_says_one_line_per_message(env, database):
+    """A real process, as Postfix's pipe or Exim's pipe transport starts it (no logging configured)."""
+    root = Path(__file__).resolve().parent.parent
+    mine = {k: v for k, v in env.items() if k not in ("KB_EMBEDDING_MODEL", "KB_INDEX_DIR")}  # no test encoder there
+    environment = {**os.environ, **mine, "PYTHONPATH": str(root)}
+    for name, code, line in (("gmail_reply.eml", 0, f"kb mail: reply_added: reply added to ticket {REF}\n"),
+                             ("dsn_bounce.eml", 0, "kb mail: ignored: written by a machine (Auto-Submitted: "
+                                                   "auto-replied)\n")):
+        done = subprocess.run([sys.executable, "-m", "kb", "mail", "receive", "--database", database],
+                              input=sample(name), capture_output=True, env=environment, cwd=root, timeout=300)
+        assert (done.returncode, done.stderr.decode(), done.stdout) == (code, line, b"")
+
+
+def test_receive_exits_70_with_one_line_on_a_fault_of_ours(env, database, monkeypatch):
+    def broken(data: bytes):
+        raise RuntimeError("parser broke")
+
+    monkeypatch.setattr("kb.helpdesk.mail_intake.parse_message", broken)
+    result = kb(env, "mail", "receive", "--database", database, input=sample("gmail_reply.eml"))
+    assert result.exit_code == 70
+    assert result.stderr == "kb mail: not taken in: RuntimeError: parser broke\n"
 
 
 def test_an_unknown_sender_is_answered_once_in_their_language_with_the_portals_link(env, database):
