@@ -15,7 +15,7 @@ class DeskSettings:
     mail_max_bytes: int = _setting(10 * 1024 * 1024, "The largest e-mail taken in (bytes); a larger one is ignored. A body longer than a ticket holds is cut, with a note.", minimum=1024)
     imap_host: str = _setting("", "The IMAP server `kb mail fetch` reads the support mailbox from; empty: no mailbox to fetch.")
     imap_port: int = _setting(993, "The IMAP server's port (993 for `ssl`, 143 for `starttls` or `none`).", minimum=1, maximum=65535)
-    imap_security: str = _setting("ssl", "How `kb mail fetch` connects: `ssl` (TLS from the start), `starttls`, or `none` (a server on this machine only).", choices=("ssl", "starttls", "none"))
+    imap_security: str = _setting("ssl", "How `kb mail fetch` connects: `ssl` (TLS from the start), `starttls`, or `none` (a server on this machine only). With TLS the server's certificate must be valid for `imap_host` and signed by a CA the system trusts.", choices=("ssl", "starttls", "none"))
     imap_user: str = _setting("", "The IMAP account's user name.")
     imap_password: str = _setting("", "The IMAP account's password (better given as `KB_IMAP_PASSWORD`).")
     imap_folder: str = _setting("INBOX", "The mailbox folder `kb mail fetch` reads; a message is deleted from it once it was handled and saved.")

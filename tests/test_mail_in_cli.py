@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -143,27 +144,44 @@ def test_an_unknown_sender_is_answered_once_in_their_language_with_the_portals_l
 
 # --- kb mail fetch against Dovecot ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ImapServer:
+    port: int  # plain IMAP, STARTTLS offered
+    tls_port: int  # IMAPS
+    certificate: Path  # the server's self-signed certificate (for 127.0.0.1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def imap_server():
-    """Dovecot serving one mailbox on a free loopback port (plain IMAP, any user, one password)."""
-    if not os.path.exists(DOVECOT):
-        pytest.skip("Dovecot is not installed (Debian package dovecot-imapd)")
+    """Dovecot serving mailboxes on free loopback ports (any user, one password), with a self-signed certificate
+    for IMAPS and STARTTLS."""
+    if not os.path.exists(DOVECOT) or not shutil.which("openssl"):
+        pytest.skip("Dovecot (Debian package dovecot-imapd) or openssl is not installed")
     folder = Path(tempfile.mkdtemp(prefix="kb-imap-"))
     folder.chmod(0o755)
     uid, gid = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())  # never mail as root
     for name in ("mail", "home"):
         (folder / name).mkdir()
         os.chown(folder / name, uid, gid)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True, timeout=120)
+    port, tls_port = _free_port(), _free_port()
     (folder / "dovecot.conf").write_text(f"""
 base_dir = {folder}/run
 state_dir = {folder}/state
 log_path = {folder}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{folder}/cert.pem
+ssl_key = <{folder}/key.pem
 disable_plaintext_auth = no
 mail_location = maildir:{folder}/mail/%u
 passdb {{
@@ -180,7 +198,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 """)
@@ -194,10 +213,10 @@ service imap-login {{
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.skip("Dovecot did not start: " + (folder / "dovecot.log").read_text(errors="replace")
-                                if (folder / "dovecot.log").exists() else "Dovecot did not start")
+                    log = folder / "dovecot.log"
+                    pytest.skip("Dovecot did not start: " + (log.read_text(errors="replace") if log.exists() else ""))
                 time.sleep(0.05)
-        yield port
+        yield ImapServer(port, tls_port, folder / "cert.pem")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -237,37 +256,54 @@ def imap_env(env: dict[str, str], port: int, user: str) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_fetch_takes_in_the_mailbox_and_deletes_only_what_it_saved(imap_server, env, database):
-    deliver(imap_server, "fetch", sample("gmail_reply.eml"), sample("dsn_bounce.eml"), sample("new_ticket.eml"))
-    result = kb(imap_env(env, imap_server, "fetch"), "mail", "fetch", "--database", database)
+    port = imap_server.port
+    deliver(port, "fetch", sample("gmail_reply.eml"), sample("dsn_bounce.eml"), sample("new_ticket.eml"))
+    result = kb(imap_env(env, port, "fetch"), "mail", "fetch", "--database", database)
     assert result.exit_code == 0, result.output
     assert result.stdout == "3 message(s): 1 reply added, 1 ticket opened, 0 auto replied, 1 ignored, 0 duplicate\n"
-    assert left(imap_server, "fetch") == []
+    assert left(port, "fetch") == []
     assert len(reply_bodies(database)) == 1
     assert read(database, lambda db: len(list(db.scalars(select(ReceivedMessage))))) == 3
 
 
 @pytest.mark.slow
 def test_fetch_leaves_the_message_when_the_database_is_down_and_keep_only_marks_it_seen(imap_server, env, database):
-    deliver(imap_server, "keep", sample("gmail_reply.eml"))
-    down = kb(imap_env(env, imap_server, "keep"), "mail", "fetch", "--database",
+    port = imap_server.port
+    deliver(port, "keep", sample("gmail_reply.eml"))
+    down = kb(imap_env(env, port, "keep"), "mail", "fetch", "--database",
               "postgresql+psycopg://kb@127.0.0.1:1/kb")
     assert down.exit_code == 75
-    [(flags, _)] = left(imap_server, "keep")
+    [(flags, _)] = left(port, "keep")
     assert b"\\Seen" not in flags and b"\\Deleted" not in flags
-    kept = kb(imap_env(env, imap_server, "keep"), "mail", "fetch", "--keep", "--database", database)
+    kept = kb(imap_env(env, port, "keep"), "mail", "fetch", "--keep", "--database", database)
     assert kept.exit_code == 0 and kept.stdout.startswith("1 message(s): 1 reply added")
-    [(flags, message_id)] = left(imap_server, "keep")
+    [(flags, message_id)] = left(port, "keep")
     assert b"\\Seen" in flags and b"\\Deleted" not in flags and b"gmail-reply-1" in message_id
-    again = kb(imap_env(env, imap_server, "keep"), "mail", "fetch", "--keep", "--database", database)
+    again = kb(imap_env(env, port, "keep"), "mail", "fetch", "--keep", "--database", database)
     assert again.stdout.startswith("0 message(s)")  # seen ones are not read again
     assert len(reply_bodies(database)) == 1
 
 
 def test_fetch_names_the_mailbox_it_cannot_reach(env, database):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     result = kb(imap_env(env, port, "x"), "mail", "fetch", "--database", database)
     assert result.exit_code == 1 and f"IMAP 127.0.0.1:{port}" in result.stderr
     unset = kb(env, "mail", "fetch", "--database", database)
     assert unset.exit_code == 1 and "set imap_host" in unset.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_fetch_over_tls_checks_the_servers_certificate(imap_server, env, database, security, monkeypatch):
+    port = imap_server.tls_port if security == "ssl" else imap_server.port
+    user = f"tls-{security}"
+    deliver(imap_server.port, user, sample("gmail_reply.eml"))
+    settings = {**imap_env(env, port, user), "KB_IMAP_SECURITY": security}
+    monkeypatch.setenv("SSL_CERT_FILE", str(imap_server.certificate.parent / "no-such.pem"))  # trusts nothing
+    untrusted = kb(settings, "mail", "fetch", "--database", database)
+    assert untrusted.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+    assert len(left(imap_server.port, user)) == 1
+    monkeypatch.setenv("SSL_CERT_FILE", str(imap_server.certificate))  # trusts this server's certificate
+    trusted = kb(settings, "mail", "fetch", "--database", database)
+    assert trusted.exit_code == 0 and trusted.stdout.startswith("1 message(s): 1 reply added")
+    assert left(imap_server.port, user) == []
