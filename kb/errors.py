@@ -64,3 +64,7 @@ class TicketError(KbError):
 
 class NoticeError(KbError):
     """A known-issue notice cannot be created, changed or attached as asked."""
+
+
+class MailboxError(KbError):
+    """The IMAP mailbox cannot be reached, signed in to or read."""

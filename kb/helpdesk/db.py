@@ -39,8 +39,8 @@ def make_engine(url: str) -> Engine:
 def _private_file(path: Path) -> None:
     """Create the SQLite file readable by its owner only (it holds password hashes and tickets); an existing one
     that others may read is narrowed to 0600. SQLite gives its -wal and -shm files the database file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
         if path.stat().st_mode & 0o077:
             os.chmod(path, 0o600)

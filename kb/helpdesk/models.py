@@ -317,3 +317,4 @@ class SearchDay(Base):
 # the whole schema (migrations compare against it).
 from kb.helpdesk import mail_models  # noqa: E402,F401
 from kb.helpdesk import notice_models  # noqa: E402,F401
+from kb.helpdesk import mail_intake_models  # noqa: E402,F401
