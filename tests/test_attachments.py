@@ -101,6 +101,7 @@ def test_the_allow_list_never_takes_markup_or_unknown_types():
     (zip_bomb(1), "application/zip"), (EXE, "application/x-msdownload"), (HTML, "text/html"),
     (SVG, "image/svg+xml"), (b'<?xml version="1.0"?>\n' + SVG, "image/svg+xml"),
     (b"\n  <html><p>hi</p></html>", "text/html"), (bytes(range(256)) * 4, "application/octet-stream"),
+    (b"<!--" + b" " * 9000 + b"-->" + SVG, "image/svg+xml"), (b"GET /index.html 200\n" * 10, "text/plain"),
 ])
 def test_a_type_is_told_by_content(data, expected):
     assert sniff(data) == expected

@@ -9,6 +9,7 @@ import secrets
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
@@ -98,11 +99,13 @@ class TicketForm(FlaskForm):
     # Given when the form is shown (`new_form_key`); the same key submitted again files no second ticket.
     idempotency_key = HiddenField(validators=[Optional(), Regexp(FORM_KEY_RE, message=_l(
         "This form has expired or did not come from this site. Reload the page and try again."))])
+    attachments = MultipleFileField(_l("Attach files"))  # checked by kb/helpdesk/attachments.py
 
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Your reply"), filters=[clean],
                          validators=[_required(_l("Reply")), _length(_l("Reply"), DESCRIPTION_MAX)])
+    attachments = MultipleFileField(_l("Attach files"))
 
 
 class SolvedForm(FlaskForm):
@@ -133,6 +136,7 @@ class ComposerForm(FlaskForm):
     kb = StringField(_l("Search the knowledge base"), filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
     with_summary = BooleanField(_l("Insert the article's first paragraph too"))
     status = SelectField(_l("Then set the status"), validate_choice=True, choices=[], default="", id="reply-status")
+    attachments = MultipleFileField(_l("Attach files"), id="reply-attachments")
 
 
 class StatusForm(FlaskForm):

@@ -97,7 +97,10 @@ def _looks_like_text(data: bytes) -> bool:
 
 
 def _markup_type(data: bytes) -> str | None:
-    head = data[:_MARKUP_SAMPLE].lstrip(b"\xef\xbb\xbf \t\r\n")
+    """HTML, SVG or XML when markup shows in the first 4 KiB, or anywhere in a text that starts as markup does
+    (a long comment before an `<svg>` hides nothing)."""
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = text if text.startswith(b"<") else text[:_MARKUP_SAMPLE]
     found = _MARKUP_RE.search(head)
     if found is None:
         return None
