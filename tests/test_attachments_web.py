@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kb.helpdesk.accounts import add_staff
 from kb.helpdesk.attachment_models import Attachment
+from kb.helpdesk.models import TicketEvent
 from tests.files import EXE, HTML, LOG, PDF, SVG, image
 from tests.portal import PASSWORD, add_people, csrf_token, make_app, sign_in, tickets
 
@@ -85,7 +86,7 @@ def test_the_form_takes_files(files_app):
 
 
 @pytest.mark.parametrize("name, content, words", [
-    ("setup.png", EXE, "not a file type we accept"), ("photo.jpg", HTML, "can carry scripts"),
+    ("setup.png", EXE, "it is a Windows program"), ("photo.jpg", HTML, "can carry scripts"),
     ("logo.svg", SVG, "can carry scripts"),
 ])
 def test_a_refused_file_is_named_and_the_typed_text_kept(files_app, name, content, words):
@@ -146,6 +147,8 @@ def small_app(portal_index, portal_settings):
     """At most two files of 1 MB each per message: requests of up to 3 MB are read."""
     app = make_app(replace(portal_settings, attachment_max_mb=1, attachments_per_message=2), portal_index[1])
     add_people(app)
+    with app.extensions["kb.db"].begin() as session:
+        add_staff(session, AGENT, PASSWORD, "agent", "general")
     return app
 
 
@@ -174,6 +177,20 @@ def test_a_request_too_large_to_read_is_a_form_error_with_the_text_kept(small_ap
     assert "The files together are larger than 3 MB" in page
     assert 'value="Scanner jams"' in page and "It jams on page two</textarea>" in page
     assert tickets(small_app) == []
+
+
+def test_an_agent_reply_too_large_to_read_keeps_the_draft(small_app):
+    ref = file_with(signed_in(small_app, "ann@acme.example"), []).headers["Location"].rsplit("/", 1)[1]
+    agent = signed_in(small_app, AGENT)
+    # The send button comes after the file input: the request is taken as a send, and refused, not as a search.
+    response = upload(agent, f"/desk/tickets/{ref}/reply", {"body": "Draft kept as typed", "status": ""},
+                      [("trace.log", LOG * 4000)])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The files together are larger than 3 MB" in page and "Draft kept as typed</textarea>" in page
+    with small_app.extensions["kb.db"]() as db:
+        assert db.scalars(select(TicketEvent.kind)).all() == ["submitted"]
+    assert rows(small_app) == []
 
 
 def test_other_requests_keep_the_small_limit(small_app):

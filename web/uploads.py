@@ -9,7 +9,7 @@ body, and the form is shown again with what was typed and an error on the files.
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request
-from flask_babel import gettext as _
+from flask_babel import format_decimal, gettext as _
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder
 
@@ -129,7 +129,7 @@ def message(problem: Problem) -> str:
         return _("“%(name)s” is empty.", name=name)
     if problem.rule == TOO_LARGE:
         return _("“%(name)s” is %(size)s MB; a file may have at most %(max)d MB.", name=name,
-                 size=f"{problem.size / MB:.1f}", max=problem.limit)
+                 size=format_decimal(problem.size / MB, "0.0"), max=problem.limit)
     if problem.rule == TOO_MANY:
         return _("“%(name)s” is past the limit: at most %(max)d files may come with one message.", name=name,
                  max=problem.limit)

@@ -68,9 +68,16 @@ def parse_types(value: str) -> tuple[str, ...]:
     return types
 
 
+# What people call some types no allow-list may name, for the messages that refuse them.
+_REFUSED_NAMES = {"application/x-msdownload": "a Windows program", "application/x-executable": "a Linux program",
+                  HTML: "HTML", SVG: "SVG", XML: "XML", OCTET_STREAM: "data of no known type"}
+
+
 def describe(mime: str) -> str:
-    """What people call a type ("PNG", "PDF"), or the MIME type itself."""
-    return KNOWN[mime][1] if mime in KNOWN else mime
+    """What people call a type ("PNG", "PDF", "a Windows program"), or the MIME type itself."""
+    if mime in KNOWN:
+        return KNOWN[mime][1]
+    return _REFUSED_NAMES.get(mime, mime)
 
 
 def sniff(data: bytes) -> str:
