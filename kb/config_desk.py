@@ -2,8 +2,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from kb.config_fields import _setting
+
+_WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def _attachment_types(value: str) -> None:
+    from kb.helpdesk.file_types import parse_types
+
+    parse_types(value)
+
+
+def _outside_web_root(value: Path) -> None:
+    """Attachments are only ever served through the route that checks who may see them."""
+    try:
+        Path(value).resolve().relative_to(_WEB_ROOT)
+    except ValueError:
+        return
+    raise ValueError(f"must be outside the web root ({_WEB_ROOT}), not {str(value)!r}")
 
 
 @dataclass(frozen=True)
@@ -19,3 +37,11 @@ class DeskSettings:
     imap_user: str = _setting("", "The IMAP account's user name.")
     imap_password: str = _setting("", "The IMAP account's password (better given as `KB_IMAP_PASSWORD`).")
     imap_folder: str = _setting("INBOX", "The mailbox folder `kb mail fetch` reads; a message is deleted from it once it was handled and saved.")
+    attachments_dir: Path = _setting(Path("var/attachments"), "Folder where files attached to tickets are kept (outside the web root; only the ticket's people can download them).",
+                                     check=_outside_web_root, allowed="a folder outside `web/static`")
+    attachment_max_mb: int = _setting(10, "Largest file a customer or an agent may attach, in MB.", minimum=1, maximum=100)
+    attachments_per_message: int = _setting(5, "Files that may come with one ticket or reply (0: attachments are off).",
+                                            minimum=0, maximum=20)
+    attachment_types: str = _setting("image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain, application/zip",
+                                     "File types that may be attached (MIME types, comma-separated), checked against each file's content, not its name; `text/plain` covers .txt, .log and .csv. HTML, SVG and XML are never allowed.",
+                                     check=_attachment_types, allowed="MIME types kb recognises (kb/helpdesk/file_types.py)")

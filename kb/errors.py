@@ -68,3 +68,20 @@ class NoticeError(KbError):
 
 class MailboxError(KbError):
     """The IMAP mailbox cannot be reached, signed in to or read."""
+
+
+class AttachmentError(KbError):
+    """Files cannot be attached as given; `problems` lists every refused file, each naming the file and the rule
+    it breaks (kb/helpdesk/attachments.py `Problem`)."""
+
+    def __init__(self, problems: Sequence) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    @property
+    def filename(self) -> str:
+        return self.problems[0].filename if self.problems else ""
+
+    @property
+    def rule(self) -> str:
+        return self.problems[0].rule if self.problems else ""

@@ -144,7 +144,7 @@ def portal_index(tmp_path_factory) -> tuple[Settings, SearchService]:
 @pytest.fixture
 def portal_settings(portal_index, tmp_path: Path) -> Settings:
     return replace(portal_index[0], database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
-                   secret_key_file=tmp_path / "secret_key")
+                   secret_key_file=tmp_path / "secret_key", attachments_dir=tmp_path / "attachments")
 
 
 @pytest.fixture
@@ -176,7 +176,8 @@ def live(portal_index, tmp_path_factory):
 
     settings, service = portal_index
     folder = tmp_path_factory.mktemp("live")
-    settings = replace(settings, database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key_file=folder / "key")
+    settings = replace(settings, database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key_file=folder / "key",
+                       attachments_dir=folder / "attachments")
     app = make_app(settings, service)
     app.testing = False
     add_people(app)

@@ -16,13 +16,14 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import (admin, analytics, api, auth, builds, context, desk, errors, i18n, insights, notices, portal,
-                     security, support)
+    from web import (admin, analytics, api, attachments, auth, builds, context, desk, errors, i18n, insights,
+                     notices, portal, security, support, uploads)
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
     app = Flask(__name__)
     app.config["KB_SETTINGS"] = settings
+    # Every request but the forms that take files (web/uploads.py gives those room for their attachments).
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["kb.routing"] = parse_routing(settings.routing)
     # Without a given service, the app follows the index: a newly built one is served without a restart.
@@ -33,10 +34,11 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     app.extensions["kb.db"] = sessions
     analytics.init_app(app, settings, engine)
     security.init_app(app, settings)
+    uploads.init_app(app)
     context.init_app(app)
     i18n.init_app(app)
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, insights.bp, notices.bp,
-                      notices.portal_bp, errors.bp):
+                      notices.portal_bp, attachments.bp, errors.bp):
         app.register_blueprint(blueprint)
     builds.init_app(app, preview)
     security.apply_rate_limits(app, settings)

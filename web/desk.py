@@ -15,6 +15,7 @@ from sqlalchemy import select
 from kb.drafts import draft_from_ticket
 from kb.errors import KbError
 from kb.helpdesk.accounts import organisations
+from kb.helpdesk.attachments import attachments_by_event
 from kb.helpdesk.queue import AGES, parse_filter, queue as queue_page
 from kb.helpdesk.models import AGENT, STATUSES, Ticket
 from kb.helpdesk.replies import clean_reply
@@ -27,6 +28,7 @@ from web.forms import ActionForm, CategoryForm, ComposerForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
 from web.notices import desk_ticket_notices
 from web.suggestions import problem_text
+from web.uploads import checked_files, store_files, upload_too_large
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 SUGGESTED = 5
@@ -140,7 +142,8 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         earlier=earlier_tickets(db(), ticket), linked=linked,
         status_form=status_form or _status_form(ticket, formdata=None),
         category_form=category_form or _category_form(ticket, formdata=None, category=ticket.category),
-        deflection=ticket.deflection or {}, **desk_ticket_notices(ticket)), status
+        deflection=ticket.deflection or {}, files=attachments_by_event(db(), ticket),
+        **desk_ticket_notices(ticket)), status
 
 
 @bp.get("/tickets/<ref>")
@@ -165,14 +168,17 @@ def reply(ref: str):
             return _render(found, form, confirm={"id": chosen, "title": meta.title})
         form.body.data = _append(form.body.data, insertion(meta, form.with_summary.data))
         return _render(found, form)
-    if request.form.get("action") != "send":
+    if request.form.get("action") != "send" and not upload_too_large():  # (the button comes after the files)
         return _render(found, form)  # a knowledge-base search; the draft is kept
     if not (form.body.data or "").strip():
         form.body.errors = [_("%(field)s: please fill this in.", field=_("Reply"))]
+    files = checked_files(form.attachments)
+    if form.body.errors or files is None:
         return _render(found, form, status=400)
     agent = current_user()
     cleaned = clean_reply(form.body.data, {i: a.audience for i, a in articles.items()})
     event = add_reply(db(), found, agent, cleaned.body, author_kind=AGENT)
+    store_files(found, event, files, agent)
     record_links(db(), found, event, cleaned.linked, agent)
     if form.status.data:
         change_status(db(), found, form.status.data, agent)

@@ -9,6 +9,7 @@ import secrets
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (BooleanField, DateTimeLocalField, EmailField, HiddenField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
@@ -104,11 +105,13 @@ class TicketForm(FlaskForm):
         "This form has expired or did not come from this site. Reload the page and try again."))])
     # The known issues the customer ticked to attach the ticket to (ids; those no longer active are skipped).
     notices = SelectMultipleField(validate_choice=False, choices=[])
+    attachments = MultipleFileField(_l("Attach files"))  # checked by kb/helpdesk/attachments.py
 
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Your reply"), filters=[clean],
                          validators=[_required(_l("Reply")), _length(_l("Reply"), DESCRIPTION_MAX)])
+    attachments = MultipleFileField(_l("Attach files"))
 
 
 class SolvedForm(FlaskForm):
@@ -139,6 +142,7 @@ class ComposerForm(FlaskForm):
     kb = StringField(_l("Search the knowledge base"), filters=[clean], validators=[_length(_l("Search"), QUERY_MAX)])
     with_summary = BooleanField(_l("Insert the article's first paragraph too"))
     status = SelectField(_l("Then set the status"), validate_choice=True, choices=[], default="", id="reply-status")
+    attachments = MultipleFileField(_l("Attach files"), id="reply-attachments")
 
 
 class StatusForm(FlaskForm):

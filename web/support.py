@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from kb.helpdesk.accounts import can_see_ticket
 from kb.helpdesk.analytics import EFFORT, is_token
+from kb.helpdesk.attachments import attachments_by_event
 from kb.helpdesk.models import RESOLVED, AnalyticsEvent, Deflection, Ticket
 from kb.helpdesk.notice_models import Notice
 from kb.helpdesk.notices import active_notices, attach, may_attach, ticket_notices
@@ -17,6 +18,7 @@ from web.forms import DescribeForm, EffortForm, ReplyForm, SolvedForm, TicketFor
 from web.i18n import STATUS_LABELS
 from web.notices import matching
 from web.suggestions import file_ticket, problem_text, suggest
+from web.uploads import checked_files, store_files
 
 bp = Blueprint("support", __name__)
 
@@ -91,13 +93,20 @@ def new_ticket():
                             category=request.args.get("category", ""))
         return render_template("ticket_new.html", form=form, suggestions=None, notices=_offered(form))
     form = _ticket_form()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    files = checked_files(form.attachments)  # a refused file is named on the form, with the text kept
+    if not valid or files is None:
         return render_template("ticket_new.html", form=form, suggestions=None, notices=_offered(form)), 400
     user, key = current_user(), form.idempotency_key.data or None
+
+    def create() -> Ticket:
+        filed = file_ticket(user, form.subject.data, form.description.data, form.category.data,
+                            form.searched.data or "", idempotency_key=key, session=form.session.data or "")
+        store_files(filed, filed.events[0], files, user)
+        return filed
+
     # The same form submitted again (a double click, a browser retry) shows the ticket it filed the first time.
-    ticket, created = file_once(db(), user, key, lambda: file_ticket(
-        user, form.subject.data, form.description.data, form.category.data, form.searched.data or "",
-        idempotency_key=key, session=form.session.data or ""))
+    ticket, created = file_once(db(), user, key, create)
     if created:
         record_ticket_filed(ticket)
     ticked = _ticked(form)
@@ -164,12 +173,17 @@ def _visible_ticket(ref: str):
     return ticket
 
 
+def _ticket_page(ticket: Ticket, form: ReplyForm) -> str:
+    return render_template("ticket.html", ticket=ticket, steps=tracker(ticket), form=form, labels=STATUS_LABELS,
+                           effort=_effort_form(ticket), files=attachments_by_event(db(), ticket),
+                           **_notices_of(ticket))
+
+
 @bp.get("/tickets/<ref>")
 @sign_in_required
 def ticket(ref: str):
     found = _visible_ticket(ref)
-    return render_template("ticket.html", ticket=found, steps=tracker(found), form=ReplyForm(),
-                           labels=STATUS_LABELS, effort=_effort_form(found), **_notices_of(found))
+    return _ticket_page(found, ReplyForm())
 
 
 def _notices_of(ticket: Ticket) -> dict:
@@ -187,10 +201,13 @@ def _notices_of(ticket: Ticket) -> dict:
 def reply(ref: str):
     found = _visible_ticket(ref)
     form = ReplyForm()
-    if not form.validate_on_submit():
-        return render_template("ticket.html", ticket=found, steps=tracker(found), form=form,
-                               labels=STATUS_LABELS, effort=_effort_form(found), **_notices_of(found)), 400
-    add_reply(db(), found, current_user(), form.body.data)
+    valid = form.validate_on_submit()
+    files = checked_files(form.attachments)
+    if not valid or files is None:
+        return _ticket_page(found, form), 400
+    user = current_user()
+    event = add_reply(db(), found, user, form.body.data)
+    store_files(found, event, files, user)
     db().commit()
     flash(_("Your reply is added."), "info")
     return redirect(url_for("support.ticket", ref=found.ref, _anchor="history"))

@@ -318,3 +318,4 @@ class SearchDay(Base):
 from kb.helpdesk import mail_models  # noqa: E402,F401
 from kb.helpdesk import notice_models  # noqa: E402,F401
 from kb.helpdesk import mail_intake_models  # noqa: E402,F401
+from kb.helpdesk import attachment_models  # noqa: E402,F401
