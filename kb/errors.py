@@ -60,3 +60,12 @@ class AccountError(KbError):
 
 class TicketError(KbError):
     """A ticket cannot be created or changed as asked (e.g. an unknown status)."""
+
+
+class LinkError(AccountError):
+    """An account link that cannot be used: unknown, forged, expired, withdrawn, used already or someone else's.
+    One message for all of them, so a link's answer tells nothing about why."""
+
+
+class NotAllowedError(AccountError):
+    """The signed-in user may not do this (a member inviting, a manager reaching outside their organisation)."""
