@@ -16,8 +16,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import (admin, analytics, api, auth, builds, context, desk, errors, i18n, insights, portal, security,
-                     support)
+    from web import (account, admin, analytics, api, auth, builds, context, desk, errors, i18n, insights, join,
+                     portal, security, support, support_requests)
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     security.init_app(app, settings)
     context.init_app(app)
     i18n.init_app(app)
-    for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, insights.bp, errors.bp):
+    for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, insights.bp, errors.bp, account.bp,
+                      join.bp, support_requests.bp):
         app.register_blueprint(blueprint)
     builds.init_app(app, preview)
     security.apply_rate_limits(app, settings)
