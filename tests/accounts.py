@@ -48,3 +48,14 @@ def user(app, email: str) -> User | None:
         if found is not None:
             db.expunge(found)
         return found
+
+
+def freeze_signatures(monkeypatch) -> None:
+    """Sign CSRF tokens and session cookies with one fixed time: they carry a timestamp, so two answers a second
+    apart would differ in those bytes whatever the address asked about."""
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    now = int(time.time())
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now)

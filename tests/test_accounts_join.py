@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kb.cli import cli
 from kb.helpdesk.models import OrganisationDomain
-from tests.accounts import expire_links, last_link, outbox, user
+from tests.accounts import expire_links, freeze_signatures, last_link, outbox, user
 from tests.portal import post, sign_in
 
 NEW = "a brand new passphrase"
@@ -145,7 +145,8 @@ def test_sign_up_by_domain_end_to_end(app, client):
     assert post(app.test_client(), link, ACCOUNT).status_code == 400  # used
 
 
-def test_sign_up_answers_the_same_for_every_address(app, client):
+def test_sign_up_answers_the_same_for_every_address(app, client, monkeypatch):
+    freeze_signatures(monkeypatch)
     domain(app, "Acme", "acme.example", "--signup")
     domain(app, "Other", "other.example")  # a domain, but closed to sign-up
     answers = {email: post(client, "/sign-up", {"email": email}) for email in

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.accounts import expire_links, last_link, outbox, user
+from tests.accounts import expire_links, freeze_signatures, last_link, outbox, user
 from tests.portal import PASSWORD, add_people, file_ticket, make_app, post, sign_in, tickets
 
 REQUEST = {"subject": "Printer offline", "description": "It says offline since Monday", "category": "printers"}
@@ -54,7 +54,8 @@ def test_a_confirmed_request_from_a_customer_address_is_theirs(open_app):
     assert ticket.ref in ann.get("/tickets").get_data(as_text=True)
 
 
-def test_the_answer_is_the_same_for_any_address(open_app):
+def test_the_answer_is_the_same_for_any_address(open_app, monkeypatch):
+    freeze_signatures(monkeypatch)
     visitor = open_app.test_client()
     known = post(visitor, "/tickets/new", {**REQUEST, "email": "ann@acme.example", "idempotency_key": "k" * 20})
     unknown = post(visitor, "/tickets/new", {**REQUEST, "email": "zz@acme.example", "idempotency_key": "k" * 20})
@@ -104,3 +105,22 @@ def test_the_desk_shows_a_confirmed_request_from_a_guest(open_app):
     assert "Printer offline" in agent.get("/desk/").get_data(as_text=True)
     page = agent.get(f"/desk/tickets/{ticket.ref}")
     assert page.status_code == 200 and "walkin@nowhere.example" in page.get_data(as_text=True)
+
+
+def test_a_guest_who_signs_up_later_keeps_their_tickets(open_app):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    CliRunner().invoke(cli, ["org", "domain", "add", "Acme", "acme.example", "--signup", "--database",
+                             open_app.config["KB_SETTINGS"].database_url])
+    visitor = open_app.test_client()
+    post(visitor, "/tickets/new", {**REQUEST, "email": "walkin@acme.example"})
+    post(visitor, last_link(open_app, "walkin@acme.example"))
+    [ticket] = tickets(open_app)
+    assert post(visitor, "/sign-up", {"email": "walkin@acme.example"}).status_code == 200
+    link = last_link(open_app, "walkin@acme.example", "signup")
+    new = "a brand new passphrase"
+    assert post(visitor, link, {"name": "Walk In", "password": new, "confirm": new}).status_code == 302
+    assert user(open_app, "walkin@acme.example").active
+    assert ticket.ref in visitor.get("/tickets").get_data(as_text=True)

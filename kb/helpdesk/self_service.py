@@ -19,10 +19,12 @@ def request_reset(db: Session, email: str, hours: float) -> tuple[User, Issued] 
     """A password link for the active account with this address: (user, link); None (after writing a decoy) when
     there is none. The caller answers the same either way."""
     user = find_user(db, email) if len(email or "") <= EMAIL_MAX else None
-    if user is None or not user.active:
+    usable = user is not None and user.active
+    # Only the newest link works; without an account, the same statement matches nothing (the same work).
+    links.close_all(db, RESET, user_id=user.id if usable else 0)
+    if not usable:
         links.issue_decoy(db, RESET)
         return None
-    links.close_all(db, RESET, user_id=user.id)  # only the newest link works
     return user, links.issue(db, RESET, hours=hours, user=user)
 
 
