@@ -85,3 +85,12 @@ class AttachmentError(KbError):
     @property
     def rule(self) -> str:
         return self.problems[0].rule if self.problems else ""
+
+
+class LinkError(AccountError):
+    """An account link that cannot be used: unknown, forged, expired, withdrawn, used already or someone else's.
+    One message for all of them, so a link's answer tells nothing about why."""
+
+
+class NotAllowedError(AccountError):
+    """The signed-in user may not do this (a member inviting, a manager reaching outside their organisation)."""

@@ -16,8 +16,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import (admin, analytics, api, attachments, auth, builds, context, desk, errors, i18n, insights,
-                     notices, portal, security, support, uploads)
+    from web import (account, admin, analytics, api, attachments, auth, builds, context, desk, errors, i18n,
+                     insights, join, notices, portal, security, support, support_requests, uploads)
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     context.init_app(app)
     i18n.init_app(app)
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, insights.bp, notices.bp,
-                      notices.portal_bp, attachments.bp, errors.bp):
+                      notices.portal_bp, attachments.bp, account.bp, join.bp, support_requests.bp, errors.bp):
         app.register_blueprint(blueprint)
     builds.init_app(app, preview)
     security.apply_rate_limits(app, settings)

@@ -43,16 +43,21 @@ def recipient_language(user: User | None, fallback: str = "") -> str:
     return DEFAULT_LANGUAGE
 
 
+def render(template: str, *, lang: str, user: User | None = None, ticket: Ticket | None = None,
+           **context: Any) -> tuple[str, str, str]:
+    """`mail/<template>` rendered in `lang`: (subject, text, html)."""
+    values = {**context, "user": user, "ticket": ticket, "base_url": base_url(settings())}
+    with force_locale(lang):
+        return tuple(current_app.jinja_env.get_template(f"mail/{template}{suffix}").render(values)
+                     for suffix in (".subject.txt", ".txt", ".html"))  # type: ignore[return-value]
+
+
 def compose(db: Session, template: str, *, to: str, lang: str, kind: str, user: User | None = None,
             ticket: Ticket | None = None, headers: Mapping[str, str] | None = None,
             **context: Any) -> OutboxMessage:
     """Render `mail/<template>.subject.txt`, `.txt` and `.html` in `lang` and add the message to `db`'s
     transaction. The templates get `context`, `user`, `ticket` and `base_url`."""
-    values = {**context, "user": user, "ticket": ticket, "base_url": base_url(settings())}
-    with force_locale(lang):
-        subject = current_app.jinja_env.get_template(f"mail/{template}.subject.txt").render(values)
-        text = current_app.jinja_env.get_template(f"mail/{template}.txt").render(values)
-        html = current_app.jinja_env.get_template(f"mail/{template}.html").render(values)
+    subject, text, html = render(template, lang=lang, user=user, ticket=ticket, **context)
     return enqueue(db, to=to, subject=subject, text=text, html=html, kind=kind, lang=lang,
                    user_id=user.id if user else None, ticket_id=ticket.id if ticket else None, headers=headers,
                    domain=mail_domain(settings()))

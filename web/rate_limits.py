@@ -167,6 +167,10 @@ def limit_views(app: Flask, settings: Settings) -> None:
         "support.solved": [("rate_limit_votes", _user_or_address, ["POST"], "votes", {})],
         "support.reply": [("rate_limit_replies", _user_or_address, ["POST"], None, {})],
     }
+    from web.account_limits import account_rules
+
+    for endpoint, extra in account_rules().items():
+        rules[endpoint] = rules.get(endpoint, []) + extra
     for endpoint, endpoint_rules in rules.items():
         view = app.view_functions[endpoint]
         for name, key, methods, scope, options in endpoint_rules:

@@ -1,6 +1,8 @@
 """Contact support: describe the problem, see suggestions (deflection), file a ticket, follow it."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,6 +14,7 @@ from kb.helpdesk.models import RESOLVED, AnalyticsEvent, Deflection, Ticket
 from kb.helpdesk.notice_models import Notice
 from kb.helpdesk.notices import active_notices, attach, may_attach, ticket_notices
 from kb.helpdesk.tickets import ACTIVE, add_reply, file_once, find_ticket, tickets_for, tracker
+from web.account_forms import AnonymousTicketForm
 from web.analytics import analytics_visitor, events, record_ticket_filed
 from web.context import current_user, db, sign_in_required, visitor
 from web.forms import DescribeForm, EffortForm, ReplyForm, SolvedForm, TicketForm, new_form_key
@@ -19,6 +22,7 @@ from web.i18n import STATUS_LABELS
 from web.notices import matching
 from web.suggestions import file_ticket, problem_text, suggest
 from web.uploads import checked_files, store_files
+from web.support_requests import held_request
 
 bp = Blueprint("support", __name__)
 
@@ -30,14 +34,31 @@ def _category_choices() -> list[tuple[str, str]]:
 
 def _ticket_form(**data) -> TicketForm:
     """The ticket form: shown fresh (`formdata=None`, prefilled from `data`) with a new one-time key, or as
-    submitted."""
-    form = TicketForm(**data, idempotency_key=new_form_key()) if data else TicketForm()
+    submitted; for a visitor who is not signed in, with their address too."""
+    kind = TicketForm if current_user() is not None else AnonymousTicketForm
+    form = kind(**data, idempotency_key=new_form_key()) if data else kind()
     form.category.choices = _category_choices()
     return form
 
 
+def anonymous_requests() -> bool:
+    return current_app.config["KB_SETTINGS"].anonymous_requests == "on"
+
+
+def customer_or_visitor(view):
+    """A customer's page that visitors who are not signed in may use too when `anonymous_requests` is on."""
+    guarded = sign_in_required(view)
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user() is None and anonymous_requests():
+            return view(*args, **kwargs)
+        return guarded(*args, **kwargs)
+    return wrapper
+
+
 @bp.route("/contact", methods=["GET", "POST"])
-@sign_in_required
+@customer_or_visitor
 def contact():
     """Step 1. Without JavaScript, 'Find answers' shows the suggestions on this page, server-rendered."""
     form = DescribeForm()
@@ -85,8 +106,10 @@ def solved():
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
-@sign_in_required
+@customer_or_visitor
 def new_ticket():
+    if current_user() is None:
+        return held_request(_ticket_form)
     if request.method == "GET":
         form = _ticket_form(formdata=None, subject=request.args.get("subject", "")[:200],
                             description=request.args.get("description", "")[:20000],

@@ -319,3 +319,4 @@ from kb.helpdesk import mail_models  # noqa: E402,F401
 from kb.helpdesk import notice_models  # noqa: E402,F401
 from kb.helpdesk import mail_intake_models  # noqa: E402,F401
 from kb.helpdesk import attachment_models  # noqa: E402,F401
+from kb.helpdesk import account_models  # noqa: E402,F401
