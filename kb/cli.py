@@ -384,7 +384,7 @@ def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> N
         click.echo(f"  {email:<24} {password:<20} ({role})")
 
 
-from kb import cli_drafts  # noqa: E402,F401  (its commands register themselves on `cli`)
+from kb import cli_drafts, cli_mail  # noqa: E402,F401  (their commands register themselves on `cli`)
 
 
 def main() -> None:

@@ -313,3 +313,4 @@ class SearchDay(Base):
 # Tables kept in modules of their own register on Base.metadata here, so that one import of this module gives
 # the whole schema (migrations compare against it).
 from kb.helpdesk import mail_models  # noqa: E402,F401
+from kb.helpdesk import notification_models  # noqa: E402,F401
