@@ -16,8 +16,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import (admin, analytics, api, auth, builds, context, desk, errors, i18n, insights, portal, security,
-                     support)
+    from web import (account, admin, analytics, api, auth, builds, context, desk, errors, i18n, insights,
+                     notifications, portal, security, support)
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     i18n.init_app(app)
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, insights.bp, errors.bp):
         app.register_blueprint(blueprint)
+    account.init_app(app)
+    notifications.init_app(app)
     builds.init_app(app, preview)
     security.apply_rate_limits(app, settings)
     return app

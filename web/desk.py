@@ -25,6 +25,7 @@ from web.article_html import article_html
 from web.context import current_user, db, route_group
 from web.forms import ActionForm, CategoryForm, ComposerForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
+from web.notifications import agent_replied, status_changed
 from web.suggestions import problem_text
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -173,8 +174,8 @@ def reply(ref: str):
     cleaned = clean_reply(form.body.data, {i: a.audience for i, a in articles.items()})
     event = add_reply(db(), found, agent, cleaned.body, author_kind=AGENT)
     record_links(db(), found, event, cleaned.linked, agent)
-    if form.status.data:
-        change_status(db(), found, form.status.data, agent)
+    moved = change_status(db(), found, form.status.data, agent) if form.status.data else None
+    agent_replied(db(), found, event, moved)
     db().commit()
     if cleaned.removed:
         flash(_("Links to internal articles were taken out of the reply; customers cannot open them."), "error")
@@ -188,7 +189,7 @@ def status(ref: str):
     form = _status_form(found)
     if not form.validate_on_submit():
         return _render(found, status_form=form, status=400)
-    change_status(db(), found, form.status.data, current_user())
+    status_changed(db(), found, change_status(db(), found, form.status.data, current_user()))
     db().commit()
     flash(_("Status: %(status)s.", status=STATUS_LABELS[found.status]), "info")
     return redirect(url_for("desk.ticket", ref=found.ref))

@@ -13,6 +13,7 @@ from web.analytics import analytics_visitor, events, record_ticket_filed
 from web.context import current_user, db, sign_in_required, visitor
 from web.forms import DescribeForm, EffortForm, ReplyForm, SolvedForm, TicketForm, new_form_key
 from web.i18n import STATUS_LABELS
+from web.notifications import customer_replied
 from web.suggestions import file_ticket, problem_text, suggest
 
 bp = Blueprint("support", __name__)
@@ -159,7 +160,8 @@ def reply(ref: str):
     if not form.validate_on_submit():
         return render_template("ticket.html", ticket=found, steps=tracker(found), form=form,
                                labels=STATUS_LABELS, effort=_effort_form(found)), 400
-    add_reply(db(), found, current_user(), form.body.data)
+    event = add_reply(db(), found, current_user(), form.body.data)
+    customer_replied(db(), found, event)
     db().commit()
     flash(_("Your reply is added."), "info")
     return redirect(url_for("support.ticket", ref=found.ref, _anchor="history"))
