@@ -200,3 +200,21 @@ def test_what_a_real_smtp_server_receives(app):
     for got in server.receiver.messages:
         header_block = got.raw.split(b"\r\n\r\n", 1)[0]
         assert got.message["Bcc"] is None and b"\nBcc:" not in header_block and len(got.recipients) == 1
+
+
+def test_the_serving_process_sends_what_a_request_wrote(portal_index, portal_settings):
+    from web.mail_worker import MailWorker, start_worker
+
+    with SmtpServer() as server:
+        app = mail_app(portal_index, portal_settings, smtp_host="127.0.0.1", smtp_port=server.port)
+        worker = MailWorker(app, interval=3600).start()  # no timed pass during the test: only a wake sends
+        try:
+            file_ticket(client_of(app, "ann@acme.example"))
+            for _ in range(2):  # the customer's and the agent's notifications
+                assert server.receiver.accepted.acquire(timeout=60)
+        finally:
+            worker.close()
+    assert {m.state for m in outbox(app)} == {"sent"}
+    assert sorted(r.recipients[0] for r in server.receiver.messages) == [AGENT, "ann@acme.example"]
+    off = mail_app(portal_index, portal_settings, mail_sender="off")
+    assert start_worker(off) is None and "kb.mail_worker" not in off.extensions

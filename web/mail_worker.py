@@ -117,6 +117,8 @@ class MailWorker:
                     log.warning("mail: delivery paused: %s", report.stopped)
             except SQLAlchemyError as exc:
                 log.warning("mail: pass failed: %s", exc.__class__.__name__)
+            except Exception:  # noqa: BLE001  the thread outlives one bad pass; the next one tries again
+                log.exception("mail: pass failed")
             self._wake.wait(self.interval)
             self._wake.clear()
 
