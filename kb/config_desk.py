@@ -27,7 +27,7 @@ class DeskSettings:
                                       check=_domain, allowed="empty, or a domain")
     mail_max_attempts: int = _setting(8, "Delivery attempts of one message before it is marked failed (temporary errors are retried with growing pauses: 1, 2, 4... minutes).",
                                       minimum=1, maximum=30)
-    mail_sender: str = _setting("on", "Whether `kb serve` delivers the outbox and sends reminders in a background thread (`on`), or leaves that to `kb mail send` (`off`).",
+    mail_sender: str = _setting("on", "Whether `kb serve` delivers the outbox in a background thread (`on`), or leaves delivery to `kb mail send` (`off`); reminders and automatic closes run in `kb serve` either way.",
                                 choices=("on", "off"))
     mail_reminder_hours: int = _setting(48, "A customer whose ticket has waited on them this many hours is reminded once by e-mail (0: never).",
                                         minimum=0)

@@ -1,6 +1,6 @@
-"""The serving process's mail work (`kb serve` with `mail_sender = on`): one background thread that reminds
-customers whose ticket waits on them, resolves tickets that waited `auto_close_days`, and delivers the outbox
-(kb/helpdesk/mail_sender.py) when `smtp_host` is set. Several processes may run it at once: a ticket is closed,
+"""The serving process's mail work (`kb serve`): one background thread that reminds customers whose ticket waits
+on them, resolves tickets that waited `auto_close_days`, and, with `mail_sender = on` and `smtp_host` set,
+delivers the outbox (kb/helpdesk/mail_sender.py). Several processes may run it at once: a ticket is closed,
 and a reminder written, by one of them only."""
 from __future__ import annotations
 
@@ -105,8 +105,8 @@ class MailWorker:
     def run_once(self, now: datetime | None = None) -> tuple[Upkeep, SendReport | None]:
         config = self.app.config["KB_SETTINGS"]
         upkeep = remind_and_close(self.app, now)
-        if not config.smtp_host:
-            return upkeep, None  # mail waits in the outbox
+        if not config.smtp_host or config.mail_sender != "on":
+            return upkeep, None  # mail waits in the outbox, or another process sends it
         return upkeep, send_due(self.app.extensions["kb.db"], SmtpConfig.from_settings(config))
 
     def _run(self) -> None:
@@ -127,10 +127,3 @@ class MailWorker:
         self._wake.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
-
-
-def start_worker(app: Flask) -> MailWorker | None:
-    """Start the thread when `mail_sender` is on."""
-    if app.config["KB_SETTINGS"].mail_sender != "on":
-        return None
-    return MailWorker(app).start()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from kb.helpdesk.mail_tokens import reply_address
 from kb.helpdesk.models import RESOLVED, TICKET_ROLES, Ticket, TicketEvent, User
 from kb.helpdesk.notification_prefs import (AGENT_REPLY, AUTO_CLOSED, CUSTOMER_KINDS, CUSTOMER_REPLY, KINDS, NEW_TICKET,
                                             RESOLVED_NOTICE, STATUS_CHANGE, TICKET_RECEIVED, WAITING_REMINDER, wants)
-from web.i18n import STATUS_LABELS, current_language
+from web.i18n import LANG_COOKIE, LANGUAGES, STATUS_LABELS, current_language
 from web.mail import compose, external_url, mail_domain, recipient_language, settings
 
 UNSUBSCRIBE_SALT = "kb.unsubscribe"
@@ -139,9 +139,13 @@ def auto_closed(db: Session, ticket: Ticket) -> OutboxMessage | None:
 
 
 def remember_language(user: User | None) -> None:
-    """Keep the interface language a user works in: their e-mail is written in it (committed by the caller)."""
+    """Keep the interface language a user works in: their e-mail is written in it (committed by the caller).
+    Only a request that says a language (the switcher's cookie, Accept-Language) changes it: an API client that
+    sends neither does not turn a Russian speaker's mail into English."""
+    if user is None or not (request.cookies.get(LANG_COOKIE) in LANGUAGES or request.accept_languages):
+        return
     lang = current_language()
-    if user is not None and user.language != lang:
+    if user.language != lang:
         user.language = lang
 
 
