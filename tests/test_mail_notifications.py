@@ -174,6 +174,36 @@ def test_a_reminder_once_per_wait_then_the_automatic_close(portal_index, portal_
     assert remind_and_close(app, start + timedelta(days=8)).closed == 0
 
 
+def test_two_processes_at_once_close_and_remind_once(portal_index, portal_settings):
+    import threading
+
+    from web.mail_worker import remind_and_close
+
+    app = mail_app(portal_index, portal_settings, mail_reminder_hours=1, auto_close_days=2)
+    ann, agent = client_of(app, "ann@acme.example"), client_of(app, AGENT)
+    closing, reminded = file_ticket(ann), file_ticket(ann, subject="VPN drops")
+    set_status(agent, closing, WAITING)
+    set_status(agent, reminded, WAITING)
+    with app.extensions["kb.db"].begin() as db:  # the first has waited three days, the second two hours
+        for ref, waited in ((closing, timedelta(days=3)), (reminded, timedelta(hours=2))):
+            found = find_ticket(db, ref)
+            found.updated_at = found.updated_at - waited
+    results, start = [], threading.Barrier(3)
+
+    def upkeep():
+        start.wait()
+        results.append(remind_and_close(app))
+
+    threads = [threading.Thread(target=upkeep) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r.closed for r in results) == 1 and sum(r.reminded for r in results) == 1
+    assert len(outbox(app, "auto_closed")) == 1 and len(outbox(app, "waiting_reminder")) == 1
+    assert [e.status_to for e in ticket(app, closing).events].count(RESOLVED) == 1
+
+
 def test_no_automatic_close_by_default(app):
     from web.mail_worker import remind_and_close
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
     """(user id, kind) from a token this site signed; None for a forged, altered or malformed one."""
     try:
         value = _signer().loads(token)
-    except (BadSignature, UnicodeError, ValueError):
+    except (BadData, UnicodeError, ValueError):
         return None
     if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], int)
             or isinstance(value[0], bool) or value[1] not in KINDS):
