@@ -21,7 +21,9 @@ def mail() -> None:
 @click.pass_context
 @_domain_errors
 def mail_send(ctx: click.Context, once: bool, limit: int | None, database_url: str | None) -> None:
-    """Deliver due messages over the smtp_host server (safe beside other senders: each message is taken by one)."""
+    """Deliver due messages over the smtp_host server (safe beside other senders: each message is taken by one).
+    SIGTERM or Ctrl-C stops it once the message in hand is sent."""
+    import signal
     import threading
 
     from kb.helpdesk.db import open_database
@@ -33,15 +35,15 @@ def mail_send(ctx: click.Context, once: bool, limit: int | None, database_url: s
                                    "server")
     engine, sessions = open_database(_database_url(ctx, database_url))
     config, stop = SmtpConfig.from_settings(settings), threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         while True:
-            report = send_due(sessions, config, limit=limit if once else None)
+            report = send_due(sessions, config, limit=limit if once else None, stop=stop)
             if once or report.sent or report.failed or report.retried or report.stopped:
                 click.echo(report.summary(), err=not once)
             if once or stop.wait(POLL_SECONDS):
                 break
-    except KeyboardInterrupt:
-        pass
     finally:
         engine.dispose()
 

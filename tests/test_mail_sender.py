@@ -227,6 +227,27 @@ def _kill_run(url: str, server: SmtpServer, kill_when: str, after: int) -> int:
 
 
 @pytest.mark.slow
+def test_sigterm_stops_kb_mail_send_after_the_message_in_hand(database):
+    url, sessions = database
+    ids = write(sessions, 6)
+    receiver = Receiver(delay=0.3)
+    with SmtpServer(receiver) as server:
+        env = {**os.environ, "KB_DATABASE_URL": url, "KB_SMTP_HOST": "127.0.0.1", "KB_SMTP_PORT": str(server.port),
+               "KB_MAIL_FROM": FROM, "PYTHONPATH": str(ROOT)}
+        env.pop("KB_CONFIG", None)
+        process = subprocess.Popen([sys.executable, "-m", "kb", "mail", "send"], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2):
+            assert receiver.data_started.acquire(timeout=60), process.stderr.read().decode()
+        process.terminate()  # while the server holds the second message
+        assert process.wait(timeout=60) == 0
+        states = [r.state for r in rows(sessions)]
+        assert SENDING not in states and states[:2] == [SENT, SENT] and states[2:] == [PENDING] * 4
+        send_due(sessions, config(server))
+    assert receiver.message_ids() == {i: 1 for i in ids}
+
+
+@pytest.mark.slow
 def test_kill_9_mid_batch_then_restart_loses_nothing(database):
     """Two kills: while the server holds a message (before it accepts) and just as it accepts one (the worst
     moment: between the server's 250 and the sender's commit). After each, time moves past the lease and a new

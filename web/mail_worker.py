@@ -107,7 +107,7 @@ class MailWorker:
         upkeep = remind_and_close(self.app, now)
         if not config.smtp_host or config.mail_sender != "on":
             return upkeep, None  # mail waits in the outbox, or another process sends it
-        return upkeep, send_due(self.app.extensions["kb.db"], SmtpConfig.from_settings(config))
+        return upkeep, send_due(self.app.extensions["kb.db"], SmtpConfig.from_settings(config), stop=self._stop)
 
     def _run(self) -> None:
         while not self._stop.is_set():

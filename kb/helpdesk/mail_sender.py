@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -171,14 +172,16 @@ def _mark_failed(sessions: sessionmaker[Session], row: OutboxMessage, error: str
 
 def send_due(sessions: sessionmaker[Session], config: SmtpConfig, *, limit: int | None = None,
              now: Callable[[], datetime] = utcnow, lease: timedelta = LEASE,
-             connector: Callable[[SmtpConfig], smtplib.SMTP] = connect) -> SendReport:
+             connector: Callable[[SmtpConfig], smtplib.SMTP] = connect,
+             stop: threading.Event | None = None) -> SendReport:
     """Deliver due messages, one claimed at a time over one connection, until none is due or `limit` were tried.
-    A connection that fails ends the pass (the message it was for is retried later)."""
+    A connection that fails ends the pass (the message it was for is retried later); so does `stop`, once the
+    message in hand is sent (a sender asked to stop leaves nothing leased)."""
     report = SendReport()
     smtp: smtplib.SMTP | None = None
     tried = 0
     try:
-        while limit is None or tried < limit:
+        while (limit is None or tried < limit) and not (stop is not None and stop.is_set()):
             claimed = claim(sessions, now(), lease)
             if claimed is None:
                 break
