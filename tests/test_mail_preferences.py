@@ -39,9 +39,10 @@ def test_the_preferences_page_by_role(app):
                                                                                    "customer_reply": True}
 
 
-def test_the_tickets_page_links_the_preferences(app):
+def test_the_tickets_page_and_the_desk_link_the_preferences(app):
     page = client_of(app, "ann@acme.example").get("/tickets").get_data(as_text=True)
     assert 'href="/account/notifications"' in page
+    assert 'href="/account/notifications"' in client_of(app, AGENT).get("/desk/").get_data(as_text=True)
 
 
 def test_a_kind_turned_off_is_not_sent_and_the_others_are(app):
