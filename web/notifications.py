@@ -67,9 +67,9 @@ def _headers(user: User, kind: str, ticket: Ticket | None) -> dict[str, str]:
     return headers
 
 
-def notify(db: Session, user: User, kind: str, ticket: Ticket | None = None, template: str | None = None,
-           **context: Any) -> OutboxMessage | None:
-    """One notification of `kind` to `user` in `db`'s transaction, unless they turned that kind off."""
+def notify(db: Session, user: User, kind: str, ticket: Ticket | None = None, **context: Any) -> OutboxMessage | None:
+    """One notification of `kind` (template `mail/<kind>.*`) to `user` in `db`'s transaction, unless they turned
+    that kind off."""
     if not wants(db, user, kind):
         return None
     if ticket is not None:
@@ -79,7 +79,7 @@ def notify(db: Session, user: User, kind: str, ticket: Ticket | None = None, tem
                    preferences_url=external_url("account.notifications"), labels=STATUS_LABELS,
                    name=user.name or user.email)
     g.kb_mail_written = True
-    return compose(db, template or kind, to=user.email, lang=recipient_language(user), kind=kind, user=user,
+    return compose(db, kind, to=user.email, lang=recipient_language(user), kind=kind, user=user,
                    ticket=ticket, headers=_headers(user, kind, ticket), **context)
 
 
