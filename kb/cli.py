@@ -376,6 +376,7 @@ def demo_seed(ctx: click.Context, if_empty: bool, database_url: str | None) -> N
 
 
 from kb import cli_drafts  # noqa: E402,F401  (its commands register themselves on `cli`)
+from kb import cli_mail  # noqa: E402,F401  (`kb mail send`, `kb mail status`; creates the `mail` group)
 from kb import cli_mail_in  # noqa: E402,F401  (`kb mail receive`, `kb mail fetch`)
 from kb import cli_accounts  # noqa: E402,F401  (`kb org domain`, registered on `org`)
 

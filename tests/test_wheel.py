@@ -42,7 +42,8 @@ def test_the_wheel_carries_the_migrations_templates_and_catalogues(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("kb/helpdesk/migrations/env.py", "kb/helpdesk/migrations/script.py.mako",
                    "web/templates/base.html", "web/templates/mail/unknown_sender.txt",
-                   "web/templates/mail/unknown_sender.subject.txt", "web/translations/ru/LC_MESSAGES/messages.po"):
+                   "web/templates/mail/unknown_sender.subject.txt", "web/translations/ru/LC_MESSAGES/messages.po",
+                   "web/templates/mail/ticket_received.txt", "web/templates/mail/ticket_received.subject.txt"):
         assert needed in names
     assert any(n.startswith("kb/helpdesk/migrations/versions/0001_") for n in names)
     assert not any(n.startswith(("tests/", "bench/", "articles/")) for n in names)

@@ -17,7 +17,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
     from web import (account, admin, analytics, api, attachments, auth, builds, context, desk, errors, i18n,
-                     insights, join, notices, portal, security, support, support_requests, uploads)
+                     insights, join, mail_preferences, notices, notifications, portal, security, support,
+                     support_requests, uploads)
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, insights.bp, notices.bp,
                       notices.portal_bp, attachments.bp, account.bp, join.bp, support_requests.bp, errors.bp):
         app.register_blueprint(blueprint)
+    mail_preferences.init_app(app)
+    notifications.init_app(app)
     builds.init_app(app, preview)
     security.apply_rate_limits(app, settings)
     return app

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from kb.helpdesk.accounts import authenticate
 from web.context import current_user, db, sign_in as start_session, sign_out as end_session
 from web.forms import ActionForm, SignInForm
+from web.notifications import remember_language
 
 bp = Blueprint("auth", __name__)
 NEXT_MAX = 2000
@@ -57,6 +58,8 @@ def sign_in():
     if form.validate_on_submit():
         user = authenticate(db(), form.email.data, form.password.data)
         if user is not None:
+            remember_language(user)  # e-mail to them is written in the language they use here
+            db().commit()
             start_session(user)
             flash(_("You are signed in."), "info")  # no address: flashed messages travel in the cookie
             target = local_path(form.next.data)

@@ -27,6 +27,7 @@ from web.context import current_user, db, route_group
 from web.forms import ActionForm, CategoryForm, ComposerForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
 from web.notices import desk_ticket_notices
+from web.notifications import agent_replied, status_changed
 from web.suggestions import problem_text
 from web.uploads import checked_files, store_files, upload_too_large
 
@@ -180,8 +181,8 @@ def reply(ref: str):
     event = add_reply(db(), found, agent, cleaned.body, author_kind=AGENT)
     store_files(found, event, files, agent)
     record_links(db(), found, event, cleaned.linked, agent)
-    if form.status.data:
-        change_status(db(), found, form.status.data, agent)
+    moved = change_status(db(), found, form.status.data, agent) if form.status.data else None
+    agent_replied(db(), found, event, moved)
     db().commit()
     if cleaned.removed:
         flash(_("Links to internal articles were taken out of the reply; customers cannot open them."), "error")
@@ -195,7 +196,7 @@ def status(ref: str):
     form = _status_form(found)
     if not form.validate_on_submit():
         return _render(found, status_form=form, status=400)
-    change_status(db(), found, form.status.data, current_user())
+    status_changed(db(), found, change_status(db(), found, form.status.data, current_user()))
     db().commit()
     flash(_("Status: %(status)s.", status=STATUS_LABELS[found.status]), "info")
     return redirect(url_for("desk.ticket", ref=found.ref))

@@ -132,7 +132,18 @@ def choose():
     if lang in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
                             secure=request_cookies_secure())
+        _remember(lang)
     return response
+
+
+def _remember(lang: str) -> None:
+    """A signed-in user's choice is kept on their account too: their e-mail is written in it."""
+    from web.context import current_user, db
+
+    user = current_user()
+    if user is not None and user.language != lang:
+        user.language = lang
+        db().commit()
 
 
 def init_app(app: Flask) -> None:

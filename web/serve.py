@@ -10,11 +10,17 @@ THREADS = 8
 
 def serve_portal(settings: Settings, preview: bool = False, report: Callable[[str], None] = print) -> None:
     """Serve the portal on settings.host:settings.port until interrupted; a newly built index is picked up
-    without a restart, and with `preview` open pages reload themselves after a rebuild."""
+    without a restart, and with `preview` open pages reload themselves after a rebuild. A background thread sends reminders,
+    closes tickets that waited too long and, with `mail_sender = on`, delivers the outbox (web/mail_worker.py)."""
     from waitress import serve
 
     from web import create_app
+    from web.mail_worker import MailWorker
 
     app = create_app(settings, preview=preview)
+    MailWorker(app).start()
+    if settings.mail_sender == "on":
+        report("sending e-mail through " + (f"{settings.smtp_host}:{settings.smtp_port}" if settings.smtp_host
+                                            else "nobody yet (smtp_host is empty: mail waits in the outbox)"))
     report(f"serving the help portal on http://{settings.host}:{settings.port}/")
     serve(app, host=settings.host, port=settings.port, threads=THREADS)

@@ -14,6 +14,7 @@ from web.article_html import article_url
 from web.context import db, route_group
 from web.i18n import current_language
 from web.notices import matching, notice_dict
+from web.notifications import remember_language, ticket_filed
 from web.snippets import snippet
 
 MAX_SUGGESTIONS = 3
@@ -81,10 +82,13 @@ def suggest(text: str, source: str = "suggest", session: str = "", notices: bool
 def file_ticket(user: User, subject: str, description: str, category: str, searched: str = "",
                 idempotency_key: str | None = None, session: str = "") -> Ticket:
     """A new ticket (not committed) with what the customer searched and was shown before filing it (`searched`,
-    else the problem as written), its predicted category and the agent group that category routes to.
+    else the problem as written), its predicted category and the agent group that category routes to; its
+    notifications are written into the outbox in the same transaction.
     Raises TicketError for a field the ticket cannot take."""
     shown = suggest(searched or problem_text(subject, description), source="form", session=session,
                     notices=False)
-    return create_ticket(db(), user, subject, description, category, deflection=shown.record(),
-                         predicted=shown.category or "", group=route_group(shown.category),
-                         idempotency_key=idempotency_key)
+    ticket = create_ticket(db(), user, subject, description, category, deflection=shown.record(),
+                           predicted=shown.category or "", group=route_group(shown.category),
+                           idempotency_key=idempotency_key)
+    remember_language(user)  # the ticket's e-mail is written in the language it was filed in
+    return ticket_filed(db(), ticket)

@@ -20,6 +20,7 @@ from web.context import current_user, db, sign_in_required, visitor
 from web.forms import DescribeForm, EffortForm, ReplyForm, SolvedForm, TicketForm, new_form_key
 from web.i18n import STATUS_LABELS
 from web.notices import matching
+from web.notifications import customer_replied
 from web.suggestions import file_ticket, problem_text, suggest
 from web.uploads import checked_files, store_files
 from web.support_requests import held_request
@@ -231,6 +232,7 @@ def reply(ref: str):
     user = current_user()
     event = add_reply(db(), found, user, form.body.data)
     store_files(found, event, files, user)
+    customer_replied(db(), found, event)
     db().commit()
     flash(_("Your reply is added."), "info")
     return redirect(url_for("support.ticket", ref=found.ref, _anchor="history"))

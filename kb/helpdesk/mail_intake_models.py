@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kb.helpdesk.mail_models import MESSAGE_ID_MAX
-from kb.helpdesk.models import EMAIL_MAX, Base, utcnow
+from kb.helpdesk.models import EMAIL_MAX, MESSAGE_ID_MAX, Base, utcnow
 
 # What became of a received message.
 REPLY_ADDED, TICKET_OPENED, AUTO_REPLIED, IGNORED = "reply_added", "ticket_opened", "auto_replied", "ignored"

@@ -10,11 +10,10 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kb.helpdesk.models import EMAIL_MAX, SUBJECT_MAX, Base, utcnow
+from kb.helpdesk.models import EMAIL_MAX, MESSAGE_ID_MAX, SUBJECT_MAX, Base, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 OUTBOX_STATES = (PENDING, SENDING, SENT, FAILED)
-MESSAGE_ID_MAX = 255
 
 
 class OutboxMessage(Base):

@@ -33,6 +33,7 @@ CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
 CATEGORY_MAX, GROUP_MAX = 64, 64
 IDEMPOTENCY_KEY_MAX = 64
+MESSAGE_ID_MAX = 255  # an e-mail Message-ID, with its angle brackets
 SEARCH_TEXT_MAX = 500  # a search text as a rolled-up day keeps it
 
 
@@ -320,3 +321,4 @@ from kb.helpdesk import notice_models  # noqa: E402,F401
 from kb.helpdesk import mail_intake_models  # noqa: E402,F401
 from kb.helpdesk import attachment_models  # noqa: E402,F401
 from kb.helpdesk import account_models  # noqa: E402,F401
+from kb.helpdesk import notification_models  # noqa: E402,F401
