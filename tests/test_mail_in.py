@@ -307,3 +307,42 @@ def test_on_postgresql_a_reply_lands_once_and_a_racing_copy_is_a_duplicate(clean
         race(factory)
     finally:
         engine.dispose()
+
+
+def test_files_of_a_mail_are_attached_as_uploads_are_and_refused_ones_are_named(sessions, tmp_path: Path):
+    from email.message import EmailMessage
+
+    from kb.config import Settings
+    from kb.helpdesk.attachment_models import Attachment
+    from kb.helpdesk.storage import storage_from
+    from tests.files import EXE, image
+
+    settings = Settings(attachments_dir=tmp_path / "files", attachments_per_message=2)
+    config = replace(CONFIG, storage=storage_from(settings), settings=settings)
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Ann Smith <ann@acme.example>", SUPPORT, "Scanner error"
+    mail["Message-ID"] = "<files-1@acme.example>"
+    mail.set_content("The scanner shows this error.")
+    photo = image("PNG", (64, 48))
+    mail.add_attachment(photo, maintype="image", subtype="png", filename="error.png")
+    mail.add_attachment(EXE, maintype="image", subtype="png", filename="screenshot.png")  # a program, named as a photo
+    mail.add_attachment(image("JPEG", (32, 32)), maintype="image", subtype="jpeg", filename="second.jpg")
+    mail.add_attachment(image("PNG", (16, 16)), maintype="image", subtype="png", filename="third.png")
+    outcome = receive(sessions, bytes(mail), config)
+    assert outcome.outcome == TICKET_OPENED
+    with sessions() as db:
+        ticket = find_ticket(db, outcome.ticket_ref)
+        kept = list(db.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)))
+        assert [(a.filename, a.content_type, a.event_id) for a in kept] == [
+            ("error.png", "image/png", ticket.events[0].id), ("second.jpg", "image/jpeg", ticket.events[0].id)]
+        with config.storage.open(kept[0].storage_key) as stored:
+            assert stored.read() == photo  # kept as received
+        note = ticket.description.rpartition("[Not attached: ")[2]
+        assert "screenshot.png" in note and "third.png: more files than a message may bring (2)" in note
+        assert ticket.description.startswith("The scanner shows this error.")
+    # without a storage (the intake's tests, a mail-only setup) the files are only named, never stored
+    mail.replace_header("Message-ID", "<files-2@acme.example>")
+    outcome = receive(sessions, bytes(mail))
+    with sessions() as db:
+        ticket = find_ticket(db, outcome.ticket_ref)
+        assert db.scalar(select(func.count(Attachment.id)).where(Attachment.ticket_id == ticket.id)) == 0

@@ -16,22 +16,24 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kb.errors import TicketError
+from kb.errors import AttachmentError, TicketError
 from kb.helpdesk.accounts import can_see_ticket, find_user, normalise_email
+from kb.helpdesk.attachments import attach, check_files
 from kb.helpdesk.mail_intake_models import (AUTO_REPLIED, IGNORED, NOTE_MAX, REPLY_ADDED, TICKET_OPENED,
                                             ReceivedMessage)
 from kb.helpdesk.mail_models import OutboxMessage
 from kb.helpdesk.mail_parse import ParsedMail, parse_message
 from kb.helpdesk.mail_tokens import ticket_ref_from
-from kb.helpdesk.models import (CUSTOMER_ROLES, DESCRIPTION_MAX, MEMBER, NAME_MAX, SUBJECT_MAX, OrganisationDomain,
-                                Ticket, User, utcnow)
+from kb.helpdesk.models import (CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_SUBMITTED, MEMBER, NAME_MAX, SUBJECT_MAX,
+                                OrganisationDomain, Ticket, TicketEvent, User, utcnow)
 from kb.helpdesk.routing import Routing, parse_routing
+from kb.helpdesk.storage import storage_from
 from kb.helpdesk.tickets import add_reply, create_ticket, find_ticket
 
 log = logging.getLogger("kb.mail")
@@ -54,12 +56,15 @@ class IntakeConfig:
     unknown_sender: str = "reply"  # or "organisation"
     sender_hourly: int = 20
     routing: Routing | None = None
+    # Where the mail's files go, and the settings whose attachment rules they must pass (None: not kept).
+    storage: Any = None
+    settings: Any = None
 
     @classmethod
     def from_settings(cls, settings, secret: str) -> IntakeConfig:
         return cls(secret=secret, support_address=normalise_email(settings.mail_from),
                    unknown_sender=settings.mail_unknown_sender, sender_hourly=settings.mail_sender_hourly,
-                   routing=parse_routing(settings.routing))
+                   routing=parse_routing(settings.routing), storage=storage_from(settings), settings=settings)
 
     @property
     def local_part(self) -> str:
@@ -145,7 +150,7 @@ def _deliver(db: Session, parsed: ParsedMail, config: IntakeConfig, classify: Cl
     if refs and ticket is None:
         return Outcome(IGNORED, f"sent to the reply address of ticket {refs[0]}, which does not exist")
     if ticket is not None:
-        return _reply(db, parsed, ticket)
+        return _reply(db, parsed, ticket, config)
     if not any(_ours(address, config) for address in parsed.recipients):
         return Outcome(IGNORED, "not addressed to the support address")
     return _new_mail(db, parsed, config, classify, auto_reply)
@@ -165,15 +170,14 @@ def _threaded_ticket(db: Session, parsed: ParsedMail) -> Ticket | None:
     return None
 
 
-def _reply(db: Session, parsed: ParsedMail, ticket: Ticket) -> Outcome:
+def _reply(db: Session, parsed: ParsedMail, ticket: Ticket, config: IntakeConfig) -> Outcome:
     user = find_user(db, parsed.sender)
     if user is None or not user.active or not can_see_ticket(user, ticket):
         return Outcome(IGNORED, f"the sender may not see ticket {ticket.ref}", "")
     body = cut(parsed.reply or parsed.body or _attachment_note(parsed))
     if not body.strip():
         return Outcome(IGNORED, f"a reply to ticket {ticket.ref} without text")
-    add_reply(db, ticket, user, body)
-    # Attachments: parsed.attachments (filename, content_type, data) would be stored here, beside the reply event.
+    _attach(db, parsed, ticket, add_reply(db, ticket, user, body), user, config)
     return Outcome(REPLY_ADDED, f"reply added to ticket {ticket.ref}", ticket.ref)
 
 
@@ -196,8 +200,41 @@ def _new_mail(db: Session, parsed: ParsedMail, config: IntakeConfig, classify: C
         ticket = create_ticket(db, user, subject, text, category, predicted=category, group=group)
     except TicketError as exc:
         return Outcome(IGNORED, f"no ticket could be opened: {exc}")
-    # Attachments: parsed.attachments would be stored here, beside the ticket's first event.
+    _attach(db, parsed, ticket, ticket.events[0], user, config)
     return Outcome(TICKET_OPENED, f"ticket {ticket.ref} opened for {user.email}", ticket.ref)
+
+
+def _attach(db: Session, parsed: ParsedMail, ticket: Ticket, event: TicketEvent, user: User,
+            config: IntakeConfig) -> None:
+    """The mail's files attached to `event` under the rules the portal's uploads follow (kb/helpdesk/attachments.py).
+    A mail cannot be sent back to fix: the files the rules allow are kept, and the others are named, with why, at
+    the end of the message's text."""
+    if config.storage is None or config.settings is None or not parsed.attachments:
+        return
+    files = [(a.filename, a.data) for a in parsed.attachments]
+    try:
+        attach(db, config.storage, config.settings, ticket=ticket, event=event, files=files, uploader=user)
+        return
+    except AttachmentError:
+        pass
+    kept: list[tuple[str, bytes]] = []
+    refused: list[str] = []
+    for name, data in files:
+        try:
+            check_files(config.settings, [(name, data)])
+        except AttachmentError as exc:
+            refused.append(str(exc))
+            continue
+        kept.append((name, data))
+    most = config.settings.attachments_per_message
+    refused += [f"{name}: more files than a message may bring ({most})" for name, _ in kept[most:]]
+    if kept[:most]:
+        attach(db, config.storage, config.settings, ticket=ticket, event=event, files=kept[:most], uploader=user)
+    note = f"\n\n[Not attached: {'; '.join(refused)}]"
+    if event.kind == EVENT_SUBMITTED:  # a new ticket's text is its description
+        ticket.description = cut(ticket.description + note)
+    else:
+        event.body = cut(event.body + note)
 
 
 def _member_for_domain(db: Session, parsed: ParsedMail) -> User | None:
