@@ -32,7 +32,7 @@ def test_the_preferences_page_by_role(app):
     assert anonymous.status_code == 302 and "/sign-in" in anonymous.headers["Location"]
     customer = boxes(client_of(app, "ann@acme.example").get("/account/notifications").get_data(as_text=True))
     assert customer == {k: True for k in ("ticket_received", "agent_reply", "status_change", "waiting_reminder",
-                                          "resolved", "auto_closed")}
+                                          "resolved", "auto_closed", "notice_resolved")}
     for staff in (AGENT, ADMIN):
         page = client_of(app, staff).get("/account/notifications")
         assert page.status_code == 200 and boxes(page.get_data(as_text=True)) == {"new_ticket": True,

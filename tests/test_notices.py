@@ -203,7 +203,8 @@ def test_resolving_tells_each_attached_customer_once_in_their_language(desk_app,
         resolved_at = db.get(Notice, printers).resolved_at
         assert format_date(resolved_at, "medium", locale="ru") in to_bob.text_body  # a date written in Russian
         assert format_date(resolved_at, "medium", locale="en") in to_ann.text_body
-        assert to_ann.headers == {"Auto-Submitted": "auto-generated"}
+        assert to_ann.headers["Auto-Submitted"] == "auto-generated"
+        assert to_ann.headers["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/unsubscribe/")
         for ref in ann_refs + [bob_ref]:
             lines = [e for e in find_ticket(db, ref).events if e.kind == EVENT_NOTICE_RESOLVED]
             assert len(lines) == 1 and "The print server is back." in lines[0].body

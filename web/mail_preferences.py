@@ -6,9 +6,9 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from kb.helpdesk.models import User
-from kb.helpdesk.notification_prefs import (AGENT_REPLY, AUTO_CLOSED, CUSTOMER_REPLY, NEW_TICKET, RESOLVED_NOTICE,
-                                            STATUS_CHANGE, TICKET_RECEIVED, WAITING_REMINDER, kinds_for, mute,
-                                            muted_kinds, set_muted)
+from kb.helpdesk.notification_prefs import (AGENT_REPLY, AUTO_CLOSED, CUSTOMER_REPLY, KNOWN_ISSUE_RESOLVED, NEW_TICKET,
+                                            RESOLVED_NOTICE, STATUS_CHANGE, TICKET_RECEIVED, WAITING_REMINDER,
+                                            kinds_for, mute, muted_kinds, set_muted)
 from web.context import current_user, db
 from web.forms import ActionForm
 from web.notifications import read_unsubscribe_token
@@ -22,6 +22,7 @@ KIND_LABELS = {
     WAITING_REMINDER: _l("A reminder while my request waits for my answer"),
     RESOLVED_NOTICE: _l("My request is resolved"),
     AUTO_CLOSED: _l("My request is closed after no answer"),
+    KNOWN_ISSUE_RESOLVED: _l("A known issue my request is attached to is resolved"),
     NEW_TICKET: _l("A new ticket arrives in my group"),
     CUSTOMER_REPLY: _l("A customer replies on a ticket of my group"),
 }

@@ -16,12 +16,14 @@ from kb.errors import NoticeError
 from kb.helpdesk.accounts import can_see_ticket
 from kb.helpdesk.models import Ticket, User, utcnow
 from kb.helpdesk.notice_models import Notice
+from kb.helpdesk.notification_prefs import KNOWN_ISSUE_RESOLVED
 from kb.helpdesk.notices import (active_notices, all_notices, attach, create_notice, detach, find_notice,
                                  may_attach, resolve_notice, ticket_notices, update_notice)
 from kb.helpdesk.tickets import find_ticket
 from web.context import current_user, db, sign_in_required
 from web.forms import ActionForm, NoticeForm, NoticeResolveForm
-from web.mail import compose, external_url, recipient_language
+from web.mail import external_url, recipient_language
+from web.notifications import notify
 
 bp = Blueprint("notices", __name__, url_prefix="/desk/notices")
 portal_bp = Blueprint("ticket_notices", __name__)
@@ -179,8 +181,9 @@ def desk_detach(notice_id: int, ref: str):
 
 
 def notify_resolved(notice: Notice, tickets: list[Ticket]) -> int:
-    """One message per customer with tickets on `notice` (naming all of theirs), in their language; returns how
-    many. Added to the request's transaction: written with the resolution or not at all."""
+    """One message per customer with tickets on `notice` (naming all of theirs), in their language, unless they
+    turned these off (web/notifications.py); returns how many. Added to the request's transaction: written with
+    the resolution or not at all."""
     by_customer: dict[int, tuple[User, list[Ticket]]] = {}
     for ticket in tickets:
         by_customer.setdefault(ticket.customer_id, (ticket.customer, []))[1].append(ticket)
@@ -190,10 +193,8 @@ def notify_resolved(notice: Notice, tickets: list[Ticket]) -> int:
             continue
         links = [(t, external_url("support.ticket", ref=t.ref)) for t in theirs]
         lang = recipient_language(customer)
-        compose(db(), "notice_resolved", to=customer.email, lang=lang, kind="notice_resolved", user=customer,
-                ticket=theirs[0], notice=notice, links=links, mail_lang=lang,
-                headers={"Auto-Submitted": "auto-generated"})
-        told += 1
+        if notify(db(), customer, KNOWN_ISSUE_RESOLVED, theirs[0], notice=notice, links=links, mail_lang=lang):
+            told += 1
     return told
 
 

@@ -11,7 +11,9 @@ from kb.helpdesk.notification_models import NotificationPreference
 # To the customer who filed a ticket.
 TICKET_RECEIVED, AGENT_REPLY, STATUS_CHANGE = "ticket_received", "agent_reply", "status_change"
 WAITING_REMINDER, RESOLVED_NOTICE, AUTO_CLOSED = "waiting_reminder", "resolved", "auto_closed"
-CUSTOMER_KINDS = (TICKET_RECEIVED, AGENT_REPLY, STATUS_CHANGE, WAITING_REMINDER, RESOLVED_NOTICE, AUTO_CLOSED)
+KNOWN_ISSUE_RESOLVED = "notice_resolved"  # a known issue the customer's ticket is attached to (web/notices.py)
+CUSTOMER_KINDS = (TICKET_RECEIVED, AGENT_REPLY, STATUS_CHANGE, WAITING_REMINDER, RESOLVED_NOTICE, AUTO_CLOSED,
+                  KNOWN_ISSUE_RESOLVED)
 # To the agents of the ticket's group.
 NEW_TICKET, CUSTOMER_REPLY = "new_ticket", "customer_reply"
 AGENT_KINDS = (NEW_TICKET, CUSTOMER_REPLY)
