@@ -103,9 +103,10 @@ def claim(sessions: sessionmaker[Session], now: datetime, lease: timedelta = LEA
 class _MailPolicy(EmailPolicy):
     """email.policy.default, but a non-ASCII free-text header (a Cyrillic subject) is folded by email.header.Header.
 
-    The default policy's folder (Python 3.11 to 3.14, CPython gh-144156) breaks a line between two encoded words
-    and drops the space that stood there: RFC 2047 readers join adjacent encoded words, so "Принтер показывает"
-    arrives as "Принтерпоказывает". Header encodes the whole text, spaces included, as a run of encoded words."""
+    The default policy's folder (CPython without the fix of gh-144156, 3.11 among them) breaks a line between two
+    encoded words and drops the space that stood there: RFC 2047 readers join adjacent encoded words, so "Принтер
+    показывает" arrives as "Принтерпоказывает". Header encodes the whole text, spaces included, as a run of encoded
+    words."""
 
     def fold(self, name: str, value) -> str:
         if self.utf8 or not isinstance(value, UnstructuredHeader) or str(value).isascii():
