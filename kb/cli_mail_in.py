@@ -68,13 +68,24 @@ def _intake(ctx: click.Context, index_dir: Path | None, database_url: str | None
         config = IntakeConfig.from_settings(settings, secret_key(settings))
         app: dict[str, Any] = {}
 
-        def auto_reply(db, address: str, lang: str) -> None:
-            from web.mail_auto_reply import mail_app, unknown_sender_reply
+        def renderer():
+            """The app that writes mail, made at the first message that needs one."""
+            from web.mail_auto_reply import mail_app
 
             if "app" not in app:
                 app["app"] = mail_app(settings)
-            unknown_sender_reply(app["app"])(db, address, lang)
-        return settings, Intake(settings.database_url, config, _classifier(settings), auto_reply)
+            return app["app"]
+
+        def auto_reply(db, address: str, lang: str) -> None:
+            from web.mail_auto_reply import unknown_sender_reply
+
+            unknown_sender_reply(renderer())(db, address, lang)
+
+        def notify(db, ticket, event) -> None:
+            from web.mail_auto_reply import intake_notifications
+
+            intake_notifications(renderer())(db, ticket, event)
+        return settings, Intake(settings.database_url, config, _classifier(settings), auto_reply, notify)
     except KbError as exc:
         _stop(EX_TEMPFAIL, str(exc).splitlines()[0])
 

@@ -50,6 +50,16 @@ def test_a_manager_invites_a_colleague_who_joins_their_organisation(app):
     assert "nia@somewhere.example" not in meg.get("/account/invitations").get_data(as_text=True)
 
 
+def test_a_new_account_keeps_the_language_it_was_made_in_for_its_mail(app):
+    """Making the account signs its owner in: like a sign-in, it keeps the interface language, so mail to them (a
+    ticket they open by e-mail, before they ever sign in again) is in it."""
+    post(manager(app), "/account/invitations", {"email": "nia@somewhere.example"})
+    invitee = app.test_client()
+    invitee.set_cookie("kb_lang", "uk")
+    link = last_link(app, "nia@somewhere.example", "invitation")
+    assert post(invitee, link, ACCOUNT).status_code == 302
+    assert user(app, "nia@somewhere.example").language == "uk"
+
 def test_bad_name_or_password_keeps_what_was_typed(app):
     meg = manager(app)
     post(meg, "/account/invitations", {"email": "nia@somewhere.example"})

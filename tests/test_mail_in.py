@@ -151,6 +151,24 @@ def test_new_mail_from_a_customer_opens_a_ticket_with_the_predicted_category_and
     assert recorder.texts and "ошибка 403" in recorder.texts[0]
 
 
+def test_a_reply_or_a_ticket_taken_in_is_passed_on_to_be_notified(sessions):
+    """What the portal tells people of a reply or a new ticket, the intake asks its `notify` to write, with the new
+    event and in the message's session (nothing for mail it turns away)."""
+    told: list[tuple[str, str, str]] = []
+
+    def notify(db, ticket, event) -> None:
+        assert db is session and event.ticket is ticket
+        told.append((ticket.ref, event.kind, event.body))
+
+    recorder = Recorder()
+    with sessions() as session:
+        for name in ("gmail_reply.eml", "koi8r_qp.eml", "dsn_bounce.eml"):
+            take_in(session, sample(name), CONFIG, recorder.classify, recorder.auto_reply, notify)
+        opened = session.scalar(select(Ticket).order_by(Ticket.id.desc()))
+        assert [(ref, kind) for ref, kind, _ in told] == [(REF, EVENT_REPLY), (opened.ref, "submitted")]
+    assert told[0][2].startswith("Thanks, restarting the spooler fixed it.")
+
+
 @pytest.mark.parametrize("name, kept", [
     ("forwarded_inline.eml", 'the invoice export stops at 50% with "timeout"'),
     ("forwarded_rfc822.eml", "Выгрузка в 1С падает с ошибкой «нет доступа к файлу»."),

@@ -16,18 +16,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kb.cli import cli
 from kb.helpdesk.db import open_database
 from kb.helpdesk.mail_intake_models import ReceivedMessage
 from kb.helpdesk.mail_models import OutboxMessage
-from kb.helpdesk.models import EVENT_REPLY, Ticket
+from kb.helpdesk.mail_tokens import ticket_ref_from
+from kb.helpdesk.models import EVENT_REPLY, Ticket, User
 from kb.helpdesk.tickets import find_ticket
 from tests.mail_samples import REF, SECRET, SUPPORT, add_desk, sample
 
 DOVECOT = "/usr/sbin/dovecot"
 IMAP_PASSWORD = "imap-test-pass"
+ANN, AGENT = "ann@acme.example", "agent@help.example.com"
 
 
 @pytest.fixture
@@ -82,6 +84,24 @@ def test_receive_opens_a_ticket_with_the_category_the_search_service_predicts(en
     ref = result.stderr.split("ticket ")[1].split()[0]
     assert read(database, lambda db: find_ticket(db, ref).predicted_category) == "printers"
 
+
+def test_receive_writes_the_notifications_the_portal_would(env, database):
+    """The agents of the ticket's group hear of a reply by e-mail; a ticket opened by e-mail is acknowledged to its
+    customer with the signed reply address, and announced to the agents."""
+    engine, sessions = open_database(database, migrate=False)
+    with sessions.begin() as db:
+        db.execute(update(User).where(User.email == AGENT).values(agent_group="general"))
+        db.execute(update(Ticket).where(Ticket.ref == REF).values(agent_group="general"))
+    engine.dispose()
+    assert kb(env, "mail", "receive", "--database", database, input=sample("gmail_reply.eml")).exit_code == 0
+    opened = kb(env, "mail", "receive", "--database", database, input=sample("new_ticket.eml"))
+    ref = opened.stderr.split("ticket ")[1].split()[0]
+    written = read(database, lambda db: [(m.kind, m.to_address, m.subject, dict(m.headers or {}))
+                                         for m in db.scalars(select(OutboxMessage).order_by(OutboxMessage.id))][1:])
+    assert [(kind, to) for kind, to, _, _ in written] == [("customer_reply", AGENT), ("ticket_received", ANN),
+                                                          ("new_ticket", AGENT)]
+    assert written[0][2] == f"[{REF}] Customer reply: Printer does not print"
+    assert ticket_ref_from(SECRET, written[1][3]["Reply-To"]) == ref
 
 def test_receive_exits_0_for_mail_it_ignores_on_purpose(env, database):
     for name, why in (("dsn_bounce.eml", "written by a machine"), ("loop.eml", "mail loop")):

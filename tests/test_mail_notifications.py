@@ -256,3 +256,23 @@ def test_the_serving_process_sends_what_a_request_wrote(portal_index, portal_set
     file_ticket(client_of(off, "ann@acme.example"))
     upkeep, report = MailWorker(off).run_once()  # delivery is left to `kb mail send`; reminders still run
     assert report is None and upkeep.closed == 0 and {m.state for m in outbox(off)} == {"pending"}
+
+
+def test_account_mail_wakes_the_serving_process_sender_too(app):
+    """A password link or an invitation is written without a notification: the request wakes the sender all the
+    same, so the link goes out at once, not at the sender's next timed pass (30 s later)."""
+    class Sender:
+        woken = 0
+
+        def wake(self) -> None:
+            self.woken += 1
+
+    sender = app.extensions["kb.mail_worker"] = Sender()
+    assert post(app.test_client(), "/forgot-password", {"email": "nobody@acme.example"}).status_code == 200
+    assert sender.woken == 0  # nothing was written
+    assert post(app.test_client(), "/forgot-password", {"email": "ann@acme.example"}).status_code == 200
+    assert sender.woken == 1
+    manager = client_of(app, "meg@acme.example")
+    assert post(manager, "/account/invitations", {"email": "nia@acme.example"}).status_code == 302
+    assert sender.woken == 2
+    assert [m.kind for m in outbox(app)] == ["password_reset", "invitation"]

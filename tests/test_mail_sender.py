@@ -81,6 +81,21 @@ def test_a_message_arrives_with_both_parts_and_its_headers(database, server):
     assert row.state == SENT and row.sent_at is not None and row.attempts == 1 and row.lease_until is None
 
 
+@pytest.mark.parametrize("subject", [
+    "[KB-R3EA5T2E] New ticket in general: Принтер показывает E-42",  # folded between two Cyrillic words
+    "[KB-R3EA5T2E] Новый ответ на ваш запрос: " + "принтер не печатает " * 12 + "E-42",
+    "A plain English subject long enough to be folded " * 3,
+])
+def test_a_long_subject_arrives_with_every_space_and_short_lines(database, server, subject):
+    _url, sessions = database
+    write(sessions, subject=subject)
+    assert send_due(sessions, config(server)).sent == 1
+    [got] = server.receiver.messages
+    assert got.message["Subject"] == subject.strip()
+    header_block = got.raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in header_block.split(b"\r\n")) <= 78
+
+
 def test_a_temporary_refusal_is_retried_with_backoff_then_sent(database, server):
     _url, sessions = database
     server.receiver.temporary_refusals = 1

@@ -17,6 +17,7 @@ from web.context import current_user, db, sign_in as start_session, sign_in_requ
 from web.forms import ActionForm
 from web.i18n import current_language
 from web.mail import compose, external_url, recipient_language, settings
+from web.notifications import remember_language
 
 bp = Blueprint("join", __name__)
 
@@ -99,6 +100,7 @@ def _new_account(kind: str, token: str, title: str):
             db().rollback()
             form.password.errors = [str(exc)]
         else:
+            remember_language(user)  # signed in from here on: their e-mail is written in the language they use
             db().commit()
             start_session(user)
             flash(_("Welcome! Your account is ready and you are signed in."), "info")

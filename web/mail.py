@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import urljoin
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
@@ -56,8 +56,10 @@ def compose(db: Session, template: str, *, to: str, lang: str, kind: str, user: 
             ticket: Ticket | None = None, headers: Mapping[str, str] | None = None,
             **context: Any) -> OutboxMessage:
     """Render `mail/<template>.subject.txt`, `.txt` and `.html` in `lang` and add the message to `db`'s
-    transaction. The templates get `context`, `user`, `ticket` and `base_url`."""
+    transaction. The templates get `context`, `user`, `ticket` and `base_url`. Every message written so (a
+    notification, a password link, an invitation) makes the request wake the sender when it ends."""
     subject, text, html = render(template, lang=lang, user=user, ticket=ticket, **context)
+    g.kb_mail_written = True  # the request's end wakes the serving process's sender (web/notifications.init_app)
     return enqueue(db, to=to, subject=subject, text=text, html=html, kind=kind, lang=lang,
                    user_id=user.id if user else None, ticket_id=ticket.id if ticket else None, headers=headers,
                    domain=mail_domain(settings()))

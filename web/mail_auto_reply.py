@@ -1,6 +1,7 @@
-"""The automatic answer to e-mail from an address without an account (kb/helpdesk/mail_intake.py decides when):
-the portal's link, written from templates in the sender's language, put into the outbox with
-`Auto-Submitted: auto-replied` so that other robots do not answer it. Nothing of the received message is used."""
+"""The mail written for e-mail taken in outside the portal's process (kb/helpdesk/mail_intake.py decides when):
+the automatic answer to an address without an account (the portal's link, from templates in the sender's language,
+with `Auto-Submitted: auto-replied` so that other robots do not answer it; nothing of the received message is
+used), and the notifications of a ticket opened or a reply added by e-mail, the same as the portal writes."""
 from __future__ import annotations
 
 from typing import Callable
@@ -9,6 +10,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from kb.config import Settings
+from kb.helpdesk.models import EVENT_SUBMITTED, Ticket, TicketEvent
 from web.mail import base_url, compose, external_url, recipient_language
 
 AUTO_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
@@ -16,13 +18,16 @@ AUTO_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "A
 
 def mail_app(settings: Settings) -> Flask:
     """A small app that renders mail outside the portal's process (the `kb mail` commands): the templates, the
-    translations and the portal's URL rules, without a search index or a database."""
-    from web import i18n, portal, support
+    translations, the URL rules of the portal, the desk and the mail preferences, and the site's secret key (reply
+    addresses and unsubscribe links are signed with it), without a search index or a database."""
+    from kb.secret_key import secret_key
+    from web import desk, i18n, mail_preferences, portal, support
 
     app = Flask("web")
     app.config["KB_SETTINGS"] = settings
+    app.secret_key = secret_key(settings)
     i18n.init_app(app)
-    for blueprint in (portal.bp, support.bp):
+    for blueprint in (portal.bp, support.bp, desk.bp, mail_preferences.bp):
         app.register_blueprint(blueprint)
     return app
 
@@ -36,3 +41,17 @@ def unknown_sender_reply(app: Flask) -> Callable[[Session, str, str], None]:
             compose(db, "unknown_sender", to=address, lang=language, kind="unknown_sender",
                     headers=AUTO_HEADERS, portal_url=external_url("portal.home"))
     return answer
+
+
+def intake_notifications(app: Flask) -> Callable[[Session, Ticket, TicketEvent], None]:
+    """The `notify` callable of kb.helpdesk.mail_intake.take_in, rendering with `app`: a ticket opened by e-mail is
+    acknowledged to its customer and announced to its group's agents, a reply by e-mail announced to the agents."""
+    def notify(db: Session, ticket: Ticket, event: TicketEvent) -> None:
+        from web import notifications
+
+        with app.test_request_context(base_url=base_url(app.config["KB_SETTINGS"])):
+            if event.kind == EVENT_SUBMITTED:
+                notifications.ticket_filed(db, ticket)
+            else:
+                notifications.customer_replied(db, ticket, event)
+    return notify

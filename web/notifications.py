@@ -78,7 +78,6 @@ def notify(db: Session, user: User, kind: str, ticket: Ticket | None = None, **c
     context.update(unsubscribe_url=external_url("preferences.unsubscribe", token=unsubscribe_token(user, kind)),
                    preferences_url=external_url("preferences.notifications"), labels=STATUS_LABELS,
                    name=user.name or user.email)
-    g.kb_mail_written = True
     return compose(db, kind, to=user.email, lang=recipient_language(user), kind=kind, user=user,
                    ticket=ticket, headers=_headers(user, kind, ticket), **context)
 

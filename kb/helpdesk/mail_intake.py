@@ -47,6 +47,9 @@ LANGUAGES = ("en", "ru", "uk")
 
 Classifier = Callable[[str], "str | None"]  # a ticket's text -> its predicted category (None: not sure)
 AutoReply = Callable[[Session, str, str], None]  # (session, address, language): put the portal-link answer in the outbox
+# (session, ticket, its new event: the submission or a reply): put the notifications the portal writes for it in the
+# outbox, in the same transaction
+Notify = Callable[[Session, Ticket, TicketEvent], None]
 
 
 @dataclass(frozen=True)
@@ -91,14 +94,16 @@ def message_key(parsed: ParsedMail, data: bytes) -> str:
     return parsed.message_id or f"<sha256-{hashlib.sha256(data).hexdigest()}@kb.invalid>"
 
 
-def take_in(db: Session, data: bytes, config: IntakeConfig, classify: Classifier, auto_reply: AutoReply) -> Outcome:
-    """Handle one RFC 822 message and commit; the outcome says what became of it and why."""
+def take_in(db: Session, data: bytes, config: IntakeConfig, classify: Classifier, auto_reply: AutoReply,
+            notify: Notify | None = None) -> Outcome:
+    """Handle one RFC 822 message and commit; the outcome says what became of it and why. A reply added or a
+    ticket opened is passed to `notify`, so its people are told as when it comes from the portal."""
     parsed = parse_message(data)
     key = message_key(parsed, data)
     if db.scalar(select(ReceivedMessage.id).where(ReceivedMessage.message_id == key)) is not None:
         return Outcome(DUPLICATE, f"message {key[:80]} was received before")
     refused = _refusal(db, parsed, config)
-    outcome = Outcome(IGNORED, refused) if refused else _deliver(db, parsed, config, classify, auto_reply)
+    outcome = Outcome(IGNORED, refused) if refused else _deliver(db, parsed, config, classify, auto_reply, notify)
     ticket = find_ticket(db, outcome.ticket_ref) if outcome.ticket_ref else None
     db.add(ReceivedMessage(message_id=key, sender=parsed.sender, outcome=outcome.outcome,
                            ticket_id=ticket.id if ticket else None, note=outcome.reason[:NOTE_MAX]))
@@ -141,7 +146,7 @@ def _refusal(db: Session, parsed: ParsedMail, config: IntakeConfig) -> str:
 
 
 def _deliver(db: Session, parsed: ParsedMail, config: IntakeConfig, classify: Classifier,
-             auto_reply: AutoReply) -> Outcome:
+             auto_reply: AutoReply, notify: Notify | None) -> Outcome:
     tokens = [address for address in parsed.recipients if _ours(address, config) and "+t-" in address]
     refs = [ref for ref in (ticket_ref_from(config.secret, address) for address in tokens) if ref]
     if tokens and not refs:
@@ -150,10 +155,10 @@ def _deliver(db: Session, parsed: ParsedMail, config: IntakeConfig, classify: Cl
     if refs and ticket is None:
         return Outcome(IGNORED, f"sent to the reply address of ticket {refs[0]}, which does not exist")
     if ticket is not None:
-        return _reply(db, parsed, ticket, config)
+        return _reply(db, parsed, ticket, config, notify)
     if not any(_ours(address, config) for address in parsed.recipients):
         return Outcome(IGNORED, "not addressed to the support address")
-    return _new_mail(db, parsed, config, classify, auto_reply)
+    return _new_mail(db, parsed, config, classify, auto_reply, notify)
 
 
 def _threaded_ticket(db: Session, parsed: ParsedMail) -> Ticket | None:
@@ -170,19 +175,23 @@ def _threaded_ticket(db: Session, parsed: ParsedMail) -> Ticket | None:
     return None
 
 
-def _reply(db: Session, parsed: ParsedMail, ticket: Ticket, config: IntakeConfig) -> Outcome:
+def _reply(db: Session, parsed: ParsedMail, ticket: Ticket, config: IntakeConfig,
+           notify: Notify | None) -> Outcome:
     user = find_user(db, parsed.sender)
     if user is None or not user.active or not can_see_ticket(user, ticket):
         return Outcome(IGNORED, f"the sender may not see ticket {ticket.ref}", "")
     body = cut(parsed.reply or parsed.body or _attachment_note(parsed))
     if not body.strip():
         return Outcome(IGNORED, f"a reply to ticket {ticket.ref} without text")
-    _attach(db, parsed, ticket, add_reply(db, ticket, user, body), user, config)
+    event = add_reply(db, ticket, user, body)
+    _attach(db, parsed, ticket, event, user, config)
+    if notify is not None:
+        notify(db, ticket, event)
     return Outcome(REPLY_ADDED, f"reply added to ticket {ticket.ref}", ticket.ref)
 
 
 def _new_mail(db: Session, parsed: ParsedMail, config: IntakeConfig, classify: Classifier,
-              auto_reply: AutoReply) -> Outcome:
+              auto_reply: AutoReply, notify: Notify | None) -> Outcome:
     user = find_user(db, parsed.sender)
     if user is not None and (not user.active or user.role not in CUSTOMER_ROLES):
         return Outcome(IGNORED, "the sender's account is not an active customer's")
@@ -201,6 +210,8 @@ def _new_mail(db: Session, parsed: ParsedMail, config: IntakeConfig, classify: C
     except TicketError as exc:
         return Outcome(IGNORED, f"no ticket could be opened: {exc}")
     _attach(db, parsed, ticket, ticket.events[0], user, config)
+    if notify is not None:
+        notify(db, ticket, ticket.events[0])
     return Outcome(TICKET_OPENED, f"ticket {ticket.ref} opened for {user.email}", ticket.ref)
 
 
@@ -300,14 +311,15 @@ class Intake:
     """Takes in messages one by one, each in a session of its own, against the database at `database_url`.
     Any database failure is a DatabaseError (the message was not taken in: deliver it again later)."""
 
-    def __init__(self, database_url: str, config: IntakeConfig, classify: Classifier, auto_reply: AutoReply) -> None:
+    def __init__(self, database_url: str, config: IntakeConfig, classify: Classifier, auto_reply: AutoReply,
+                 notify: Notify | None = None) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
         from kb.errors import DatabaseError
         from kb.helpdesk.db import open_database
 
         self._failure = (SQLAlchemyError, DatabaseError)
-        self.config, self.classify, self.auto_reply = config, classify, auto_reply
+        self.config, self.classify, self.auto_reply, self.notify = config, classify, auto_reply, notify
         try:
             _, self.sessions = open_database(database_url)
         except SQLAlchemyError as exc:
@@ -318,7 +330,7 @@ class Intake:
 
         try:
             with self.sessions() as db:
-                return take_in(db, data, self.config, self.classify, self.auto_reply)
+                return take_in(db, data, self.config, self.classify, self.auto_reply, self.notify)
         except self._failure as exc:
             if isinstance(exc, DatabaseError):
                 raise

@@ -20,7 +20,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email.header import Header
+from email.headerregistry import UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 from typing import Callable
 
@@ -97,9 +100,32 @@ def claim(sessions: sessionmaker[Session], now: datetime, lease: timedelta = LEA
                          .returning(OutboxMessage.id))
 
 
+class _MailPolicy(EmailPolicy):
+    """email.policy.default, but a non-ASCII free-text header (a Cyrillic subject) is folded by email.header.Header.
+
+    The default policy's folder (CPython without the fix of gh-144156, 3.11 among them) breaks a line between two
+    encoded words and drops the space that stood there: RFC 2047 readers join adjacent encoded words, so "Принтер
+    показывает" arrives as "Принтерпоказывает". Header encodes the whole text, spaces included, as a run of encoded
+    words."""
+
+    def fold(self, name: str, value) -> str:
+        if self.utf8 or not isinstance(value, UnstructuredHeader) or str(value).isascii():
+            return super().fold(name, value)
+        encoded = Header(str(value), "utf-8", maxlinelen=self.max_line_length, header_name=name)
+        return f"{name}: {encoded.encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold_binary(self, name: str, value) -> bytes:
+        if self.utf8 or not isinstance(value, UnstructuredHeader) or str(value).isascii():
+            return super().fold_binary(name, value)
+        return self.fold(name, value).encode("ascii")
+
+
+MAIL_POLICY = _MailPolicy()
+
+
 def build_message(row: OutboxMessage, mail_from: str) -> EmailMessage:
     """The e-mail of one outbox row: text and HTML alternatives, its Message-ID and extra headers."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = mail_from
     message["To"] = row.to_address
     message["Subject"] = row.subject
