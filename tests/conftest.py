@@ -24,6 +24,28 @@ from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.fakes import HashingEncoder
 from tests.portal import add_people, make_app, sign_in
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _databases_closed_after_each_module():
+    """Every database engine a test module opened (its apps', its fixtures') is disposed when the module ends.
+    The test process would otherwise keep each app's pooled SQLite connections open to the end, and waitress's
+    select() cannot watch a socket numbered past 1024. A disposed engine still works: it connects again."""
+    from kb.helpdesk import db as helpdesk_db
+
+    opened = []
+    real = helpdesk_db.make_engine
+
+    def recorded(url: str):
+        engine = real(url)
+        opened.append(engine)
+        return engine
+
+    helpdesk_db.make_engine = recorded
+    yield
+    helpdesk_db.make_engine = real
+    for engine in opened:
+        engine.dispose()
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CATEGORIES = """\

@@ -1,7 +1,7 @@
 """A search names its typing session; deflections are indexed by the search they name (a typing session's
 earlier searches are replaced unless something names them)
 
-Revision ID: 0012
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 07:50:00.000000
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """Users' e-mail notification preferences (the kinds each one turned off)
 
-Revision ID: 0007
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 08:00:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

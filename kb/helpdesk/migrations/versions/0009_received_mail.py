@@ -1,15 +1,15 @@
 """Received e-mail by Message-ID (a message delivered twice is handled once)
 
-Revision ID: 0008
-Revises: 0011
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 08:10:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0011'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

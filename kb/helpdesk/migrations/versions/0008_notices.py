@@ -1,15 +1,15 @@
 """Known-issue notices and the tickets attached to them
 
-Revision ID: 0011
-Revises: 0012
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 08:00:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0012'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
