@@ -265,6 +265,14 @@ def gaps(ctx: click.Context, since, limit: int, as_json: bool, index_dir: Path |
         click.echo(line)
 
 
+
+def mail_intake_hooks(settings, report: Callable[[str], None]):
+    """What `kb mail receive`/`fetch` (kb/cli_mail_in.py) need from the search and web layers, which only this
+    module may import: web/mail_auto_reply.py's IntakeHooks."""
+    from web.mail_auto_reply import IntakeHooks
+
+    return IntakeHooks(settings, report)
+
 @cli.group()
 def org() -> None:
     """Customer organisations."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
-from kb.cli import DATABASE, INDEX, _settings, cli
+from kb.cli import DATABASE, INDEX, _settings, cli, mail_intake_hooks
 
 EX_SOFTWARE, EX_TEMPFAIL = 70, 75
 _CHUNK = 1 << 16
@@ -32,31 +31,9 @@ def _stop(code: int, message: str) -> None:
     sys.exit(code)
 
 
-def _classifier(settings) -> Callable[[str], str | None]:
-    """A ticket's predicted category from the search service, loaded at the first ticket; none without an index."""
-    state: dict[str, Any] = {}
-
-    def classify(text: str) -> str | None:
-        from kb.errors import KbError
-        from search.service import SearchService
-
-        if "service" not in state:
-            try:
-                state["service"] = SearchService.load(settings.index_dir, settings)
-            except KbError as exc:
-                click.echo(f"kb mail: no category predicted, the index cannot be loaded: {exc}", err=True)
-                state["service"] = None
-        service = state["service"]
-        if service is None:
-            return None
-        response = service.search(" ".join(text.split())[:settings.max_query_chars], k=1)
-        return response.category if response.category in service.categories else None
-    classify.state = state  # type: ignore[attr-defined]
-    return classify
-
-
 def _intake(ctx: click.Context, index_dir: Path | None, database_url: str | None):
-    """The settings and an Intake on their database; exits 75 when either is unusable."""
+    """The settings, an Intake on their database and its hooks (a category from the search service, mail rendered
+    by the web layer: web/mail_auto_reply.py, reached through kb.cli); exits 75 when either is unusable."""
     from kb.errors import KbError
     from kb.helpdesk.mail_intake import Intake, IntakeConfig
     from kb.secret_key import secret_key
@@ -66,34 +43,10 @@ def _intake(ctx: click.Context, index_dir: Path | None, database_url: str | None
     try:
         settings = _settings(ctx, index_dir=index_dir, database_url=database_url)
         config = IntakeConfig.from_settings(settings, secret_key(settings))
-        app: dict[str, Any] = {}
-
-        def renderer():
-            """The app that writes mail, made at the first message that needs one."""
-            from web.mail_auto_reply import mail_app
-
-            if "app" not in app:
-                app["app"] = mail_app(settings)
-            return app["app"]
-
-        def auto_reply(db, address: str, lang: str) -> None:
-            from web.mail_auto_reply import unknown_sender_reply
-
-            unknown_sender_reply(renderer())(db, address, lang)
-
-        def notify(db, ticket, event) -> None:
-            from web.mail_auto_reply import intake_notifications
-
-            intake_notifications(renderer())(db, ticket, event)
-        return settings, Intake(settings.database_url, config, _classifier(settings), auto_reply, notify)
+        hooks = mail_intake_hooks(settings, report=lambda line: click.echo(f"kb mail: {line}", err=True))
+        return settings, Intake(settings.database_url, config, hooks.classify, hooks.auto_reply, hooks.notify), hooks
     except KbError as exc:
         _stop(EX_TEMPFAIL, str(exc).splitlines()[0])
-
-
-def _close(intake) -> None:
-    service = intake.classify.state.get("service")
-    if service is not None:
-        service.close()
 
 
 @mail.command()
@@ -105,7 +58,7 @@ def receive(ctx: click.Context, index_dir: Path | None, database_url: str | None
     address opens one. Exit 0 when handled or ignored (the reason on standard error), 75 to be retried."""
     from kb.errors import DatabaseError
 
-    settings, intake = _intake(ctx, index_dir, database_url)
+    settings, intake, hooks = _intake(ctx, index_dir, database_url)
     data = sys.stdin.buffer.read(settings.mail_max_bytes + 1)
     if len(data) > settings.mail_max_bytes:
         while sys.stdin.buffer.read(_CHUNK):  # read it all, so the mail server sees the pipe taken
@@ -118,7 +71,7 @@ def receive(ctx: click.Context, index_dir: Path | None, database_url: str | None
     except Exception as exc:  # noqa: BLE001 - the mail server needs a status and one line, not a traceback
         _stop(EX_SOFTWARE, f"not taken in: {exc.__class__.__name__}: {exc}")
     finally:
-        _close(intake)
+        hooks.close()
     click.echo(f"kb mail: {outcome.outcome}: {outcome.reason}", err=True)
 
 
@@ -134,11 +87,11 @@ def fetch(ctx: click.Context, keep: bool, limit: int | None, index_dir: Path | N
     from kb.errors import DatabaseError, MailboxError
     from kb.helpdesk import mail_fetch
 
-    settings, intake = _intake(ctx, index_dir, database_url)
+    settings, intake, hooks = _intake(ctx, index_dir, database_url)
     try:
         imap = mail_fetch.connect(settings)
     except MailboxError as exc:
-        _close(intake)
+        hooks.close()
         raise click.ClickException(str(exc)) from None
     try:
         report = mail_fetch.fetch(imap, intake, settings.mail_max_bytes, keep=keep, limit=limit)
@@ -148,7 +101,7 @@ def fetch(ctx: click.Context, keep: bool, limit: int | None, index_dir: Path | N
         raise click.ClickException(str(exc)) from None
     finally:
         mail_fetch.close(imap)
-        _close(intake)
+        hooks.close()
     for outcome in report.outcomes:
         click.echo(f"{outcome.outcome}: {outcome.reason}", err=True)
     counts = {name: report.count(name) for name in ("reply_added", "ticket_opened", "auto_replied", "ignored",

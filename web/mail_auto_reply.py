@@ -4,7 +4,7 @@ with `Auto-Submitted: auto-replied` so that other robots do not answer it; nothi
 used), and the notifications of a ticket opened or a reply added by e-mail, the same as the portal writes."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -55,3 +55,46 @@ def intake_notifications(app: Flask) -> Callable[[Session, Ticket, TicketEvent],
             else:
                 notifications.customer_replied(db, ticket, event)
     return notify
+
+
+class IntakeHooks:
+    """The parts of taking in e-mail (kb.helpdesk.mail_intake.take_in) that live above the help desk: a new
+    ticket's category from the search service, loaded at the first ticket (none without a usable index, said
+    through `report`), and the automatic answer and notifications rendered by `mail_app`, made at the first message
+    that needs one."""
+
+    def __init__(self, settings: Settings, report: Callable[[str], None]) -> None:
+        self.settings, self.report = settings, report
+        self._service: Any = None
+        self._loaded = False
+        self._app: Flask | None = None
+
+    def classify(self, text: str) -> str | None:
+        from kb.errors import KbError
+        from search.service import SearchService
+
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self._service = SearchService.load(self.settings.index_dir, self.settings)
+            except KbError as exc:
+                self.report(f"no category predicted, the index cannot be loaded: {exc}")
+        if self._service is None:
+            return None
+        response = self._service.search(" ".join(text.split())[:self.settings.max_query_chars], k=1)
+        return response.category if response.category in self._service.categories else None
+
+    def renderer(self) -> Flask:
+        if self._app is None:
+            self._app = mail_app(self.settings)
+        return self._app
+
+    def auto_reply(self, db: Session, address: str, lang: str) -> None:
+        unknown_sender_reply(self.renderer())(db, address, lang)
+
+    def notify(self, db: Session, ticket: Ticket, event: TicketEvent) -> None:
+        intake_notifications(self.renderer())(db, ticket, event)
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.close()
