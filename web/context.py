@@ -8,7 +8,7 @@ import re
 import secrets
 from typing import Any, Callable
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
@@ -97,6 +97,17 @@ def returning_visitor() -> bool:
     """Whether `visitor()` was known before this request (not an id issued just now): a vote needs one."""
     visitor()
     return g.get("visitor_cookie") is None
+
+
+def agents_only():
+    """A `before_request` for the ticket desk's blueprints: anonymous visitors are sent to sign in, everyone but
+    agents and admins gets 404 (to them those pages do not exist)."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+    if not user.works_tickets:
+        abort(404)
+    return None
 
 
 def sign_in_required(view: Callable) -> Callable:

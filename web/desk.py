@@ -23,7 +23,7 @@ from kb.helpdesk.tickets import (add_reply, change_category, change_status, earl
                         next_statuses, record_links)
 from kb.index.records import IndexedArticle
 from web.article_html import article_html
-from web.context import current_user, db, route_group
+from web.context import agents_only, current_user, db, route_group
 from web.forms import ActionForm, CategoryForm, ComposerForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
 from web.notices import desk_ticket_notices
@@ -40,13 +40,9 @@ _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 @bp.before_request
 def staff_only():
     user = current_user()
-    if user is None:
-        return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-    if not user.works_tickets:
-        if user.reads_insights and request.endpoint == "desk.queue":
-            return redirect(url_for("insights.page"))  # an editor's desk is the insights page
-        abort(404)  # to customers (and editors) the ticket desk does not exist
-    return None
+    if user is not None and not user.works_tickets and user.reads_insights and request.endpoint == "desk.queue":
+        return redirect(url_for("insights.page"))  # an editor's desk is the insights page
+    return agents_only()  # to customers (and editors) the ticket desk does not exist
 
 
 def _service():

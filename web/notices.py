@@ -20,7 +20,7 @@ from kb.helpdesk.notification_prefs import KNOWN_ISSUE_RESOLVED
 from kb.helpdesk.notices import (active_notices, all_notices, attach, create_notice, detach, find_notice,
                                  may_attach, resolve_notice, ticket_notices, update_notice)
 from kb.helpdesk.tickets import find_ticket
-from web.context import current_user, db, sign_in_required
+from web.context import agents_only, current_user, db, sign_in_required
 from web.forms import ActionForm, NoticeForm, NoticeResolveForm
 from web.mail import external_url, recipient_language
 from web.notifications import notify
@@ -30,14 +30,7 @@ portal_bp = Blueprint("ticket_notices", __name__)
 NOTICE_ID_MAX = 10 ** 12  # larger path ids are no notice (and no database integer overflow)
 
 
-@bp.before_request
-def staff_only():
-    user = current_user()
-    if user is None:
-        return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-    if not user.works_tickets:
-        abort(404)
-    return None
+bp.before_request(agents_only)
 
 
 def _categories() -> dict[str, Any]:
