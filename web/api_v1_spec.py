@@ -80,13 +80,16 @@ class Param:
                 value = int(value) if value.isdigit() and len(value) < 10 else None
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ApiError(status, f"{self.name}: must be a whole number", self.name)
-            if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            low = self.minimum if self.minimum is not None else value
+            high = self.maximum if self.maximum is not None else value
+            if not low <= value <= high:
                 raise ApiError(status, f"{self.name}: must be from {self.minimum} to {self.maximum}", self.name)
             return value
         if not isinstance(value, str):
             raise ApiError(status, f"{self.name}: must be a string", self.name)
         if has_surrogate(value):
-            raise ApiError(status, f"{self.name}: holds a lone surrogate (\\ud800-\\udfff), which is not text", self.name)
+            raise ApiError(status, f"{self.name}: holds a lone surrogate (\\ud800-\\udfff), which is not text",
+                           self.name)
         value = clean(value)
         if self.required and not value.strip():
             raise ApiError(status, f"{self.name}: must not be empty", self.name)
