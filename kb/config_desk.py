@@ -65,6 +65,8 @@ class DeskSettings:
                                                     **_LIMIT)
     rate_limit_account_links: str = _setting("30/hour", "Uses of account links (reset, invitation, sign-up, new address, anonymous request) per client address, and wrong current passwords per signed-in user.",
                                              **_LIMIT)
+    rate_limit_api: str = _setting("600/minute", "Requests to `/api/v1` per API token (requests without one: per client address).",
+                                   **_LIMIT)
     smtp_host: str = _setting("", "The SMTP server kb's e-mail is delivered through; empty: mail waits in the outbox and no sender sends it.")
     smtp_port: int = _setting(25, "The SMTP server's port (usually 25, 587 with `starttls`, 465 with `tls`).", minimum=1, maximum=65535)
     smtp_security: str = _setting("none", "How the connection to the SMTP server is protected: `none`, `starttls` (upgraded after connecting) or `tls` (from the start).",

@@ -104,3 +104,12 @@ class DomainForm(FlaskForm):
     domain = StringField(_l("Domain"), filters=[clean], validators=[_required(_l("Domain")),
                                                                     _length(_l("Domain"), EMAIL_MAX)])
     signup = BooleanField(_l("Anyone with a confirmed address there may sign up"))
+
+
+class TokenForm(FlaskForm):
+    """A new personal API token: what it is for, and whether it may write."""
+
+    name = StringField(_l("What it is for"), filters=[clean], validators=[_length(_l("What it is for"), NAME_MAX)])
+    scope = SelectField(_l("Scope"), validate_choice=True, choices=[
+        ("read", _l("read: list and read tickets and articles")),
+        ("write", _l("write: also reply to customers and change status"))])

@@ -24,6 +24,10 @@ def _respond(status: int, message: str | None = None):
     title, default = MESSAGES.get(status, (_("Error %(status)d", status=status),
                                            _("The request could not be completed.")))
     text = str(message or default)
+    if request.path.startswith("/api/v1/"):
+        from web.api_v1_spec import error
+
+        return error(status, text)
     if request.path.startswith("/api/"):
         return jsonify(error=text), status
     return render_template("error.html", title=title, message=text), status
