@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 
 from kb.cli import DATABASE, INDEX, _domain_errors, _settings, cli, gaps_of_index
-from kb.helpdesk.gap_sources import GAPS_DAYS
+
+# What `kb gaps` reads by default: kb/helpdesk/gap_sources.py's GAPS_DAYS, the period the serving process keeps
+# warm (not imported from there, so that `kb --help` imports no database library; tests/test_gap_upkeep.py checks).
+GAPS_DAYS = 30
 
 
 @cli.command()

@@ -186,3 +186,10 @@ def test_a_reader_notices_a_newer_file(tmp_path: Path):
     writer.add(["b"], rows(["b"]))
     writer.save()
     assert reader.changed_on_disk() and len(VectorCache(tmp_path, "m", 64)) == 1
+
+
+def test_kb_gaps_reads_by_default_the_period_the_upkeep_warms():
+    from kb import cli_gaps
+    from kb.helpdesk import gap_sources
+
+    assert cli_gaps.GAPS_DAYS == gap_sources.GAPS_DAYS
