@@ -193,3 +193,17 @@ def test_kb_gaps_reads_by_default_the_period_the_upkeep_warms():
     from kb.helpdesk import gap_sources
 
     assert cli_gaps.GAPS_DAYS == gap_sources.GAPS_DAYS
+
+
+def test_kb_serve_starts_the_upkeep(portal_settings, tmp_path: Path, monkeypatch):
+    import waitress
+
+    from web.mail_worker import MailWorker
+    from web.serve import serve_portal
+
+    started, served = [], {}
+    monkeypatch.setattr(GapWorker, "start", lambda self: started.append(self) or self)  # no thread outliving the test
+    monkeypatch.setattr(MailWorker, "start", lambda self: self)
+    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.update(app=app))
+    serve_portal(replace(portal_settings, model_cache_dir=tmp_path / "models"), report=lambda line: None)
+    assert len(started) == 1 and started[0].app is served["app"] and started[0].interval == 3600
