@@ -48,7 +48,8 @@ def counted(monkeypatch) -> list[str]:
     """Every text any fake encoder embeds as a query (the serving one and the one `kb gaps` loads)."""
     texts: list[str] = []
     original = HashingEncoder.encode_queries
-    monkeypatch.setattr(HashingEncoder, "encode_queries", lambda self, batch: texts.extend(batch) or original(self, batch))
+    monkeypatch.setattr(HashingEncoder, "encode_queries",
+                        lambda self, batch: texts.extend(batch) or original(self, batch))
     return texts
 
 
