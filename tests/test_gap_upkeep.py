@@ -208,3 +208,51 @@ def test_kb_serve_starts_the_upkeep(portal_settings, tmp_path: Path, monkeypatch
     monkeypatch.setattr(waitress, "serve", lambda app, **options: served.update(app=app))
     serve_portal(replace(portal_settings, model_cache_dir=tmp_path / "models"), report=lambda line: None)
     assert len(started) == 1 and started[0].app is served["app"] and started[0].interval == 3600
+
+
+CHILD_WRITER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from search.vector_cache import VectorCache
+from tests.fakes import HashingEncoder
+texts = [f"child text {{n}}" for n in range({count})]
+print("ready", flush=True)
+sys.stdin.readline()  # both processes start writing together
+for text in texts:
+    cache = VectorCache(Path({folder!r}), "fake-hashing", 64)
+    cache.add([text], HashingEncoder().encode_queries([text]))
+    cache.save()
+"""
+
+
+def test_another_process_writing_at_the_same_time_loses_nothing(tmp_path: Path):
+    """As two serving processes: a child process and this one save rows into one file at the same time, a row
+    at a time; every file this one reads is whole, and the last holds both processes' rows."""
+    import subprocess
+    import sys
+
+    count = 100
+    root = str(Path(__file__).resolve().parent.parent)
+    child = subprocess.Popen([sys.executable, "-c", CHILD_WRITER.format(root=root, folder=str(tmp_path), count=count)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    mine = [f"parent text {n}" for n in range(count)]
+    every = mine + [f"child text {k}" for k in range(count)]
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        for text in mine:
+            cache = VectorCache(tmp_path, "fake-hashing", 64)
+            absent = set(cache.missing(every))
+            present = [t for t in every if t not in absent]
+            assert len(present) == len(cache)  # every row read is a known text's
+            assert not present or np.allclose(cache.vectors(present, _never), rows(present))
+            cache.add([text], rows([text]))
+            cache.save()
+    finally:
+        child.stdin.close()
+        assert child.wait(timeout=120) == 0
+    final = VectorCache(tmp_path, "fake-hashing", 64)
+    assert final.missing(every) == [] and len(final) == 2 * count
+    assert np.allclose(final.vectors(every, _never), rows(every))
