@@ -1,6 +1,6 @@
 """`kb gaps` on a large search log, and how well its grouping by meaning matches real intents.
 
-    .venv/bin/python bench/gaps.py --work /tmp/kbgaps [--searches 1000000] [--keep 40] [--sample 1500]
+    .venv/bin/python bench/gaps.py --work /tmp/kbgaps [--searches 1000000] [--keep 40] [--sample 1500] [--repeats 4]
 
 1. A help center: bench/datasets.py's Banking77 center (10 real customer questions per intent), of which only
    `--keep` of the 77 intents keep their article: the others are the content gaps. Built with all-MiniLM-L6-v2.
@@ -14,7 +14,11 @@
    of the held-out queries drawn with Zipf-like frequencies; searches for removed intents are never confident,
    the others confident 4 times in 5; 1 search in 100 is followed by a ticket ('ticket_filed'), and 2,000
    tickets without suggestions. Then `kb gaps` is timed end to end as a subprocess (process start, settings,
-   database, model and index loading, grouping, the closest articles), over the last 30 days and over all 60.
+   database, model and index loading, grouping, the closest articles), over the last 30 days and over all 60:
+   first with an empty vector cache, then warm, then (`--repeats` - 1 times) from an empty cache again after one
+   upkeep pass of a serving process (search/gap_upkeep.py, run in this process as at the last recorded search),
+   each run's count of texts it embedded itself read from `kb gaps --verbose`.
+   `--skip-grouping` leaves out step 2 (with `--reuse`: only the timings of step 3, on what an earlier run left).
 
 Writes bench/out/gaps.json.
 """
@@ -253,23 +257,63 @@ def migrate(database: Path) -> float:
     return round(time.perf_counter() - start, 1)
 
 
-def time_gaps(database: Path, index: Path, since: str, repeats: int) -> dict:
-    """`kb gaps` run `repeats` times: the first with an empty vector cache (every text embedded), then warm."""
+def run_gaps(database: Path, index: Path, since: str) -> tuple[float, subprocess.CompletedProcess, dict]:
+    """One `kb gaps --json --verbose`: (seconds, the process, its summary: texts, embedded, cached)."""
+    start = time.perf_counter()
+    output = kb("gaps", "--since", since, "--json", "--verbose", "--limit", "20", "--index", index,
+                "--database", f"sqlite:///{database}")
+    seconds = time.perf_counter() - start
+    if output.returncode:
+        raise SystemExit(f"kb gaps failed:\n{output.stderr[-2000:]}")
+    return seconds, output, json.loads(output.stderr.strip().splitlines()[-1])
+
+
+def clear_cache() -> None:
     for stale in CACHE["dir"].glob("gap-vectors-*.npz"):
         stale.unlink()
-    seconds = []
+
+
+def time_gaps(database: Path, index: Path, since: str, repeats: int) -> dict:
+    """`kb gaps` run `repeats` times: the first with an empty vector cache (every text embedded), then warm."""
+    clear_cache()
+    seconds, embedded = [], []
     output = None
     for _ in range(repeats):
-        start = time.perf_counter()
-        output = kb("gaps", "--since", since, "--json", "--limit", "20", "--index", index,
-                    "--database", f"sqlite:///{database}")
-        seconds.append(time.perf_counter() - start)
-        if output.returncode:
-            raise SystemExit(f"kb gaps failed:\n{output.stderr[-2000:]}")
+        took, output, summary = run_gaps(database, index, since)
+        seconds.append(took)
+        embedded.append(summary["embedded"])
     groups = [json.loads(line) for line in output.stdout.splitlines() if line.strip()]
     return {"since": since, "cold_seconds": round(seconds[0], 2), "warm_seconds": [round(s, 2) for s in seconds[1:]],
             "warm_median": round(statistics.median(seconds[1:]), 2) if seconds[1:] else None,
-            "groups_printed": len(groups), "top": groups[:3]}
+            "texts": summary["texts"], "embedded_per_run": embedded, "groups_printed": len(groups),
+            "top": groups[:3]}
+
+
+def time_after_upkeep(database: Path, index: Path, since: str, repeats: int) -> dict:
+    """`kb gaps`' first run after one upkeep pass of a serving process (search/gap_upkeep.py, web/gap_worker.py),
+    `repeats` times from an empty vector cache. The pass runs here, at full priority, as at END: as if the server's
+    last pass came after the last recorded search."""
+    from kb.helpdesk.db import open_database
+    from search.gap_upkeep import warm_gap_vectors
+    from search.service import SearchService
+
+    engine, sessions = open_database(f"sqlite:///{database}", migrate=False)
+    service = SearchService.load(index, settings(index))
+    upkeep, first, embedded = [], [], []
+    for _ in range(repeats):
+        clear_cache()
+        start = time.perf_counter()
+        done = warm_gap_vectors(sessions, service, CACHE["dir"], now=END)
+        upkeep.append(time.perf_counter() - start)
+        took, _, summary = run_gaps(database, index, since)
+        first.append(took)
+        embedded.append(summary["embedded"])
+    service.close()
+    engine.dispose()
+    return {"since": since, "upkeep_seconds": [round(s, 2) for s in upkeep], "upkeep_texts": done.texts,
+            "upkeep_embedded": done.embedded, "first_run_seconds": [round(s, 2) for s in first],
+            "first_run_median": round(statistics.median(first), 2), "texts": summary["texts"],
+            "embedded_by_kb_gaps": embedded}
 
 
 def time_sources(database: Path, since: datetime) -> dict:
@@ -300,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=1500, help="Held-out queries grouped for the quality figures.")
     parser.add_argument("--repeats", type=int, default=4, help="Runs of kb gaps per period: one cold, then warm.")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--skip-grouping", action="store_true", help="Leave out the grouping quality figures.")
     parser.add_argument("--reuse", action="store_true",
                         help="Reuse the help center, index and database an earlier run left in --work.")
     args = parser.parse_args(argv)
@@ -308,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     index, removed, rows = help_center(args.work, args.keep, args.seed, args.reuse)
     result: dict = {"model": MODEL, "articles": 77 - len(removed), "removed_intents": len(removed),
                     "cpus": os.cpu_count(), "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
-    result["grouping"] = grouping_quality(index, rows, removed, args.sample, args.seed)
+    if not args.skip_grouping:
+        result["grouping"] = grouping_quality(index, rows, removed, args.sample, args.seed)
     database = args.work / "gaps.sqlite3"
     if not (args.reuse and database.exists()):
         result["seed_seconds"] = round(seed_database(database, rows, removed, args.searches, args.seed), 1)
@@ -323,7 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         result[f"kb_gaps_{days}d"] = time_gaps(database, index, f"{since:%Y-%m-%d}", args.repeats)
         timed = result[f"kb_gaps_{days}d"]
         print(f"{days} days: {result[f'sources_{days}d']} kb gaps cold {timed['cold_seconds']} s, "
-              f"warm {timed['warm_seconds']} s", flush=True)
+              f"warm {timed['warm_seconds']} s, texts embedded {timed['embedded_per_run']}", flush=True)
+        result[f"kb_gaps_after_upkeep_{days}d"] = after = time_after_upkeep(database, index, f"{since:%Y-%m-%d}",
+                                                                            max(1, args.repeats - 1))
+        print(f"{days} days, after an upkeep pass ({after['upkeep_seconds']} s, {after['upkeep_embedded']} texts): "
+              f"kb gaps first run {after['first_run_seconds']} s, texts embedded {after['embedded_by_kb_gaps']}",
+              flush=True)
     result["load_average"] = [round(x, 1) for x in os.getloadavg()]  # the machine is shared: read the times with it
     write_report(OUT_FILE, result)
     return 0

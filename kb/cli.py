@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +15,6 @@ from kb.errors import ArticleError, KbError
 
 PATH = click.Path(path_type=Path)
 INDEX = click.option("--index", "index_dir", type=PATH, default=None, help="Index folder (default: var/index).")
-GAPS_DAYS = 30  # what `kb gaps` reads by default
 
 
 def _settings(ctx: click.Context, **overrides: Any):
@@ -242,28 +240,11 @@ def upgrade(ctx: click.Context, database_url: str | None) -> None:
     click.echo(f"database at revision {revision}: {shown_url}")
 
 
-@cli.command()
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
-              help=f"Read what was recorded from this day on (UTC; default: the last {GAPS_DAYS} days).")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Groups to print.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per group per line.")
-@INDEX
-@DATABASE
-@click.pass_context
-@_domain_errors
-def gaps(ctx: click.Context, since, limit: int, as_json: bool, index_dir: Path | None, database_url: str | None) -> None:
-    """Failed and ticket-ending searches and unanswered tickets, grouped by meaning, biggest gaps first."""
-    from kb.helpdesk.db import open_database
-    from kb.helpdesk.models import utcnow
-    from search.gaps import gap_table, gaps_of_index
+def gaps_of_index(sessions, settings, since, limit: int):
+    """`kb gaps`' work (kb/cli_gaps.py) in search/gaps.py, which only this module may import: a GapRun."""
+    from search.gaps import gaps_of_index as run
 
-    settings = _settings(ctx, index_dir=index_dir, database_url=database_url)
-    since = since or (utcnow() - timedelta(days=GAPS_DAYS))
-    _, sessions = open_database(settings.database_url, migrate=False)  # it only reads: `kb db upgrade` migrates
-    found = gaps_of_index(sessions, settings, since, limit=limit)
-    for line in (json.dumps(g.to_dict(), ensure_ascii=False) for g in found) if as_json else gap_table(found, since):
-        click.echo(line)
-
+    return run(sessions, settings, since, limit=limit)
 
 
 def mail_intake_hooks(settings, report: Callable[[str], None]):
@@ -388,6 +369,7 @@ from kb import cli_mail  # noqa: E402,F401  (`kb mail send`, `kb mail status`; c
 from kb import cli_mail_in  # noqa: E402,F401  (`kb mail receive`, `kb mail fetch`)
 from kb import cli_accounts  # noqa: E402,F401  (`kb org domain`, registered on `org`)
 from kb import cli_tokens  # noqa: E402,F401  (`kb token`)
+from kb import cli_gaps  # noqa: E402,F401  (`kb gaps`)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ answers with confidence ranks low, a big group nothing answers ranks first.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -175,7 +176,27 @@ def recorded_gaps(db, service, since, until=None, limit: int | None = None,
     return find_gaps(service, texts, limit=limit, cache=cache)
 
 
-def gaps_of_index(sessions, settings, since, until=None, limit: int | None = None) -> list[Gap]:
+@dataclass
+class GapRun:
+    """What `kb gaps` found, and how many of the texts it needed vectors for it had to embed itself (the others
+    came from the vector cache, which the serving process keeps warm: search/gap_upkeep.py)."""
+
+    gaps: list[Gap]
+    texts: int  # distinct texts embedded or read from the cache: recorded texts and the help center's questions
+    embedded: int
+
+    def summary(self) -> dict[str, int]:
+        return {"gaps": len(self.gaps), "texts": self.texts, "embedded": self.embedded,
+                "cached": self.texts - self.embedded}
+
+    def lines(self, since, as_json: bool = False) -> list[str]:
+        """One JSON object per group, or the terminal table (`gap_table`)."""
+        if as_json:
+            return [json.dumps(g.to_dict(), ensure_ascii=False) for g in self.gaps]
+        return gap_table(self.gaps, since)
+
+
+def gaps_of_index(sessions, settings, since, until=None, limit: int | None = None) -> GapRun:
     """`recorded_gaps` for a process that has loaded nothing yet (`kb gaps`): the recorded texts are read in a
     thread of their own while the index `settings.index_dir` loads (SQLite reads release the GIL, so the two
     overlap); the model is loaded only for texts the vector cache (in `settings.model_cache_dir`) lacks."""
@@ -187,12 +208,12 @@ def gaps_of_index(sessions, settings, since, until=None, limit: int | None = Non
 
         service = SearchService.load(settings.index_dir, settings, warm=False)
         try:
-            cache = VectorCache(settings.model_cache_dir, service.manifest.model_name, service.manifest.model_dimension)
+            cache = VectorCache.for_service(settings.model_cache_dir, service)
             found = find_gaps(service, texts.result(), limit=limit, cache=cache)
         finally:
             service.close()
     cache.save()
-    return found
+    return GapRun(found, cache.requested, cache.embedded)
 
 
 def gap_table(found: Sequence[Gap], since) -> list[str]:

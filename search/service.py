@@ -165,10 +165,11 @@ class SearchService:
             while len(self._query_vectors) > 4096:
                 self._query_vectors.pop(next(iter(self._query_vectors)))
 
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
+    def embed_queries(self, texts: list[str], keep: bool = True) -> np.ndarray:
         """Query vectors of `texts` (one row each, in the encoder's batches), kept for their searches as `prime`
-        keeps them; a text embedded before is not embedded again. A text is embedded as a search embeds it: cleaned
-        first (an empty one as a single space)."""
+        keeps them (unless not `keep`: texts no search of this process is expected to ask for); a text embedded
+        before is not embedded again. A text is embedded as a search embeds it: cleaned first (an empty one as a
+        single space)."""
         cleaned = [clean_query(t, self.settings.max_query_chars) or " " for t in texts]
         if not cleaned:
             return np.zeros((0, self.manifest.model_dimension), dtype=np.float32)
@@ -176,6 +177,8 @@ class SearchService:
         missing = [text for text, vector in known.items() if vector is None]
         found = dict(zip(missing, self._encoder.encode_queries(missing))) if missing else {}
         known.update(found)
+        if not keep:
+            return np.stack([known[text] for text in cleaned]).astype(np.float32, copy=False)
         self._query_vectors.update(found)
         while len(self._query_vectors) > 4096:
             self._query_vectors.pop(next(iter(self._query_vectors)))

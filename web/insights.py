@@ -144,14 +144,15 @@ GAPS_SHOWN = 30
 
 
 def _vector_cache(service):
-    """This process's query vectors of failed texts for the serving model (read from `kb gaps`' cache on disk
-    once; kept in memory, never written from a request)."""
+    """This process's query vectors of failed texts for the serving model (read from `kb gaps`' cache on disk,
+    again when it was written since, e.g. by the upkeep of web/gap_worker.py; kept in memory, never written from a
+    request)."""
     from search.vector_cache import VectorCache
 
     caches = current_app.extensions.setdefault("kb.gap_vectors", {})
     key = (service.manifest.model_name, service.manifest.model_dimension)
-    if key not in caches:
-        caches[key] = VectorCache(current_app.config["KB_SETTINGS"].model_cache_dir, *key)
+    if key not in caches or caches[key].changed_on_disk():
+        caches[key] = VectorCache.for_service(current_app.config["KB_SETTINGS"].model_cache_dir, service)
     return caches[key]
 
 

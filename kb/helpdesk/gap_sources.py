@@ -28,6 +28,7 @@ SEARCH, TICKET = "search", "ticket"
 # most of the time taken; with search frequencies falling off as they do, the first few hundred hold most of the
 # failed searches (bench/gaps.py reports the share).
 SEARCH_TEXTS, TICKET_TEXTS = 300, 100
+GAPS_DAYS = 30  # the period `kb gaps` reads by default (the serving process keeps its vectors warm)
 TOKEN_CHUNK = 500  # tokens looked up per IN (...) list
 
 
