@@ -39,9 +39,9 @@ def test_rules(subject, description, expected):
 
 def test_reasons_name_the_words_that_decided():
     prediction = predict_priority("E-mail down", "Nobody can send mail")
-    assert prediction.reasons == ("outage: 'down'", "everyone: 'nobody'")
-    assert predict_priority("Hacked!", "").reasons == ("security: 'hacked'",)
-    assert predict_priority("Hello", "something odd").reasons == ("default",)
+    assert prediction.reasons == (("outage", "down"), ("everyone", "nobody"))
+    assert predict_priority("Hacked!", "").reasons == (("security", "hacked"),)
+    assert predict_priority("Hello", "something odd").reasons == (("default", "P3"),)
 
 
 def test_short_words_match_whole_only():
@@ -54,7 +54,7 @@ def test_category_defaults_and_the_default_apply_when_no_words_do():
     by_category = parse_category_priorities("security=P2, billing=P4")
     assert by_category == {"security": "P2", "billing": "P4"}
     assert predict_priority("Invoice", "a wrong amount", "billing", by_category).priority == "P4"
-    assert predict_priority("Invoice", "a wrong amount", "billing", by_category).reasons == ("category: billing",)
+    assert predict_priority("Invoice", "a wrong amount", "billing", by_category).reasons == (("category", "billing"),)
     assert predict_priority("Invoice", "a wrong amount", "network", by_category, default="P2").priority == "P2"
     # words beat the category's default
     assert predict_priority("Invoice portal down", "nobody can pay", "billing", by_category).priority == "P1"

@@ -114,4 +114,6 @@ def test_clock_states():
     late = clock_state(due, due + H, due + 5 * H)
     assert (late.state, late.span, late.breached) == (LATE, H, True)
     assert clock_state(due, None, due + H, stopped_at=now).state == STOPPED
-    assert clock_state(due, None, due + 5 * H, stopped_at=due + H).state == LATE
+    assert not clock_state(due, None, due + H, stopped_at=now).breached
+    missed = clock_state(due, None, due + 5 * H, stopped_at=due + H)
+    assert (missed.state, missed.span, missed.breached) == (STOPPED, H, True)

@@ -39,7 +39,7 @@ _WORD_RE = re.compile(r"\w+")
 @dataclass(frozen=True)
 class Prediction:
     priority: str
-    reasons: tuple[str, ...]  # what decided it, e.g. ("security: 'hacked'",)
+    reasons: tuple[tuple[str, str], ...]  # what decided it: (rule, the words or category), e.g. (("security", "hacked"),)
 
 
 def words(text: str) -> list[str]:
@@ -81,17 +81,17 @@ def predict_priority(subject: str, description: str, category: str = "",
     text_words = words(f"{subject}\n{description}")
     security = find(SECURITY, text_words)
     if security:
-        return Prediction("P1", (f"security: {security!r}",))
+        return Prediction("P1", (("security", security),))
     outage, everyone = find(OUTAGE, text_words), find(EVERYONE, text_words)
     if outage and everyone:
-        return Prediction("P1", (f"outage: {outage!r}", f"everyone: {everyone!r}"))
+        return Prediction("P1", (("outage", outage), ("everyone", everyone)))
     if outage:
-        return Prediction("P2", (f"outage: {outage!r}",))
+        return Prediction("P2", (("outage", outage),))
     if everyone:
-        return Prediction("P2", (f"everyone: {everyone!r}",))
+        return Prediction("P2", (("everyone", everyone),))
     request = find(REQUEST, text_words)
     if request:
-        return Prediction("P4", (f"request: {request!r}",))
+        return Prediction("P4", (("request", request),))
     if category and category in (by_category or {}):
-        return Prediction(by_category[category], (f"category: {category}",))
-    return Prediction(default, ("default",))
+        return Prediction(by_category[category], (("category", category),))
+    return Prediction(default, (("default", default),))

@@ -145,7 +145,7 @@ def add_business_time(start: datetime, amount: timedelta, hours: BusinessHours) 
 
 
 # What a clock says: running (time left), breached (overdue, still running), met or late (stopped by the event
-# it waited for), stopped (the ticket was resolved without it), none (no target).
+# it waited for), stopped (the ticket was resolved without it; `span` past the due time), none (no target).
 RUNNING, BREACHED, MET, LATE, STOPPED, NONE = "running", "breached", "met", "late", "stopped", "none"
 
 
@@ -157,7 +157,7 @@ class ClockState:
 
     @property
     def breached(self) -> bool:
-        return self.state in (BREACHED, LATE)
+        return self.state in (BREACHED, LATE) or (self.state == STOPPED and self.span > timedelta(0))
 
 
 def clock_state(due: datetime | None, done_at: datetime | None, now: datetime,
@@ -168,5 +168,5 @@ def clock_state(due: datetime | None, done_at: datetime | None, now: datetime,
     if done_at is not None:
         return ClockState(MET, due, due - done_at) if done_at <= due else ClockState(LATE, due, done_at - due)
     if stopped_at is not None:
-        return ClockState(LATE, due, stopped_at - due) if stopped_at > due else ClockState(STOPPED, due)
+        return ClockState(STOPPED, due, max(stopped_at - due, timedelta(0)))
     return ClockState(RUNNING, due, due - now) if now <= due else ClockState(BREACHED, due, now - due)
