@@ -182,3 +182,26 @@ def test_migration_fills_first_replies_and_resolutions(tmp_path: Path):
     engine.dispose()
     assert str(rows[0][1]).startswith("2026-01-01 11:00:00") and str(rows[0][2]).startswith("2026-01-02 09:00:00")
     assert rows[0][0] == rows[1][0] == "P3" and rows[1][1:] == (None, None, None)
+
+
+def test_cli_refresh_and_report(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    engine, factory = open_database(url)
+    with factory.begin() as db:
+        add_organisation(db, "Acme")
+        ann = add_user(db, "ann@acme.example", "password-ann", "Acme", "member")
+        create_ticket(db, ann, "Hacked", "my account was hacked", "accounts", rules=RULES)
+        create_ticket(db, ann, "Old", "before priorities", "accounts")
+    engine.dispose()
+    runner = CliRunner(env={"KB_BUSINESS_HOURS": "Mon-Fri 09:00-18:00"})
+    refreshed = runner.invoke(cli, ["sla", "refresh", "--database", url], obj={})
+    assert refreshed.exit_code == 0 and "computed for 2 ticket(s)" in refreshed.output
+    report = runner.invoke(cli, ["sla", "report", "--database", url], obj={})
+    assert report.exit_code == 0 and "predicted P1: 1 ticket(s), changed 0 (0%); now P1 1" in report.output
+    wrong = CliRunner(env={"KB_BUSINESS_HOURS": "weekdays"}).invoke(cli, ["sla", "refresh", "--database", url],
+                                                                   obj={})
+    assert wrong.exit_code == 1 and "setting 'business_hours'" in wrong.output and "Traceback" not in wrong.output
