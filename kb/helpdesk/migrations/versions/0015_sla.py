@@ -39,14 +39,16 @@ def upgrade() -> None:
     op.execute(tickets.update().values(first_response_at=first_reply))
     op.execute(tickets.update().where(tickets.c.status == 'resolved').values(resolved_at=resolved))
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tickets_priority'), ['priority'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tickets_sla_due_at'), ['sla_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_status_sla_due_at', ['status', 'sla_due_at', 'last_customer_at'],
+                              unique=False)
+        batch_op.create_index('ix_tickets_priority_status_sla_due_at',
+                              ['priority', 'status', 'sla_due_at', 'last_customer_at'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tickets_sla_due_at'))
-        batch_op.drop_index(batch_op.f('ix_tickets_priority'))
+        batch_op.drop_index('ix_tickets_priority_status_sla_due_at')
+        batch_op.drop_index('ix_tickets_status_sla_due_at')
         for column in ('sla_due_at', 'resolved_at', 'resolution_due', 'first_response_at', 'first_response_due',
                        'predicted_priority', 'priority'):
             batch_op.drop_column(column)
