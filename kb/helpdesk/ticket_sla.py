@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from kb.errors import TicketError
 from kb.helpdesk.models import AGENT, EVENT_PRIORITY, RESOLVED, Ticket, TicketEvent, User, utcnow
 from kb.helpdesk.priority import Prediction, parse_category_priorities, predict_priority
-from kb.helpdesk.sla import (ALWAYS, PRIORITIES, BusinessHours, ClockState, add_business_time, clock_state,
-                             parse_business_hours, parse_priorities, parse_targets)
+from kb.helpdesk.sla import (ALWAYS, BREACHED, PRIORITIES, RUNNING, BusinessHours, ClockState, add_business_time,
+                             clock_state, parse_business_hours, parse_priorities, parse_targets)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class TicketClocks:
     @property
     def current(self) -> ClockState:
         """The clock the queue shows: the first response's until it is met, then the resolution's."""
-        return self.resolution if self.first_response.state not in ("running", "breached") else self.first_response
+        return self.first_response if self.first_response.state in (RUNNING, BREACHED) else self.resolution
 
 
 def ticket_clocks(ticket: Ticket, now: datetime | None = None) -> TicketClocks:
