@@ -370,6 +370,7 @@ from kb import cli_mail_in  # noqa: E402,F401  (`kb mail receive`, `kb mail fetc
 from kb import cli_accounts  # noqa: E402,F401  (`kb org domain`, registered on `org`)
 from kb import cli_tokens  # noqa: E402,F401  (`kb token`)
 from kb import cli_gaps  # noqa: E402,F401  (`kb gaps`)
+from kb import cli_sla  # noqa: E402,F401  (`kb sla refresh`, `kb sla report`)
 
 
 def main() -> None:

@@ -23,6 +23,38 @@ def _outside_web_root(value: Path) -> None:
         return
     raise ValueError(f"must be outside the web root ({_WEB_ROOT}), not {str(value)!r}")
 
+def _sla_targets(value: str) -> None:
+    from kb.helpdesk.sla import parse_targets
+
+    parse_targets(value)
+
+
+def _priorities(value: str) -> None:
+    from kb.helpdesk.sla import parse_priorities
+
+    parse_priorities(value)
+
+
+def _category_priorities(value: str) -> None:
+    from kb.helpdesk.priority import parse_category_priorities
+
+    parse_category_priorities(value)
+
+
+def _business_hours(value: str) -> None:
+    from kb.helpdesk.sla import parse_business_hours
+
+    parse_business_hours(value)
+
+
+def _time_zone(value: str) -> None:
+    from kb.helpdesk.sla import parse_zone
+
+    parse_zone(value)
+
+
+_TARGETS = {"check": _sla_targets, "allowed": "a target per priority like `P1=1h, P2=4h, P3=8h, P4=24h` (units `m`, `h`, `d`)"}
+PRIORITY_CHOICES = ("P1", "P2", "P3", "P4")
 SMTP_SECURITY = ("none", "starttls", "tls")
 
 
@@ -83,3 +115,17 @@ class DeskSettings:
                                         minimum=0)
     auto_close_days: int = _setting(0, "A ticket waiting on its customer this many days is resolved by the system, with a notice (0: never).",
                                     minimum=0)
+    priority_default: str = _setting("P3", "The priority of a new ticket when no rule of kb/helpdesk/priority.py (outage, everyone, security, request words) and no `priority_categories` entry applies.",
+                                     choices=PRIORITY_CHOICES)
+    priority_categories: str = _setting("", "A new ticket's priority per category when its text shows no rule's words, e.g. `security=P2, billing=P4`.",
+                                        check=_category_priorities, allowed="`category=P1`..`P4`, comma-separated")
+    sla_first_response: str = _setting("P1=1h, P2=4h, P3=8h, P4=24h", "Target for the first reply the customer sees, per priority, in business time (`business_hours`).",
+                                       **_TARGETS)
+    sla_resolution: str = _setting("P1=4h, P2=24h, P3=72h, P4=120h", "Target for resolving a ticket, per priority, in business time; time waiting on the customer counts too.",
+                                   **_TARGETS)
+    sla_always_on: str = _setting("", "Priorities whose targets run round the clock even outside `business_hours`, e.g. `P1`.",
+                                  check=_priorities, allowed="priorities `P1`..`P4`, comma-separated")
+    business_hours: str = _setting("", "When the service desk works, for SLA targets, e.g. `Mon-Fri 09:00-18:00` or `Mon-Fri 08:00-12:00 13:00-18:00; Sat 09:00-12:00`; empty: 24/7.",
+                                   check=_business_hours, allowed="empty, or days and times like `Mon-Fri 09:00-18:00`")
+    business_timezone: str = _setting("UTC", "The time zone of `business_hours` (an IANA name like `Europe/Sofia`; daylight-saving changes are followed).",
+                                      check=_time_zone, allowed="an IANA time zone name")

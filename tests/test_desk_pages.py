@@ -289,7 +289,11 @@ def test_queue_pages(app, portal_index, portal_settings):
     agent = signed_in(app, AGENT)
     first = agent.get("/desk/").get_data(as_text=True)
     assert "Page 1 of 2" in first and 'rel="next" href="/desk/?page=2"' in first
+    # By default the least time left on the SLA clock first (same priority: the first filed is due first) ...
     second = agent.get("/desk/?page=2").get_data(as_text=True)
+    assert sum(f'data-ref="{r}"' in second for r in refs) == 1 and f'data-ref="{refs[2]}"' in second
+    # ... or the latest customer message first.
+    second = agent.get("/desk/?page=2&sort=recent").get_data(as_text=True)
     assert sum(f'data-ref="{r}"' in second for r in refs) == 1 and f'data-ref="{refs[0]}"' in second
 
 

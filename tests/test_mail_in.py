@@ -364,3 +364,16 @@ def test_files_of_a_mail_are_attached_as_uploads_are_and_refused_ones_are_named(
     with sessions() as db:
         ticket = find_ticket(db, outcome.ticket_ref)
         assert db.scalar(select(func.count(Attachment.id)).where(Attachment.ticket_id == ticket.id)) == 0
+
+
+def test_new_mail_gets_a_predicted_priority_and_its_sla_clocks(sessions):
+    from kb.config import Settings
+    from kb.helpdesk.ticket_sla import SlaRules
+
+    assert isinstance(IntakeConfig.from_settings(Settings(), SECRET).sla, SlaRules)
+    config = replace(CONFIG, sla=SlaRules.from_settings(Settings(priority_categories="accounts=P2")))
+    outcome = receive(sessions, sample("koi8r_qp.eml"), config, Recorder("accounts"))
+    with sessions() as db:
+        ticket = find_ticket(db, outcome.ticket_ref)
+        assert (ticket.priority, ticket.predicted_priority) == ("P2", "P2")  # the category's priority
+        assert ticket.sla_due_at == ticket.first_response_due is not None

@@ -16,7 +16,9 @@ from kb.drafts import draft_from_ticket
 from kb.errors import KbError
 from kb.helpdesk.accounts import organisations
 from kb.helpdesk.attachments import attachments_by_event
-from kb.helpdesk.queue import AGES, parse_filter, queue as queue_page
+from kb.helpdesk.queue import AGES, SLA_FILTERS, parse_filter, queue as queue_page
+from kb.helpdesk.sla import PRIORITIES
+from kb.helpdesk.ticket_sla import change_priority, ticket_clocks
 from kb.helpdesk.models import AGENT, STATUSES, Ticket
 from kb.helpdesk.replies import clean_reply
 from kb.helpdesk.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
@@ -24,7 +26,8 @@ from kb.helpdesk.tickets import (add_reply, change_category, change_status, earl
 from kb.index.records import IndexedArticle
 from web.article_html import article_html
 from web.context import agents_only, current_user, db, route_group
-from web.forms import ActionForm, CategoryForm, ComposerForm, StatusForm
+from web.clocks import clock_text, reasons_text, sla_rules
+from web.forms import ActionForm, CategoryForm, ComposerForm, PriorityForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
 from web.notices import desk_ticket_notices
 from web.notifications import agent_replied, status_changed
@@ -60,7 +63,9 @@ def queue():
                     | {g for g in db().scalars(select(Ticket.agent_group).distinct()) if g})
     return render_template("desk/queue.html", found=found, chosen=chosen, labels=STATUS_LABELS, statuses=STATUSES,
                            ages=list(AGES), organisations=organisations(db()), groups=groups,
-                           categories=_service().visible_categories("internal"))
+                           categories=_service().visible_categories("internal"), priorities=PRIORITIES,
+                           sla_filters=SLA_FILTERS, clocks={t.id: ticket_clocks(t).current for t in found.tickets},
+                           clock_text=clock_text)
 
 
 def _ticket(ref: str) -> Ticket:
@@ -122,7 +127,8 @@ def _category_form(ticket: Ticket, **data) -> CategoryForm:
 
 
 def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict | None = None, status: int = 200,
-            status_form: StatusForm | None = None, category_form: CategoryForm | None = None):
+            status_form: StatusForm | None = None, category_form: CategoryForm | None = None,
+            priority_form: PriorityForm | None = None):
     service = _service()
     composer = composer or _composer(ticket, formdata=None, kb=request.args.get("kb", "")[:2000])
     lang = current_language()
@@ -139,6 +145,9 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         earlier=earlier_tickets(db(), ticket), linked=linked,
         status_form=status_form or _status_form(ticket, formdata=None),
         category_form=category_form or _category_form(ticket, formdata=None, category=ticket.category),
+        priority_form=priority_form or PriorityForm(formdata=None, priority=ticket.priority),
+        clocks=ticket_clocks(ticket), clock_text=clock_text, reasons_text=reasons_text,
+        prediction=sla_rules().predict(ticket.subject, ticket.description, ticket.category or ""),
         deflection=ticket.deflection or {}, files=attachments_by_event(db(), ticket),
         **desk_ticket_notices(ticket)), status
 
@@ -211,6 +220,19 @@ def category(ref: str):
         flash(_("Category: %(category)s; routed to %(group)s.", category=form.category.data, group=found.agent_group),
               "info")
     return redirect(url_for("desk.ticket", ref=found.ref))
+
+
+@bp.post("/tickets/<ref>/priority")
+def priority(ref: str):
+    """An agent's priority: the SLA due times follow it; the change is a staff-only event."""
+    found = _ticket(ref)
+    form = PriorityForm()
+    if not form.validate_on_submit():
+        return _render(found, priority_form=form, status=400)
+    if change_priority(db(), found, form.priority.data, current_user(), sla_rules()) is not None:
+        flash(_("Priority: %(priority)s.", priority=found.priority), "info")
+    db().commit()
+    return redirect(url_for("desk.ticket", ref=found.ref, _anchor="sla"))
 
 
 @bp.post("/tickets/<ref>/draft")

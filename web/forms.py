@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValid
 
 from kb.helpdesk.models import (ADMIN_ROLE, AGENT_ROLE, DESCRIPTION_MAX, EDITOR_ROLE, EMAIL_MAX, GROUP_MAX, MANAGER,
                                 MEMBER, NAME_MAX, STAFF_ROLES, SUBJECT_MAX)
+from kb.helpdesk.sla import PRIORITIES
 
 QUERY_MAX = 2000
 ROLE_LABELS = {AGENT_ROLE: _l("agent"), ADMIN_ROLE: _l("admin"), EDITOR_ROLE: _l("editor"), MEMBER: _l("member"),
@@ -151,6 +152,11 @@ class StatusForm(FlaskForm):
 
 class CategoryForm(FlaskForm):
     category = SelectField(_l("Category"), validate_choice=True, choices=[], id="new-category")
+
+
+class PriorityForm(FlaskForm):
+    priority = SelectField(_l("Priority"), validate_choice=True, choices=list(PRIORITIES),
+                           id="new-priority")
 
 
 class AgentForm(FlaskForm):

@@ -11,6 +11,7 @@ from kb.helpdesk.tickets import create_ticket
 from kb.helpdesk.analytics import is_token
 from web.analytics import record_search, tracked
 from web.article_html import article_url
+from web.clocks import sla_rules
 from web.context import db, route_group
 from web.i18n import current_language
 from web.notices import matching, notice_dict
@@ -89,6 +90,6 @@ def file_ticket(user: User, subject: str, description: str, category: str, searc
                     notices=False)
     ticket = create_ticket(db(), user, subject, description, category, deflection=shown.record(),
                            predicted=shown.category or "", group=route_group(shown.category),
-                           idempotency_key=idempotency_key)
+                           idempotency_key=idempotency_key, rules=sla_rules())
     remember_language(user)  # the ticket's e-mail is written in the language it was filed in
     return ticket_filed(db(), ticket)

@@ -34,6 +34,7 @@ from kb.helpdesk.models import (CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_SUBMITTED
                                 OrganisationDomain, Ticket, TicketEvent, User, utcnow)
 from kb.helpdesk.routing import Routing, parse_routing
 from kb.helpdesk.storage import storage_from
+from kb.helpdesk.ticket_sla import SlaRules
 from kb.helpdesk.tickets import add_reply, create_ticket, find_ticket
 
 log = logging.getLogger("kb.mail")
@@ -62,12 +63,14 @@ class IntakeConfig:
     # Where the mail's files go, and the settings whose attachment rules they must pass (None: not kept).
     storage: Any = None
     settings: Any = None
+    sla: SlaRules | None = None  # predicts a new ticket's priority and starts its clocks (None: neither)
 
     @classmethod
     def from_settings(cls, settings, secret: str) -> IntakeConfig:
         return cls(secret=secret, support_address=normalise_email(settings.mail_from),
                    unknown_sender=settings.mail_unknown_sender, sender_hourly=settings.mail_sender_hourly,
-                   routing=parse_routing(settings.routing), storage=storage_from(settings), settings=settings)
+                   routing=parse_routing(settings.routing), storage=storage_from(settings), settings=settings,
+                   sla=SlaRules.from_settings(settings))
 
     @property
     def local_part(self) -> str:
@@ -206,7 +209,7 @@ def _new_mail(db: Session, parsed: ParsedMail, config: IntakeConfig, classify: C
     category = (classify(f"{subject} {text}") or "") if classify else ""
     group = config.routing.group_for(category or None) if config.routing else ""
     try:
-        ticket = create_ticket(db, user, subject, text, category, predicted=category, group=group)
+        ticket = create_ticket(db, user, subject, text, category, predicted=category, group=group, rules=config.sla)
     except TicketError as exc:
         return Outcome(IGNORED, f"no ticket could be opened: {exc}")
     _attach(db, parsed, ticket, ticket.events[0], user, config)

@@ -28,6 +28,10 @@ STATUS_LABELS = {SUBMITTED: "Submitted", IN_PROGRESS: "In progress", WAITING: "W
 
 # Ticket event kinds and who wrote them.
 EVENT_SUBMITTED, EVENT_STATUS, EVENT_REPLY = "submitted", "status", "reply"
+# Events only staff see: a priority change (body "P3 → P1"), an internal note.
+EVENT_PRIORITY, EVENT_NOTE = "priority", "note"
+STAFF_EVENTS = (EVENT_PRIORITY, EVENT_NOTE)
+DEFAULT_PRIORITY = "P3"
 CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 
 SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
@@ -110,7 +114,11 @@ class OrganisationDomain(Base):
 class Ticket(Base):
     __tablename__ = "tickets"
     # A unique index rather than a constraint: added to an existing table without rebuilding it (SQLite).
-    __table_args__ = (Index("uq_tickets_customer_id_idempotency_key", "customer_id", "idempotency_key", unique=True),)
+    # The queue sorts and counts on these columns alone (covering indexes: kb/helpdesk/queue.py, bench/sla_queue.py).
+    __table_args__ = (Index("uq_tickets_customer_id_idempotency_key", "customer_id", "idempotency_key", unique=True),
+                      Index("ix_tickets_status_sla_due_at", "status", "sla_due_at", "last_customer_at"),
+                      Index("ix_tickets_priority_status_sla_due_at", "priority", "status", "sla_due_at",
+                            "last_customer_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True)
@@ -133,11 +141,26 @@ class Ticket(Base):
     # The client's key for the request that filed it: a retry with the same key gets this ticket, not a new one.
     # Unique per customer; tickets filed without a key have none (NULLs never collide).
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
+    # P1..P4: predicted from the text when filed (kept in `predicted_priority`), changed by agents. The SLA clocks
+    # (kb/helpdesk/ticket_sla.py): due times set when filed or re-prioritised, when each was met, and `sla_due_at`,
+    # the due time of the clock now running (none once resolved), which the queue sorts and filters by.
+    priority: Mapped[str] = mapped_column(String(2), default=DEFAULT_PRIORITY)
+    predicted_priority: Mapped[str] = mapped_column(String(2), default="")
+    first_response_due: Mapped[datetime | None] = mapped_column(DateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution_due: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sla_due_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     customer: Mapped[User] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id",
                                                      cascade="all, delete-orphan")
+
+    @property
+    def customer_events(self) -> list[TicketEvent]:
+        """The history without staff-only events: what the customer's tracker and the API show."""
+        return [e for e in self.events if e.kind not in STAFF_EVENTS]
 
 
 class TicketEvent(Base):

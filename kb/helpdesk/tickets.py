@@ -15,6 +15,7 @@ from kb.errors import TicketError
 from kb.helpdesk.models import (AGENT, CATEGORY_MAX, CUSTOMER, CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_REPLY, EVENT_STATUS,
                        EVENT_SUBMITTED, IDEMPOTENCY_KEY_MAX, IN_PROGRESS, MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX,
                        SUBMITTED, WAITING, CategoryChange, Ticket, TicketArticle, TicketEvent, User, utcnow)
+from kb.helpdesk.ticket_sla import SlaRules, prioritise, replied, status_moved
 
 # Crockford's base32: no I, L, O or U, so a reference read over the phone is not misheard.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -44,11 +45,12 @@ def check_idempotency_key(key: str) -> str:
 
 def create_ticket(db: Session, customer: User, subject: str, description: str, category: str = "",
                   deflection: dict[str, Any] | None = None, predicted: str = "", group: str = "",
-                  idempotency_key: str | None = None) -> Ticket:
+                  idempotency_key: str | None = None, rules: SlaRules | None = None) -> Ticket:
     """A new ticket in status `submitted`, with its first event. Text is stored as typed.
 
     `predicted` is the classifier's category for the text, `group` the agent group the routing rules chose,
-    `idempotency_key` the client's name for the request that files it (see `file_once`).
+    `idempotency_key` the client's name for the request that files it (see `file_once`), `rules` the priority and
+    SLA settings that predict its priority and start its clocks (None: the default priority, no clocks).
     """
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
@@ -67,6 +69,8 @@ def create_ticket(db: Session, customer: User, subject: str, description: str, c
                     idempotency_key=idempotency_key)
     ticket.events.append(TicketEvent(kind=EVENT_SUBMITTED, author_kind=CUSTOMER, author=customer,
                                      status_to=SUBMITTED, created_at=now))
+    if rules is not None:
+        prioritise(ticket, rules.predict(subject, description, ticket.category), rules)
     db.add(ticket)
     db.flush()
     return ticket
@@ -113,6 +117,7 @@ def set_status(db: Session, ticket: Ticket, status: str, author: User | None = N
     ticket.events.append(event)
     ticket.status = status
     ticket.updated_at = event.created_at
+    status_moved(ticket, status, event.created_at)
     db.flush()
     return event
 
@@ -126,6 +131,7 @@ def add_reply(db: Session, ticket: Ticket, author: User, body: str, author_kind:
     ticket.updated_at = event.created_at
     if author_kind == CUSTOMER:
         ticket.last_customer_at = event.created_at
+    replied(ticket, event)
     if author_kind == CUSTOMER and ticket.status in (WAITING, RESOLVED):
         set_status(db, ticket, IN_PROGRESS, author, CUSTOMER)
     db.flush()
@@ -235,7 +241,8 @@ def tracker(ticket: Ticket) -> list[Step]:
 
 
 def ticket_dict(ticket: Ticket) -> dict[str, Any]:
-    """The customer-facing JSON of a ticket (the API), with its tracker and history."""
+    """The customer-facing JSON of a ticket (the API), with its tracker and history (staff-only events left out;
+    neither the priority nor its prediction is shown)."""
     return {
         "ref": ticket.ref, "subject": ticket.subject, "description": ticket.description,
         "category": ticket.category, "status": ticket.status, "status_label": STATUS_LABELS.get(ticket.status),
@@ -243,7 +250,7 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
         "steps": [{"status": s.status, "label": s.label, "reached_at": _iso(s.reached_at), "state": s.state}
                   for s in tracker(ticket)],
         "events": [{"kind": e.kind, "author_kind": e.author_kind, "body": e.body, "status_from": e.status_from,
-                    "status_to": e.status_to, "created_at": _iso(e.created_at)} for e in ticket.events],
+                    "status_to": e.status_to, "created_at": _iso(e.created_at)} for e in ticket.customer_events],
     }
 
 
