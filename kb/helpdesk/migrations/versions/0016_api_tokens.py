@@ -1,7 +1,7 @@
 """Personal API tokens of staff users (/api/v1)
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-02 11:30:00.000000
 """
 from alembic import op
