@@ -322,3 +322,4 @@ from kb.helpdesk import mail_intake_models  # noqa: E402,F401
 from kb.helpdesk import attachment_models  # noqa: E402,F401
 from kb.helpdesk import account_models  # noqa: E402,F401
 from kb.helpdesk import notification_models  # noqa: E402,F401
+from kb.helpdesk import macro_models  # noqa: E402,F401

@@ -15,6 +15,7 @@ from kb.errors import TicketError
 from kb.helpdesk.models import (AGENT, CATEGORY_MAX, CUSTOMER, CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_REPLY, EVENT_STATUS,
                        EVENT_SUBMITTED, IDEMPOTENCY_KEY_MAX, IN_PROGRESS, MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX,
                        SUBMITTED, WAITING, CategoryChange, Ticket, TicketArticle, TicketEvent, User, utcnow)
+from kb.helpdesk.notes import customer_events
 
 # Crockford's base32: no I, L, O or U, so a reference read over the phone is not misheard.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -222,7 +223,7 @@ class Step:
 def tracker(ticket: Ticket) -> list[Step]:
     """The four steps, each with when it was last reached, the current one marked."""
     reached: dict[str, datetime] = {}
-    for event in ticket.events:
+    for event in customer_events(ticket):
         if event.status_to:
             reached[event.status_to] = event.created_at
     reached.setdefault(SUBMITTED, ticket.created_at)
@@ -235,7 +236,7 @@ def tracker(ticket: Ticket) -> list[Step]:
 
 
 def ticket_dict(ticket: Ticket) -> dict[str, Any]:
-    """The customer-facing JSON of a ticket (the API), with its tracker and history."""
+    """The customer-facing JSON of a ticket (the API), with its tracker and history (without internal notes)."""
     return {
         "ref": ticket.ref, "subject": ticket.subject, "description": ticket.description,
         "category": ticket.category, "status": ticket.status, "status_label": STATUS_LABELS.get(ticket.status),
@@ -243,7 +244,7 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
         "steps": [{"status": s.status, "label": s.label, "reached_at": _iso(s.reached_at), "state": s.state}
                   for s in tracker(ticket)],
         "events": [{"kind": e.kind, "author_kind": e.author_kind, "body": e.body, "status_from": e.status_from,
-                    "status_to": e.status_to, "created_at": _iso(e.created_at)} for e in ticket.events],
+                    "status_to": e.status_to, "created_at": _iso(e.created_at)} for e in customer_events(ticket)],
     }
 
 
