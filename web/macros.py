@@ -8,9 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from kb.errors import MacroError
 from kb.helpdesk.macro_models import Macro
-from kb.helpdesk.macros import MACRO_STATUSES, delete_macro, find_macro, may_edit, save_macro, usable_macros
+from kb.helpdesk.macros import ARTICLES_MAX, MACRO_STATUSES, delete_macro, find_macro, may_edit, save_macro, usable_macros
 from web.context import agents_only, current_user, db
 from web.desk import first_paragraph
 from web.desk_forms import MacroForm, article_id_list
@@ -69,18 +68,16 @@ def _save(macro: Macro | None):
     form = _form()
     if not form.validate_on_submit():
         return _page(form, macro, 400)
-    articles = _articles()
-    try:
-        saved = save_macro(db(), current_user(), macro, title=form.title.data, body=form.body.data,
-                           article_ids=article_id_list(form.articles.data), status=form.status.data or "",
-                           shared=bool(form.shared.data), audiences={i: a.audience for i, a in articles.items()})
-    except MacroError as exc:
-        db().rollback()
-        if exc.field != "articles":
-            raise
-        form.articles.errors = [_("%(field)s: only public articles can be linked, by their id (%(detail)s).",
-                                  field=_("Linked articles"), detail=str(exc))]
+    audiences = {i: a.audience for i, a in _articles().items()}
+    ids = article_id_list(form.articles.data)
+    refused = [i for i in ids if audiences.get(i) != "public"]
+    if refused or len(ids) > ARTICLES_MAX:
+        form.articles.errors = [
+            _("%(field)s: no public article has the id %(ids)s.", field=_("Linked articles"), ids=", ".join(refused))
+            if refused else _("%(field)s: at most %(max)d articles.", field=_("Linked articles"), max=ARTICLES_MAX)]
         return _page(form, macro, 400)
+    saved = save_macro(db(), current_user(), macro, title=form.title.data, body=form.body.data, article_ids=ids,
+                       status=form.status.data or "", shared=bool(form.shared.data), audiences=audiences)
     db().commit()
     flash(_("Macro “%(title)s” is saved.", title=saved.title), "info")
     return redirect(url_for("macros.index"))
