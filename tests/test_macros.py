@@ -68,6 +68,7 @@ def test_check_macro_names_the_bad_field():
 
 def test_an_agent_creates_edits_and_deletes_a_macro(app):
     agent = client_of(app, AGENT)
+    assert 'href="/desk/macros/"' in agent.get("/desk/").get_data(as_text=True)
     assert agent.get("/desk/macros/").status_code == 200
     assert new_macro(agent).headers["Location"] == "/desk/macros/"
     number = macro_id(app, "Password help")
