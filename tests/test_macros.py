@@ -196,3 +196,14 @@ def test_save_as_macro_beside_a_suggested_public_article(app, ref):
     assert "Hello {customer_name}," in form
     blank = client_of(app, AGENT).get("/desk/macros/new?article=agent-only").get_data(as_text=True)
     assert 'value="agent-only"' not in blank
+
+
+def test_a_macro_chooses_only_a_status_the_ticket_may_move_to(app, ref):
+    agent = client_of(app, AGENT)
+    assert new_macro(agent).status_code == 302  # sets waiting on customer
+    assert post(agent, f"/desk/tickets/{ref}/status", {"status": "resolved"}).status_code == 302
+    page = agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)
+    assert 'data-status=""' in page[page.index('id="macros"'):]  # a resolved ticket only reopens
+    applied = post(agent, f"/desk/tickets/{ref}/reply", {"macro": str(macro_id(app, "Password help"))})
+    assert applied.status_code == 200 and "Hello ann@acme.example" in draft(applied.get_data(as_text=True))
+    assert 'value="waiting_on_customer" selected' not in applied.get_data(as_text=True)
