@@ -13,7 +13,7 @@ from kb.errors import TicketError
 from kb.helpdesk.accounts import add_staff
 from kb.helpdesk.mail_models import OutboxMessage
 from kb.helpdesk.models import User
-from kb.helpdesk.notes import EVENT_NOTE, add_note, customer_events
+from kb.helpdesk.notes import EVENT_NOTE, add_note, customer_events, notes_of, staff_history
 from kb.helpdesk.tickets import find_ticket, ticket_dict, tracker
 from kb.helpdesk.waiting import waiting_tickets
 from tests.portal import PASSWORD, file_ticket, post, sign_in
@@ -81,7 +81,9 @@ def test_only_ticket_staff_may_write_notes(app, ref):
     assert note(client_of(app, AGENT), "KB-00000000", "x").status_code == 404
     assert note(client_of(app, ADMIN), ref, "by the admin").status_code == 302
     with app.extensions["kb.db"]() as db:
-        assert [(e.kind, e.author.email) for e in find_ticket(db, ref).events][1:] == [(EVENT_NOTE, ADMIN)]
+        ticket = find_ticket(db, ref)
+        assert [(e.kind, e.author.email) for e in staff_history(db, ticket)][1:] == [(EVENT_NOTE, ADMIN)]
+        assert [e.kind for e in ticket.events] == ["submitted"]  # notes are never among a ticket's events
 
 
 def test_customers_never_see_a_note_on_any_path(app, ref):
@@ -110,6 +112,9 @@ def test_customers_never_see_a_note_on_any_path(app, ref):
         ticket = find_ticket(db, ref)
         assert MARKER not in json.dumps(ticket_dict(ticket))
         assert [e.kind for e in customer_events(ticket)] == ["submitted", "reply", "status"]
+        assert [e.kind for e in ticket.events] == ["submitted", "reply", "status"]
+        assert [e.kind for e in staff_history(db, ticket)] == ["submitted", "note", "reply", "status", "note"]
+        assert [MARKER in n.body for n in notes_of(db, ticket)] == [True, True]
         assert [s.status for s in tracker(ticket) if s.reached_at] == ["submitted", "waiting_on_customer"]
         # A draft article written from the ticket (which editors may publish) takes agents' replies, not notes.
         written = draft_from_ticket(ticket, app.config["KB_SETTINGS"])

@@ -18,7 +18,7 @@ from kb.helpdesk.accounts import organisations
 from kb.helpdesk.attachments import attachments_by_event
 from kb.helpdesk.macro_models import Macro
 from kb.helpdesk.macros import fill, find_macro, placeholder_values, usable_macros
-from kb.helpdesk.notes import add_note
+from kb.helpdesk.notes import add_note, staff_history
 from kb.helpdesk.queue import AGES, parse_filter, queue as queue_page
 from kb.helpdesk.models import AGENT, STATUSES, Ticket
 from kb.helpdesk.replies import clean_reply
@@ -165,6 +165,7 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         category_form=category_form or _category_form(ticket, formdata=None, category=ticket.category),
         deflection=ticket.deflection or {}, files=attachments_by_event(db(), ticket),
         note_form=note_form or NoteForm(formdata=None), macros=_macro_entries(ticket),
+        staff_events=staff_history(db(), ticket),
         **desk_ticket_notices(ticket)), status
 
 

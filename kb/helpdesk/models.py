@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, and_, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -28,6 +28,7 @@ STATUS_LABELS = {SUBMITTED: "Submitted", IN_PROGRESS: "In progress", WAITING: "W
 
 # Ticket event kinds and who wrote them.
 EVENT_SUBMITTED, EVENT_STATUS, EVENT_REPLY = "submitted", "status", "reply"
+EVENT_NOTE = "note"  # an internal note: staff only (kb/helpdesk/notes.py), never among `Ticket.events`
 CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 
 SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
@@ -136,8 +137,11 @@ class Ticket(Base):
 
     customer: Mapped[User] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
-    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id",
-                                                     cascade="all, delete-orphan")
+    # Internal notes are not among a ticket's events: whatever reads `events` (a customer's page, an API, an
+    # e-mail) never sees one; the desk reads them beside the events (kb/helpdesk/notes.py `staff_history`).
+    events: Mapped[list[TicketEvent]] = relationship(
+        primaryjoin=lambda: and_(Ticket.id == TicketEvent.ticket_id, TicketEvent.kind != EVENT_NOTE),
+        order_by="TicketEvent.id", cascade="all, delete-orphan", overlaps="ticket")
 
 
 class TicketEvent(Base):
@@ -155,7 +159,7 @@ class TicketEvent(Base):
     status_to: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    ticket: Mapped[Ticket] = relationship(overlaps="events")
     author: Mapped[User | None] = relationship()
 
 

@@ -1,17 +1,20 @@
-"""Internal notes: staff-only lines of a ticket's history, and the one filter that keeps them from customers.
+"""Internal notes: staff-only lines of a ticket's history, kept apart from what customers read.
 
-A note is a TicketEvent of kind `note`. It is no reply: it changes neither `updated_at` (the clock of the
-waiting-on-customer reminder and auto-close) nor `last_customer_at`, nor anything a customer is sent or shown.
-Every customer-facing reading of a ticket's history goes through `customer_events`.
+A note is a TicketEvent of kind `note`, and not one of `Ticket.events` (models.py leaves notes out of that
+relationship): every reading of a ticket's history a customer gets (the tracker, the APIs, e-mail, drafts from
+tickets) sees none without filtering anything; `customer_events` filters again, for the templates. Only the desk
+reads them, through `staff_history`. A note is no reply: it changes neither `updated_at` (the clock of the
+waiting-on-customer reminder and auto-close) nor `last_customer_at`, and sends nothing.
 """
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from kb.errors import TicketError
-from kb.helpdesk.models import AGENT, DESCRIPTION_MAX, Ticket, TicketEvent, User, utcnow
+from kb.helpdesk.models import AGENT, DESCRIPTION_MAX, EVENT_NOTE, Ticket, TicketEvent, User, utcnow
 
-EVENT_NOTE = "note"
+__all__ = ["EVENT_NOTE", "add_note", "customer_events", "is_staff_only", "notes_of", "staff_history"]
 STAFF_ONLY_KINDS = frozenset({EVENT_NOTE})
 
 
@@ -24,13 +27,28 @@ def customer_events(ticket: Ticket) -> list[TicketEvent]:
     return [e for e in ticket.events if not is_staff_only(e)]
 
 
+def notes_of(db: Session, ticket: Ticket) -> list[TicketEvent]:
+    """The ticket's internal notes, oldest first."""
+    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EVENT_NOTE)
+    return list(db.scalars(query.order_by(TicketEvent.id).options(selectinload(TicketEvent.author))))
+
+
+def staff_history(db: Session, ticket: Ticket) -> list[TicketEvent]:
+    """The whole history for the desk: the ticket's events and its internal notes, in the order they happened."""
+    return sorted([*ticket.events, *notes_of(db, ticket)], key=lambda e: e.id)
+
+
 def add_note(db: Session, ticket: Ticket, author: User, body: str) -> TicketEvent:
     """An internal note by a staff member on `ticket`; not committed."""
     if not author.is_staff:
         raise TicketError("only staff write internal notes")
     if not body.strip() or len(body) > DESCRIPTION_MAX:
         raise TicketError(f"note needs 1 to {DESCRIPTION_MAX} characters")
-    event = TicketEvent(kind=EVENT_NOTE, author_kind=AGENT, author=author, body=body, created_at=utcnow())
-    ticket.events.append(event)
+    if ticket.id is None:
+        db.flush()
+    # Added by its ticket's id, not to `ticket.events`, which never holds notes.
+    event = TicketEvent(ticket_id=ticket.id, kind=EVENT_NOTE, author_kind=AGENT, author=author, body=body,
+                        created_at=utcnow())
+    db.add(event)
     db.flush()
     return event
