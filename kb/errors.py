@@ -66,6 +66,14 @@ class NoticeError(KbError):
     """A known-issue notice cannot be created, changed or attached as asked."""
 
 
+class MacroError(KbError):
+    """A macro (a saved reply) cannot be saved, changed or used as asked; `field` names the bad field."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        self.field = field
+        super().__init__(message)
+
+
 class MailboxError(KbError):
     """The IMAP mailbox cannot be reached, signed in to or read."""
 

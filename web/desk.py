@@ -16,6 +16,9 @@ from kb.drafts import draft_from_ticket
 from kb.errors import KbError
 from kb.helpdesk.accounts import organisations
 from kb.helpdesk.attachments import attachments_by_event
+from kb.helpdesk.macro_models import Macro
+from kb.helpdesk.macros import fill, find_macro, placeholder_values, usable_macros
+from kb.helpdesk.notes import add_note, staff_history
 from kb.helpdesk.queue import AGES, SLA_FILTERS, parse_filter, queue as queue_page
 from kb.helpdesk.sla import PRIORITIES
 from kb.helpdesk.ticket_sla import change_priority, ticket_clocks
@@ -27,6 +30,7 @@ from kb.index.records import IndexedArticle
 from web.article_html import article_html
 from web.context import agents_only, current_user, db, route_group
 from web.clocks import clock_text, reasons_text, sla_rules
+from web.desk_forms import NoteForm
 from web.forms import ActionForm, CategoryForm, ComposerForm, PriorityForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
 from web.notices import desk_ticket_notices
@@ -107,6 +111,25 @@ def _append(draft: str | None, text: str) -> str:
     return draft + text + "\n"
 
 
+def macro_text(macro: Macro, ticket: Ticket) -> str:
+    """What applying `macro` puts into a reply: its text with the placeholders filled, then a link to each of its
+    articles as "Insert link" puts it (an article no longer public is left out)."""
+    text = fill(macro.body, placeholder_values(ticket, current_user())).rstrip("\n")
+    articles = _service().articles
+    for article_id in macro.article_ids:
+        meta = articles.get(article_id)
+        if meta is not None and meta.audience == "public":
+            text = _append(text, insertion(meta, False)).rstrip("\n")
+    return text
+
+
+def _macro_entries(ticket: Ticket) -> list[dict]:
+    """The macro picker's buttons, each with the text it inserts and the status it chooses (when allowed now)."""
+    allowed = next_statuses(ticket.status)
+    return [{"id": m.id, "title": m.title, "shared": m.shared, "text": macro_text(m, ticket),
+             "status": m.status if m.status in allowed else ""} for m in usable_macros(db(), current_user())]
+
+
 def _composer(ticket: Ticket, **data) -> ComposerForm:
     form = ComposerForm(**data)
     form.status.choices = [("", _("Keep: %(status)s", status=STATUS_LABELS.get(ticket.status, ticket.status)))] + \
@@ -128,7 +151,8 @@ def _category_form(ticket: Ticket, **data) -> CategoryForm:
 
 def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict | None = None, status: int = 200,
             status_form: StatusForm | None = None, category_form: CategoryForm | None = None,
-            priority_form: PriorityForm | None = None):
+            priority_form: PriorityForm | None = None,
+            note_form: NoteForm | None = None):
     service = _service()
     composer = composer or _composer(ticket, formdata=None, kb=request.args.get("kb", "")[:2000])
     lang = current_language()
@@ -149,6 +173,8 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         clocks=ticket_clocks(ticket), clock_text=clock_text, reasons_text=reasons_text,
         prediction=sla_rules().predict(ticket.subject, ticket.description, ticket.category or ""),
         deflection=ticket.deflection or {}, files=attachments_by_event(db(), ticket),
+        note_form=note_form or NoteForm(formdata=None), macros=_macro_entries(ticket),
+        staff_events=staff_history(db(), ticket),
         **desk_ticket_notices(ticket)), status
 
 
@@ -165,6 +191,8 @@ def reply(ref: str):
     if not form.validate_on_submit():
         return _render(found, form, status=400)
     articles = _service().articles
+    if request.form.get("macro"):  # a macro applied without JavaScript: the composer comes back filled
+        return _apply_macro(found, form, request.form["macro"])
     chosen = request.form.get("confirm_internal") or request.form.get("insert")
     if chosen:
         meta = articles.get(chosen)
@@ -192,6 +220,29 @@ def reply(ref: str):
     if cleaned.removed:
         flash(_("Links to internal articles were taken out of the reply; customers cannot open them."), "error")
     flash(_("Your reply is sent; the customer sees it on their ticket."), "info")
+    return redirect(url_for("desk.ticket", ref=found.ref, _anchor="history"))
+
+
+def _apply_macro(ticket: Ticket, form: ComposerForm, macro_id: str):
+    macro = find_macro(db(), current_user(), int(macro_id)) if macro_id.isdigit() and len(macro_id) < 12 else None
+    if macro is None:
+        abort(400, _("There is no such macro."))
+    form.body.data = _append(form.body.data, macro_text(macro, ticket))
+    if macro.status in next_statuses(ticket.status):
+        form.status.data = macro.status
+    return _render(ticket, form)
+
+
+@bp.post("/tickets/<ref>/note")
+def note(ref: str):
+    """An internal note: staff read it in the ticket's history; the customer is neither shown nor sent it."""
+    found = _ticket(ref)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _render(found, note_form=form, status=400)
+    add_note(db(), found, current_user(), form.note.data)
+    db().commit()
+    flash(_("Internal note added; the customer does not see it."), "info")
     return redirect(url_for("desk.ticket", ref=found.ref, _anchor="history"))
 
 

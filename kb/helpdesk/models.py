@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, and_, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -154,8 +154,11 @@ class Ticket(Base):
 
     customer: Mapped[User] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
-    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id",
-                                                     cascade="all, delete-orphan")
+    # Internal notes are not among a ticket's events: whatever reads `events` (a customer's page, an API, an
+    # e-mail) never sees one; the desk reads them beside the events (kb/helpdesk/notes.py `staff_history`).
+    events: Mapped[list[TicketEvent]] = relationship(
+        primaryjoin=lambda: and_(Ticket.id == TicketEvent.ticket_id, TicketEvent.kind != EVENT_NOTE),
+        order_by="TicketEvent.id", cascade="all, delete-orphan", overlaps="ticket")
 
     @property
     def customer_events(self) -> list[TicketEvent]:
@@ -178,7 +181,7 @@ class TicketEvent(Base):
     status_to: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    ticket: Mapped[Ticket] = relationship(overlaps="events")
     author: Mapped[User | None] = relationship()
 
 
@@ -346,3 +349,4 @@ from kb.helpdesk import attachment_models  # noqa: E402,F401
 from kb.helpdesk import account_models  # noqa: E402,F401
 from kb.helpdesk import notification_models  # noqa: E402,F401
 from kb.helpdesk import token_models  # noqa: E402,F401
+from kb.helpdesk import macro_models  # noqa: E402,F401

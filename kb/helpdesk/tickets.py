@@ -228,7 +228,7 @@ class Step:
 def tracker(ticket: Ticket) -> list[Step]:
     """The four steps, each with when it was last reached, the current one marked."""
     reached: dict[str, datetime] = {}
-    for event in ticket.events:
+    for event in ticket.customer_events:
         if event.status_to:
             reached[event.status_to] = event.created_at
     reached.setdefault(SUBMITTED, ticket.created_at)
@@ -241,8 +241,8 @@ def tracker(ticket: Ticket) -> list[Step]:
 
 
 def ticket_dict(ticket: Ticket) -> dict[str, Any]:
-    """The customer-facing JSON of a ticket (the API), with its tracker and history (staff-only events left out;
-    neither the priority nor its prediction is shown)."""
+    """The customer-facing JSON of a ticket (the API), with its tracker and history (staff-only events, such as
+    internal notes and priority changes, left out; neither the priority nor its prediction is shown)."""
     return {
         "ref": ticket.ref, "subject": ticket.subject, "description": ticket.description,
         "category": ticket.category, "status": ticket.status, "status_label": STATUS_LABELS.get(ticket.status),

@@ -1,5 +1,6 @@
 // The desk's reply composer: "Insert link" puts the article into the reply at the cursor, without a round trip.
 // An internal article asks first and then inserts its title only: its address never goes into a reply.
+// A macro's button puts its text into the reply and chooses its status the same way.
 // Without JavaScript the same buttons submit the composer and the server does the same.
 // The confirmation's text comes translated from the page (each internal article's data-confirm).
 (function () {
@@ -34,6 +35,16 @@
         var text = "[" + title + "](" + button.dataset.url + ")";
         if (summary && summary.checked && button.dataset.summary) { text += "\n" + button.dataset.summary; }
         insertAt(area, text);
+      });
+    });
+    // A macro: its text (placeholders filled by the server for this ticket, links included) goes in at the
+    // cursor, and the status it sets is chosen in "Then set the status" (sent with the reply).
+    document.querySelectorAll("button[data-macro]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        insertAt(area, button.dataset.text);
+        var status = composer.elements.status, wanted = button.dataset.status;
+        if (status && wanted && status.querySelector("option[value='" + wanted + "']")) { status.value = wanted; }
       });
     });
   });
