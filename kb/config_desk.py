@@ -81,3 +81,5 @@ class DeskSettings:
                                         minimum=0)
     auto_close_days: int = _setting(0, "A ticket waiting on its customer this many days is resolved by the system, with a notice (0: never).",
                                     minimum=0)
+    desk_restrict_to_groups: bool = _setting(False, "Whether an agent sees and opens only the tickets of their own agent group (`true`); admins see every ticket either way.",
+                                             allowed="`true` or `false`")

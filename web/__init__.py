@@ -16,9 +16,9 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import (account, admin, analytics, api, attachments, auth, builds, context, desk, errors, i18n,
-                     insights, join, mail_preferences, notices, notifications, portal, security, support,
-                     support_requests, uploads)
+    from web import (account, admin, analytics, api, attachments, auth, builds, context, desk, desk_owners,
+                     desk_presence, errors, i18n, insights, join, mail_preferences, notices, notifications, portal,
+                     security, support, support_requests, uploads)
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     uploads.init_app(app)
     context.init_app(app)
     i18n.init_app(app)
-    for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, admin.bp, insights.bp, notices.bp,
+    for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, desk_owners.bp, desk_presence.bp, admin.bp,
+                      insights.bp, notices.bp,
                       notices.portal_bp, attachments.bp, account.bp, join.bp, support_requests.bp, errors.bp):
         app.register_blueprint(blueprint)
     mail_preferences.init_app(app)

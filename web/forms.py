@@ -153,6 +153,23 @@ class CategoryForm(FlaskForm):
     category = SelectField(_l("Category"), validate_choice=True, choices=[], id="new-category")
 
 
+class AssignForm(FlaskForm):
+    """A ticket's owner: an active agent or admin (their id), or "" for nobody."""
+
+    owner = SelectField(_l("Owner"), validate_choice=True, choices=[], default="", id="new-owner")
+
+
+class BulkForm(FlaskForm):
+    """The queue's bulk action on the ticked tickets: give them to an owner, or move them to a status."""
+
+    ref = SelectMultipleField(_l("Tickets"), validate_choice=False, choices=[])
+    action = SelectField(_l("Action"), validate_choice=True, choices=[("assign", _l("Assign to")),
+                                                                      ("status", _l("Set status"))])
+    owner = SelectField(_l("Owner"), validate_choice=True, choices=[], default="", id="bulk-owner")
+    status = SelectField(_l("Status"), validate_choice=True, choices=[], default="", id="bulk-status")
+    back = HiddenField()  # the queue's query string, to return to the same view
+
+
 class AgentForm(FlaskForm):
     email = EmailField(_l("E-mail"), filters=[clean],
                        validators=[_required(_l("E-mail")), _length(_l("E-mail"), EMAIL_MAX)])

@@ -28,6 +28,7 @@ STATUS_LABELS = {SUBMITTED: "Submitted", IN_PROGRESS: "In progress", WAITING: "W
 
 # Ticket event kinds and who wrote them.
 EVENT_SUBMITTED, EVENT_STATUS, EVENT_REPLY = "submitted", "status", "reply"
+EVENT_ASSIGNED = "assigned"  # the ticket's owner changed: staff-only, never on the customer's tracker
 CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 
 SUBJECT_MAX, DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX = 200, 20000, 254, 120
@@ -133,8 +134,11 @@ class Ticket(Base):
     # The client's key for the request that filed it: a retry with the same key gets this ticket, not a new one.
     # Unique per customer; tickets filed without a key have none (NULLs never collide).
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX))
+    # The agent or admin working the ticket (kb/helpdesk/ownership.py); None: unassigned.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
-    customer: Mapped[User] = relationship()
+    customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     organisation: Mapped[Organisation | None] = relationship()
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id",
                                                      cascade="all, delete-orphan")
@@ -153,10 +157,15 @@ class TicketEvent(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     status_from: Mapped[str | None] = mapped_column(String(32))
     status_to: Mapped[str | None] = mapped_column(String(32))
+    # An "assigned" event's owners before and after (None: unassigned).
+    owner_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    owner_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    owner_from: Mapped[User | None] = relationship(foreign_keys=[owner_from_id])
+    owner_to: Mapped[User | None] = relationship(foreign_keys=[owner_to_id])
 
 
 class CategoryChange(Base):
@@ -322,3 +331,4 @@ from kb.helpdesk import mail_intake_models  # noqa: E402,F401
 from kb.helpdesk import attachment_models  # noqa: E402,F401
 from kb.helpdesk import account_models  # noqa: E402,F401
 from kb.helpdesk import notification_models  # noqa: E402,F401
+from kb.helpdesk import presence_models  # noqa: E402,F401
