@@ -183,6 +183,18 @@ class AgentForm(FlaskForm):
         self.role.choices = [(r, ROLE_LABELS[r]) for r in STAFF_ROLES]  # the roles named in the page's language
 
 
+class StaffForm(FlaskForm):
+    """An admin's changes to a staff account: name, role, agent group."""
+
+    name = StringField(_l("Name"), filters=[clean], validators=[_length(_l("Name"), NAME_MAX)])
+    role = SelectField(_l("Role"), choices=list(STAFF_ROLES), validate_choice=True)
+    group = StringField(_l("Agent group"), filters=[clean], validators=[_length(_l("Agent group"), GROUP_MAX)])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = [(r, ROLE_LABELS[r]) for r in STAFF_ROLES]
+
+
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Organisation name"), filters=[clean],
                        validators=[_required(_l("Organisation name")), _length(_l("Organisation name"), NAME_MAX)])
