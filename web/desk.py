@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from kb.drafts import draft_from_ticket
-from kb.errors import KbError
+from kb.errors import KbError, TicketError
 from kb.helpdesk.accounts import organisations
 from kb.helpdesk.attachments import attachments_by_event
 from kb.helpdesk.bulk import MAX_TICKETS, bulk_assign, bulk_status, tickets_by_ref
@@ -216,7 +216,7 @@ def reply(ref: str):
     files = checked_files(form.attachments)
     if form.body.errors or files is None:
         return _render(found, form, status=400)
-    other = replied_meanwhile(found, request.form.get("seen", ""))
+    other = replied_meanwhile(found, request.form.get("seen", ""), current_user())
     if other is not None:  # once: the page shown now counts as seen
         form.body.errors = [_("%(name)s replied meanwhile — review before sending.", name=other)]
         return _render(found, form, status=409)

@@ -49,12 +49,12 @@ def chosen_owner(value: str) -> User | None:
     return found
 
 
-def replied_meanwhile(ticket: Ticket, seen: str) -> str | None:
-    """Who added a reply the customer sees after event `seen` (the last one the agent's page showed), if anyone
-    did; None too when the form carries no such number (an old page: nothing to compare)."""
+def replied_meanwhile(ticket: Ticket, seen: str, agent: User) -> str | None:
+    """Who else added a reply the customer sees after event `seen` (the last one the agent's page showed), if
+    anyone did; None too when the form carries no such number (an old page: nothing to compare)."""
     if not seen.isdigit() or len(seen) > 12:
         return None
-    later = [e for e in ticket.events if e.id > int(seen) and e.kind == EVENT_REPLY]
+    later = [e for e in ticket.events if e.id > int(seen) and e.kind == EVENT_REPLY and e.author_id != agent.id]
     if not later:
         return None
     author = later[-1].author

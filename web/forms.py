@@ -163,11 +163,14 @@ class BulkForm(FlaskForm):
     """The queue's bulk action on the ticked tickets: give them to an owner, or move them to a status."""
 
     ref = SelectMultipleField(_l("Tickets"), validate_choice=False, choices=[])
-    action = SelectField(_l("Action"), validate_choice=True, choices=[("assign", _l("Assign to")),
-                                                                      ("status", _l("Set status"))])
+    action = SelectField(_l("Action"), validate_choice=True, choices=["assign", "status"])
     owner = SelectField(_l("Owner"), validate_choice=True, choices=[], default="", id="bulk-owner")
     status = SelectField(_l("Status"), validate_choice=True, choices=[], default="", id="bulk-status")
     back = HiddenField()  # the queue's query string, to return to the same view
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("assign", _("Assign to")), ("status", _("Set status"))]
 
 
 class AgentForm(FlaskForm):
