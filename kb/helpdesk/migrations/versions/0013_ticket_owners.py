@@ -14,17 +14,23 @@ branch_labels = None
 depends_on = None
 
 
+# (table, column, constraint name): each a nullable reference to a user.
+_OWNER_COLUMNS = (('tickets', 'owner_id', 'fk_tickets_owner_id_users'),
+                  ('ticket_events', 'owner_from_id', 'fk_ticket_events_owner_from_id_users'),
+                  ('ticket_events', 'owner_to_id', 'fk_ticket_events_owner_to_id_users'))
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('owner_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_tickets_owner_id_users'), 'users', ['owner_id'], ['id'])
-        batch_op.create_index(batch_op.f('ix_tickets_owner_id'), ['owner_id'], unique=False)
-    with op.batch_alter_table('ticket_events', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('owner_from_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('owner_to_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_ticket_events_owner_from_id_users'), 'users', ['owner_from_id'],
-                                    ['id'])
-        batch_op.create_foreign_key(batch_op.f('fk_ticket_events_owner_to_id_users'), 'users', ['owner_to_id'], ['id'])
+    for table, column, constraint in _OWNER_COLUMNS:
+        if op.get_bind().dialect.name == 'sqlite':
+            # SQLite adds a column with its reference in place; a batch copy would have to drop `tickets`, which
+            # the other tables' foreign keys forbid once it holds rows.
+            op.execute(f'ALTER TABLE {table} ADD COLUMN {column} INTEGER CONSTRAINT {constraint} '
+                       'REFERENCES users (id)')
+        else:
+            op.add_column(table, sa.Column(column, sa.Integer(), nullable=True))
+            op.create_foreign_key(constraint, table, 'users', [column], ['id'])
+    op.create_index(op.f('ix_tickets_owner_id'), 'tickets', ['owner_id'], unique=False)
     op.create_table('ticket_presence',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -42,12 +48,9 @@ def downgrade() -> None:
     with op.batch_alter_table('ticket_presence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_presence_seen_at'))
     op.drop_table('ticket_presence')
-    with op.batch_alter_table('ticket_events', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_ticket_events_owner_to_id_users'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('fk_ticket_events_owner_from_id_users'), type_='foreignkey')
-        batch_op.drop_column('owner_to_id')
-        batch_op.drop_column('owner_from_id')
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tickets_owner_id'))
-        batch_op.drop_constraint(batch_op.f('fk_tickets_owner_id_users'), type_='foreignkey')
-        batch_op.drop_column('owner_id')
+    op.drop_index(op.f('ix_tickets_owner_id'), table_name='tickets')
+    for table, column, constraint in reversed(_OWNER_COLUMNS):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            if op.get_bind().dialect.name != 'sqlite':  # (SQLite does not name a reference added with a column)
+                batch_op.drop_constraint(constraint, type_='foreignkey')
+            batch_op.drop_column(column)
