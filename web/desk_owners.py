@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 
-from kb.errors import TicketError
 from kb.helpdesk.models import EVENT_REPLY, Ticket, User
 from kb.helpdesk.ownership import assign, assignable
 from web.context import agents_only, current_user, db
@@ -79,14 +78,8 @@ def assign_to(ref: str):
     if not form.validate_on_submit():
         flash(_("Owner: choose one of the agents offered."), "error")
         return redirect(url_for("desk.ticket", ref=found.ref, _anchor="owner"))
-    owner = chosen_owner(form.owner.data)
-    try:
-        event = assign(db(), found, owner, current_user())
-    except TicketError:
-        db().rollback()
-        flash(_("Owner: %(name)s cannot be given tickets (deactivated, or not an agent).",
-                name=display_name(owner)), "error")
-        return redirect(url_for("desk.ticket", ref=found.ref, _anchor="owner"))
+    owner = chosen_owner(form.owner.data)  # one of those offered: active agents and admins
+    event = assign(db(), found, owner, current_user())
     if event is not None:
         db().commit()
         flash(_("Owner: %(name)s.", name=display_name(owner)) if owner else _("The ticket is unassigned."), "info")
