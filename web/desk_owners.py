@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 
-from kb.helpdesk.models import EVENT_REPLY, Ticket, User
+from kb.helpdesk.models import EVENT_REPLY, STATUSES, SUBMITTED, Ticket, User
 from kb.helpdesk.ownership import assign, assignable
 from web.context import agents_only, current_user, db
 from web.desk_access import visible_ticket
@@ -34,7 +34,8 @@ def assign_form(ticket: Ticket, submitted: bool = False) -> AssignForm:
 def bulk_form(**data) -> BulkForm:
     form = BulkForm(**data)
     form.owner.choices = owner_choices()
-    form.status.choices = [("", "—")] + list(STATUS_LABELS.items())[1:]  # nobody moves a ticket back to submitted
+    # Nobody moves a ticket back to submitted.
+    form.status.choices = [("", "—")] + [(s, STATUS_LABELS[s]) for s in STATUSES if s != SUBMITTED]
     return form
 
 

@@ -6,26 +6,25 @@ ticket either way. Anyone who does not work tickets (customers, editors, nobody)
 """
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import false
 
+from kb.config import Settings
 from kb.helpdesk.models import ADMIN_ROLE, Ticket, User
 
 
-def restricted(settings: Any, user: User) -> bool:
+def restricted(settings: Settings, user: User) -> bool:
     """Whether `user` sees only their own group's tickets."""
-    return bool(getattr(settings, "desk_restrict_to_groups", False)) and user.role != ADMIN_ROLE
+    return settings.desk_restrict_to_groups and user.role != ADMIN_ROLE
 
 
-def staff_can_see(settings: Any, user: User | None, ticket: Ticket) -> bool:
+def staff_can_see(settings: Settings, user: User | None, ticket: Ticket) -> bool:
     """Whether `user` may see and work `ticket` on the desk."""
     if user is None or not user.active or not user.works_tickets:
         return False
     return not restricted(settings, user) or ticket.agent_group == user.agent_group
 
 
-def visible_tickets(settings: Any, user: User | None) -> list:
+def visible_tickets(settings: Settings, user: User | None) -> list:
     """`staff_can_see` as query conditions on Ticket (an empty list: every ticket)."""
     if user is None or not user.active or not user.works_tickets:
         return [false()]
