@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from sqlalchemy import false
 
-from kb.config import Settings
+from kb.config_desk import DeskSettings
 from kb.helpdesk.models import ADMIN_ROLE, Ticket, User
 
 
-def restricted(settings: Settings, user: User) -> bool:
+def restricted(settings: DeskSettings, user: User) -> bool:
     """Whether `user` sees only their own group's tickets."""
     return settings.desk_restrict_to_groups and user.role != ADMIN_ROLE
 
 
-def staff_can_see(settings: Settings, user: User | None, ticket: Ticket) -> bool:
+def staff_can_see(settings: DeskSettings, user: User | None, ticket: Ticket) -> bool:
     """Whether `user` may see and work `ticket` on the desk."""
     if user is None or not user.active or not user.works_tickets:
         return False
     return not restricted(settings, user) or ticket.agent_group == user.agent_group
 
 
-def visible_tickets(settings: Settings, user: User | None) -> list:
+def visible_tickets(settings: DeskSettings, user: User | None) -> list:
     """`staff_can_see` as query conditions on Ticket (an empty list: every ticket)."""
     if user is None or not user.active or not user.works_tickets:
         return [false()]
