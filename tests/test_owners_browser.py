@@ -57,6 +57,11 @@ def test_a_second_agent_sees_who_is_on_the_ticket_takes_it_and_hands_it_over(liv
     expect(bea.locator("[data-owner]")).to_have_text("Alex")
     expect(bea.locator(".history")).to_contain_text("Bea → Alex")
     shot(bea, "owners-3-handed-over")
+    bea.goto(f"{base}/desk/?view=unassigned")
+    expect(bea.locator(f"tr[data-ref='{ticket_ref}']")).to_have_count(0)
+    bea.goto(f"{base}/desk/")
+    expect(bea.locator(f"tr[data-ref='{ticket_ref}'] td.owner")).to_have_text("Alex")
+    shot(bea, "owners-4-queue")
     bea_context.close()
     with app.extensions["kb.db"]() as db:
         owner = db.query(Ticket).filter_by(ref=ticket_ref).one().owner

@@ -211,6 +211,8 @@ def test_a_refused_bulk_change_names_its_field_keeps_the_ticks_and_changes_nothi
     assert response.status_code == 400 and "Tickets: please tick at least one." in response.get_data(as_text=True)
     # An unknown ticket refuses the whole request: nothing is skipped silently.
     assert post(alex, "/desk/bulk", {"ref": [other, "KB-00000000"], "action": "assign", "owner": ""}).status_code == 404
+    too_many = [other] * 201
+    assert post(alex, "/desk/bulk", {"ref": too_many, "action": "assign", "owner": ""}).status_code == 400
     assert alex.post("/desk/bulk", data={"ref": [other], "action": "assign", "owner": ""}).status_code == 400  # CSRF
     assert len(row(desk_app, other).events) == 1
 

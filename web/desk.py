@@ -81,8 +81,10 @@ def bulk():
     back = parse_filter(dict(parse_qsl((form.back.data or "")[:2000])))
     if not form.validate_on_submit():
         return render_queue(back, form, 400)
+    if len(form.ref.data or []) > MAX_TICKETS:
+        abort(400)
     found, unknown = tickets_by_ref(db(), form.ref.data or [])
-    if unknown or not all(may_see(t) for t in found) or len(found) > MAX_TICKETS:
+    if unknown or not all(may_see(t) for t in found):
         abort(404)
     if not found:
         form.ref.errors = [_("%(field)s: please tick at least one.", field=_("Tickets"))]
