@@ -288,6 +288,13 @@ def test_with_the_restriction_another_groups_ticket_does_not_exist_for_an_agent(
     assert f"there is no ticket {ref}" in response.get_data(as_text=True)
     found = row(restricted_app, ref)
     assert (found.status, found.owner_id, found.category, len(found.events)) == ("submitted", None, "printers", 1)
+    # Bea's own group's ticket of the same customer lists none of the customer's tickets she may not see.
+    with restricted_app.extensions["kb.db"].begin() as db:
+        billing = create_ticket(db, db.scalar(select(User).where(User.email == "ann@acme.example")), "Invoice",
+                                "wrong amount", group="billing").ref
+    page = bea.get(f"/desk/tickets/{billing}").get_data(as_text=True)
+    assert "Invoice" in page and ref not in page
+    assert ref in ada.get(f"/desk/tickets/{billing}").get_data(as_text=True)
     # Alex (the ticket's group) and Ada (an admin) see and work it.
     for client in (alex, ada):
         assert client.get(f"/desk/tickets/{ref}").status_code == 200
