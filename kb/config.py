@@ -263,6 +263,8 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if kind == "Path":
             return Path(value)
+        if kind == "bool":
+            return _boolean(value)
         if kind in ("int", "float"):
             if isinstance(value, bool) or (kind == "int" and isinstance(value, float) and not value.is_integer()):
                 raise ValueError
@@ -270,6 +272,20 @@ def _coerce(name: str, value: Any) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"setting {name!r}: {value!r} is not a valid {kind}") from None
+
+
+_TRUE, _FALSE = ("true", "on", "yes", "1"), ("false", "off", "no", "0")
+
+
+def _boolean(value: Any) -> bool:
+    """A yes/no setting as a config file (a TOML boolean) or an environment variable (`true`/`false`, `on`/`off`,
+    `yes`/`no`, `1`/`0`) gives it."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -129,3 +129,5 @@ class DeskSettings:
                                    check=_business_hours, allowed="empty, or days and times like `Mon-Fri 09:00-18:00`")
     business_timezone: str = _setting("UTC", "The time zone of `business_hours` (an IANA name like `Europe/Sofia`; daylight-saving changes are followed).",
                                       check=_time_zone, allowed="an IANA time zone name")
+    desk_restrict_to_groups: bool = _setting(False, "Whether an agent sees and opens only the tickets of their own agent group (`true`); admins see every ticket either way.",
+                                             allowed="`true` or `false`")

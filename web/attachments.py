@@ -1,8 +1,8 @@
 """Downloading a ticket's attachments and viewing their previews, for the people who may see the ticket.
 
 A customer sees the attachments of the tickets they see (kb.helpdesk.accounts.can_see_ticket); agents and admins
-those of every ticket, as on the desk. To anyone else an attachment does not exist (404), whatever its number.
-Every response names the detected type, forbids sniffing another (`nosniff`) and sandboxes the document (CSP), and
+those of the tickets they see on the desk (kb.helpdesk.access.staff_can_see). To anyone else an attachment does
+not exist (404), whatever its number. Every response names the detected type, forbids sniffing another (`nosniff`) and sandboxes the document (CSP), and
 an original is always a download (`Content-Disposition: attachment`): only the re-encoded preview of an image is
 ever shown inline.
 """
@@ -15,6 +15,7 @@ from kb.helpdesk.attachment_models import Attachment
 from kb.helpdesk.attachments import find_attachment
 from kb.helpdesk.tickets import find_ticket
 from web.context import current_user, db
+from web.desk_access import may_see
 
 bp = Blueprint("attachments", __name__)
 SANDBOX = "default-src 'none'; img-src 'self'; sandbox"
@@ -23,7 +24,7 @@ SANDBOX = "default-src 'none'; img-src 'self'; sandbox"
 def _visible_attachment(ref: str, attachment_id: int) -> Attachment:
     user = current_user()
     ticket = find_ticket(db(), ref) if len(ref) <= 16 else None
-    if ticket is None or not (user.works_tickets or can_see_ticket(user, ticket)):
+    if ticket is None or not (may_see(ticket) or can_see_ticket(user, ticket)):
         abort(404)
     found = find_attachment(db(), ticket, attachment_id)
     if found is None:

@@ -6,32 +6,36 @@ does not exist (404).
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from markupsafe import Markup
 from sqlalchemy import select
 
 from kb.drafts import draft_from_ticket
-from kb.errors import KbError
+from kb.errors import KbError, TicketError
 from kb.helpdesk.accounts import organisations
 from kb.helpdesk.attachments import attachments_by_event
+from kb.helpdesk.bulk import MAX_TICKETS, bulk_assign, bulk_status, tickets_by_ref
 from kb.helpdesk.macro_models import Macro
 from kb.helpdesk.macros import fill, find_macro, placeholder_values, usable_macros
 from kb.helpdesk.notes import add_note, staff_history
-from kb.helpdesk.queue import AGES, SLA_FILTERS, parse_filter, queue as queue_page
+from kb.helpdesk.queue import AGES, SLA_FILTERS, QueueFilter, parse_filter, queue as queue_page
 from kb.helpdesk.sla import PRIORITIES
 from kb.helpdesk.ticket_sla import change_priority, ticket_clocks
 from kb.helpdesk.models import AGENT, STATUSES, Ticket
 from kb.helpdesk.replies import clean_reply
-from kb.helpdesk.tickets import (add_reply, change_category, change_status, earlier_tickets, find_ticket, linked_articles,
+from kb.helpdesk.tickets import (add_reply, change_category, change_status, earlier_tickets, linked_articles,
                         next_statuses, record_links)
 from kb.index.records import IndexedArticle
 from web.article_html import article_html
 from web.context import agents_only, current_user, db, route_group
 from web.clocks import clock_text, reasons_text, sla_rules
+from web.desk_access import may_see, visible_conditions, visible_ticket
 from web.desk_forms import NoteForm
-from web.forms import ActionForm, CategoryForm, ComposerForm, PriorityForm, StatusForm
+from web.desk_owners import assign_form, bulk_form, chosen_owner, replied_meanwhile
+from web.forms import ActionForm, BulkForm, CategoryForm, ComposerForm, PriorityForm, StatusForm
 from web.i18n import STATUS_LABELS, current_language
 from web.notices import desk_ticket_notices
 from web.notifications import agent_replied, status_changed
@@ -58,25 +62,66 @@ def _service():
 
 @bp.get("/")
 def queue():
-    chosen = parse_filter(request.args)
+    return render_queue(parse_filter(request.args))
+
+
+def render_queue(chosen: QueueFilter, bulk: BulkForm | None = None, status: int = 200):
+    """The queue page for `chosen` (a bulk form that was refused keeps its ticks and names its bad field)."""
     page_arg = request.args.get("page", "1")
     page = int(page_arg) if page_arg.isdigit() and len(page_arg) < 7 else 1
     size = current_app.config["KB_SETTINGS"].desk_page_size
-    found = queue_page(db(), chosen, page, size)
+    found = queue_page(db(), chosen, page, size, user=current_user(), visible=visible_conditions())
     groups = sorted(set(current_app.extensions["kb.routing"].groups)
                     | {g for g in db().scalars(select(Ticket.agent_group).distinct()) if g})
     return render_template("desk/queue.html", found=found, chosen=chosen, labels=STATUS_LABELS, statuses=STATUSES,
                            ages=list(AGES), organisations=organisations(db()), groups=groups,
                            categories=_service().visible_categories("internal"), priorities=PRIORITIES,
                            sla_filters=SLA_FILTERS, clocks={t.id: ticket_clocks(t).current for t in found.tickets},
-                           clock_text=clock_text)
+                           clock_text=clock_text,
+                           bulk=bulk or bulk_form(formdata=None, back=request.query_string.decode("latin-1")),
+                           selected=set(bulk.ref.data or []) if bulk else set()), status
+
+
+@bp.post("/bulk")
+def bulk():
+    """The ticked tickets of the queue, given to an owner or moved to a status in one go, each with its own event.
+    A ticket this agent may not see (or that does not exist) refuses the whole request: 404, nothing changed."""
+    form = bulk_form()
+    back = parse_filter(dict(parse_qsl((form.back.data or "")[:2000])))
+    if not form.validate_on_submit():
+        return render_queue(back, form, 400)
+    if len(form.ref.data or []) > MAX_TICKETS:
+        abort(400)
+    found, unknown = tickets_by_ref(db(), form.ref.data or [])
+    if unknown or not all(may_see(t) for t in found):
+        abort(404)
+    if not found:
+        form.ref.errors = [_("%(field)s: please tick at least one.", field=_("Tickets"))]
+        return render_queue(back, form, 400)
+    agent = current_user()
+    try:
+        if form.action.data == "assign":
+            done = len(bulk_assign(db(), found, chosen_owner(form.owner.data), agent))
+        elif not form.status.data:
+            form.status.errors = [_("%(field)s: please fill this in.", field=_("Status"))]
+            return render_queue(back, form, 400)
+        else:
+            moved = bulk_status(db(), found, form.status.data, agent)
+            for ticket, event in moved:
+                status_changed(db(), ticket, event)
+            done = len(moved)
+    except TicketError as exc:
+        db().rollback()
+        field = form.owner if form.action.data == "assign" else form.status
+        field.errors = [str(exc)]
+        return render_queue(back, form, 400)
+    db().commit()
+    flash(ngettext("%(num)d ticket changed.", "%(num)d tickets changed.", done), "info")
+    return redirect(url_for("desk.queue", **back.query_args()))
 
 
 def _ticket(ref: str) -> Ticket:
-    found = find_ticket(db(), ref) if len(ref) <= 16 else None
-    if found is None:
-        abort(404)
-    return found
+    return visible_ticket(ref)  # 404 for an unknown ticket and for one this agent may not see
 
 
 def first_paragraph(meta: IndexedArticle) -> str:
@@ -166,7 +211,7 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         "desk/ticket.html", ticket=ticket, labels=STATUS_LABELS, composer=composer, confirm=confirm,
         suggested=suggested, suggested_entries=[_entry(h) for h in suggested.hits],
         results=results, result_entries=[_entry(h) for h in results.hits] if results else [],
-        earlier=earlier_tickets(db(), ticket), linked=linked,
+        earlier=[t for t in earlier_tickets(db(), ticket) if may_see(t)], linked=linked,
         status_form=status_form or _status_form(ticket, formdata=None),
         category_form=category_form or _category_form(ticket, formdata=None, category=ticket.category),
         priority_form=priority_form or PriorityForm(formdata=None, priority=ticket.priority),
@@ -175,6 +220,7 @@ def _render(ticket: Ticket, composer: ComposerForm | None = None, confirm: dict 
         deflection=ticket.deflection or {}, files=attachments_by_event(db(), ticket),
         note_form=note_form or NoteForm(formdata=None), macros=_macro_entries(ticket),
         staff_events=staff_history(db(), ticket),
+        assign_form=assign_form(ticket), seen=max((e.id for e in ticket.events), default=0),
         **desk_ticket_notices(ticket)), status
 
 
@@ -209,6 +255,10 @@ def reply(ref: str):
     files = checked_files(form.attachments)
     if form.body.errors or files is None:
         return _render(found, form, status=400)
+    other = replied_meanwhile(found, request.form.get("seen", ""), current_user())
+    if other is not None:  # once: the page shown now counts as seen
+        form.body.errors = [_("%(name)s replied meanwhile — review before sending.", name=other)]
+        return _render(found, form, status=409)
     agent = current_user()
     cleaned = clean_reply(form.body.data, {i: a.audience for i, a in articles.items()})
     event = add_reply(db(), found, agent, cleaned.body, author_kind=AGENT)

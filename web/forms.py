@@ -159,6 +159,26 @@ class PriorityForm(FlaskForm):
                            id="new-priority")
 
 
+class AssignForm(FlaskForm):
+    """A ticket's owner: an active agent or admin (their id), or "" for nobody."""
+
+    owner = SelectField(_l("Owner"), validate_choice=True, choices=[], default="", id="new-owner")
+
+
+class BulkForm(FlaskForm):
+    """The queue's bulk action on the ticked tickets: give them to an owner, or move them to a status."""
+
+    ref = SelectMultipleField(_l("Tickets"), validate_choice=False, choices=[])
+    action = SelectField(_l("Action"), validate_choice=True, choices=["assign", "status"])
+    owner = SelectField(_l("Owner"), validate_choice=True, choices=[], default="", id="bulk-owner")
+    status = SelectField(_l("Status"), validate_choice=True, choices=[], default="", id="bulk-status")
+    back = HiddenField()  # the queue's query string, to return to the same view
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("assign", _("Assign to")), ("status", _("Set status"))]
+
+
 class AgentForm(FlaskForm):
     email = EmailField(_l("E-mail"), filters=[clean],
                        validators=[_required(_l("E-mail")), _length(_l("E-mail"), EMAIL_MAX)])
@@ -170,6 +190,18 @@ class AgentForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.role.choices = [(r, ROLE_LABELS[r]) for r in STAFF_ROLES]  # the roles named in the page's language
+
+
+class StaffForm(FlaskForm):
+    """An admin's changes to a staff account: name, role, agent group."""
+
+    name = StringField(_l("Name"), filters=[clean], validators=[_length(_l("Name"), NAME_MAX)])
+    role = SelectField(_l("Role"), choices=list(STAFF_ROLES), validate_choice=True)
+    group = StringField(_l("Agent group"), filters=[clean], validators=[_length(_l("Agent group"), GROUP_MAX)])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = [(r, ROLE_LABELS[r]) for r in STAFF_ROLES]
 
 
 class OrganisationForm(FlaskForm):

@@ -21,6 +21,7 @@ from kb.helpdesk.notices import (active_notices, all_notices, attach, create_not
                                  may_attach, resolve_notice, ticket_notices, update_notice)
 from kb.helpdesk.tickets import find_ticket
 from web.context import agents_only, current_user, db, sign_in_required
+from web.desk_access import may_see
 from web.forms import ActionForm, NoticeForm, NoticeResolveForm
 from web.mail import external_url, recipient_language
 from web.notifications import notify
@@ -85,8 +86,9 @@ def _render_notice(notice: Notice, form: NoticeForm | None = None, resolve_form:
                    status: int = 200):
     form = form or _form(formdata=None, title=notice.title, body=notice.body, category=notice.category,
                          starts_at=notice.starts_at, ends_at=notice.ends_at)
+    links = [link for link in notice.links if may_see(link.ticket)]  # other groups' tickets stay hidden
     return render_template("desk/notice.html", notice=notice, form=form, category_title=category_title,
-                           resolve_form=resolve_form or NoticeResolveForm(formdata=None), now=utcnow()), status
+                           links=links, hidden_links=len(notice.links) - len(links), resolve_form=resolve_form or NoticeResolveForm(formdata=None), now=utcnow()), status
 
 
 @bp.route("/<int:notice_id>", methods=["GET", "POST"])
@@ -135,6 +137,8 @@ def desk_attach(notice_id: int):
     ref = (request.form.get("ref") or "").strip()[:32]
     back_to_ticket = request.form.get("back") == "ticket"
     ticket = find_ticket(db(), ref) if ref and len(ref) <= 16 else None
+    if ticket is not None and not may_see(ticket):
+        ticket = None  # a ticket this agent may not see is one that does not exist
     if not ActionForm().validate_on_submit():
         abort(400, _("This form has expired or did not come from this site. Reload the page and try again."))
     if ticket is None:
@@ -166,6 +170,8 @@ def desk_ticket_notices(ticket: Ticket) -> dict[str, list[Notice]]:
 def desk_detach(notice_id: int, ref: str):
     notice = _notice(notice_id)
     ticket = find_ticket(db(), ref) if len(ref) <= 16 else None
+    if ticket is not None and not may_see(ticket):
+        ticket = None
     if ticket is None or not ActionForm().validate_on_submit():
         abort(404 if ticket is None else 400)
     detach(db(), notice, ticket)

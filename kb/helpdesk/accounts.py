@@ -95,9 +95,7 @@ def add_staff(db: Session, email: str, password: str, role: str = AGENT_ROLE, gr
     check_password(password)
     if role not in STAFF_ROLES:
         raise AccountError(f"role must be one of {', '.join(STAFF_ROLES)}, not {role!r}")
-    group = (group or "").strip()
-    if len(group) > GROUP_MAX or not _GROUP_RE.match(group):
-        raise AccountError(f"a group name has at most {GROUP_MAX} letters, digits, '_', '.' or '-'")
+    group = check_group(group)
     if find_user(db, email) is not None:
         raise AccountError(f"a user with e-mail {email} already exists")
     user = User(email=email, name=" ".join(name.split())[:NAME_MAX], password_hash=hash_password(password),
@@ -105,6 +103,14 @@ def add_staff(db: Session, email: str, password: str, role: str = AGENT_ROLE, gr
     db.add(user)
     db.flush()
     return user
+
+
+def check_group(group: str) -> str:
+    """An agent group's name as stored: stripped, at most GROUP_MAX letters, digits, '_', '.' or '-'."""
+    group = (group or "").strip()
+    if len(group) > GROUP_MAX or not _GROUP_RE.match(group):
+        raise AccountError(f"a group name has at most {GROUP_MAX} letters, digits, '_', '.' or '-'")
+    return group
 
 
 def staff(db: Session) -> list[User]:

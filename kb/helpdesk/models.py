@@ -28,9 +28,10 @@ STATUS_LABELS = {SUBMITTED: "Submitted", IN_PROGRESS: "In progress", WAITING: "W
 
 # Ticket event kinds and who wrote them.
 EVENT_SUBMITTED, EVENT_STATUS, EVENT_REPLY = "submitted", "status", "reply"
-# Events only staff see: a priority change (body "P3 → P1"), an internal note.
+# Events only staff see: a priority change (body "P3 → P1"), an internal note, a new owner.
 EVENT_PRIORITY, EVENT_NOTE = "priority", "note"
-STAFF_EVENTS = (EVENT_PRIORITY, EVENT_NOTE)
+EVENT_ASSIGNED = "assigned"  # the ticket's owner changed (kb/helpdesk/ownership.py)
+STAFF_EVENTS = (EVENT_PRIORITY, EVENT_NOTE, EVENT_ASSIGNED)
 DEFAULT_PRIORITY = "P3"
 CUSTOMER, AGENT, SYSTEM = "customer", "agent", "system"
 
@@ -151,8 +152,11 @@ class Ticket(Base):
     resolution_due: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     sla_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The agent or admin working the ticket (kb/helpdesk/ownership.py); None: unassigned.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
-    customer: Mapped[User] = relationship()
+    customer: Mapped[User] = relationship(foreign_keys=[customer_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     organisation: Mapped[Organisation | None] = relationship()
     # Internal notes are not among a ticket's events: whatever reads `events` (a customer's page, an API, an
     # e-mail) never sees one; the desk reads them beside the events (kb/helpdesk/notes.py `staff_history`).
@@ -179,10 +183,15 @@ class TicketEvent(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     status_from: Mapped[str | None] = mapped_column(String(32))
     status_to: Mapped[str | None] = mapped_column(String(32))
+    # An "assigned" event's owners before and after (None: unassigned).
+    owner_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    owner_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(overlaps="events")
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    owner_from: Mapped[User | None] = relationship(foreign_keys=[owner_from_id])
+    owner_to: Mapped[User | None] = relationship(foreign_keys=[owner_to_id])
 
 
 class CategoryChange(Base):
@@ -350,3 +359,4 @@ from kb.helpdesk import account_models  # noqa: E402,F401
 from kb.helpdesk import notification_models  # noqa: E402,F401
 from kb.helpdesk import token_models  # noqa: E402,F401
 from kb.helpdesk import macro_models  # noqa: E402,F401
+from kb.helpdesk import presence_models  # noqa: E402,F401

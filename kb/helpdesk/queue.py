@@ -14,7 +14,8 @@ from typing import Mapping
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from kb.helpdesk.models import CATEGORY_MAX, GROUP_MAX, IN_PROGRESS, STATUSES, SUBMITTED, WAITING, Ticket, utcnow
+from kb.helpdesk.models import (CATEGORY_MAX, GROUP_MAX, IN_PROGRESS, STATUSES, SUBMITTED, WAITING, Ticket, User,
+                                utcnow)
 from kb.helpdesk.sla import PRIORITIES
 
 # Age of a ticket (since it was filed): name -> (at least, less than).
@@ -29,6 +30,9 @@ AWAITING_STAFF = (SUBMITTED, IN_PROGRESS)
 SLA_FILTERS = ("breached", "soon")
 SOON = timedelta(hours=1)
 SORTS = ("due", "recent")
+# The queue's views, beside all tickets: the agent's own, nobody's, their agent group's.
+MINE, UNASSIGNED, MY_GROUP = "mine", "unassigned", "group"
+VIEWS = (MINE, UNASSIGNED, MY_GROUP)
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,13 @@ class QueueFilter:
     priority: str = ""
     sla: str = ""
     sort: str = ""  # "" is "due"
+    view: str = ""  # one of VIEWS, or "" for every ticket the agent may see
 
     def query_args(self, **changes) -> dict[str, str]:
         """The filter as query-string arguments (unset ones left out), with `changes` applied."""
-        values = {"status": self.status, "category": self.category, "org": self.organisation_id or "",
-                  "group": self.group, "age": self.age, "priority": self.priority, "sla": self.sla,
-                  "sort": self.sort, **changes}
+        values = {"view": self.view, "status": self.status, "category": self.category,
+                  "org": self.organisation_id or "", "group": self.group, "age": self.age, "priority": self.priority,
+                  "sla": self.sla, "sort": self.sort, **changes}
         return {k: str(v) for k, v in values.items() if v not in ("", None)}
 
 
@@ -61,7 +66,8 @@ def parse_filter(args: Mapping[str, str]) -> QueueFilter:
                        age=args.get("age", "") if args.get("age", "") in AGES else "",
                        priority=args.get("priority", "") if args.get("priority", "") in PRIORITIES else "",
                        sla=args.get("sla", "") if args.get("sla", "") in SLA_FILTERS else "",
-                       sort=args.get("sort", "") if args.get("sort", "") in SORTS else "")
+                       sort=args.get("sort", "") if args.get("sort", "") in SORTS else "",
+                       view=args.get("view", "") if args.get("view", "") in VIEWS else "")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class QueuePage:
     page: int
     pages: int
     counts: dict[str, int]  # per status, under the other filters
+    views: dict[str, int]  # per view ("" for all), under the filters but the status
 
 
 def _conditions(chosen: QueueFilter, now: datetime) -> list:
@@ -97,9 +104,32 @@ def _conditions(chosen: QueueFilter, now: datetime) -> list:
     return conditions
 
 
-def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: datetime | None = None) -> QueuePage:
+def _view(view: str, user: User | None) -> list:
+    if view == MINE:
+        return [Ticket.owner_id == (user.id if user else None)]
+    if view == UNASSIGNED:
+        return [Ticket.owner_id.is_(None)]
+    if view == MY_GROUP:
+        return [Ticket.agent_group == (user.agent_group if user else "")]
+    return []
+
+
+def _view_counts(db: Session, conditions: list, user: User | None) -> dict[str, int]:
+    mine = Ticket.owner_id == (user.id if user else None)
+    group = Ticket.agent_group == (user.agent_group if user else "")
+    row = db.execute(select(func.count(), func.count(case((mine, 1))), func.count(case((Ticket.owner_id.is_(None), 1))),
+                            func.count(case((group, 1)))).select_from(Ticket).where(*conditions)).one()
+    return {"": row[0], MINE: row[1], UNASSIGNED: row[2], MY_GROUP: row[3]}
+
+
+def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: datetime | None = None,
+          user: User | None = None, visible: list | tuple = ()) -> QueuePage:
+    """A page of the tickets `chosen` picks for `user` (whose views "mine" and "group" are), among those the
+    conditions `visible` allow (kb.helpdesk.access.visible_tickets)."""
     now = now or utcnow()
-    conditions = _conditions(chosen, now)
+    conditions = [*visible, *_conditions(chosen, now)]
+    views = _view_counts(db, conditions, user)
+    conditions += _view(chosen.view, user)
     counts = dict.fromkeys(STATUSES, 0)
     for status, n in db.execute(select(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status)):
         counts[status] = n
@@ -117,5 +147,6 @@ def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: 
                           .order_by(stage, *by_due, Ticket.last_customer_at.desc(), Ticket.id.desc())
                           .offset((page - 1) * size).limit(size)))
     rows = {t.id: t for t in db.scalars(select(Ticket).where(Ticket.id.in_(ids))
-                                        .options(selectinload(Ticket.customer), selectinload(Ticket.organisation)))}
-    return QueuePage([rows[i] for i in ids], total, page, pages, counts)
+                                        .options(selectinload(Ticket.customer), selectinload(Ticket.organisation),
+                                                 selectinload(Ticket.owner)))}
+    return QueuePage([rows[i] for i in ids], total, page, pages, counts, views)
