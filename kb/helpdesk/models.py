@@ -117,6 +117,9 @@ class Ticket(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
+    # The subject re-read in the right keyboard layout when it was typed in the wrong one ("ghbynth" ->
+    # "принтер"), fixed once when the ticket is filed; empty when it needed no fix.
+    subject_fixed: Mapped[str] = mapped_column(String(SUBJECT_MAX), default="")
     description: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(CATEGORY_MAX), default="", index=True)
     # The classifier's category for the ticket's text when it was filed (kept when people change `category`).
@@ -322,3 +325,4 @@ from kb.helpdesk import mail_intake_models  # noqa: E402,F401
 from kb.helpdesk import attachment_models  # noqa: E402,F401
 from kb.helpdesk import account_models  # noqa: E402,F401
 from kb.helpdesk import notification_models  # noqa: E402,F401
+from kb.helpdesk import ticket_search_models  # noqa: E402,F401

@@ -1,7 +1,8 @@
 """The agent desk's queue: filters from a query string, the order agents work in, counts per status, pages.
 
 Order: tickets awaiting staff (submitted or in progress) first, then those waiting on the customer, then resolved
-ones; within each, the ticket whose customer wrote last (filing or replying) comes first.
+ones; within each, the ticket whose customer wrote last (filing or replying) comes first. With a search text, the
+best match comes first (kb/helpdesk/ticket_search.py), then that order.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from kb.helpdesk.models import CATEGORY_MAX, GROUP_MAX, IN_PROGRESS, STATUSES, SUBMITTED, WAITING, Ticket, utcnow
+from kb.helpdesk.ticket_search import matches
 
 # Age of a ticket (since it was filed): name -> (at least, less than).
 AGES: dict[str, tuple[timedelta | None, timedelta | None]] = {
@@ -23,6 +25,7 @@ AGES: dict[str, tuple[timedelta | None, timedelta | None]] = {
     ">7d": (timedelta(days=7), None),
 }
 AWAITING_STAFF = (SUBMITTED, IN_PROGRESS)
+SEARCH_MAX = 200  # characters of a search text
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,12 @@ class QueueFilter:
     organisation_id: int | None = None
     group: str = ""
     age: str = ""
+    text: str = ""  # words the ticket's text holds (subject, description, every reply)
 
     def query_args(self, **changes) -> dict[str, str]:
         """The filter as query-string arguments (unset ones left out), with `changes` applied."""
-        values = {"status": self.status, "category": self.category, "org": self.organisation_id or "",
-                  "group": self.group, "age": self.age, **changes}
+        values = {"q": self.text, "status": self.status, "category": self.category,
+                  "org": self.organisation_id or "", "group": self.group, "age": self.age, **changes}
         return {k: str(v) for k, v in values.items() if v not in ("", None)}
 
 
@@ -48,7 +52,8 @@ def parse_filter(args: Mapping[str, str]) -> QueueFilter:
                        category=args.get("category", "")[:CATEGORY_MAX],
                        organisation_id=int(org) if org.isdigit() and len(org) < 10 else None,
                        group=args.get("group", "")[:GROUP_MAX],
-                       age=args.get("age", "") if args.get("age", "") in AGES else "")
+                       age=args.get("age", "") if args.get("age", "") in AGES else "",
+                       text=" ".join(args.get("q", "")[:SEARCH_MAX].split()))
 
 
 @dataclass(frozen=True)
@@ -80,18 +85,26 @@ def _conditions(chosen: QueueFilter, now: datetime) -> list:
 def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: datetime | None = None) -> QueuePage:
     now = now or utcnow()
     conditions = _conditions(chosen, now)
+    matched = matches(db, chosen.text) if chosen.text else None
+
+    def tickets(*columns):
+        query = select(*columns).select_from(Ticket)
+        return query.join(matched, matched.c.ticket_id == Ticket.id) if matched is not None else query
+
     counts = dict.fromkeys(STATUSES, 0)
-    for status, n in db.execute(select(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status)):
+    for status, n in db.execute(tickets(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status)):
         counts[status] = n
     if chosen.status:
         conditions.append(Ticket.status == chosen.status)
-    total = db.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+    total = db.scalar(tickets(func.count()).where(*conditions)) or 0
     size = max(1, size)
     pages = max(1, math.ceil(total / size))
     page = min(max(1, page), pages)
     stage = case((Ticket.status.in_(AWAITING_STAFF), 0), (Ticket.status == WAITING, 1), else_=2)
-    rows = db.scalars(select(Ticket).where(*conditions)
-                      .order_by(stage, Ticket.last_customer_at.desc(), Ticket.id.desc())
+    order = [stage, Ticket.last_customer_at.desc(), Ticket.id.desc()]
+    if matched is not None:
+        order.insert(0, matched.c.rank)
+    rows = db.scalars(tickets(Ticket).where(*conditions).order_by(*order)
                       .offset((page - 1) * size).limit(size)
                       .options(selectinload(Ticket.customer), selectinload(Ticket.organisation)))
     return QueuePage(list(rows), total, page, pages, counts)
