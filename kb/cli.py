@@ -387,6 +387,7 @@ from kb import cli_drafts  # noqa: E402,F401  (its commands register themselves 
 from kb import cli_mail  # noqa: E402,F401  (`kb mail send`, `kb mail status`; creates the `mail` group)
 from kb import cli_mail_in  # noqa: E402,F401  (`kb mail receive`, `kb mail fetch`)
 from kb import cli_accounts  # noqa: E402,F401  (`kb org domain`, registered on `org`)
+from kb import cli_tickets  # noqa: E402,F401  (`kb tickets reindex`)
 
 
 def main() -> None:

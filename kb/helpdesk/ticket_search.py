@@ -123,3 +123,16 @@ def matches(db: Session, query: str) -> Subquery | None:
     tsquery = func.to_tsquery(literal_column("'simple'"), _tsquery(forms))
     return (select(TicketSearch.ticket_id.label("ticket_id"), (-func.ts_rank(vector, tsquery)).label("rank"))
             .where(vector.op("@@")(tsquery)).subquery("matched"))
+
+
+def reindex_database(database_url: str) -> int:
+    """`kb tickets reindex`: the search table rebuilt from every ticket in one transaction (its schema brought up
+    to date first); the number of tickets indexed."""
+    from kb.helpdesk.db import open_database
+
+    engine, sessions = open_database(database_url)
+    try:
+        with sessions.begin() as db:
+            return reindex(db)
+    finally:
+        engine.dispose()
