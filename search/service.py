@@ -253,7 +253,10 @@ class SearchService:
         supported language; `text` as given when no word needed it (a ticket's subject keeps both)."""
         allowed = AUDIENCES[audience]
         words = shared_dictionaries()
-        return fix_layout(text, lambda word: self._keyword.knows(word, allowed) or words.is_word(word), words.is_word)
+
+        def known(word: str) -> bool:  # (short words follow the rest: "yt" is a word of some dictionary too)
+            return self._keyword.knows(word, allowed) or (len(word) >= 3 and words.is_word(word))
+        return fix_layout(text, known, words.is_word)
 
     def _relevant(self, ranked: Ranking, candidates: Candidates, confident: bool, confidence: float, floor: float,
                   margin: float, share: float) -> int:
