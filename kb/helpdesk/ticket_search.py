@@ -1,6 +1,6 @@
 """Full-text search over tickets, for the desk's queue: a ticket's words analysed as the articles' keyword index
 analyses them (kb/text_analysis.py), stored in `ticket_search`, and searched with the database's own full-text
-index (SQLite FTS5, PostgreSQL's GIN over a tsvector; see ticket_search_models.py).
+index (SQLite FTS5, PostgreSQL's GIN over a stored tsvector; see ticket_search_models.py).
 
 A ticket's language is not known (customers mix them), so each word is stored in every form an analysis chain
 gives it (English stem, Russian stem, Ukrainian lemma, and as typed, folded): "принтеры" is stored as
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Subquery
 
 from kb.helpdesk.models import Ticket
-from kb.helpdesk.ticket_search_models import FTS_TABLE, TicketSearch
+from kb.helpdesk.ticket_search_models import FTS_TABLE, FTS_VECTOR, TicketSearch
 from kb.text_analysis import analyzer
 
 GROUPS = ("en", "ru", "uk", "any")  # the analysis chains a word is stored under ("any": folded, not stemmed)
@@ -118,8 +118,7 @@ def matches(db: Session, query: str) -> Subquery | None:
         return (text(f"SELECT rowid AS ticket_id, bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} "
                      f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=_sqlite_match(forms))
                 .columns(ticket_id=Integer, rank=Float).subquery("matched"))
-    # PostgreSQL: the expression the GIN index was created over, word for word (a bound 'simple' would not use it)
-    vector = func.to_tsvector(literal_column("'simple'"), TicketSearch.terms)
+    vector = literal_column(f"{TicketSearch.__tablename__}.{FTS_VECTOR}")  # PostgreSQL: the stored tsvector
     tsquery = func.to_tsquery(literal_column("'simple'"), _tsquery(forms))
     return (select(TicketSearch.ticket_id.label("ticket_id"), (-func.ts_rank(vector, tsquery)).label("rank"))
             .where(vector.op("@@")(tsquery)).subquery("matched"))
