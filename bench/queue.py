@@ -24,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -216,6 +217,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "kbqueue")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # (stopped: the PostgreSQL server is stopped too)
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
     if args.only in (None, "sqlite"):

@@ -1,4 +1,4 @@
-"""Ticket search on PostgreSQL (a GIN index over to_tsvector('simple', terms)): the same answers as on SQLite."""
+"""Ticket search on PostgreSQL (a GIN index over a stored tsvector): the same answers as on SQLite."""
 from __future__ import annotations
 
 import pytest

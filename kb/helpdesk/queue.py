@@ -104,7 +104,10 @@ def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: 
     order = [stage, Ticket.last_customer_at.desc(), Ticket.id.desc()]
     if matched is not None:
         order.insert(0, matched.c.rank)
-    rows = db.scalars(tickets(Ticket).where(*conditions).order_by(*order)
-                      .offset((page - 1) * size).limit(size)
-                      .options(selectinload(Ticket.customer), selectinload(Ticket.organisation)))
-    return QueuePage(list(rows), total, page, pages, counts)
+    # The page's ids first, sorted from the narrow index entries, then those tickets' whole rows: sorting whole
+    # rows (descriptions and all) took SQLite half a second at 100,000 tickets.
+    ids = list(db.scalars(tickets(Ticket.id).where(*conditions).order_by(*order)
+                          .offset((page - 1) * size).limit(size)))
+    rows = {t.id: t for t in db.scalars(select(Ticket).where(Ticket.id.in_(ids))
+                                        .options(selectinload(Ticket.customer), selectinload(Ticket.organisation)))}
+    return QueuePage([rows[i] for i in ids], total, page, pages, counts)

@@ -13,7 +13,7 @@ transaction; `reindex` rebuilds the whole table (`kb tickets reindex`).
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Iterable, Iterator
 
 from sqlalchemy import Float, Integer, delete, func, literal_column, select, text
@@ -35,7 +35,7 @@ def _chains():
     return {group: analyzer(group) for group in GROUPS}
 
 
-@cache
+@lru_cache(maxsize=200_000)  # bounded: error codes and names keep adding words
 def word_forms(word: str) -> tuple[str, ...]:
     """The forms a word is stored and searched as, one per analysis chain, without repeats; () for a stop word."""
     forms: dict[str, None] = {}

@@ -2,8 +2,8 @@
 
 The full-text index over it is the database's own, created by the migration (not by these models): on SQLite an
 FTS5 table, `ticket_search_fts`, kept in step with this table by triggers; on PostgreSQL a generated column
-`terms_vector` (`to_tsvector('simple', terms)`, stored) with a GIN index. The words are analysed before they are stored (stemmed, lemmatised, folded per
-language), so both databases only split them on spaces.
+`terms_vector` (`to_tsvector('simple', terms)`, stored) with a GIN index. The words are analysed before they are
+stored (stemmed, lemmatised, folded per language), so both databases only split them on spaces.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Ticket search: the tickets' analysed words with a full-text index, and the subject fixed for keyboard layout
+"""Ticket search: the tickets' analysed words with a full-text index, the subject fixed for keyboard layout, and
+indexes for the queue's filters and order
 
 Revision ID: 0017
 Revises: 0012
@@ -46,6 +47,12 @@ def _run(statements: dict[str, list[str]]) -> None:
 def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('subject_fixed', sa.String(length=200), nullable=False, server_default=''))
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_status_last_customer_at', ['status', 'last_customer_at', 'created_at'],
+                              unique=False)
+        batch_op.create_index('ix_tickets_category_status', ['category', 'status', 'last_customer_at'], unique=False)
+        batch_op.create_index('ix_tickets_agent_group_status', ['agent_group', 'status', 'last_customer_at'],
+                              unique=False)
     op.create_table('ticket_search',
     sa.Column('ticket_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('terms', sa.Text(), nullable=False),
@@ -59,4 +66,7 @@ def downgrade() -> None:
     _run({"sqlite": _SQLITE_DOWN, "postgresql": _POSTGRESQL_DOWN})
     op.drop_table('ticket_search')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        for name in ('ix_tickets_agent_group_status', 'ix_tickets_category_status',
+                     'ix_tickets_status_last_customer_at'):
+            batch_op.drop_index(name)
         batch_op.drop_column('subject_fixed')
