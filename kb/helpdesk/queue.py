@@ -87,16 +87,18 @@ def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: 
     conditions = _conditions(chosen, now)
     matched = matches(db, chosen.text) if chosen.text else None
 
-    def tickets(*columns):
+    def tickets(*columns, found=matched):
         query = select(*columns).select_from(Ticket)
-        return query.join(matched, matched.c.ticket_id == Ticket.id) if matched is not None else query
+        return query.join(found, found.c.ticket_id == Ticket.id) if found is not None else query
 
     counts = dict.fromkeys(STATUSES, 0)
-    for status, n in db.execute(tickets(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status)):
+    unranked = matches(db, chosen.text, ranked=False) if chosen.text else None  # (counting needs no scores)
+    for status, n in db.execute(tickets(Ticket.status, func.count(), found=unranked).where(*conditions)
+                                .group_by(Ticket.status)):
         counts[status] = n
     if chosen.status:
         conditions.append(Ticket.status == chosen.status)
-    total = db.scalar(tickets(func.count()).where(*conditions)) or 0
+    total = counts.get(chosen.status, 0) if chosen.status else sum(counts.values())  # (no second count)
     size = max(1, size)
     pages = max(1, math.ceil(total / size))
     page = min(max(1, page), pages)

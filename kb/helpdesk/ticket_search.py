@@ -108,19 +108,21 @@ def _tsquery(forms: list[tuple[str, ...]]) -> str:
     return " & ".join("(" + " | ".join(f"'{f}'" for f in word) + ")" for word in forms)
 
 
-def matches(db: Session, query: str) -> Subquery | None:
-    """The tickets matching `query` as a subquery (ticket_id, rank; a lower rank is better), or None when the
-    query has no searchable word (only stop words or punctuation)."""
+def matches(db: Session, query: str, ranked: bool = True) -> Subquery | None:
+    """The tickets matching `query` as a subquery (ticket_id, rank; a lower rank is better; 0 for all unless
+    `ranked`, for counting), or None when the query has no searchable word (only stop words or punctuation)."""
     forms = query_forms(query)
     if not forms:
         return None
     if db.get_bind().dialect.name == "sqlite":
-        return (text(f"SELECT rowid AS ticket_id, bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} "
+        rank = f"bm25({FTS_TABLE})" if ranked else "0.0"
+        return (text(f"SELECT rowid AS ticket_id, {rank} AS rank FROM {FTS_TABLE} "
                      f"WHERE {FTS_TABLE} MATCH :match").bindparams(match=_sqlite_match(forms))
                 .columns(ticket_id=Integer, rank=Float).subquery("matched"))
     vector = literal_column(f"{TicketSearch.__tablename__}.{FTS_VECTOR}")  # PostgreSQL: the stored tsvector
     tsquery = func.to_tsquery(literal_column("'simple'"), _tsquery(forms))
-    return (select(TicketSearch.ticket_id.label("ticket_id"), (-func.ts_rank(vector, tsquery)).label("rank"))
+    rank = -func.ts_rank(vector, tsquery) if ranked else literal_column("0.0")
+    return (select(TicketSearch.ticket_id.label("ticket_id"), rank.label("rank"))
             .where(vector.op("@@")(tsquery)).subquery("matched"))
 
 
