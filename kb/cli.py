@@ -371,6 +371,7 @@ from kb import cli_accounts  # noqa: E402,F401  (`kb org domain`, registered on 
 from kb import cli_tokens  # noqa: E402,F401  (`kb token`)
 from kb import cli_gaps  # noqa: E402,F401  (`kb gaps`)
 from kb import cli_sla  # noqa: E402,F401  (`kb sla refresh`, `kb sla report`)
+from kb import cli_tickets  # noqa: E402,F401  (`kb tickets reindex`)
 
 
 def main() -> None:

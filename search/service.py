@@ -26,7 +26,7 @@ from search.prepare import as_given, clean_query, is_searchable, prepare_query
 from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, one_version_each, preferred_languages,
                          rank, without_foreign_tail)
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
-from search.spelling import Vocabulary
+from search.spelling import Vocabulary, fix_layout
 
 
 
@@ -249,6 +249,17 @@ class SearchService:
         hits = self._hits(ranked, candidates, fused, category_p)
         return SearchResponse(text, hits, prepared.corrected, category, category_prob, confidence, confident,
                               prepared.suggested)
+
+    def fix_layout(self, text: str, audience: str = "internal") -> str:
+        """`text` with words typed in the wrong keyboard layout re-read ("ghbynth yt gtxfnftn" -> "принтер не
+        печатает") into words the audience's articles use or, with the spelling dictionaries, correct words of a
+        supported language; `text` as given when no word needed it (a ticket's subject keeps both)."""
+        allowed = AUDIENCES[audience]
+        words = shared_dictionaries()
+
+        def known(word: str) -> bool:  # (short words follow the rest: "yt" is a word of some dictionary too)
+            return self._keyword.knows(word, allowed) or (len(word) >= 3 and words.is_word(word))
+        return fix_layout(text, known, words.is_word)
 
     def _relevant(self, ranked: Ranking, candidates: Candidates, confident: bool, confidence: float, floor: float,
                   margin: float, share: float) -> int:

@@ -90,6 +90,7 @@ def file_ticket(user: User, subject: str, description: str, category: str, searc
                     notices=False)
     ticket = create_ticket(db(), user, subject, description, category, deflection=shown.record(),
                            predicted=shown.category or "", group=route_group(shown.category),
-                           idempotency_key=idempotency_key, rules=sla_rules())
+                           idempotency_key=idempotency_key, rules=sla_rules(),
+                           subject_fixed=current_app.extensions["kb.search"].fix_layout(subject))
     remember_language(user)  # the ticket's e-mail is written in the language it was filed in
     return ticket_filed(db(), ticket)

@@ -59,6 +59,18 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def compared(name: str | None, type_: str, _parent_names: dict) -> bool:
+    """Alembic's `include_name`: whether a table or index of the database is one the models describe. The
+    full-text index of ticket search is not (the migration creates it): on SQLite an FTS5 table and the tables
+    FTS5 keeps for it (the models cannot declare a virtual table), on PostgreSQL a generated tsvector column and
+    its GIN index (no portable column type)."""
+    from kb.helpdesk.ticket_search_models import FTS_INDEX, FTS_TABLE, FTS_VECTOR
+
+    if type_ == "table":
+        return not (name or "").startswith(FTS_TABLE)
+    return not ((type_ == "index" and name == FTS_INDEX) or (type_ == "column" and name == FTS_VECTOR))
+
+
 def _alembic_config(engine: Engine | None):
     from alembic.config import Config
 

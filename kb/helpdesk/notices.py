@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from kb.errors import NoticeError
 from kb.helpdesk.models import AGENT, CATEGORY_MAX, CUSTOMER_ROLES, Ticket, TicketEvent, User, utcnow
 from kb.helpdesk.notice_models import BODY_MAX, TITLE_MAX, Notice, NoticeTicket
+from kb.helpdesk.ticket_search import index_ticket
 
 EVENT_NOTICE_RESOLVED = "notice_resolved"  # a ticket event: a notice the ticket is attached to was resolved
 
@@ -153,5 +154,6 @@ def resolve_notice(db: Session, notice: Notice, by: User, resolution: str = "") 
         ticket.events.append(TicketEvent(kind=EVENT_NOTICE_RESOLVED, author_kind=AGENT, author=by, body=body,
                                          created_at=now))
         ticket.updated_at = now
+        index_ticket(db, ticket)
     db.flush()
     return tickets

@@ -16,6 +16,7 @@ from kb.helpdesk.models import (AGENT, CATEGORY_MAX, CUSTOMER, CUSTOMER_ROLES, D
                        EVENT_SUBMITTED, IDEMPOTENCY_KEY_MAX, IN_PROGRESS, MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX,
                        SUBMITTED, WAITING, CategoryChange, Ticket, TicketArticle, TicketEvent, User, utcnow)
 from kb.helpdesk.ticket_sla import SlaRules, prioritise, replied, status_moved
+from kb.helpdesk.ticket_search import index_ticket
 
 # Crockford's base32: no I, L, O or U, so a reference read over the phone is not misheard.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -46,12 +47,14 @@ def check_idempotency_key(key: str) -> str:
 
 def create_ticket(db: Session, customer: User, subject: str, description: str, category: str = "",
                   deflection: dict[str, Any] | None = None, predicted: str = "", group: str = "",
-                  idempotency_key: str | None = None, rules: SlaRules | None = None) -> Ticket:
-    """A new ticket in status `submitted`, with its first event. Text is stored as typed.
+                  idempotency_key: str | None = None, rules: SlaRules | None = None,
+                  subject_fixed: str = "") -> Ticket:
+    """A new ticket in status `submitted`, with its first event, in the ticket search. Text is stored as typed.
 
     `predicted` is the classifier's category for the text, `group` the agent group the routing rules chose,
     `idempotency_key` the client's name for the request that files it (see `file_once`), `rules` the priority and
-    SLA settings that predict its priority and start its clocks (None: the default priority, no clocks).
+    SLA settings that predict its priority and start its clocks (None: the default priority, no clocks),
+    `subject_fixed` the subject re-read in the right keyboard layout (kept only when it differs from `subject`).
     """
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
@@ -67,13 +70,14 @@ def create_ticket(db: Session, customer: User, subject: str, description: str, c
                     description=description, category=category[:CATEGORY_MAX], status=SUBMITTED,
                     predicted_category=(predicted or "")[:CATEGORY_MAX], agent_group=group or "",
                     deflection=deflection or {}, created_at=now, updated_at=now, last_customer_at=now,
-                    idempotency_key=idempotency_key)
+                    idempotency_key=idempotency_key,
+                    subject_fixed=subject_fixed[:SUBJECT_MAX] if subject_fixed.strip() != subject.strip() else "")
     ticket.events.append(TicketEvent(kind=EVENT_SUBMITTED, author_kind=CUSTOMER, author=customer,
                                      status_to=SUBMITTED, created_at=now))
     if rules is not None:
         prioritise(ticket, rules.predict(subject, description, ticket.category), rules)
     db.add(ticket)
-    db.flush()
+    index_ticket(db, ticket)
     return ticket
 
 
@@ -120,6 +124,8 @@ def set_status(db: Session, ticket: Ticket, status: str, author: User | None = N
     ticket.updated_at = event.created_at
     status_moved(ticket, status, event.created_at)
     db.flush()
+    if note:
+        index_ticket(db, ticket)
     return event
 
 
@@ -135,7 +141,7 @@ def add_reply(db: Session, ticket: Ticket, author: User, body: str, author_kind:
     replied(ticket, event)
     if author_kind == CUSTOMER and ticket.status in (WAITING, RESOLVED):
         set_status(db, ticket, IN_PROGRESS, author, CUSTOMER)
-    db.flush()
+    index_ticket(db, ticket)
     return event
 
 

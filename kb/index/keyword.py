@@ -1,4 +1,4 @@
-"""The Whoosh keyword index: schema, per-language analyzers, writing and querying. Whoosh is used only here.
+"""The Whoosh keyword index: schema, writing and querying. Whoosh's indexing is used only here.
 
 Whoosh scores a query by walking posting lists in Python, which grows with every matching document. So a build
 also writes the index's BM25F score of every (field, term, document) as a sparse matrix (`impacts.npz`,
@@ -9,15 +9,14 @@ Customers must learn nothing from internal articles, not even through the statis
 documents hold a term) or the words the index knows. So the documents of each audience are a Whoosh index of
 their own in the folder ('public', 'internal'), and the scores are stored per view: the public view
 (`impacts-public.npz`) is computed over the public documents alone, the full view (`impacts.npz`) over both, with
-the statistics of one index holding everything (Whoosh reads the two as one).
+the statistics of one index holding everything (Whoosh reads the two as one). The analysis chains per language
+live in kb/text_analysis.py (the help desk's ticket search uses them too).
 """
 from __future__ import annotations
 
 import json
 import pickle
-import re
 import shutil
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -26,101 +25,20 @@ import numpy as np
 from scipy import sparse
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter
 from whoosh.fields import ID, TEXT, Schema
-from whoosh.lang.stopwords import stoplists
 from whoosh.reading import MultiReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from kb.errors import IndexFormatError
 from kb.index.layout import KEYWORD_VIEWS
+# (FoldFilter and ScriptStemFilter stay importable here: indexes written before they moved name them by this module)
+from kb.text_analysis import LANG_GROUPS, FoldFilter, ScriptStemFilter, analyzer, lang_group  # noqa: F401
 
-# Field groups: every text field exists once per analyzer language. An article's text goes into the group
-# of its language; a query is analysed by every group and searched in all of them.
-LANG_GROUPS = ("en", "ru", "uk", "bg", "any")
 PARTITIONS = ("public", "internal")  # one Whoosh index per article audience; document numbers in this order
 # Stored views: which partitions each is computed over, and its files (scores, and what each column is).
 VIEWS = {"public": ("public",), "all": PARTITIONS}
 TEXT_FIELDS = {"title": 4.0, "questions": 3.0, "tags": 2.5, "heading": 1.5, "body": 1.0}
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-
-
-class ScriptStemFilter(Filter):
-    """Stems Latin-script words with the English stemmer and Cyrillic words with a Cyrillic-language stemmer, or,
-    for a language without a Snowball stemmer (Ukrainian, Bulgarian), with simplemma's lemmas (`cyrillic_lemmas`).
-
-    Help-center text mixes scripts ("VPN не подключается"), so the stemmer is chosen per token.
-    """
-
-    def __init__(self, cyrillic: str | None = None, latin: str | None = "english",
-                 cyrillic_lemmas: str | None = None) -> None:
-        self.cyrillic = cyrillic
-        self.latin = latin
-        self.cyrillic_lemmas = cyrillic_lemmas
-        self._stemmers: dict[str, object] = {}
-
-    def __getstate__(self) -> dict:
-        return {"cyrillic": self.cyrillic, "latin": self.latin, "cyrillic_lemmas": self.cyrillic_lemmas}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ScriptStemFilter) and self.__getstate__() == other.__getstate__()
-
-    def _stemmer(self, lang: str):
-        stemmer = self._stemmers.get(lang)
-        if stemmer is None:
-            import Stemmer
-            stemmer = self._stemmers[lang] = Stemmer.Stemmer(lang)
-        return stemmer
-
-    def __call__(self, tokens):
-        for token in tokens:
-            if not token.stopped:
-                if _CYRILLIC.search(token.text) and self.cyrillic_lemmas:
-                    import simplemma
-                    token.text = simplemma.lemmatize(token.text, lang=self.cyrillic_lemmas).lower()
-                else:
-                    lang = self.cyrillic if _CYRILLIC.search(token.text) else self.latin
-                    if lang:
-                        token.text = self._stemmer(lang).stemWord(token.text)
-            yield token
-
-
-class FoldFilter(Filter):
-    """Folds 'ё' to 'е' and strips accents, so spelling variants meet."""
-
-    def __call__(self, tokens):
-        for token in tokens:
-            text = token.text.replace("ё", "е")
-            if not text.isascii():
-                decomposed = unicodedata.normalize("NFD", text)
-                # Keep the Cyrillic short i (и + breve) intact: it is a letter of its own.
-                text = unicodedata.normalize("NFC", "".join(
-                    c for i, c in enumerate(decomposed)
-                    if not (unicodedata.combining(c) and not (c == "\u0306" and i and decomposed[i - 1] in "иИ"))))
-            token.text = text
-            yield token
-
-
-def analyzer(group: str):
-    tokens = RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | FoldFilter()
-    if group == "en":
-        return tokens | StopFilter(stoplist=stoplists["en"], minsize=1) | ScriptStemFilter(None, "english")
-    if group == "ru":
-        stop = frozenset(stoplists["en"]) | frozenset(stoplists["ru"])
-        return tokens | StopFilter(stoplist=stop, minsize=1) | ScriptStemFilter("russian", "english")
-    if group in ("uk", "bg"):  # lemmatize before folding: 'ї' and 'й' are letters of their own there
-        return (RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | StopFilter(stoplist=stoplists["en"], minsize=1)
-                | ScriptStemFilter(latin="english", cyrillic_lemmas=group) | FoldFilter())
-    return tokens | StopFilter(stoplist=stoplists["en"], minsize=1)
-
-
-def lang_group(lang: str) -> str:
-    base = lang.split("-", 1)[0].lower()
-    return base if base in LANG_GROUPS else "any"
 
 
 def build_schema() -> Schema:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from kb.helpdesk.db import compared
 from kb.helpdesk.models import Base
 
 config = context.config
@@ -18,7 +19,7 @@ def run_migrations_online() -> None:
         engine = make_engine(config.get_main_option("sqlalchemy.url") or load_settings().database_url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, include_name=compared)
         with context.begin_transaction():
             context.run_migrations()
 
