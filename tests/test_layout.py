@@ -73,3 +73,10 @@ def test_no_module_is_over_400_lines():
     sizes = {str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
              for folder in (*PACKAGES, "bench", "tests") for path in (ROOT / folder).rglob("*.py")}
     assert sizes and not {name: n for name, n in sizes.items() if n > 400}
+
+
+def test_no_script_folder_shadows_a_standard_module():
+    """`python bench/x.py` puts bench/ first on sys.path: a bench/queue.py there would replace the standard `queue`
+    for every import the script makes (multiprocessing, joblib...), and each benchmark would fail to start."""
+    names = {path.stem for folder in ("bench", "scripts") for path in (ROOT / folder).glob("*.py")}
+    assert names and not names & set(sys.stdlib_module_names)

@@ -116,7 +116,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     # A unique index rather than a constraint: added to an existing table without rebuilding it (SQLite).
     # The queue sorts and counts on these columns alone (covering indexes: kb/helpdesk/queue.py, bench/sla_queue.py,
-    # bench/queue.py): the running SLA clock, and the filters with the order (status, then the customer's last message;
+    # bench/desk_queue.py): the running SLA clock, and the filters with the order (status, then the customer's last message;
     # the age filter's created_at). No index of created_at alone: for "older than 7 days" (most tickets) SQLite took it
     # and read rows ten times slower.
     __table_args__ = (Index("uq_tickets_customer_id_idempotency_key", "customer_id", "idempotency_key", unique=True),

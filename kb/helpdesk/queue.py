@@ -161,7 +161,7 @@ def queue(db: Session, chosen: QueueFilter, page: int = 1, size: int = 25, now: 
         order.insert(0, matched.c.rank)
     # The page's ids first, sorted on the covering indexes' columns alone, then only those tickets' rows: sorting
     # whole rows (descriptions, deflections) of 100,000 tickets costs several times more (bench/sla_queue.py,
-    # bench/queue.py).
+    # bench/desk_queue.py).
     ids = list(db.scalars(tickets(Ticket.id).where(*conditions).order_by(*order)
                           .offset((page - 1) * size).limit(size)))
     rows = {t.id: t for t in db.scalars(select(Ticket).where(Ticket.id.in_(ids))

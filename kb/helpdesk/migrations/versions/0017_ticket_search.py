@@ -32,7 +32,7 @@ _SQLITE_UP = [
 _SQLITE_DOWN = ["DROP TRIGGER ticket_search_au", "DROP TRIGGER ticket_search_ad", "DROP TRIGGER ticket_search_ai",
                 "DROP TABLE ticket_search_fts"]
 # PostgreSQL: the tsvector stored beside the terms (ts_rank reads it instead of parsing every matching row's terms
-# again: 10 times faster at 100,000 tickets, bench/queue.py), with a GIN index.
+# again: 10 times faster at 100,000 tickets, bench/desk_queue.py), with a GIN index.
 _POSTGRESQL_UP = ["ALTER TABLE ticket_search ADD COLUMN terms_vector tsvector "
                   "GENERATED ALWAYS AS (to_tsvector('simple', terms)) STORED",
                   "CREATE INDEX ix_ticket_search_terms ON ticket_search USING gin (terms_vector)"]

@@ -1,4 +1,4 @@
-"""Ticket texts for bench/queue.py: subjects, descriptions and replies in English, Russian and Ukrainian, by category,
+"""Ticket texts for bench/desk_queue.py: subjects, descriptions and replies in English, Russian and Ukrainian, by category,
 combined at random (devices, places, times, error codes), a few subjects typed in the wrong keyboard layout."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The desk's queue page at 100,000 tickets, on SQLite and on PostgreSQL.
 
-    .venv/bin/python bench/queue.py [--tickets 100000] [--runs 30] [--work /tmp/kbqueue] [--only sqlite|postgresql]
+    .venv/bin/python bench/desk_queue.py [--tickets 100000] [--runs 30] [--work /tmp/kbqueue] [--only sqlite|postgresql]
 
 1. Seeds a database: 40 organisations, 2,000 customers, `--tickets` tickets filed over 180 days with realistic
    subjects and descriptions in English, Russian and Ukrainian (a third each; 1 in 50 subjects typed in the wrong
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.queue_texts import CATEGORIES, GROUPS, ticket_text  # noqa: E402
+from bench.desk_queue_texts import CATEGORIES, GROUPS, ticket_text  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 PASSWORD = "bench-password-1"
