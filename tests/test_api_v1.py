@@ -68,6 +68,9 @@ def routes(ref: str) -> list[tuple[str, str, dict | None, bool]]:
     return [("GET", "/tickets", None, False), ("GET", f"/tickets/{ref}", None, False),
             ("POST", f"/tickets/{ref}/reply", {"body": "Try turning it on"}, True),
             ("POST", f"/tickets/{ref}/status", {"status": IN_PROGRESS}, True),
+            ("POST", f"/tickets/{ref}/note", {"body": "Checked the spooler"}, True),
+            ("POST", f"/tickets/{ref}/owner", {"owner": AGENT}, True),
+            ("POST", f"/tickets/{ref}/priority", {"priority": "P2"}, True),
             ("GET", "/articles", None, False), ("GET", "/articles/printer-offline", None, False),
             ("GET", "/search?q=printer", None, False)]
 
@@ -114,7 +117,7 @@ def test_read_tokens_read_and_cannot_write(api_app, ref, tokens):
 def test_write_tokens_of_agents_and_admins_do_everything(api_app, ref, tokens, who):
     for method, path, body, writes in routes(ref):
         response = call(api_app, method, path, tokens[who], body)
-        assert response.status_code == (201 if path.endswith("/reply") else 200), (path, response.get_json())
+        assert response.status_code == (201 if path.endswith(("/reply", "/note")) else 200), (path, response.get_json())
 
 
 def test_revoked_tokens_and_deactivated_users_tokens_are_401(api_app, ref, tokens):

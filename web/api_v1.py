@@ -16,9 +16,11 @@ from sqlalchemy.orm import selectinload
 
 from kb.config import Settings
 from kb.errors import TicketError
+from kb.helpdesk.access import staff_can_see, visible_tickets
 from kb.helpdesk.api_tokens import authenticate_token, token_prefix
-from kb.helpdesk.models import (AGENT, CATEGORY_MAX, DESCRIPTION_MAX, GROUP_MAX, STATUS_LABELS, STATUSES, Ticket,
-                                TicketEvent)
+from kb.helpdesk.models import (AGENT, CATEGORY_MAX, DESCRIPTION_MAX, EVENT_ASSIGNED, GROUP_MAX, STATUS_LABELS,
+                                STATUSES, Ticket, TicketEvent)
+from kb.helpdesk.notes import staff_history
 from kb.helpdesk.replies import clean_reply
 from kb.helpdesk.tickets import add_reply, change_status, find_ticket, next_statuses, record_links
 from web.api_v1_spec import Api, ApiError, Param, error, openapi_document
@@ -63,30 +65,39 @@ def _person(user) -> dict[str, str] | None:
 
 def _summary(ticket: Ticket) -> dict[str, Any]:
     return {"ref": ticket.ref, "subject": ticket.subject, "status": ticket.status, "category": ticket.category,
-            "agent_group": ticket.agent_group, "customer": _person(ticket.customer),
+            "agent_group": ticket.agent_group, "owner": _person(ticket.owner), "priority": ticket.priority,
+            "sla_due_at": _iso(ticket.sla_due_at), "customer": _person(ticket.customer),
             "organisation": ticket.organisation.name if ticket.organisation else None,
             "created_at": _iso(ticket.created_at), "updated_at": _iso(ticket.updated_at),
             "last_customer_at": _iso(ticket.last_customer_at)}
 
 
 def _event_json(event: TicketEvent) -> dict[str, Any]:
-    return {"id": event.id, "kind": event.kind, "author_kind": event.author_kind, "author": _person(event.author),
-            "body": event.body, "status_from": event.status_from, "status_to": event.status_to,
-            "created_at": _iso(event.created_at)}
+    """An event of the history; kinds `note`, `priority` and `assigned` (with the owners before and after) are
+    staff-only."""
+    out = {"id": event.id, "kind": event.kind, "author_kind": event.author_kind, "author": _person(event.author),
+           "body": event.body, "status_from": event.status_from, "status_to": event.status_to,
+           "created_at": _iso(event.created_at)}
+    if event.kind == EVENT_ASSIGNED:
+        out.update(owner_from=_person(event.owner_from), owner_to=_person(event.owner_to))
+    return out
 
 
 def _ticket_json(ticket: Ticket) -> dict[str, Any]:
-    """A ticket as staff see it: with its whole history."""
+    """A ticket as staff see it: with its whole history, internal notes included, and its SLA due times."""
     return {**_summary(ticket), "description": ticket.description, "predicted_category": ticket.predicted_category,
+            "predicted_priority": ticket.predicted_priority,
+            "first_response_due": _iso(ticket.first_response_due), "resolution_due": _iso(ticket.resolution_due),
             "status_label": STATUS_LABELS.get(ticket.status, ticket.status),
             "next_statuses": list(next_statuses(ticket.status)),
-            "events": [_event_json(e) for e in ticket.events]}
+            "events": [_event_json(e) for e in staff_history(db(), ticket)]}
 
 
 def _staff_ticket(ref: str) -> Ticket:
-    """The ticket `ref` names, as the token's user may work it (agents and admins work every ticket), or 404."""
+    """The ticket `ref` names, if the token's user may work it (`desk_restrict_to_groups`: kb/helpdesk/access.py),
+    or 404 as if it did not exist."""
     found = find_ticket(db(), ref)
-    if found is None:
+    if found is None or not staff_can_see(current_app.config["KB_SETTINGS"], g.api_user, found):
         raise ApiError(404, f"there is no ticket {ref[:16]}")
     return found
 
@@ -103,12 +114,14 @@ def _staff_ticket(ref: str) -> Ticket:
 def list_tickets(data: dict[str, Any]):
     conditions = [getattr(Ticket, column) == data[name] for name, column in
                   (("status", "status"), ("category", "category"), ("group", "agent_group")) if data[name]]
+    conditions += visible_tickets(current_app.config["KB_SETTINGS"], g.api_user)
     if data["cursor"] is not None:
         if not data["cursor"].isdigit():
             raise ApiError(400, "cursor: not a cursor this API gave", "cursor")
         conditions.append(Ticket.id < int(data["cursor"]))
     rows = list(db().scalars(select(Ticket).where(*conditions).order_by(Ticket.id.desc()).limit(data["limit"] + 1)
-                             .options(selectinload(Ticket.customer), selectinload(Ticket.organisation))))
+                             .options(selectinload(Ticket.customer), selectinload(Ticket.organisation),
+                                      selectinload(Ticket.owner))))
     more = len(rows) > data["limit"]
     rows = rows[:data["limit"]]
     return jsonify(tickets=[_summary(t) for t in rows], next_cursor=str(rows[-1].id) if more else None)
@@ -181,3 +194,4 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 from web import api_v1_articles  # noqa: E402,F401  (the article and search endpoints, declared on API)
+from web import api_v1_desk  # noqa: E402,F401  (notes, owners and priorities, declared on API)
