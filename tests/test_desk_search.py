@@ -78,5 +78,6 @@ def test_queue_cells_name_their_column_for_the_phone_layout(desk_app):
     ref = file_ticket(signed_in(desk_app, "ann@acme.example"))
     page = signed_in(desk_app, AGENT).get("/desk/").get_data(as_text=True)
     row = re.search(rf'<tr data-ref="{ref}">.*?</tr>', page, re.DOTALL).group(0)
-    assert re.findall(r'<td data-label="([^"]+)"', row) == ["Ticket", "Customer", "Category", "Group", "Status",
-                                                            "Customer wrote", "Opened"]
+    assert re.findall(r'<td[^>]*\sdata-label="([^"]+)"', row) == [
+        "Ticket", "Customer", "Category", "Group", "Owner", "Priority", "Status", "SLA", "Customer wrote", "Opened"]
+    assert re.match(r'<td class="tick">', row.split("\n")[1].strip())  # the tick box: no label of its own
