@@ -16,21 +16,30 @@ and share: search/cutoff.py), confident
 share and shown share (top-3 AND the answer confident: the form lists the answer among its suggestions). For
 out-of-scope rows: the share answered confidently (the form would offer something wrong). It asserts nothing:
 it measures.
+
+With `--public-oos N`, N queries of each public data set (Banking77: online banking; Bitext: e-commerce; from
+`../shared/data` or `--data`) are searched the same way, in English: another business's customers, whose questions
+this IT help center does not answer. The few intents it does answer (an invoice, a forgotten password, how to
+reach support, payment methods: PUBLIC_ANSWERED) are left out before sampling. Reported: the share offered
+confidently, per data set, and the intents offered most.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.datasets import DEFAULT_DATA_DIR, load_queries  # noqa: E402
 from bench.multilingual import built_service, load_rows  # noqa: E402
 from bench.report import write_report  # noqa: E402
 from search.service import SearchService  # noqa: E402
@@ -38,6 +47,13 @@ from search.service import SearchService  # noqa: E402
 QUERIES = ROOT / "bench" / "data" / "dev_questions.jsonl"
 FORM_K = 3  # web/suggestions.py MAX_SUGGESTIONS
 ANSWERABLE = ("top1", "top3", "confident", "shown")
+# Public data sets' intents the sample help center does answer (articles on invoices, passwords, contacting support,
+# payment methods, signing in): their queries are not out of scope here.
+PUBLIC_ANSWERED = {
+    "banking77": {"passcode_forgotten"},
+    "bitext": {"check_invoice", "get_invoice", "contact_customer_service", "contact_human_agent",
+               "recover_password", "check_payment_methods", "payment_issue", "registration_problems"},
+}
 
 
 def outcome(service: SearchService, row: dict) -> dict:
@@ -86,10 +102,32 @@ def evaluate(service: SearchService, rows: list[dict]) -> dict:
     return {**tallies, "misses": misses}
 
 
-def run(model: str, work: Path, rows: list[dict]) -> dict:
+def public_out_of_scope(service: SearchService, per_set: int, data_dir: Path, seed: int = 7) -> dict:
+    """Per public data set: how many of `per_set` sampled queries (intents the help center answers left out) the
+    contact form would offer an article for confidently, and the intents offered most."""
+    figures = {}
+    for name, answered in PUBLIC_ANSWERED.items():
+        pool = [q for q in load_queries(name, data_dir) if q.intent not in answered]
+        sample = random.Random(seed).sample(pool, min(per_set, len(pool)))
+        service.prime([q.text for q in sample])
+        offered = Counter()
+        for query in sample:
+            response = service.search(query.text, k=FORM_K, lang="en",
+                                      cosine_margin=service.settings.suggest_cosine_margin,
+                                      score_share=service.settings.suggest_score_share)
+            if response.confident and response.hits:
+                offered[query.intent] += 1
+        figures[name] = {"queries": len(sample), "shown_confidently": round(sum(offered.values()) / len(sample), 3),
+                         "most_offered": offered.most_common(5)}
+    return figures
+
+
+def run(model: str, work: Path, rows: list[dict], public_oos: int = 0, data_dir: Path = DEFAULT_DATA_DIR) -> dict:
     service, _encoder, report, build_seconds = built_service(model, ROOT / "articles", work)
     started = time.perf_counter()
     result = evaluate(service, rows)
+    if public_oos:
+        result["public_out_of_scope"] = public_out_of_scope(service, public_oos, data_dir)
     result.update(build_seconds=round(build_seconds, 1), passages=report.passages, embedded=report.embedded,
                   search_seconds=round(time.perf_counter() - started, 1))
     return result
@@ -107,6 +145,9 @@ def print_table(results: dict) -> None:
                 else:
                     print(f"{model:24s} {axis + ':' + group:22s} {s['queries']:>4d}  {'':28s} "
                           f"{s['shown_confidently']:>18.3f}")
+        for name, figures in result.get("public_out_of_scope", {}).items():
+            print(f"{model:24s} {'public:' + name:22s} {figures['queries']:>4d}  {'':28s} "
+                  f"{figures['shown_confidently']:>18.3f}")
         print(f"{model:24s} build {result['build_seconds']} s ({result['embedded']} passages embedded), "
               f"{len(result['misses'])} rows not shown or out-of-scope shown (listed in the JSON)")
 
@@ -117,12 +158,15 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--work", type=Path, help="keep the indexes here (reused by the next run)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "deflection.json")
+    parser.add_argument("--public-oos", type=int, default=0, metavar="N",
+                        help="also search N queries of each public data set, out of scope here")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="Folder of the public data sets.")
     args = parser.parse_args()
     rows = load_rows(args.queries)
     results = {}
     with tempfile.TemporaryDirectory(prefix="kb-bench-deflection-") as tmp:
         for model in args.models:
-            results[model] = run(model, args.work or Path(tmp), rows)
+            results[model] = run(model, args.work or Path(tmp), rows, args.public_oos, args.data)
             print(f"{model}: {json.dumps(results[model]['all'])}", flush=True)
     print_table(results)
     write_report(args.out, results)
