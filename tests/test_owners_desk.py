@@ -170,7 +170,7 @@ def test_queue_views_counts_and_owner_column(desk_app, ref):
     for view, count in (("all", 3), ("mine", 1), ("unassigned", 2), ("group", 2)):
         assert re.search(rf'data-view="{view}"[^>]*>[^<]+<span class="count">{count}</span>', page), view
     mine = re.search(rf'<tr data-ref="{ref}">.*?</tr>', page, re.DOTALL).group(0)
-    assert '<td class="owner">Alex</td>' in mine
+    assert '<td class="owner" data-label="Owner">Alex</td>' in mine
     listed = alex.get("/desk/?view=mine").get_data(as_text=True)
     assert f'data-ref="{ref}"' in listed and f'data-ref="{other}"' not in listed
     unassigned = alex.get("/desk/?view=unassigned").get_data(as_text=True)

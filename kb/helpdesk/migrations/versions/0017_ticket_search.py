@@ -48,11 +48,13 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('subject_fixed', sa.String(length=200), nullable=False, server_default=''))
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_status_last_customer_at', ['status', 'last_customer_at', 'created_at'],
+        batch_op.create_index('ix_tickets_status_last_customer_at', ['status', 'last_customer_at', 'created_at',
+                                                                     'sla_due_at', 'owner_id', 'agent_group'],
                               unique=False)
-        batch_op.create_index('ix_tickets_category_status', ['category', 'status', 'last_customer_at'], unique=False)
-        batch_op.create_index('ix_tickets_agent_group_status', ['agent_group', 'status', 'last_customer_at'],
-                              unique=False)
+        batch_op.create_index('ix_tickets_category_status', ['category', 'status', 'sla_due_at', 'last_customer_at',
+                                                             'owner_id', 'agent_group'], unique=False)
+        batch_op.create_index('ix_tickets_agent_group_status', ['agent_group', 'status', 'sla_due_at',
+                                                                'last_customer_at', 'owner_id'], unique=False)
     op.create_table('ticket_search',
     sa.Column('ticket_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('terms', sa.Text(), nullable=False),
