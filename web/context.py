@@ -147,10 +147,6 @@ def init_app(app: Flask) -> None:
     from web.linkify import linkify
 
     app.add_template_filter(linkify)
-    # The customer's view of a ticket's history (templates/_macros.html `history`): internal notes left out.
-    from kb.helpdesk.notes import customer_events
-
-    app.add_template_global(customer_events)
 
     @app.context_processor
     def who() -> dict:

@@ -2,7 +2,8 @@
 
 A note is a TicketEvent of kind `note`, and not one of `Ticket.events` (models.py leaves notes out of that
 relationship): every reading of a ticket's history a customer gets (the tracker, the APIs, e-mail, drafts from
-tickets) sees none without filtering anything; `customer_events` filters again, for the templates. Only the desk
+tickets) sees none without filtering anything; `Ticket.customer_events` also leaves out the other staff-only
+events (models.STAFF_EVENTS). Only the desk
 reads them, through `staff_history`. A note is no reply: it changes neither `updated_at` (the clock of the
 waiting-on-customer reminder and auto-close) nor `last_customer_at`, and sends nothing.
 """
@@ -12,20 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from kb.errors import TicketError
-from kb.helpdesk.models import AGENT, DESCRIPTION_MAX, EVENT_NOTE, STAFF_EVENTS, Ticket, TicketEvent, User, utcnow
+from kb.helpdesk.models import AGENT, DESCRIPTION_MAX, EVENT_NOTE, Ticket, TicketEvent, User, utcnow
 
-__all__ = ["EVENT_NOTE", "add_note", "customer_events", "is_staff_only", "notes_of", "staff_history"]
-STAFF_ONLY_KINDS = frozenset(STAFF_EVENTS)
-
-
-def is_staff_only(event: TicketEvent) -> bool:
-    return event.kind in STAFF_ONLY_KINDS
-
-
-def customer_events(ticket: Ticket) -> list[TicketEvent]:
-    """The ticket's history as its customer may see it: every event but staff-only ones (internal notes, priority
-    changes): `Ticket.customer_events`."""
-    return ticket.customer_events
+__all__ = ["EVENT_NOTE", "add_note", "notes_of", "staff_history"]
 
 
 def notes_of(db: Session, ticket: Ticket) -> list[TicketEvent]:

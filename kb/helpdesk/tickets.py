@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from kb.errors import TicketError
-from kb.helpdesk.models import (AGENT, CATEGORY_MAX, CUSTOMER, CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_ASSIGNED, EVENT_REPLY, EVENT_STATUS,
+from kb.helpdesk.models import (AGENT, CATEGORY_MAX, CUSTOMER, CUSTOMER_ROLES, DESCRIPTION_MAX, EVENT_REPLY, EVENT_STATUS,
                        EVENT_SUBMITTED, IDEMPOTENCY_KEY_MAX, IN_PROGRESS, MANAGER, RESOLVED, STATUS_LABELS, STATUSES, SUBJECT_MAX,
                        SUBMITTED, WAITING, CategoryChange, Ticket, TicketArticle, TicketEvent, User, utcnow)
 from kb.helpdesk.ticket_sla import SlaRules, prioritise, replied, status_moved
@@ -23,7 +23,6 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REF_PREFIX = "KB-"
 REF_CHARS = 8
 ACTIVE = (SUBMITTED, IN_PROGRESS, WAITING)
-STAFF_ONLY_EVENTS = (EVENT_ASSIGNED,)  # lines of the history the customer never sees
 # A client's idempotency key: visible ASCII (a UUID, a token), no spaces.
 _KEY_RE = re.compile(r"[!-~]{1,%d}" % IDEMPOTENCY_KEY_MAX)
 
@@ -259,11 +258,6 @@ def ticket_dict(ticket: Ticket) -> dict[str, Any]:
         "events": [{"kind": e.kind, "author_kind": e.author_kind, "body": e.body, "status_from": e.status_from,
                     "status_to": e.status_to, "created_at": _iso(e.created_at)} for e in ticket.customer_events],
     }
-
-
-def customer_events(ticket: Ticket) -> list[TicketEvent]:
-    """The ticket's history as its customer sees it: without the staff-only lines (who owns it)."""
-    return [e for e in ticket.events if e.kind not in STAFF_ONLY_EVENTS]
 
 
 def _iso(moment: datetime | None) -> str | None:
