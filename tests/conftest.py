@@ -46,6 +46,29 @@ def _databases_closed_after_each_module():
     for engine in opened:
         engine.dispose()
 
+
+TEST_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    """Accounts made in this process hash their passwords with a cheap method: scrypt's few hundred milliseconds
+    a hash, times every account and sign-in of the suite, cost CI most of its time. Hashing and checking still run
+    for real (a stored hash names its method); test_portal_db checks production's scrypt (`production_hashing`)."""
+    from kb.helpdesk import accounts
+
+    real, accounts.HASH_METHOD = accounts.HASH_METHOD, TEST_HASH_METHOD
+    yield
+    accounts.HASH_METHOD = real
+
+
+@pytest.fixture
+def production_hashing(monkeypatch):
+    from kb.helpdesk import accounts
+
+    monkeypatch.setattr(accounts, "HASH_METHOD", "scrypt")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CATEGORIES = """\
@@ -163,8 +186,23 @@ def portal_index(tmp_path_factory) -> tuple[Settings, SearchService]:
     return settings, SearchService.load(settings.index_dir, settings, encoder)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """An SQLite file with every migration applied, made once: each test's database starts as a copy of it (the
+    app's own start-up then finds the schema current), instead of running all migrations again per test.
+    tests/test_portal_db.py runs the migrations themselves on fresh files."""
+    from kb.helpdesk.db import make_engine, upgrade
+
+    path = tmp_path_factory.mktemp("schema") / "kb.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection's close checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
-def portal_settings(portal_index, tmp_path: Path) -> Settings:
+def portal_settings(portal_index, migrated_sqlite: Path, tmp_path: Path) -> Settings:
+    shutil.copyfile(migrated_sqlite, tmp_path / "kb.sqlite3")
     return replace(portal_index[0], database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
                    secret_key_file=tmp_path / "secret_key", attachments_dir=tmp_path / "attachments")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from jinja2 import BytecodeCache
 from sqlalchemy import select
 
 from kb.helpdesk.accounts import add_organisation, add_user
@@ -22,9 +23,30 @@ PEOPLE = {
 }
 
 
+class SharedTemplates(BytecodeCache):
+    """Compiled templates kept for every app of the test process: each test's app would otherwise lex, parse and
+    compile every template it renders again (a quarter of a desk test's time). A bucket checks its template's
+    source checksum, so an edited template is compiled anew."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        code = self.codes.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = SharedTemplates()
+
+
 def make_app(settings: Settings, service: SearchService):
     app = create_app(settings, service)
     app.testing = True
+    app.jinja_env.bytecode_cache = TEMPLATES
     return app
 
 

@@ -58,7 +58,7 @@ def test_bad_database_url_is_a_clear_error():
         make_engine("not a url")
 
 
-def test_passwords_are_hashed_with_a_kdf_and_checked(people):
+def test_passwords_are_hashed_with_a_kdf_and_checked(production_hashing, people):
     with people() as db:
         ann = db.scalar(select(User).where(User.email == "ann@acme.example"))
         assert ann.password_hash.startswith("scrypt:") and "password-ann" not in ann.password_hash

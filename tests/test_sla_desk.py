@@ -91,11 +91,11 @@ def test_the_ticket_shows_the_prediction_both_clocks_and_a_breach(desk_app, ref)
         ticket = db.scalar(select(Ticket).where(Ticket.ref == ref))
         ticket.first_response_due = ticket.sla_due_at = utcnow() - timedelta(minutes=35, seconds=20)
     page = agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)
-    assert re.search(r'<dd class="sla sla-breached breached"><strong>SLA breached:</strong> breached 35 min ago',
+    assert re.search(r'<dd class="sla sla-breached breached"><strong>SLA breached:</strong> breached 3[5-9] min ago',
                      page)
     assert post(agent, f"/desk/tickets/{ref}/reply", {"body": "On my way", "action": "send"}).status_code == 302
     page = agent.get(f"/desk/tickets/{ref}").get_data(as_text=True)
-    assert re.search(r'<dd class="sla sla-late breached"><strong>SLA breached:</strong> met 35 min late', page)
+    assert re.search(r'<dd class="sla sla-late breached"><strong>SLA breached:</strong> met 3[5-9] min late', page)
 
 
 def test_the_queue_shows_priority_and_clock_and_filters_by_them(desk_app, ref):
