@@ -12,6 +12,10 @@ from anyascii import anyascii
 
 from kb.importers.records import Notice
 
+# Help centers are written in European languages and Cyrillic ones: guessing among these first keeps a short file
+# from being read as some far-off code page.
+LIKELY_ENCODINGS = ["utf_16", "cp1251", "koi8_r", "koi8_u", "cp866", "mac_cyrillic", "iso8859_5", "cp1252",
+                    "iso8859_15", "cp1250", "iso8859_2"]
 _NON_ID = re.compile(r"[^a-z0-9]+")
 
 
@@ -35,7 +39,7 @@ def read_text(path: Path, rel: str, notices: list[Notice]) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
+    best = from_bytes(raw, cp_isolation=LIKELY_ENCODINGS).best() or from_bytes(raw).best()
     encoding = best.encoding if best is not None else "latin-1"
     notices.append(Notice(rel, line, f"not UTF-8: read as {encoding} (check the converted text)"))
     return raw.decode(encoding, errors="replace")

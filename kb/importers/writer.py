@@ -74,7 +74,7 @@ class _Writer:
                  if f.relative_to(self.articles).as_posix() not in ours} if self.articles.is_dir() else set()
         taken |= {i for k, i in known.items() if k not in {p.key for p in self.site.pages}}
         ids: dict[str, str] = {}
-        for page in sorted(self.site.pages, key=lambda p: (p.key not in known, p.key)):
+        for page in sorted(self.site.pages, key=lambda p: (p.key not in known, p.key.count("/"), p.key)):
             if page.key in ids:
                 continue
             wanted = known.get(page.key)
