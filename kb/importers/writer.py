@@ -16,7 +16,7 @@ import yaml
 
 from kb.articles import normalise_alias
 from kb.importers.records import ImportSummary, Notice, Page, Site
-from kb.importers.sources import safe_id
+from kb.importers.sources import dump_yaml, safe_id
 
 ASSETS = "assets"  # the folder next to the articles that imported images and files go to
 STATE = ".import"  # per format, which source page became which article (hidden: kb check skips it)
@@ -57,6 +57,8 @@ class _Writer:
         self.summary.skipped.extend({"path": p, "reason": r} for p, r in site.skipped)
         self.state_file = articles / STATE / f"{site.format}.json"
         self.copied: dict[Path, str] = {}
+        self.found: dict[str, Path | None] = {}
+        self.root = site.root.resolve()
 
     def notice(self, page: Page, line: int, message: str) -> None:
         self.summary.notices.append(Notice(page.source, line, message))
@@ -119,6 +121,12 @@ class _Writer:
         return path[len(base):] or "/" if base and (path == base or path.startswith(base + "/")) else path
 
     def find_file(self, page: Page, path: str) -> Path | None:
+        key = (path if path.startswith("/") else posixpath.join(page.base_dir, path))
+        if key not in self.found:
+            self.found[key] = self._find_file(page, path)
+        return self.found[key]
+
+    def _find_file(self, page: Page, path: str) -> Path | None:
         root = self.site.root
         if path.startswith("/"):
             candidates = [root / r / self.strip_base(path).lstrip("/") for r in self.site.static_roots]
@@ -127,7 +135,7 @@ class _Writer:
         for candidate in candidates:
             try:
                 resolved = candidate.resolve()
-                resolved.relative_to(root.resolve())  # never a file outside the source
+                resolved.relative_to(self.root)  # never a file outside the source
             except (OSError, ValueError):
                 continue
             if resolved.is_file():
@@ -137,7 +145,7 @@ class _Writer:
     def copy_asset(self, source: Path) -> str:
         """The asset's path in the articles folder (copied once per run)."""
         if source not in self.copied:
-            rel = source.relative_to(self.site.root.resolve())
+            rel = source.relative_to(self.root)
             for root in self.site.static_roots:  # /static/img/a.png is served as /img/a.png: keep that shape
                 if root and rel.parts[:len(Path(root).parts)] == Path(root).parts:
                     rel = rel.relative_to(root)
@@ -277,8 +285,7 @@ class _Writer:
         self.summary.categories_added = list(added)
         if not self.dry_run:
             self.articles.mkdir(parents=True, exist_ok=True)
-            path.write_text(yaml.safe_dump({**existing, **added}, allow_unicode=True, sort_keys=False),
-                            encoding="utf-8")
+            path.write_text(dump_yaml({**existing, **added}), encoding="utf-8")
 
     def run(self) -> ImportSummary:
         outs = self.assign()
@@ -289,8 +296,7 @@ class _Writer:
             if not body.strip():
                 self.summary.skipped.append({"path": out.page.source, "reason": "no text in its body"})
                 continue
-            front = yaml.safe_dump(self.front_matter(out, questions), allow_unicode=True, sort_keys=False,
-                                   width=1000)
+            front = dump_yaml(self.front_matter(out, questions))
             state = self.write(self.articles / out.path, f"---\n{front}---\n\n{body.strip()}\n")
             getattr(self.summary, state).append(out.path)
             files[f"{out.page.key}|{out.page.lang}"] = out.path
