@@ -11,11 +11,12 @@ from indexer.render import render_markdown
 from kb.articles import normalise_alias
 from kb.check import load_help_center
 from kb.config import Settings
+from kb.helpdesk.accounts import add_staff
 from kb.index.links import asset_href, asset_paths
 from search.service import SearchService
 from tests.conftest import CATEGORIES, write_tree
 from tests.fakes import HashingEncoder
-from tests.portal import make_app
+from tests.portal import PASSWORD, add_people, make_app, sign_in
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -53,7 +54,7 @@ def test_images_load_lazily_with_alt_text_and_relative_files_are_stored_by_path(
     assert asset_paths(html) == {"assets/img/cat.png", "assets/files/m.pdf"}
 
 
-def test_files_and_aliases_of_internal_articles_stay_hidden(tmp_path: Path, migrated_sqlite: Path):
+def test_files_and_aliases_of_internal_articles_stay_hidden_from_customers(tmp_path: Path, migrated_sqlite: Path):
     root = write_tree(tmp_path / "articles", {
         "categories.yml": CATEGORIES,
         "vpn/public.md": article("Connect to the VPN", "vpn", "Open the client.\n\n![Client](../assets/client.png)",
@@ -71,7 +72,11 @@ def test_files_and_aliases_of_internal_articles_stay_hidden(tmp_path: Path, migr
     shutil.copyfile(migrated_sqlite, tmp_path / "kb.sqlite3")
     settings = replace(settings, database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
                        secret_key_file=tmp_path / "secret_key", attachments_dir=tmp_path / "attachments")
-    client = make_app(settings, SearchService.load(settings.index_dir, settings, encoder)).test_client()
+    app = make_app(settings, SearchService.load(settings.index_dir, settings, encoder))
+    add_people(app)
+    with app.extensions["kb.db"].begin() as session:
+        add_staff(session, "alex@desk.example", PASSWORD, "agent", "general", "Alex")
+    client = app.test_client()
     assert client.get("/files/assets/client.png").status_code == 200
     for hidden in ("/files/assets/keys.png", "/files/assets/unused.png", "/files/assets/page.html",
                    "/files/vpn/public.md"):
@@ -80,3 +85,9 @@ def test_files_and_aliases_of_internal_articles_stay_hidden(tmp_path: Path, migr
     assert (moved.status_code, moved.headers["Location"]) == (301, "/articles/public")
     assert client.get("/old/keys.html").status_code == 404
     assert client.post("/old/vpn.html").status_code in (404, 405)  # only reading is redirected
+    sign_in(client, "ann@acme.example")
+    assert client.get("/files/assets/keys.png").status_code == 404  # a customer, signed in
+    agent = app.test_client()
+    sign_in(agent, "alex@desk.example")
+    assert agent.get("/files/assets/keys.png").status_code == 200  # the desk shows internal articles' images
+    assert agent.get("/files/assets/unused.png").status_code == 404

@@ -12,6 +12,7 @@ from kb.articles import normalise_alias
 from kb.index.links import asset_paths
 from kb.index.records import IndexedArticle
 from web.article_html import article_url
+from web.context import current_user
 
 bp = Blueprint("article_files", __name__)
 
@@ -25,23 +26,33 @@ CONTENT_TYPES = {
 INLINE = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico", ".mp4", ".webm"}
 
 
-def _public() -> tuple[dict[str, str], set[str]]:
-    """(old address -> article id, files shown by a public article), worked out once per loaded index."""
-    articles: Mapping[str, IndexedArticle] = current_app.extensions["kb.search"].visible_articles("public")
-    cached = current_app.extensions.get("kb.article_files")
+def _shown(audience: str) -> tuple[dict[str, str], set[str]]:
+    """(old address -> article id, files its articles show) of what `audience` may read, worked out once per
+    loaded index."""
+    articles: Mapping[str, IndexedArticle] = current_app.extensions["kb.search"].visible_articles(audience)
+    cache = current_app.extensions.setdefault("kb.article_files", {})
+    cached = cache.get(audience)
     if cached is None or cached[0] is not articles:
         aliases = {alias: key for key, meta in sorted(articles.items()) for alias in meta.aliases}
         files = set().union(*(asset_paths(meta.html) for meta in articles.values())) if articles else set()
-        cached = (articles, aliases, files)
-        current_app.extensions["kb.article_files"] = cached
+        cached = cache[audience] = (articles, aliases, files)
     return cached[1], cached[2]
+
+
+def _may_see(name: str) -> bool:
+    """Customers get the files of public articles; staff those of internal articles too (the desk shows them)."""
+    if name in _shown("public")[1]:
+        return True
+    user = current_user()
+    return user is not None and user.is_staff and name in _shown("internal")[1]
 
 
 @bp.get("/files/<path:name>")
 def article_file(name: str):
-    """A file of the articles folder that a public article shows or links to; anything else is not found."""
+    """A file of the articles folder that an article the reader may see shows or links to; anything else is not
+    found."""
     suffix = posixpath.splitext(name)[1].lower()
-    if suffix not in CONTENT_TYPES or name not in _public()[1]:
+    if suffix not in CONTENT_TYPES or not _may_see(name):
         abort(404)
     root = current_app.config["KB_SETTINGS"].articles_dir
     response = send_from_directory(root.resolve(), name, mimetype=CONTENT_TYPES[suffix],
@@ -56,5 +67,5 @@ def alias_redirect() -> Response | None:
     """A permanent redirect when the request's address is an old address of a public article, else None."""
     if request.method not in ("GET", "HEAD"):
         return None
-    key = _public()[0].get(normalise_alias(request.path))
+    key = _shown("public")[0].get(normalise_alias(request.path))
     return redirect(article_url(key), 301) if key else None
