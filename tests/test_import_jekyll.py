@@ -45,7 +45,8 @@ def test_read_site_finds_posts_collections_and_pages_and_skips_the_rest():
     sources = {p.source: p for p in site.pages}
     assert set(sources) == {"_posts/2019-03-05-reset-password.md", "_posts/2020-01-10-billing.md",
                             "_posts/2020-02-01-new-plans.md", "_guides/setup/install.md", "_guides/admin/install.md",
-                            "_guides/windows-1251.md", "_guides/Сброс-пароля.md", "docs/faq.md"}
+                            "_guides/windows-1251.md", "_guides/Сброс-пароля.md", "docs/faq.md",
+                            "_drafts/vpn-setup.md"}
     assert ("README.md", "README") in site.skipped
     post = sources["_posts/2019-03-05-reset-password.md"]
     assert (post.url, post.category, post.tags) == ("/accounts/2019/03/05/reset-password.html", "accounts",
@@ -57,7 +58,7 @@ def test_read_site_finds_posts_collections_and_pages_and_skips_the_rest():
 
 def test_import_writes_articles_that_keep_what_the_site_had(imported):
     articles, summary = imported
-    assert (summary["imported"], summary["skipped"][0]["path"]) == (8, "README.md")
+    assert (summary["imported"], summary["skipped"][0]["path"]) == (9, "README.md")
     reset = article(articles, "accounts/reset-password.md")
     assert "aliases:\n- /help/accounts/2019/03/05/reset-password.html\n- /help/old-reset\n" in reset
     assert "tags:\n- password\n- login\n" in reset
@@ -68,6 +69,7 @@ def test_import_writes_articles_that_keep_what_the_site_had(imported):
     assert (articles / "assets/img/reset.png").read_bytes() == (SITE / "assets/img/reset.png").read_bytes()
     assert (articles / "assets/guides/setup/installer.png").is_file()  # a relative image beside its page
     assert "status: draft" in article(articles, "billing/new-plans.md")
+    assert "status: draft" in article(articles, "accounts/vpn-setup.md")  # from _drafts/
     assert "{{ customer.name }}" in article(articles, "billing/billing.md")
 
 
@@ -95,17 +97,17 @@ def test_faq_questions_broken_links_and_unsupported_liquid_are_reported(imported
 def test_running_again_updates_instead_of_duplicating(imported):
     articles, _ = imported
     again = import_site("jekyll", articles)
-    assert (again["imported"], again["updated"], again["unchanged"], again["assets_copied"]) == (0, 0, 8, 0)
+    assert (again["imported"], again["updated"], again["unchanged"], again["assets_copied"]) == (0, 0, 9, 0)
     reset = articles / "accounts/reset-password.md"
     reset.write_text(reset.read_text(encoding="utf-8").replace("two hours", "one hour"), encoding="utf-8")
     third = import_site("jekyll", articles)
     assert third["files"]["updated"] == ["accounts/reset-password.md"] and third["imported"] == 0
-    assert len(list(articles.rglob("*.md"))) == 8
+    assert len(list(articles.rglob("*.md"))) == 9
 
 
 def test_dry_run_writes_nothing(tmp_path: Path):
     summary = import_site("jekyll", tmp_path / "articles", "--dry-run")
-    assert summary["imported"] == 8 and summary["dry_run"]
+    assert summary["imported"] == 9 and summary["dry_run"]
     assert not (tmp_path / "articles").exists()
 
 
@@ -125,7 +127,7 @@ def test_existing_categories_and_articles_are_kept(tmp_path: Path):
 def test_human_summary(tmp_path: Path):
     code, output = kb("import", "jekyll", str(SITE), "--articles", str(tmp_path / "a"))
     assert code == 0
-    assert output.splitlines()[-1].startswith("imported 8 new, 0 updated, 0 unchanged, 2 skipped; 5 link(s) "
+    assert output.splitlines()[-1].startswith("imported 9 new, 0 updated, 0 unchanged, 2 skipped; 5 link(s) "
                                               "rewritten, 2 broken; 3 file(s) copied")
     assert "docs/faq.md:10: link to 'missing.md': no such page in the source; only its text is kept" in output
 

@@ -117,7 +117,7 @@ def read_site(root: Path) -> Site:
     for path in _files(root):
         rel = path.relative_to(root).as_posix()
         top = rel.split("/")[0]
-        if top == "_posts" or "/_posts/" in "/" + rel:
+        if top == "_posts" or "/_posts/" in "/" + rel or top == "_drafts":
             kind = "post"
         elif top.startswith("_") and top[1:] in collections:
             kind = "collection"
@@ -179,7 +179,8 @@ def _page(site: Site, path: Path, rel: str, kind: str, collections: dict[str, di
     addresses = ["/_posts/" + path.stem] if kind == "post" else []
     return Page(key=rel, source=rel, slug=safe_id(Path(permalink.rstrip("/")).name if permalink else slug_source),
                 title=title, category=category, body=body, body_line=body_line, url=url,
-                base_dir=posixpath.dirname(rel), lang=text(data.get("lang")), draft=data.get("published") is False,
+                base_dir=posixpath.dirname(rel), lang=text(data.get("lang")),
+                draft=data.get("published") is False or rel.startswith("_drafts/"),
                 description=text(data.get("description")) or text(data.get("excerpt")),
                 tags=texts(data.get("tags")), aliases=[a if a.startswith("/") else "/" + a
                                                        for a in texts(data.get("redirect_from"))],
