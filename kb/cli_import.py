@@ -26,7 +26,8 @@ def import_site(ctx: click.Context, format_name: str, source: Path, articles_dir
     from kb.importers import run_import
 
     settings = _settings(ctx, articles_dir=articles_dir)
-    summary = run_import(format_name, source, settings.articles_dir, dry_run=dry_run)
+    summary = run_import(format_name, source, settings.articles_dir, dry_run=dry_run,
+                         default_lang=settings.default_lang)
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2, sort_keys=True, ensure_ascii=False))
         return

@@ -11,7 +11,8 @@ from kb.importers.records import ImportSummary
 FORMATS = ("jekyll", "hugo", "mkdocs")
 
 
-def run_import(format_name: str, source: Path, articles: Path, dry_run: bool = False) -> ImportSummary:
+def run_import(format_name: str, source: Path, articles: Path, dry_run: bool = False,
+               default_lang: str = "en") -> ImportSummary:
     """Import the `format_name` site in `source` into the articles folder `articles`."""
     from kb.importers.writer import write_site
 
@@ -20,4 +21,4 @@ def run_import(format_name: str, source: Path, articles: Path, dry_run: bool = F
     if not source.is_dir():
         raise KbError(f"{source}: no such folder")
     site = importlib.import_module(f"kb.importers.{format_name}").read_site(source)
-    return write_site(site, articles, dry_run)
+    return write_site(site, articles, dry_run, default_lang)

@@ -50,8 +50,8 @@ class _Out:
 
 
 class _Writer:
-    def __init__(self, site: Site, articles: Path, dry_run: bool) -> None:
-        self.site, self.articles, self.dry_run = site, articles, dry_run
+    def __init__(self, site: Site, articles: Path, dry_run: bool, default_lang: str) -> None:
+        self.site, self.articles, self.dry_run, self.default_lang = site, articles, dry_run, default_lang
         self.summary = ImportSummary(site.format, str(site.root), str(articles), dry_run)
         self.summary.notices.extend(site.notices)
         self.summary.skipped.extend({"path": p, "reason": r} for p, r in site.skipped)
@@ -93,7 +93,7 @@ class _Writer:
             taken.add(wanted)
         outs = []
         for page in self.site.pages:
-            name = ids[page.key] + (f".{page.lang}" if page.lang else "")
+            name = ids[page.key] + (f".{page.lang}" if page.lang and page.lang != self.default_lang else "")
             outs.append(_Out(page, ids[page.key], f"{page.category}/{name}.md"))
         self.previous_files = state.get("files", {}) if isinstance(state, dict) else {}
         self.ids = ids
@@ -311,6 +311,7 @@ class _Writer:
         return self.summary
 
 
-def write_site(site: Site, articles: Path, dry_run: bool = False) -> ImportSummary:
-    """Write `site`'s pages into the articles folder `articles` (nothing with `dry_run`) and say what changed."""
-    return _Writer(site, articles, dry_run).run()
+def write_site(site: Site, articles: Path, dry_run: bool = False, default_lang: str = "en") -> ImportSummary:
+    """Write `site`'s pages into the articles folder `articles` (nothing with `dry_run`) and say what changed.
+    A page in another language than `default_lang` is written as `<id>.<lang>.md`."""
+    return _Writer(site, articles, dry_run, default_lang).run()
