@@ -8,7 +8,7 @@ import pytest
 
 from kb.importers.mkdocs import convert_blocks, page_url, read_site, walk_nav
 from kb.importers.records import Notice
-from tests.importing import FIXTURES, import_site, imported_portal
+from tests.importing import FIXTURES, import_site, imported_portal, kb
 
 SITE = FIXTURES / "mkdocs"
 
@@ -77,3 +77,15 @@ def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: P
     page = client.get("/articles/home").get_data(as_text=True)
     src = re.search(r'<img[^>]*src="([^"]+)"', page).group(1)
     assert client.get(src).mimetype == "image/png"
+
+
+def test_a_bad_configuration_or_an_empty_site_is_one_clear_error(tmp_path: Path):
+    site = tmp_path / "site"
+    site.mkdir()
+    code, output = kb("import", "mkdocs", str(site), "--articles", str(tmp_path / "articles"))
+    assert (code, output.strip().splitlines()[-1]) == (1, f"Error: {site}: no pages found; is it a mkdocs site? "
+                                                          "(see README, \"Moving from Jekyll, Hugo or MkDocs\")")
+    (site / "mkdocs.yml").write_text("site_name: x\nnav: [\n", encoding="utf-8")
+    code, output = kb("import", "mkdocs", str(site), "--articles", str(tmp_path / "articles"))
+    assert code == 1 and f"Error: {site / 'mkdocs.yml'}:3: cannot read the site's configuration" in output
+    assert not (tmp_path / "articles").exists()

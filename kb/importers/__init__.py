@@ -21,4 +21,7 @@ def run_import(format_name: str, source: Path, articles: Path, dry_run: bool = F
     if not source.is_dir():
         raise KbError(f"{source}: no such folder")
     site = importlib.import_module(f"kb.importers.{format_name}").read_site(source)
+    if not site.pages and not site.skipped:
+        raise KbError(f"{source}: no pages found; is it a {format_name} site? (see README, \"Moving from Jekyll, "
+                      "Hugo or MkDocs\")")
     return write_site(site, articles, dry_run, default_lang)

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from anyascii import anyascii
 
+from kb.errors import KbError
 from kb.importers.records import Notice
 
 # Help centers are written in European languages and Cyrillic ones: guessing among these first keeps a short file
@@ -66,7 +67,13 @@ def load_config(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     text = path.read_text(encoding="utf-8", errors="replace")
-    data = tomllib.loads(text) if path.suffix == ".toml" else yaml.load(text, Loader=_LenientLoader)
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.load(text, Loader=_LenientLoader)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise KbError(f"{where}: cannot read the site's configuration: "
+                      f"{getattr(exc, 'problem', None) or str(exc).splitlines()[0]}") from None
     return data if isinstance(data, dict) else {}
 
 
