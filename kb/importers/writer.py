@@ -164,7 +164,7 @@ class _Writer:
                     shutil.copyfile(source, target)
         return self.copied[source]
 
-    def rewrite(self, out: _Out, target: str, line: int, book: dict[str, _Out], text: str) -> str | None:
+    def rewrite(self, out: _Out, target: str, line: int, book: dict[str, _Out]) -> str | None:
         """The new target of one link or image, None to keep it, '' to keep only its text."""
         page = out.page
         bare = target[1:-1] if target.startswith("<") and target.endswith(">") else target
@@ -214,7 +214,7 @@ class _Writer:
                 questions.append(question.group(1))
 
             def inline(m: re.Match) -> str:
-                new = self.rewrite(out, m.group(2), where, book, m.group(0))
+                new = self.rewrite(out, m.group(2), where, book)
                 if new is None:
                     return m.group(0)
                 if new == "":
@@ -222,12 +222,12 @@ class _Writer:
                 return f"{m.group(1)}{new}{m.group(3)}"
 
             def html_src(m: re.Match) -> str:
-                new = self.rewrite(out, m.group(2), where, book, m.group(0))
+                new = self.rewrite(out, m.group(2), where, book)
                 return f"{m.group(1)}{new}{m.group(3)}" if new else m.group(0)
 
             reference = _REFERENCE.match(line.rstrip("\n"))
             if reference:
-                new = self.rewrite(out, reference.group(2), where, book, line)
+                new = self.rewrite(out, reference.group(2), where, book)
                 if new is not None:
                     lines[i] = f"{reference.group(1)}{new or '#'}{reference.group(3)}\n"
                 continue
@@ -304,6 +304,7 @@ class _Writer:
             if moved and moved != out.path and (self.articles / moved).is_file() and not self.dry_run:
                 (self.articles / moved).unlink()  # its category changed: the old file would be a duplicate
         self.categories()
+        self.summary.notices.sort(key=lambda n: (n.path, n.line))
         if not self.dry_run:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             self.state_file.write_text(json.dumps({"ids": self.ids, "files": files}, indent=1, sort_keys=True),
