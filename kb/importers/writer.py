@@ -21,7 +21,7 @@ from kb.importers.sources import dump_yaml, safe_id
 ASSETS = "assets"  # the folder next to the articles that imported images and files go to
 STATE = ".import"  # per format, which source page became which article (hidden: kb check skips it)
 FILE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico", ".pdf", ".zip", ".txt",
-                 ".csv", ".mp4", ".webm"}
+                 ".csv", ".mp4", ".webm", ".doc", ".docx", ".xls", ".xlsx", ".pptx", ".odt", ".ods"}
 _PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 # [text](target "title"), ![alt](target), and reference definitions `[id]: target`.
 _INLINE = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\]\()\s*(<[^>]*>|[^)\s]+)((?:\s+\"[^\"]*\")?\s*\))")
@@ -242,6 +242,8 @@ class _Writer:
             data["lang"] = page.lang
         if page.draft:
             data["status"] = "draft"
+        if page.audience:
+            data["audience"] = page.audience
         if page.description:
             data["description"] = page.description
         if page.tags:
