@@ -8,8 +8,8 @@ from pathlib import Path
 from kb.errors import KbError
 from kb.importers.records import ImportSummary
 
-FORMATS = ("jekyll", "hugo", "mkdocs", "zendesk")
-_README = {"zendesk": "Moving from Zendesk, Docusaurus or Obsidian"}
+FORMATS = ("jekyll", "hugo", "mkdocs", "zendesk", "docusaurus")
+_README = dict.fromkeys(("zendesk", "docusaurus", "obsidian"), "Moving from Zendesk, Docusaurus or Obsidian")
 
 
 def run_import(format_name: str, source: Path, articles: Path, dry_run: bool = False,
