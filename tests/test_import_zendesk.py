@@ -43,7 +43,8 @@ def test_body_links_and_attachments(tmp_path: Path):
     body = _Body(tmp_path, "https://hc.example.com", {"7"}, "articles.json#1", notices)
     html = ('<p><a href="https://hc.example.com/hc/en-us/articles/7-Title#part">one</a> '
             '<a href="https://other.example.com/x.png">two</a></p>\n<p><img src="/hc/article_attachments/5/a b.png">'
-            '</p>\n<p><a href="https://cdn.example.com/hc/article_attachments/6/gone.docx">doc</a></p><script>x</script>')
+            '</p>\n<p><a href="https://cdn.example.com/hc/article_attachments/6/gone.docx">doc</a></p>'
+            '<script>x</script>')
     out = body.convert(html)
     assert out == ("[one](/hc/articles/7#part) [two](https://other.example.com/x.png)\n\n"
                    "![](/attachments/5/a%20b.png)\n\n"

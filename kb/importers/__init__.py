@@ -8,7 +8,7 @@ from pathlib import Path
 from kb.errors import KbError
 from kb.importers.records import ImportSummary
 
-FORMATS = ("jekyll", "hugo", "mkdocs", "zendesk", "docusaurus")
+FORMATS = ("jekyll", "hugo", "mkdocs", "zendesk", "docusaurus", "obsidian")
 _README = dict.fromkeys(("zendesk", "docusaurus", "obsidian"), "Moving from Zendesk, Docusaurus or Obsidian")
 
 
