@@ -20,16 +20,16 @@ def imported(tmp_path: Path) -> tuple[Path, dict]:
 
 
 def test_wikilinks_embeds_callouts_and_tags(tmp_path: Path):
-    vault = _Vault(tmp_path, ["a/Note one.md", "b/Note one.md", "b/Other.md", "Сводка.md"], ["img/pic.png"])
+    vault = _Vault(tmp_path, ["a/Note one.md", "b/Note one.md", "b/Other.md", "Сводка.md"], ["img/pic.png", "doc.pdf"])
     notices: list[Notice] = []
     lines = ["[[Note one]] [[Other|see this]] [[Other#Big Heading]] [[#Local]]\n", "![[pic.png|300]] ![[Other]]\n",
-             "> [!note] Read me\n", "> body #tag-one\n", "> > [!danger]+\n", "[[Сводка]] [[Gone]] #2 `#no`\n",
+             "> [!note] Read me\n", "> body #tag-one\n", "> > [!danger]+\n", "![[doc.pdf]] [[Сводка]] [[Gone]] #2 `#no`\n",
              "## Heading #not\n", "```\n", "[[Inside]] #inside\n", "```\n"]
     out, tags = convert(lines, "b/Here.md", 3, vault, notices)
     assert "".join(out) == (
         "[Note one](/b/Note%20one.md) [see this](/b/Other.md) [Other > Big Heading](/b/Other.md#big-heading) "
         "[Local](#local)\n![pic](/img/pic.png) [Other](/b/Other.md)\n> **Read me**\n>\n> body #tag-one\n"
-        "> > **Danger**\n> >\n[Сводка](/%D0%A1%D0%B2%D0%BE%D0%B4%D0%BA%D0%B0.md) [Gone](/Gone.md) #2 `#no`\n"
+        "> > **Danger**\n> >\n[doc.pdf](/doc.pdf) [Сводка](/%D0%A1%D0%B2%D0%BE%D0%B4%D0%BA%D0%B0.md) [Gone](/Gone.md) #2 `#no`\n"
         "## Heading #not\n```\n[[Inside]] #inside\n```\n")
     assert tags == ["tag-one"]
     assert notices == [Notice("b/Here.md", 3, "[[Note one]] names 2 notes; linked to 'b/Note one.md'"),

@@ -19,6 +19,7 @@ _WIKILINK = re.compile(r"(!?)\[\[([^\[\]|#^]*)(?:#\^?([^\[\]|]*))?(?:\|([^\[\]]*
 _CALLOUT = re.compile(r"^((?:>\s*)+)\[!([\w-]+)\][+-]?\s*(.*)$")
 _TAG = re.compile(r"(?<![\w/#&`\]])#([\w/-]*[^\W\d][\w/-]*)")
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+_PICTURES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg"}
 _IMAGE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)(\))")
 
 
@@ -82,10 +83,10 @@ def convert(lines: list[str], rel: str, first_line: int, vault: _Vault, notices:
             if target is None:
                 target = name if is_file else name + ".md"  # the writer reports it, as any link to no page
             path = "/" + quote(target)
-            if embed and is_file:
+            if embed and is_file and posixpath.splitext(name)[1].lower() in _PICTURES:
                 alt = label if label and not label.isdigit() and not re.fullmatch(r"\d+x\d+", label) else ""
                 return f"![{alt or posixpath.splitext(posixpath.basename(name))[0]}]({path})"
-            if embed:
+            if embed and not is_file:
                 notices.append(Notice(rel, where, f"note embed ![[{name}]] is not supported; kept as a link"))
             anchor = f"#{slugify(heading)}" if heading else ""
             return f"[{label or (name + (' > ' + heading if heading else ''))}]({path}{anchor})"
