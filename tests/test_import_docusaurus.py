@@ -117,3 +117,8 @@ def test_an_unreadable_sidebar_is_reported_and_an_empty_site_is_an_error(tmp_pat
     code, output = kb("import", "docusaurus", str(site), "--articles", str(tmp_path / "articles"))
     assert code == 0 and "sidebars.js:1: cannot be read without running it (no exported object found); pages " \
                          "are placed by their folders" in output
+    (site / "sidebars.js").unlink()
+    (site / "sidebars.json").write_text('{"docs": [{"type": "category", "label": "Basics", "items": ["a"]}]}',
+                                        encoding="utf-8")
+    code, output = kb("import", "docusaurus", str(site), "--articles", str(tmp_path / "articles"))
+    assert code == 0 and (tmp_path / "articles" / "basics" / "a.md").is_file()

@@ -119,3 +119,27 @@ def test_an_empty_folder_or_bad_json_is_one_clear_error(tmp_path: Path):
     code, output = kb("import", "zendesk", str(site), "--articles", str(tmp_path / "articles"))
     assert code == 1 and f"Error: {site / 'articles.json'}: not the Help Center API's JSON" in output
     assert not (tmp_path / "articles").exists()
+
+
+def test_translations_json_and_articles_without_a_known_section(tmp_path: Path):
+    site = tmp_path / "export"
+    site.mkdir()
+    (site / "articles.json").write_text(
+        '{"articles": [{"id": 1, "section_id": 9, "title": "Reset a password", "body": "<p>Click reset.</p>", '
+        '"locale": "en-us", "source_locale": "en-us", "html_url": "https://hc.example.com/hc/en-us/articles/1-Reset",'
+        ' "draft": false, "label_names": ["password"], "user_segment_id": null}]}', encoding="utf-8")
+    (site / "translations.json").write_text(
+        '{"translations": [{"id": 11, "source_id": 1, "source_type": "Article", "locale": "uk", "title": '
+        '"Скинути пароль", "body": "<p>Натисніть <a href=\\"/hc/uk/articles/1\\">тут</a>.</p>", "draft": true, '
+        '"html_url": "https://hc.example.com/hc/uk/articles/1-Reset"}, {"id": 12, "source_id": 5, '
+        '"source_type": "Article", "locale": "uk", "title": "x", "body": "y"}]}', encoding="utf-8")
+    read = read_site(site)
+    pages = {p.lang: p for p in read.pages}
+    assert sorted(pages) == ["en", "uk"] and pages["uk"].key == pages["en"].key == "articles/1"
+    assert (pages["uk"].title, pages["uk"].draft, pages["uk"].tags) == ("Скинути пароль", True, ["password"])
+    assert pages["uk"].body == "Натисніть [тут](/hc/articles/1).\n"
+    assert pages["en"].category == "general"
+    assert Notice("articles.json#1", 1, "section 9 is not in sections.json; the article goes to 'general'") \
+        in read.notices
+    assert Notice("translations.json", 1, "translation 12 of article 5: the article is not in the export") \
+        in read.notices

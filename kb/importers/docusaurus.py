@@ -204,7 +204,8 @@ def _sidebar(root: Path, site: Site) -> tuple[dict[str, tuple[str, str]], dict[s
     if path is None:
         return found, folders
     try:
-        sidebars = object_literal(path.read_text(encoding="utf-8", errors="replace"))
+        source = path.read_text(encoding="utf-8", errors="replace")
+        sidebars = json5.loads(source) if path.suffix == ".json" else object_literal(source)
     except ValueError as exc:
         site.notices.append(Notice(path.name, 1, f"cannot be read without running it ({str(exc).splitlines()[0]});"
                                                  " pages are placed by their folders"))

@@ -25,7 +25,7 @@ _ARTICLE_URL = re.compile(r"^(?:https?://[^/]+)?/hc/(?:[A-Za-z]{2,3}(?:-[A-Za-z0
                           r"[^?#]*(?:\?[^#]*)?(#.*)?$")
 _ATTACHMENT_URL = re.compile(r"/(?:hc/)?article_attachments/(\d+)(?:/([^/?#]+))?")
 _TOKEN_URL = re.compile(r"/attachments/token/[^/]+/?$")
-_URL_ATTR = re.compile(r"(\b(?:href|src)\s*=\s*)([\"'])(.*?)\2", re.I | re.S)
+_URL_ATTR = re.compile(r"((?<![\w-])(?:href|src)\s*=\s*)([\"'])(.*?)\2", re.I | re.S)
 _LOST = re.compile(r"<(iframe|script|video|audio|object|embed|form)\b", re.I)
 
 
