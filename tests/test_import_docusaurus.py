@@ -22,10 +22,12 @@ def imported(tmp_path: Path) -> tuple[Path, dict]:
 def test_admonitions_become_blockquotes_and_mdx_is_reported():
     notices: list[Notice] = []
     lines = ["import X from '@theme/X';\n", "::::warning Careful now\n", "First.\n", ":::note\n", "Inner.\n",
-             ":::\n", "::::\n", "After <X prop={1} />.\n", "```jsx\n", "<Y />\n", "import y\n", "```\n",
+             ":::\n", "::::\n", "After <X prop={1} /> `<Code />`.\n", "```jsx\n", "<Y />\n", "import y\n",
+             "```\n",
              ":::tip[Untitled? no]\n", "Tip.\n", ":::\n"]
     out = "".join(convert_admonitions(lines, "docs/p.mdx", 4, notices))
-    assert out == ("> **Careful now**\n>\n> First.\n> > **Note**\n> >\n> > Inner.\n\nAfter <X prop={1} />.\n"
+    assert out == ("> **Careful now**\n>\n> First.\n> > **Note**\n> >\n> > Inner.\n\n"
+                   "After <X prop={1} /> `<Code />`.\n"
                    "```jsx\n<Y />\nimport y\n```\n> **Untitled? no**\n>\n> Tip.\n\n")
     assert notices == [Notice("docs/p.mdx", 4, "MDX 'import' line dropped"),
                        Notice("docs/p.mdx", 11, "JSX component <X> is not supported; kept as text")]

@@ -45,7 +45,7 @@ def convert_admonitions(lines: list[str], rel: str, first_line: int, notices: li
                 notices.append(Notice(rel, where, f"MDX '{line.split()[0]}' line dropped"))
                 i += 1
                 continue
-            for component in ([] if code else dict.fromkeys(_JSX.findall(line))):
+            for component in ([] if code else dict.fromkeys(_JSX.findall(re.sub(r"`[^`]*`", "", line)))):
                 notices.append(Notice(rel, where, f"JSX component <{component}> is not supported; kept as text"))
             out.append(line)
             i += 1
