@@ -1,5 +1,5 @@
-"""`kb import FORMAT SOURCE`: articles from a Jekyll, Hugo or MkDocs site (the work is in kb/importers/).
-Registers itself on `kb`, which imports this module."""
+"""`kb import FORMAT SOURCE`: articles from a Jekyll, Hugo, MkDocs or Docusaurus site, a Zendesk Guide export
+or an Obsidian vault (the work is in kb/importers/). Registers itself on `kb`, which imports this module."""
 from __future__ import annotations
 
 import json

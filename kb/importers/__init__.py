@@ -8,7 +8,8 @@ from pathlib import Path
 from kb.errors import KbError
 from kb.importers.records import ImportSummary
 
-FORMATS = ("jekyll", "hugo", "mkdocs")
+FORMATS = ("jekyll", "hugo", "mkdocs", "zendesk", "docusaurus", "obsidian")
+_README = dict.fromkeys(("zendesk", "docusaurus", "obsidian"), "Moving from Zendesk, Docusaurus or Obsidian")
 
 
 def run_import(format_name: str, source: Path, articles: Path, dry_run: bool = False,
@@ -22,6 +23,6 @@ def run_import(format_name: str, source: Path, articles: Path, dry_run: bool = F
         raise KbError(f"{source}: no such folder")
     site = importlib.import_module(f"kb.importers.{format_name}").read_site(source)
     if not site.pages and not site.skipped:
-        raise KbError(f"{source}: no pages found; is it a {format_name} site? (see README, \"Moving from Jekyll, "
-                      "Hugo or MkDocs\")")
+        section = _README.get(format_name, "Moving from Jekyll, Hugo or MkDocs")
+        raise KbError(f"{source}: no pages found; is it a {format_name} site? (see README, \"{section}\")")
     return write_site(site, articles, dry_run, default_lang)

@@ -38,6 +38,7 @@ class Page:
     tags: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)  # other old addresses (redirects the old site had)
     addresses: list[str] = field(default_factory=list)  # more paths other pages may link to it by
+    audience: str = ""  # empty: kb's default (public); 'internal' keeps it for staff
 
 
 @dataclass

@@ -21,8 +21,8 @@ from kb.importers.sources import dump_yaml, safe_id
 ASSETS = "assets"  # the folder next to the articles that imported images and files go to
 STATE = ".import"  # per format, which source page became which article (hidden: kb check skips it)
 FILE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico", ".pdf", ".zip", ".txt",
-                 ".csv", ".mp4", ".webm"}
-_PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
+                 ".csv", ".mp4", ".webm", ".doc", ".docx", ".xls", ".xlsx", ".pptx", ".odt", ".ods"}
+_PAGE_SUFFIXES = (".md", ".mdx", ".markdown", ".html", ".htm")
 # [text](target "title"), ![alt](target), and reference definitions `[id]: target`.
 _INLINE = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\]\()\s*(<[^>]*>|[^)\s]+)((?:\s+\"[^\"]*\")?\s*\))")
 _REFERENCE = re.compile(r"^( {0,3}\[[^\]]+\]:\s*)(<[^>]*>|\S+)(.*)$")
@@ -190,7 +190,7 @@ class _Writer:
         found_out = next((book[k] for k in keys if k in book), None)
         if found_out is None:
             self.summary.links_broken += 1
-            if path.endswith(".md"):
+            if path.endswith((".md", ".mdx")):
                 self.notice(page, line, f"link to '{bare}': no such page in the source; only its text is kept")
                 return ""
             self.notice(page, line, f"link to '{bare}': no such page in the source; kept as written")
@@ -242,6 +242,8 @@ class _Writer:
             data["lang"] = page.lang
         if page.draft:
             data["status"] = "draft"
+        if page.audience:
+            data["audience"] = page.audience
         if page.description:
             data["description"] = page.description
         if page.tags:
