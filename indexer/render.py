@@ -1,79 +1,8 @@
 """Markdown to sanitised HTML, with heading anchors and links between articles stored by article id
-(kb.index.links), never as web addresses."""
+(kb.index.links), never as web addresses. The renderer itself lives in the core (kb/markdown_html.py), which
+community posts share."""
 from __future__ import annotations
 
-import re
-from html import escape, unescape
-from typing import Callable
+from kb.markdown_html import UNLINK, Renderer, render_markdown
 
-import markdown
-import nh3
-
-from kb.sections import slugify
-
-_HREF_RE = re.compile(r'href="([^"]+)"')
-_LINK_RE = re.compile(r'<a\b[^>]*?\bhref="([^"]+)"[^>]*>(.*?)</a>', re.S)
-_IMG_RE = re.compile(r'<img\b[^>]*?\bsrc="([^"]+)"[^>]*>')
-_ALT_RE = re.compile(r'\balt="([^"]*)"')
-# What `resolve_link` returns for a link that must not be one: the link's text stays, as plain text.
-UNLINK = ""
-_ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2",
-                 "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "span", "strong",
-                 "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"}
-_ALLOWED_ATTRS = {"*": {"id", "class"}, "a": {"href", "title"}, "img": {"src", "alt", "title"},
-                  "td": {"align"}, "th": {"align"}, "ol": {"start"}}
-
-
-class Renderer:
-    """One Markdown parser reused for many articles (building a parser costs more than a short article)."""
-
-    def __init__(self) -> None:
-        self._md = markdown.Markdown(extensions=["toc", "tables", "fenced_code", "sane_lists"],
-                                     extension_configs={"toc": {"slugify": lambda text, sep: slugify(text)}})
-
-    def render(self, body: str, resolve_link: Callable[[str], str | None]) -> str:
-        self._md.reset()
-        return _finish(self._md.convert(body), resolve_link)
-
-
-def render_markdown(body: str, resolve_link: Callable[[str], str | None]) -> str:
-    """HTML that is safe to show: no script, no event handlers, no javascript: links.
-
-    `resolve_link(target)` maps a relative .md link to its stored target (kb.index.links.article_href), None to
-    leave it as written, or UNLINK to keep only the link's text (a link to an article the page's readers may not
-    see).
-    """
-    return Renderer().render(body, resolve_link)
-
-
-def _finish(html: str, resolve_link: Callable[[str], str | None]) -> str:
-    # Cleaned first: links written as raw HTML come out in the same form as Markdown's, so none slips past below.
-    html = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS,
-                     url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener noreferrer")
-    resolved: dict[str, str | None] = {}
-
-    def resolve(href: str) -> str | None:
-        path = unescape(href).partition("#")[0]
-        if not path.endswith(".md") or "://" in path:
-            return None
-        if path not in resolved:
-            resolved[path] = resolve_link(path)
-        return resolved[path]
-
-    def unlink(match: re.Match) -> str:
-        return match.group(2) if resolve(match.group(1)) == UNLINK else match.group(0)
-
-    def unlink_image(match: re.Match) -> str:
-        if resolve(match.group(1)) != UNLINK:
-            return match.group(0)
-        alt = _ALT_RE.search(match.group(0))
-        return alt.group(1) if alt else ""
-
-    def rewrite(match: re.Match) -> str:
-        url = resolve(match.group(1))
-        if url:
-            anchor = unescape(match.group(1)).partition("#")[2]
-            return f'href="{escape(url)}{"#" + escape(anchor) if anchor else ""}"'
-        return match.group(0)
-
-    return _HREF_RE.sub(rewrite, _IMG_RE.sub(unlink_image, _LINK_RE.sub(unlink, html)))
+__all__ = ["UNLINK", "Renderer", "render_markdown"]

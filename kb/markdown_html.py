@@ -1,0 +1,124 @@
+"""Markdown to sanitised HTML (python-markdown, then nh3), for articles and for community posts.
+
+Articles keep heading anchors, images and links between articles stored by article id (kb.index.links), never
+as web addresses; indexer/render.py builds them with `Renderer`. Posts are what customers write: no raw HTML, no
+images (an image becomes a link to it), headings demoted below the page's own, links marked `nofollow ugc`.
+"""
+from __future__ import annotations
+
+import re
+from html import escape, unescape
+from typing import Callable
+
+import markdown
+import nh3
+
+from kb.sections import slugify
+
+_HREF_RE = re.compile(r'href="([^"]+)"')
+_LINK_RE = re.compile(r'<a\b[^>]*?\bhref="([^"]+)"[^>]*>(.*?)</a>', re.S)
+_IMG_RE = re.compile(r'<img\b[^>]*?\bsrc="([^"]+)"[^>]*>')
+_ALT_RE = re.compile(r'\balt="([^"]*)"')
+# What `resolve_link` returns for a link that must not be one: the link's text stays, as plain text.
+UNLINK = ""
+_ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2",
+                 "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "span", "strong",
+                 "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"}
+_ALLOWED_ATTRS = {"*": {"id", "class"}, "a": {"href", "title"}, "img": {"src", "alt", "title"},
+                  "td": {"align"}, "th": {"align"}, "ol": {"start"}}
+_URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+
+class Renderer:
+    """One Markdown parser reused for many articles (building a parser costs more than a short article)."""
+
+    def __init__(self) -> None:
+        self._md = markdown.Markdown(extensions=["toc", "tables", "fenced_code", "sane_lists"],
+                                     extension_configs={"toc": {"slugify": lambda text, sep: slugify(text)}})
+
+    def render(self, body: str, resolve_link: Callable[[str], str | None]) -> str:
+        self._md.reset()
+        return _finish(self._md.convert(body), resolve_link)
+
+
+def render_markdown(body: str, resolve_link: Callable[[str], str | None]) -> str:
+    """HTML that is safe to show: no script, no event handlers, no javascript: links.
+
+    `resolve_link(target)` maps a relative .md link to its stored target (kb.index.links.article_href), None to
+    leave it as written, or UNLINK to keep only the link's text (a link to an article the page's readers may not
+    see).
+    """
+    return Renderer().render(body, resolve_link)
+
+
+def _finish(html: str, resolve_link: Callable[[str], str | None]) -> str:
+    # Cleaned first: links written as raw HTML come out in the same form as Markdown's, so none slips past below.
+    html = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS,
+                     url_schemes=_URL_SCHEMES, link_rel="noopener noreferrer")
+    resolved: dict[str, str | None] = {}
+
+    def resolve(href: str) -> str | None:
+        path = unescape(href).partition("#")[0]
+        if not path.endswith(".md") or "://" in path:
+            return None
+        if path not in resolved:
+            resolved[path] = resolve_link(path)
+        return resolved[path]
+
+    def unlink(match: re.Match) -> str:
+        return match.group(2) if resolve(match.group(1)) == UNLINK else match.group(0)
+
+    def unlink_image(match: re.Match) -> str:
+        if resolve(match.group(1)) != UNLINK:
+            return match.group(0)
+        alt = _ALT_RE.search(match.group(0))
+        return alt.group(1) if alt else ""
+
+    def rewrite(match: re.Match) -> str:
+        url = resolve(match.group(1))
+        if url:
+            anchor = unescape(match.group(1)).partition("#")[2]
+            return f'href="{escape(url)}{"#" + escape(anchor) if anchor else ""}"'
+        return match.group(0)
+
+    return _HREF_RE.sub(rewrite, _IMG_RE.sub(unlink_image, _LINK_RE.sub(unlink, html)))
+
+
+# --- posts -------------------------------------------------------------------------------------------------------
+
+# No headings at all: h1-h6 become h4-h6 below (a post never outranks the page's h1-h3); no img, no id (a post
+# must not take over the page's anchors).
+_POST_TAGS = {"a", "b", "blockquote", "br", "code", "del", "em", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol",
+              "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"}
+_POST_ATTRS = {"a": {"href", "title"}, "td": {"align"}, "th": {"align"}, "ol": {"start"}}
+_HEADING_RE = re.compile(r"<(/?)h([1-6])\b")
+_POST_IMG_RE = re.compile(r"<img\b[^>]*>")
+_SRC_RE = re.compile(r'\bsrc="([^"]*)"')
+
+
+def _escape_html(md: markdown.Markdown) -> None:
+    """Raw HTML in a post is shown as typed, never interpreted."""
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+
+
+def _image_as_link(match: re.Match) -> str:
+    src = _SRC_RE.search(match.group(0))
+    alt = _ALT_RE.search(match.group(0))
+    text = (alt.group(1) if alt else "") or (src.group(1) if src else "")
+    return f'<a href="{src.group(1)}">{text}</a>' if src else text
+
+
+def _demote(match: re.Match) -> str:
+    return f"<{match.group(1)}h{min(int(match.group(2)) + 3, 6)}"
+
+
+def render_post(body: str) -> str:
+    """A community post's HTML: Markdown without raw HTML, images as links, headings demoted to h4-h6, links
+    `rel="nofollow ugc"` and only http(s)/mailto."""
+    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"])
+    _escape_html(md)
+    html = md.convert(body)
+    html = _HEADING_RE.sub(_demote, _POST_IMG_RE.sub(_image_as_link, html))
+    return nh3.clean(html, tags=_POST_TAGS, attributes=_POST_ATTRS, url_schemes={"http", "https", "mailto"},
+                     link_rel="nofollow ugc")
