@@ -188,7 +188,7 @@ def answer_counts(db: Session, user: User | None, question_ids: Sequence[int]) -
         return {}
     rows = db.execute(select(Answer.question_id, func.count()).where(
         Answer.question_id.in_(question_ids), _posts_clause(Answer, user)).group_by(Answer.question_id))
-    return dict(rows.tuples().all())
+    return {question_id: count for question_id, count in rows}
 
 
 def voted_answers(db: Session, user: User | None, question: Question) -> set[int]:

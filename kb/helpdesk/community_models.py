@@ -143,3 +143,4 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    answer: Mapped[Answer | None] = relationship()
