@@ -24,6 +24,7 @@ NEWEST, UNANSWERED = "newest", "unanswered"
 LISTINGS = (NEWEST, UNANSWERED)
 PAGE_SIZE = 20
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+RESERVED_SLUGS = frozenset({"moderation", "q", "a"})  # the community's own addresses (web/community.py)
 Post = Question | Answer
 
 
@@ -97,7 +98,7 @@ def ensure_category_topics(db: Session, categories: Mapping[str, str]) -> list[T
     added = []
     for category, title in categories.items():
         slug = _slug(category)
-        if category in known or not slug or slug in taken:
+        if category in known or not slug or slug in taken or slug in RESERVED_SLUGS:
             continue
         topic = Topic(slug=slug, title=(title or category)[:TOPIC_TITLE_MAX], category=category)
         db.add(topic)
@@ -117,7 +118,7 @@ def add_topic(db: Session, actor: User, slug: str, title: str, description: str 
     if actor.role != "admin":
         raise CommunityForbidden("only admins add topics")
     slug = slug.strip().lower()
-    if not _SLUG_RE.match(slug) or len(slug) > SLUG_MAX:
+    if not _SLUG_RE.match(slug) or len(slug) > SLUG_MAX or slug in RESERVED_SLUGS:
         raise CommunityError(f"slug needs 1 to {SLUG_MAX} lower-case letters, digits and hyphens", "slug")
     if db.scalar(select(Topic.id).where(Topic.slug == slug)) is not None:
         raise CommunityError(f"a topic with the slug {slug!r} exists already", "slug")
