@@ -83,6 +83,11 @@ def test_the_ask_form_says_who_reads_it_and_keeps_what_was_typed(app):
     assert bad.status_code == 400 and "Typed details stay" in page and "Your question: please fill this in." in page
     long = post(ann, "/community/printers/ask", {"title": "x" * 201, "body": "b"})
     assert long.status_code == 400 and "at most 200 characters" in long.get_data(as_text=True)
+    question = ask(ann)
+    empty = post(ann, f"/community/q/{question}/answer", {"body": " "})
+    assert empty.status_code == 400 and "Your answer: please fill this in." in empty.get_data(as_text=True)
+    too_long = post(ann, f"/community/q/{question}/answer", {"body": "typed " * 4000})
+    assert too_long.status_code == 400 and "typed typed" in too_long.get_data(as_text=True)
 
 
 def test_votes_accept_and_official_answers(app):
@@ -223,6 +228,10 @@ def test_hostile_posts_are_escaped_everywhere_and_links_are_ugc(app):
     post(bob, f"/community/a/{reply}/report", {"reason": HOSTILE})
     with app.extensions["kb.db"]() as db:
         assert len(db.scalars(select(Report)).all()) == 2
+    too_long = post(bob, f"/community/a/{reply}/report", {"reason": "kept " * 120})
+    page = too_long.get_data(as_text=True)
+    assert too_long.status_code == 400 and "kept kept" in page and "Reason: at most 500 characters" in page
+    assert re.search(rf'<details class="report" open>.*?action="/community/a/{reply}/report"', page, re.S)
     pages = [ann.get(f"/community/q/{question}"), ann.get("/community"), ann.get("/community/printers"),
              agent.get("/community/moderation/"), bob.get(f"/community/a/{reply}/edit"),
              ann.get(f"/community/q/{question}/edit")]
@@ -245,3 +254,28 @@ def test_topic_listing_filters_unanswered(app):
         user = db.scalar(select(User).where(User.email == ANN))
         assert [q.title for q in cm.recent_questions(db, user)] == ["Open one", "Solved one"]
     assert open_ > solved
+
+
+def test_odd_addresses_and_forms_answer_without_an_error(app):
+    ann, agent = client_of(app, ANN), client_of(app, AGENT)
+    question = ask(ann)
+    assert client_of(app).get("/community/printers?page=2").status_code == 200
+    for path in ("/community/q/99999999999999999999999", "/community/a/99999999999999999999999/edit",
+                 "/community/" + "x" * 5000):
+        assert ann.get(path).status_code == 404, path
+    for path in ("/community/printers?page=99999999999999999999", "/community/printers?page=-5",
+                 "/community/printers?show=<b>"):
+        assert ann.get(path).status_code == 200, path
+    merge = post(agent, f"/community/moderation/q/{question}/merge", {"target": "99999999999999999999999"},
+                 follow_redirects=True)
+    assert "no such question" in merge.get_data(as_text=True)
+    moved = post(agent, f"/community/moderation/q/{question}/move", {"topic": "nope"}, follow_redirects=True)
+    assert "Not a valid choice" in moved.get_data(as_text=True)
+    assert post(agent, "/community/moderation/topics", {"slug": "x", "title": "t"}).status_code == 404
+    admin = client_of(app, ADMIN)
+    bad = post(admin, "/community/moderation/topics", {"slug": "Bad Slug", "title": "Kept title", "organisation": ""})
+    assert bad.status_code == 400 and "Kept title" in bad.get_data(as_text=True)
+    taken = post(admin, "/community/moderation/topics", {"slug": "printers", "title": "t", "organisation": ""})
+    assert taken.status_code == 400 and "not taken by another topic" in taken.get_data(as_text=True)
+    made = post(admin, "/community/moderation/topics", {"slug": "office-moves", "title": "Office moves", "organisation": ""})
+    assert made.headers["Location"] == "/community/office-moves"

@@ -79,11 +79,16 @@ def refused(error: CommunityError) -> None:
 
 # --- reading ----------------------------------------------------------------------------------------------------
 
-@bp.get("")
-def index():
+def _category_topics() -> None:
+    """A topic for each public help-center category that has none yet (a new category gets one on first use)."""
     categories = current_app.extensions["kb.search"].categories
     if cm.ensure_category_topics(db(), {cid: c.get("title", cid) for cid, c in categories.items()}):
         db().commit()
+
+
+@bp.get("")
+def index():
+    _category_topics()
     user = current_user()
     recent = cm.recent_questions(db(), user)
     return render_template("community/index.html", topics=cm.readable_topics(db(), user),
@@ -95,6 +100,9 @@ def index():
 def topic(slug: str):
     found = cm.find_topic(db(), current_user(), slug)
     if found is None:
+        _category_topics()
+        found = cm.find_topic(db(), current_user(), slug)
+    if found is None:
         abort(404)
     listing = request.args.get("show", cm.NEWEST)
     listing = listing if listing in cm.LISTINGS else cm.NEWEST
@@ -105,7 +113,10 @@ def topic(slug: str):
                            answers=cm.answer_counts(db(), current_user(), [q.id for q in questions]))
 
 
-def question_page(question: Question, answer_form: AnswerForm | None = None, status: int = 200):
+def question_page(question: Question, answer_form: AnswerForm | None = None, status: int = 200,
+                  report: tuple[str, int, ReportForm] | None = None):
+    """The question's page; `report`: a report form that was refused (("q" or "a", the post's id, the form)),
+    shown open with its error and what was typed."""
     user = current_user()
     seen = cm.mark_seen(db(), user, question)
     if seen is not None:
@@ -114,7 +125,7 @@ def question_page(question: Question, answer_form: AnswerForm | None = None, sta
     new = {a.id for a in answers if seen is not None and a.created_at > seen and a.author_id != user.id}
     return render_template("community/question.html", question=question, answers=answers, new_answers=new,
                            answer_form=answer_form or AnswerForm(formdata=None), action=ActionForm(),
-                           report_form=ReportForm(formdata=None), voted=cm.voted_answers(db(), user, question),
+                           report_form=ReportForm(formdata=None), report=report, voted=cm.voted_answers(db(), user, question),
                            following=cm.following(db(), user, question) is not None,
                            may_edit=lambda post: cm.may_edit(user, post),
                            may_accept=cm.may_accept(user, question), moderator=cm.may_moderate(user),
@@ -266,9 +277,9 @@ def unfollow(question_id: int):
 def _report(post, question: Question):
     form = ReportForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors) or _("This form has expired or did not come from this site. "
-                                                 "Reload the page and try again."), "error")
-        return redirect(url_for("community.question", question_id=question.id))
+        if not form.reason.errors:  # the CSRF token, not the reason
+            abort(400, _("This form has expired or did not come from this site. Reload the page and try again."))
+        return question_page(question, status=400, report=("a" if isinstance(post, Answer) else "q", post.id, form))
     try:
         cm.report(db(), current_user(), post, form.reason.data)
     except CommunityError as error:

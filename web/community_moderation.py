@@ -10,7 +10,7 @@ from kb.errors import CommunityError
 from kb.helpdesk import community as cm
 from kb.helpdesk import community_moderation as mod
 from kb.helpdesk.accounts import organisations
-from kb.helpdesk.community_models import Question, Report
+from kb.helpdesk.community_models import ID_MAX, Question, Report
 from web.community import answer_or_404, checked_action, question_or_404
 from web.community_forms import MergeForm, MoveForm, TopicForm
 from web.community_mail import answer_posted
@@ -111,7 +111,7 @@ def merge(question_id: int):
 
 @bp.post("/reports/<int:report_id>/resolve")
 def resolve(report_id: int):
-    report = db().get(Report, report_id)
+    report = db().get(Report, report_id) if report_id <= ID_MAX else None
     if report is None:
         abort(404)
     checked_action()

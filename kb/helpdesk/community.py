@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from kb.errors import CommunityError, CommunityForbidden
-from kb.helpdesk.community_models import (ANSWERED, BODY_MAX, OPEN, REASON_MAX, SLUG_MAX, TITLE_MAX,
+from kb.helpdesk.community_models import (ANSWERED, BODY_MAX, ID_MAX, OPEN, REASON_MAX, SLUG_MAX, TITLE_MAX,
                                           TOPIC_DESCRIPTION_MAX, TOPIC_TITLE_MAX, Answer, Follow, Question, Report,
                                           Revision, Topic, Vote)
 from kb.helpdesk.models import TICKET_ROLES, User, utcnow
@@ -23,6 +23,7 @@ from kb.helpdesk.models import TICKET_ROLES, User, utcnow
 NEWEST, UNANSWERED = "newest", "unanswered"
 LISTINGS = (NEWEST, UNANSWERED)
 PAGE_SIZE = 20
+PAGES_MAX = 10_000
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED_SLUGS = frozenset({"moderation", "q", "a"})  # the community's own addresses (web/community.py)
 Post = Question | Answer
@@ -159,7 +160,7 @@ def topic_questions(db: Session, user: User | None, topic: Topic, listing: str =
     if listing == UNANSWERED:
         query = query.where(Question.status == OPEN)
     return list(db.scalars(query.order_by(Question.created_at.desc(), Question.id.desc())
-                           .offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+                           .offset((min(max(page, 1), PAGES_MAX) - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
 
 
 def recent_questions(db: Session, user: User | None, limit: int = 10) -> list[Question]:
@@ -169,12 +170,12 @@ def recent_questions(db: Session, user: User | None, limit: int = 10) -> list[Qu
 
 def find_question(db: Session, user: User | None, question_id: int) -> Question | None:
     """The question, if `user` may read it. A merged one is returned too: its page redirects to `merged_into_id`."""
-    question = db.get(Question, question_id)
+    question = db.get(Question, question_id) if 0 < question_id <= ID_MAX else None
     return question if question is not None and may_read(user, question.topic, question) else None
 
 
 def find_answer(db: Session, user: User | None, answer_id: int) -> Answer | None:
-    answer = db.get(Answer, answer_id)
+    answer = db.get(Answer, answer_id) if 0 < answer_id <= ID_MAX else None
     return answer if answer is not None and may_read(user, answer.question.topic, answer) else None
 
 

@@ -18,6 +18,7 @@ from kb.helpdesk.models import CATEGORY_MAX, DESCRIPTION_MAX, SUBJECT_MAX, Base,
 SLUG_MAX, TOPIC_TITLE_MAX, TOPIC_DESCRIPTION_MAX = 64, 120, 500
 TITLE_MAX, BODY_MAX, REASON_MAX = SUBJECT_MAX, DESCRIPTION_MAX, 500
 OPEN, ANSWERED = "open", "answered"
+ID_MAX = 2**31 - 1  # a larger id (from an address or a form) is no row: it would overflow the database's integer
 QUESTION_STATUSES = (OPEN, ANSWERED)
 
 
