@@ -191,6 +191,16 @@ def test_first_posts_are_held_until_an_agent_approves(portal_index, portal_setti
     assert "Printer offline" in agent.get("/community/moderation/").get_data(as_text=True)
     post(agent, f"/community/moderation/q/{question}/release", {"back": "queue"})
     assert bob.get(f"/community/q/{question}").status_code == 200
+    held = answer(bob, question, "Held answer")
+    assert f'id="a{held}"' not in ann.get(f"/community/q/{question}").get_data(as_text=True)
+
+    def mailed():
+        with app.extensions["kb.db"]() as db:
+            return db.scalars(select(OutboxMessage.to_address).where(OutboxMessage.kind == "community_answer")).all()
+    assert mailed() == []  # the follower hears of it once it is shown
+    post(agent, f"/community/moderation/a/{held}/release")
+    assert f'id="a{held}"' in ann.get(f"/community/q/{question}").get_data(as_text=True)
+    assert mailed() == [ANN]
 
 
 def test_posting_is_rate_limited(portal_index, portal_settings):
