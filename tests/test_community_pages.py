@@ -213,6 +213,15 @@ def test_posting_is_rate_limited(portal_index, portal_settings):
     assert post(ann, f"/community/q/{question}/answer", {"body": "a third post"}).status_code == 429
 
 
+def test_reading_counts_with_article_views(portal_index, portal_settings):
+    from dataclasses import replace
+
+    app = mail_app(portal_index, replace(portal_settings, rate_limit_views="3/minute"))
+    reader = app.test_client()
+    assert [reader.get(path).status_code for path in ("/community", "/community/printers", "/community/q/1",
+                                                      "/community")] == [200, 200, 404, 429]
+
+
 def test_followers_are_mailed_new_answers_and_see_them_marked_new(app):
     ann, bob = client_of(app, ANN), client_of(app, BOB)
     question = ask(ann)

@@ -304,6 +304,8 @@ def report_answer(answer_id: int):
     return _report(reply, reply.question)
 
 
-# Posting views, limited together by `rate_limit_community_posts` (web/rate_limits.py).
+# Reading views count with article pages (`rate_limit_views`); posting views are limited together by
+# `rate_limit_community_posts` (web/rate_limits.py).
+READING_ENDPOINTS = ("community.index", "community.topic", "community.question")
 POSTING_ENDPOINTS = ("community.ask", "community.answer", "community.edit_question", "community.edit_answer",
                      "community.report_question", "community.report_answer")
