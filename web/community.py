@@ -13,6 +13,7 @@ from typing import Any, Callable
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from kb.errors import CommunityError, CommunityForbidden
 from kb.helpdesk import community as cm
@@ -82,8 +83,11 @@ def refused(error: CommunityError) -> None:
 def _category_topics() -> None:
     """A topic for each public help-center category that has none yet (a new category gets one on first use)."""
     categories = current_app.extensions["kb.search"].categories
-    if cm.ensure_category_topics(db(), {cid: c.get("title", cid) for cid, c in categories.items()}):
-        db().commit()
+    try:
+        if cm.ensure_category_topics(db(), {cid: c.get("title", cid) for cid, c in categories.items()}):
+            db().commit()
+    except IntegrityError:  # another request made them at the same moment
+        db().rollback()
 
 
 @bp.get("")
@@ -243,6 +247,8 @@ def _act(action: Callable[[], Any], question_id: int, anchor: str = ""):
     except CommunityError as error:
         db().rollback()
         refused(error)
+    except IntegrityError:  # the same vote or follow sent twice at once: the first one counted
+        db().rollback()
     return redirect(url_for("community.question", question_id=question_id, _anchor=anchor or None))
 
 
