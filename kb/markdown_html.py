@@ -113,12 +113,22 @@ def _demote(match: re.Match) -> str:
     return f"<{match.group(1)}h{min(int(match.group(2)) + 3, 6)}"
 
 
+class PostRenderer:
+    """One parser for the many posts of one page (not thread-safe: one per request)."""
+
+    def __init__(self) -> None:
+        self._md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"])
+        _escape_html(self._md)
+
+    def render(self, body: str) -> str:
+        """A community post's HTML: Markdown without raw HTML, images as links, headings demoted to h4-h6, links
+        `rel="nofollow ugc"` and only http(s)/mailto."""
+        self._md.reset()
+        html = _HEADING_RE.sub(_demote, _POST_IMG_RE.sub(_image_as_link, self._md.convert(body)))
+        return nh3.clean(html, tags=_POST_TAGS, attributes=_POST_ATTRS, url_schemes={"http", "https", "mailto"},
+                         link_rel="nofollow ugc")
+
+
 def render_post(body: str) -> str:
-    """A community post's HTML: Markdown without raw HTML, images as links, headings demoted to h4-h6, links
-    `rel="nofollow ugc"` and only http(s)/mailto."""
-    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"])
-    _escape_html(md)
-    html = md.convert(body)
-    html = _HEADING_RE.sub(_demote, _POST_IMG_RE.sub(_image_as_link, html))
-    return nh3.clean(html, tags=_POST_TAGS, attributes=_POST_ATTRS, url_schemes={"http", "https", "mailto"},
-                     link_rel="nofollow ugc")
+    """PostRenderer.render with a parser of its own."""
+    return PostRenderer().render(body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from kb.errors import CommunityError, CommunityForbidden
 from kb.helpdesk import community as cm
 from kb.helpdesk.community_models import Answer, Question
-from kb.markdown_html import render_post
+from kb.markdown_html import PostRenderer
 from web.community_forms import AnswerForm, QuestionForm, ReportForm
 from web.community_mail import answer_posted
 from web.context import current_user, db
@@ -34,8 +34,10 @@ _REFUSALS = {"vote": _l("You cannot vote for your own answer, nor twice for one 
 
 @bp.app_template_filter("post_html")
 def post_html(text: str) -> Markup:
-    """A post's Markdown as safe HTML (no raw HTML, images as links, links nofollow ugc)."""
-    return Markup(render_post(text or ""))
+    """A post's Markdown as safe HTML (no raw HTML, images as links, links nofollow ugc); one parser per request."""
+    if "kb_post_renderer" not in g:
+        g.kb_post_renderer = PostRenderer()
+    return Markup(g.kb_post_renderer.render(text or ""))
 
 
 def _hold_first() -> int:

@@ -49,7 +49,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_community_questions_author_id'), 'community_questions', ['author_id'], unique=False)
     op.create_index(op.f('ix_community_questions_created_at'), 'community_questions', ['created_at'], unique=False)
-    op.create_index(op.f('ix_community_questions_topic_id'), 'community_questions', ['topic_id'], unique=False)
+    op.create_index('ix_community_questions_topic_created', 'community_questions', ['topic_id', 'created_at'], unique=False)
+    op.create_index('ix_community_questions_counts', 'community_questions', ['topic_id', 'status', 'hidden', 'held', 'merged_into_id', 'author_id'], unique=False)
     op.create_table('community_answers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
@@ -140,7 +141,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_community_answers_question_id'), table_name='community_answers')
     op.drop_index(op.f('ix_community_answers_author_id'), table_name='community_answers')
     op.drop_table('community_answers')
-    op.drop_index(op.f('ix_community_questions_topic_id'), table_name='community_questions')
+    op.drop_index('ix_community_questions_counts', table_name='community_questions')
+    op.drop_index('ix_community_questions_topic_created', table_name='community_questions')
     op.drop_index(op.f('ix_community_questions_created_at'), table_name='community_questions')
     op.drop_index(op.f('ix_community_questions_author_id'), table_name='community_questions')
     op.drop_table('community_questions')
