@@ -28,7 +28,7 @@ from kb.embedding.encoders import Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.index.keyword import PARTITIONS
 from kb.index.layout import IndexFiles
-from kb.index.links import SCHEME, article_href
+from kb.index.links import ASSET_SCHEME, SCHEME, article_href, asset_href
 from kb.index.manifest import AUDIENCES, Manifest
 from kb.index.records import IndexedArticle, IndexedPassage
 from kb.translations import keyed, shared_id
@@ -200,9 +200,10 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     by_path = {a.path: a for a in articles}
     # A page's links depend on which articles exist where, and whom each is for: when that changes, every page is
     # rendered anew (and when the form links are stored in changes).
-    links_key = hashlib.sha256(json.dumps([SCHEME, sorted((a.path, a.id, a.audience) for a in articles)]
+    links_key = hashlib.sha256(json.dumps([SCHEME, ASSET_SCHEME, sorted((a.path, a.id, a.audience) for a in articles)]
                                           ).encode("utf-8")).hexdigest()[:16]
     renderer = Renderer()
+    root_prefix = "" if Path(center.root).as_posix() == "." else Path(center.root).as_posix().rstrip("/") + "/"
     paths = {a.id: Path(a.path).resolve() for a in articles}
     history = git_history.histories(center.root, list(paths.values()))
 
@@ -212,14 +213,21 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
             if article.audience == "public" and (found is None or found.audience != "public"):
                 return UNLINK  # customers read its words, never the id of an article they may not see
             return article_href(found.id) if found else None
+
+        def resolve_file(target: str) -> str | None:  # an image or file kept in the articles folder
+            path = resolve_link(article.path, target)
+            if not path.startswith(root_prefix) or path.startswith("../") or not (center.root / path[len(root_prefix):]).is_file():
+                return None
+            return asset_href(path[len(root_prefix):])
         cached = previous.html(article.id, article.content_hash, links_key)
-        return cached if cached is not None else renderer.render(article.body, resolve)
+        return cached if cached is not None else renderer.render(article.body, resolve, resolve_file)
 
     _write_json(files.articles, {a.id: IndexedArticle(
         id=a.id, title=a.title, category=a.category, lang=a.lang, audience=a.audience, status=a.status,
         group=shared_id(a.id, translations[a.id]) if a.id in translations else a.id,
         translations=translations.get(a.id, {}), description=a.description, questions=list(a.questions),
         tags=list(a.tags), related=[r for r in a.related if r in paths], featured=a.featured, path=a.path,
+        aliases=list(a.aliases),
         extra=json.loads(json.dumps(a.extra, default=str)), hash=a.content_hash, links_key=links_key,
         sections=[section_record(s) for s in article_sections(a)],
         html=html_of(a), git=git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),

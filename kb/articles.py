@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 KNOWN_KEYS = ("title", "category", "id", "questions", "tags", "audience", "lang", "status",
-              "description", "related", "featured")
+              "description", "related", "featured", "aliases")
 AUDIENCES = ("public", "internal")
 STATUSES = ("published", "draft")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -52,6 +52,7 @@ class Article:
     tags: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     featured: bool = False
+    aliases: tuple[str, ...] = ()  # old addresses (paths such as /2019/03/reset.html) answered with a redirect
     extra: dict[str, Any] = field(default_factory=dict)
     body_line: int = 1
     key_lines: dict[str, int] = field(default_factory=dict)
@@ -62,7 +63,8 @@ class Article:
         h = hashlib.sha256()
         for part in (self.id, self.title, self.category, self.lang, self.audience, self.status,
                      self.description, "\x1f".join(self.questions), "\x1f".join(self.tags),
-                     "\x1f".join(self.related), str(self.featured), self.body):
+                     "\x1f".join(self.related), str(self.featured), self.body,
+                     *(("\x1f".join(self.aliases),) if self.aliases else ())):  # older hashes stay as they were
             h.update(part.encode("utf-8"))
             h.update(b"\x1e")
         return h.hexdigest()
@@ -89,6 +91,16 @@ def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
         return (loader.construct_document(node) if node is not None else None), node
     finally:
         loader.dispose()
+
+
+def normalise_alias(path: str) -> str:
+    """The form an old address is stored and matched in: the path alone, without a trailing slash or index page
+    (`/docs/reset/`, `/docs/reset/index.html` and `/docs/reset` are one address)."""
+    path = path.split("#", 1)[0].split("?", 1)[0].strip()
+    for index in ("index.html", "index.htm"):
+        if path.endswith("/" + index):
+            path = path[:-len(index)]
+    return "/" + path.strip("/") if path.strip("/") else "/"
 
 
 def _line_of_offset(raw: bytes, offset: int) -> int:
@@ -210,6 +222,10 @@ def parse_article(path: Path, rel: str, *, default_lang: str, max_bytes: int,
     if strict:
         for key in extra:
             err(line(str(key)), f"unknown field '{key}' (known: {', '.join(KNOWN_KEYS)})", "warning")
+    aliases = list_field("aliases")
+    for alias in aliases:
+        if not alias.startswith("/") or "://" in alias or any(c.isspace() for c in alias) or alias == "/":
+            err(line("aliases"), f"alias {alias!r} must be an address path on this site, such as /old/page.html")
     if not body.strip():
         err(min(body_line, len(text.splitlines())),
             "article body is empty: write the answer below the front matter")
@@ -217,7 +233,8 @@ def parse_article(path: Path, rel: str, *, default_lang: str, max_bytes: int,
         id=article_id, title=title, category=category, body=body, path=rel, lang=lang,
         audience=choice_field("audience", AUDIENCES), status=choice_field("status", STATUSES),
         description=text_field("description"), questions=list_field("questions"), tags=list_field("tags"),
-        related=list_field("related"), featured=featured, extra=extra, body_line=body_line, key_lines=key_lines,
+        related=list_field("related"), featured=featured, aliases=tuple(normalise_alias(a) for a in aliases),
+        extra=extra, body_line=body_line, key_lines=key_lines,
     )
     return article, problems
 

@@ -94,6 +94,7 @@ def _cross_checks(articles: list[Article], categories: dict[str, Category],
         else:
             by_version[(article.id, article.lang)] = article
             by_id.setdefault(article.id, article)
+    problems.extend(_check_aliases(articles))
     files = {a.path for a in articles} | set(unreadable)
     known_ids = set(by_id) | set(unreadable.values())
     public_ids = {a.id for a in articles if a.audience == "public"}
@@ -108,6 +109,19 @@ def _cross_checks(articles: list[Article], categories: dict[str, Category],
                                         f"related article '{rid}' is internal: customers are never shown it",
                                         "warning"))
         problems.extend(_check_links(article, files, by_path))
+    return problems
+
+
+def _check_aliases(articles: list[Article]) -> list[Problem]:
+    """An old address redirects to one article (its language versions share an id, and so may share it)."""
+    problems: list[Problem] = []
+    owner: dict[str, Article] = {}
+    for article in articles:
+        for alias in article.aliases:
+            first = owner.setdefault(alias, article)
+            if first.id != article.id:
+                problems.append(Problem(article.path, article.line_of("aliases"),
+                                        f"alias '{alias}' is already an alias of {first.path}"))
     return problems
 
 

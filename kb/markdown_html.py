@@ -1,14 +1,16 @@
 """Markdown to sanitised HTML (python-markdown, then nh3), for articles and for community posts.
 
-Articles keep heading anchors, images and links between articles stored by article id (kb.index.links), never
-as web addresses; indexer/render.py builds them with `Renderer`. Posts are what customers write: no raw HTML, no
-images (an image becomes a link to it), headings demoted below the page's own, links marked `nofollow ugc`.
+Articles keep heading anchors, images, and links between articles stored by article id (kb.index.links), never
+as web addresses, and images and files by their stored reference; indexer/render.py builds them with `Renderer`.
+Posts are what customers write: no raw HTML, no images (an image becomes a link to it), headings demoted below
+the page's own, links marked `nofollow ugc`.
 """
 from __future__ import annotations
 
 import re
 from html import escape, unescape
 from typing import Callable
+from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -26,7 +28,6 @@ _ALLOWED_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div
                  "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"}
 _ALLOWED_ATTRS = {"*": {"id", "class"}, "a": {"href", "title"}, "img": {"src", "alt", "title"},
                   "td": {"align"}, "th": {"align"}, "ol": {"start"}}
-_URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 
 class Renderer:
@@ -36,25 +37,33 @@ class Renderer:
         self._md = markdown.Markdown(extensions=["toc", "tables", "fenced_code", "sane_lists"],
                                      extension_configs={"toc": {"slugify": lambda text, sep: slugify(text)}})
 
-    def render(self, body: str, resolve_link: Callable[[str], str | None]) -> str:
+    def render(self, body: str, resolve_link: Callable[[str], str | None],
+               resolve_asset: Callable[[str], str | None] | None = None) -> str:
         self._md.reset()
-        return _finish(self._md.convert(body), resolve_link)
+        return _finish(self._md.convert(body), resolve_link, resolve_asset)
 
 
-def render_markdown(body: str, resolve_link: Callable[[str], str | None]) -> str:
+def render_markdown(body: str, resolve_link: Callable[[str], str | None],
+                    resolve_asset: Callable[[str], str | None] | None = None) -> str:
     """HTML that is safe to show: no script, no event handlers, no javascript: links.
 
     `resolve_link(target)` maps a relative .md link to its stored target (kb.index.links.article_href), None to
     leave it as written, or UNLINK to keep only the link's text (a link to an article the page's readers may not
-    see).
+    see). `resolve_asset(target)` maps a relative image or file link to its stored reference
+    (kb.index.links.asset_href), None to leave it as written. Images load lazily and always have alt text.
     """
-    return Renderer().render(body, resolve_link)
+    return Renderer().render(body, resolve_link, resolve_asset)
 
 
-def _finish(html: str, resolve_link: Callable[[str], str | None]) -> str:
+def _is_relative(url: str) -> bool:
+    return bool(url) and ":" not in url.partition("/")[0] and not url.startswith(("/", "#", "?"))
+
+
+def _finish(html: str, resolve_link: Callable[[str], str | None],
+            resolve_asset: Callable[[str], str | None] | None = None) -> str:
     # Cleaned first: links written as raw HTML come out in the same form as Markdown's, so none slips past below.
     html = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS,
-                     url_schemes=_URL_SCHEMES, link_rel="noopener noreferrer")
+                     url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener noreferrer")
     resolved: dict[str, str | None] = {}
 
     def resolve(href: str) -> str | None:
@@ -81,7 +90,25 @@ def _finish(html: str, resolve_link: Callable[[str], str | None]) -> str:
             return f'href="{escape(url)}{"#" + escape(anchor) if anchor else ""}"'
         return match.group(0)
 
-    return _HREF_RE.sub(rewrite, _IMG_RE.sub(unlink_image, _LINK_RE.sub(unlink, html)))
+    def asset(url: str) -> str | None:
+        target = unescape(url).partition("#")[0]
+        if resolve_asset is None or not _is_relative(target) or target.endswith(".md"):
+            return None
+        return resolve_asset(unquote(target))
+
+    def finish_image(match: re.Match) -> str:
+        tag, stored = match.group(0), asset(match.group(1))
+        if stored:
+            tag = tag.replace(f'src="{match.group(1)}"', f'src="{escape(stored)}"', 1)
+        extra = ("" if _ALT_RE.search(tag) else ' alt=""') + ("" if " loading=" in tag else ' loading="lazy"')
+        return tag[:4] + extra + tag[4:]
+
+    def file_link(match: re.Match) -> str:
+        stored = asset(match.group(1))
+        return f'href="{escape(stored)}"' if stored else match.group(0)
+
+    html = _HREF_RE.sub(rewrite, _IMG_RE.sub(unlink_image, _LINK_RE.sub(unlink, html)))
+    return _HREF_RE.sub(file_link, _IMG_RE.sub(finish_image, html))
 
 
 # --- posts -------------------------------------------------------------------------------------------------------

@@ -27,12 +27,16 @@ from tests.portal import add_people, make_app, sign_in
 
 @pytest.fixture(autouse=True, scope="module")
 def _databases_closed_after_each_module():
-    """Every database engine a test module opened (its apps', its fixtures') is disposed when the module ends.
-    The test process would otherwise keep each app's pooled SQLite connections open to the end, and waitress's
-    select() cannot watch a socket numbered past 1024. A disposed engine still works: it connects again."""
+    """Every database engine a test module opened (its apps', its fixtures') is disposed when the module ends, and
+    every app's analytics writer is stopped (its thread would otherwise wake every second to the end of the run,
+    one thread per app made). The test process would otherwise keep each app's pooled SQLite connections open to
+    the end, and waitress's select() cannot watch a socket numbered past 1024. A disposed engine still works: it
+    connects again; a stopped writer still writes, on flush."""
     from kb.helpdesk import db as helpdesk_db
+    from kb.helpdesk.analytics import EventLog
+    from web import analytics as web_analytics
 
-    opened = []
+    opened, logs = [], []
     real = helpdesk_db.make_engine
 
     def recorded(url: str):
@@ -40,9 +44,16 @@ def _databases_closed_after_each_module():
         opened.append(engine)
         return engine
 
-    helpdesk_db.make_engine = recorded
+    class RecordedEventLog(EventLog):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            logs.append(self)
+
+    helpdesk_db.make_engine, web_analytics.EventLog = recorded, RecordedEventLog
     yield
-    helpdesk_db.make_engine = real
+    helpdesk_db.make_engine, web_analytics.EventLog = real, EventLog
+    for log in logs:
+        log.close()
     for engine in opened:
         engine.dispose()
 

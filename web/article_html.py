@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from markupsafe import Markup
 
-from kb.index.links import resolve_article_links
+from kb.index.links import resolve_article_links, resolve_asset_links
 from kb.index.records import IndexedArticle
 
 
@@ -16,5 +16,6 @@ def article_url(article_id: str, anchor: str = "") -> str:
 
 def article_html(meta: IndexedArticle) -> Markup:
     """An article's rendered body (already sanitised at build time), its links to other articles pointing at their
-    pages."""
-    return Markup(resolve_article_links(meta.html, article_url))
+    pages and its images and files at the portal's copy (web/article_files.py)."""
+    html = resolve_asset_links(meta.html, lambda path: url_for("article_files.article_file", name=path))
+    return Markup(resolve_article_links(html, article_url))

@@ -41,6 +41,12 @@ def csrf_error(error: CSRFError):
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     status = error.code or 500
+    if status == 404:
+        from web.article_files import alias_redirect
+
+        moved = alias_redirect()
+        if moved is not None:
+            return moved
     if status == 429:
         return _respond(429, _("Too many requests (limit: %(limit)s). Please wait a moment and try again.",
                                limit=error.description))

@@ -50,6 +50,7 @@ class IndexedArticle:
     html: str  # sanitised; links to other articles by id (kb.index.links)
     extra: dict[str, Any] = field(default_factory=dict)
     git: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)  # old addresses the portal redirects here
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
