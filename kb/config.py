@@ -141,7 +141,7 @@ class _CoreSettings:
                                        **_LIMIT)
     rate_limit_search: str = _setting("60/minute", "Searches (`/search`, `/?q=`, `/api/search`) per signed-in customer or client address.",
                                       **_LIMIT)
-    rate_limit_views: str = _setting("300/minute", "Article pages (and their history) per signed-in customer or client address.",
+    rate_limit_views: str = _setting("300/minute", "Article pages (and their history) and community pages per signed-in customer or client address.",
                                      **_LIMIT)
     rate_limit_votes: str = _setting("30/minute", "'Was this helpful?' votes and 'This solved my problem' answers per signed-in customer or client address.",
                                      **_LIMIT)

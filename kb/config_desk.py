@@ -131,3 +131,7 @@ class DeskSettings:
                                       check=_time_zone, allowed="an IANA time zone name")
     desk_restrict_to_groups: bool = _setting(False, "Whether an agent sees and opens only the tickets of their own agent group (`true`); admins see every ticket either way.",
                                              allowed="`true` or `false`")
+    community_hold_first_posts: int = _setting(0, "A customer's first this many community posts (questions and answers) wait for an agent's review before others see them (0: none are held).",
+                                               minimum=0, maximum=100)
+    rate_limit_community_posts: str = _setting("20/hour", "Community questions, answers, edits and reports one signed-in user may post.",
+                                               **_LIMIT)

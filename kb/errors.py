@@ -102,3 +102,16 @@ class LinkError(AccountError):
 
 class NotAllowedError(AccountError):
     """The signed-in user may not do this (a member inviting, a manager reaching outside their organisation)."""
+
+
+class CommunityError(KbError):
+    """A community question, answer, vote or report cannot be posted or changed as asked; `field` names the bad
+    field (empty when it is no field's fault, e.g. a vote on one's own answer)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class CommunityForbidden(CommunityError):
+    """The user may read the post but not do this to it (edit someone else's answer, moderate as a customer)."""

@@ -16,8 +16,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.db import open_database
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
-    from web import (account, account_tokens, admin, analytics, api, api_v1, attachments, auth, builds, context,
-                     desk, desk_owners, desk_presence, errors, i18n, insights, join, macros, mail_preferences, notices, notifications, portal,
+    from web import (account, account_tokens, admin, analytics, api, api_v1, attachments, auth, builds, community,
+                     community_moderation, context, desk, desk_owners, desk_presence, errors, i18n, insights, join, macros, mail_preferences, notices, notifications, portal,
                      security, support, support_requests, uploads)
     from web import article_files
     from web.builds import PinnedSearch
@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     i18n.init_app(app)
     for blueprint in (portal.bp, auth.bp, support.bp, api.bp, desk.bp, desk_owners.bp, desk_presence.bp, admin.bp,
                       insights.bp, notices.bp, notices.portal_bp, macros.bp, attachments.bp, account.bp, join.bp,
-                      support_requests.bp, errors.bp, api_v1.bp, account_tokens.bp, article_files.bp):
+                      support_requests.bp, errors.bp, api_v1.bp, account_tokens.bp, article_files.bp, community.bp,
+                      community_moderation.bp):
         app.register_blueprint(blueprint)
     mail_preferences.init_app(app)
     notifications.init_app(app)

@@ -168,6 +168,12 @@ def limit_views(app: Flask, settings: Settings) -> None:
         "support.reply": [("rate_limit_replies", _user_or_address, ["POST"], None, {})],
     }
     from web.account_limits import account_rules
+    from web.community import POSTING_ENDPOINTS, READING_ENDPOINTS
+
+    for endpoint in POSTING_ENDPOINTS:
+        rules[endpoint] = [("rate_limit_community_posts", _user_or_address, ["POST"], "community-posts", {})]
+    for endpoint in READING_ENDPOINTS:
+        rules[endpoint] = [("rate_limit_views", _user_or_address, None, "views", {})]
 
     for endpoint, extra in account_rules().items():
         rules[endpoint] = rules.get(endpoint, []) + extra

@@ -375,3 +375,4 @@ from kb.helpdesk import token_models  # noqa: E402,F401
 from kb.helpdesk import macro_models  # noqa: E402,F401
 from kb.helpdesk import presence_models  # noqa: E402,F401
 from kb.helpdesk import ticket_search_models  # noqa: E402,F401
+from kb.helpdesk import community_models  # noqa: E402,F401
