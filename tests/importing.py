@@ -37,11 +37,15 @@ def imported_portal(fmt: str, tmp_path: Path, migrated_sqlite: Path):
     summary = import_site(fmt, articles)
     code, output = kb("check", "--articles", str(articles))
     assert code == 0, output
+    return portal_over(articles, tmp_path, migrated_sqlite).test_client(), summary
+
+
+def portal_over(articles: Path, tmp_path: Path, migrated_sqlite: Path):
+    """The portal app over `articles`, built with the fake encoder, with a database of its own in `tmp_path`."""
     settings = Settings(articles_dir=articles, index_dir=tmp_path / "index", embedding_model="fake-hashing")
     encoder = HashingEncoder()
     build_index(settings, encoder)
     shutil.copyfile(migrated_sqlite, tmp_path / "kb.sqlite3")
     settings = replace(settings, database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
                        secret_key_file=tmp_path / "secret_key", attachments_dir=tmp_path / "attachments")
-    app = make_app(settings, SearchService.load(settings.index_dir, settings, encoder))
-    return app.test_client(), summary
+    return make_app(settings, SearchService.load(settings.index_dir, settings, encoder))

@@ -2,21 +2,17 @@
 only for what customers may see."""
 from __future__ import annotations
 
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
-from indexer.build import build_index
 from indexer.render import render_markdown
 from kb.articles import normalise_alias
 from kb.check import load_help_center
 from kb.config import Settings
 from kb.helpdesk.accounts import add_staff
 from kb.index.links import asset_href, asset_paths
-from search.service import SearchService
 from tests.conftest import CATEGORIES, write_tree
-from tests.fakes import HashingEncoder
-from tests.portal import PASSWORD, add_people, make_app, sign_in
+from tests.importing import portal_over
+from tests.portal import PASSWORD, add_people, sign_in
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -66,13 +62,7 @@ def test_files_and_aliases_of_internal_articles_stay_hidden_from_customers(tmp_p
     for name in ("client.png", "keys.png", "unused.png"):
         (root / "assets" / name).write_bytes(PNG)
     (root / "assets" / "page.html").write_text("<script>alert(1)</script>", encoding="utf-8")
-    settings = Settings(articles_dir=root, index_dir=tmp_path / "index", embedding_model="fake-hashing")
-    encoder = HashingEncoder()
-    build_index(settings, encoder)
-    shutil.copyfile(migrated_sqlite, tmp_path / "kb.sqlite3")
-    settings = replace(settings, database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
-                       secret_key_file=tmp_path / "secret_key", attachments_dir=tmp_path / "attachments")
-    app = make_app(settings, SearchService.load(settings.index_dir, settings, encoder))
+    app = portal_over(root, tmp_path, migrated_sqlite)
     add_people(app)
     with app.extensions["kb.db"].begin() as session:
         add_staff(session, "alex@desk.example", PASSWORD, "agent", "general", "Alex")

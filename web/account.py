@@ -5,9 +5,6 @@ address without one gets a decoy link row and a rendered (unsent) message, so th
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -15,22 +12,12 @@ from kb.errors import AccountError, LinkError
 from kb.helpdesk.self_service import (change_password as set_own_password, confirm_email_change, request_email_change,
                                       request_reset, reset_link, reset_password as set_password)
 from web.account_forms import AddressForm, ChangeEmailForm, ChangePasswordForm, NewPasswordForm
-from web.context import current_user, db, sign_in as start_session
+from web.context import current_user, db, sign_in as start_session, signed_in
 from web.forms import ActionForm
 from web.i18n import current_language
 from web.mail import compose, external_url, recipient_language, render, settings
 
 bp = Blueprint("account", __name__)
-
-
-def signed_in(view: Callable) -> Callable:
-    """A page for any signed-in person (customers and staff alike); others are sent to sign in first."""
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_user() is None:
-            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-    return wrapper
 
 
 def neutral(message: str):

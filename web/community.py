@@ -7,7 +7,6 @@ redirects to the question it was merged into.
 """
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -21,7 +20,7 @@ from kb.helpdesk.community_models import Answer, Question
 from kb.markdown_html import PostRenderer
 from web.community_forms import AnswerForm, QuestionForm, ReportForm
 from web.community_mail import answer_posted
-from web.context import current_user, db
+from web.context import current_user, db, signed_in
 from web.forms import ActionForm
 
 bp = Blueprint("community", __name__, url_prefix="/community")
@@ -42,16 +41,6 @@ def post_html(text: str) -> Markup:
 
 def _hold_first() -> int:
     return current_app.config["KB_SETTINGS"].community_hold_first_posts
-
-
-def signed_in(view: Callable) -> Callable:
-    """Posting: anonymous visitors are sent to sign in first."""
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_user() is None:
-            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-    return wrapper
 
 
 def question_or_404(question_id: int) -> Question:

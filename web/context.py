@@ -110,6 +110,16 @@ def agents_only():
     return None
 
 
+def signed_in(view: Callable) -> Callable:
+    """A page for any signed-in person (customers and staff alike); others are sent to sign in first."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapper
+
+
 def sign_in_required(view: Callable) -> Callable:
     """A customer's page: anonymous visitors are sent to sign in, staff to the agent desk."""
     @functools.wraps(view)

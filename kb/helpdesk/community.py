@@ -328,7 +328,7 @@ def accept(db: Session, user: User | None, reply: Answer) -> Question:
 
 def follow(db: Session, user: User | None, question: Question) -> Follow:
     user = _signed_in(user)
-    existing = db.scalar(select(Follow).where(Follow.question_id == question.id, Follow.user_id == user.id))
+    existing = following(db, user, question)
     if existing is not None:
         return existing
     row = Follow(question_id=question.id, user_id=user.id)
@@ -339,7 +339,7 @@ def follow(db: Session, user: User | None, question: Question) -> Follow:
 
 def unfollow(db: Session, user: User | None, question: Question) -> None:
     user = _signed_in(user)
-    row = db.scalar(select(Follow).where(Follow.question_id == question.id, Follow.user_id == user.id))
+    row = following(db, user, question)
     if row is not None:
         db.delete(row)
         db.flush()
