@@ -49,6 +49,8 @@ def seed(app) -> dict[str, int]:
         asked("hidden", printers, "Printer offline hidden one", agent).hidden = True
         asked("held", printers, "Printer offline held one", agent).held = True
         asked("other", printers, "Scanner jams paper", agent)
+        gone = asked("answer-hidden", printers, "Printer offline answer hidden", ann, accept=True)
+        gone.answers[0].hidden = True  # its accepted answer hidden since: no longer answered to customers
     return ids
 
 
@@ -76,7 +78,10 @@ def test_only_answered_questions_the_asker_may_read_are_suggested(app):
     assert seen(OZ) == ["accepted", "official"]  # another organisation: never Acme's private question
     assert seen(BOB) == ["accepted", "official", "private"]  # hidden and held ones never, even to their author
     assert seen(ANN) == ["accepted", "official", "private"]
-    assert set(seen(AGENT)) == {"accepted", "official", "private", "hidden", "held"}
+    assert len(seen(AGENT)) == 5  # at most five
+    with app.extensions["kb.db"]() as db:
+        staff = {names[m.question.id] for m in answered_like(db, _user(db, AGENT), "My printer is offline", limit=9)}
+    assert staff == {"accepted", "official", "private", "hidden", "held", "answer-hidden"}
 
 
 def test_the_suggestions_hold_articles_and_questions_with_their_addresses(app):
