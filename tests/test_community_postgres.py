@@ -55,4 +55,5 @@ def test_community_on_postgresql(portal_index, clean_database):
         return [i["title"] for i in client.get("/community/suggest", query_string={"q": q}).get_json()["questions"]]
     assert suggested(oz, "offline") == ["Принтер offline 🙂"]  # not the merged duplicate
     assert suggested(ann, "acme printer") == ["Acme printer"] and suggested(oz, "acme printer") == []
+    assert oz.get("/community/suggest?q=%00offline%ED%A0%80%25&topic=%00printers").status_code == 200
     app.extensions["kb.engine"].dispose()

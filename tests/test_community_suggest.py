@@ -95,6 +95,8 @@ def test_the_suggestions_hold_articles_and_questions_with_their_addresses(app):
     assert suggested(client_of(app), "pr") == {"query": "pr", "articles": [], "questions": []}
     assert suggested(client_of(app), "printe_ offli%")["questions"] == []  # LIKE wildcards are only text
     assert suggested(client_of(app), "x" * 5000, topic="no-such-topic")["questions"] == []
+    odd = client_of(app).get("/community/suggest?q=%00offline%ED%A0%80%25&topic=%00printers")
+    assert odd.status_code == 200 and odd.get_json()["questions"][0]["id"] == ids["accepted"]
 
 
 def test_title_words_match_and_stop_words_do_not(app):

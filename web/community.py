@@ -146,7 +146,8 @@ def _ask_page(topic, form: QuestionForm, status: int = 200, asked=None):
 def suggest():
     """JSON for the ask form's script: articles and answered questions like the title `q` (and `body`), those of
     topic `topic` first; community questions are marked `"kind": "community"`."""
-    topic = cm.find_topic(db(), current_user(), request.args.get("topic", "")) if request.args.get("topic") else None
+    slug = request.args.get("topic", "")
+    topic = cm.find_topic(db(), current_user(), slug) if slug and slug.isprintable() else None  # no NUL to SQL
     return jsonify(asked_before(request.args.get("q", "")[:QUERY_MAX], request.args.get("body", "")[:QUERY_MAX],
                                 topic).to_dict())
 
