@@ -1,5 +1,6 @@
 """How fast the community's reading answers on a large SQLite database: the topics with their counts and the
-recent questions (`/community`), one page of a topic (newest and unanswered), and one question with its answers.
+recent questions (`/community`), one page of a topic (newest and unanswered), one question with its answers, and
+the ask form's answered questions like a typed title (`/community/suggest`, kb/helpdesk/community_search.py).
 
     .venv/bin/python bench/community.py [--questions 100000] [--answers 200] [--repeat 20]
 
@@ -31,6 +32,7 @@ from bench.report import write_report  # noqa: E402
 from kb.helpdesk import community as cm  # noqa: E402
 from kb.helpdesk.accounts import add_organisation, add_user  # noqa: E402
 from kb.helpdesk.community_models import ANSWERED, OPEN, Answer, Question, Topic  # noqa: E402
+from kb.helpdesk.community_search import answered_like  # noqa: E402
 from kb.helpdesk.db import open_database  # noqa: E402
 from kb.helpdesk.models import User, utcnow  # noqa: E402
 
@@ -111,7 +113,10 @@ def main() -> None:
                 results[who] = {"community_home": timed(home, args.repeat),
                                 "topic_newest": timed(lambda: topic_page(cm.NEWEST), args.repeat),
                                 "topic_unanswered": timed(lambda: topic_page(cm.UNANSWERED), args.repeat),
-                                "question_with_answers_rendered": timed(question_page, args.repeat)}
+                                "question_with_answers_rendered": timed(question_page, args.repeat),
+                                # Every title holds "question": the words match everywhere, the answers decide.
+                                "asked_before": timed(lambda: answered_like(db, user, "a question: printer offline?"),
+                                                      args.repeat)}
         engine.dispose()
     print(results)
     write_report(ROOT / "bench" / "out" / "community.json", results)

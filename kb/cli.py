@@ -373,6 +373,7 @@ from kb import cli_gaps  # noqa: E402,F401  (`kb gaps`)
 from kb import cli_sla  # noqa: E402,F401  (`kb sla refresh`, `kb sla report`)
 from kb import cli_tickets  # noqa: E402,F401  (`kb tickets reindex`)
 from kb import cli_import  # noqa: E402,F401  (`kb import`)
+from kb import cli_community  # noqa: E402,F401  (`kb community draft`)
 
 
 def main() -> None:

@@ -134,6 +134,19 @@ def _body(ticket: Ticket, notes: list[str]) -> str:
             f"## Problem\n\nAs the customer described it:\n\n{problem}\n\n## Steps\n\n{steps}\n")
 
 
+def draft_language(text: str, lang: str | None, default_lang: str, notes: list[str], source: str) -> str:
+    """`lang` checked, or else told from `text`'s letters (a note added when they tell none), else the default."""
+    if lang is None:
+        lang = letters_language(text) or default_lang
+        if _CYRILLIC.search(text) and letters_language(text) is None:
+            notes.append(f"lang: the {source} is written in Cyrillic letters that tell no language; '{lang}' was "
+                         "set: set the article's language")
+    lang = lang.strip().lower()
+    if not _LANG.fullmatch(lang):
+        raise KbError(f"lang '{lang}': use a language code such as en, ru, uk or bg")
+    return lang
+
+
 def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = None) -> Draft:
     """Write a new `status: draft` article from `ticket` (its events loaded) into the articles folder and return
     what was written. Its questions are the customer's phrasings (subject, searched query, the description's first
@@ -146,18 +159,20 @@ def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = Non
     notes: list[str] = []
     category, note = _choose_category(ticket, list(center.categories))
     notes += [note] if note else []
-    text = f"{ticket.subject} {ticket.description}"
-    if lang is None:
-        lang = letters_language(text) or settings.default_lang
-        if _CYRILLIC.search(text) and letters_language(text) is None:
-            notes.append(f"lang: the ticket is written in Cyrillic letters that tell no language; '{lang}' was "
-                         "set: set the article's language")
-    lang = lang.strip().lower()
-    if not _LANG.fullmatch(lang):
-        raise KbError(f"lang '{lang}': use a language code such as en, ru, uk or bg")
+    lang = draft_language(f"{ticket.subject} {ticket.description}", lang, settings.default_lang, notes, "ticket")
     title = clean_phrasing(ticket.subject) or " ".join(ticket.subject.split())[:MAX_QUESTION] or ticket.ref
     title = title[:1].upper() + title[1:]
     questions = list(_unique([ticket.subject, _searched_query(ticket), first_sentence(ticket.description)]).values())
+    return write_article_draft(settings, center, title, category, lang, questions, _body(ticket, notes), notes,
+                               ticket.ref)
+
+
+def write_article_draft(settings: Settings, center, title: str, category: str, lang: str, questions: list[str],
+                        body: str, notes: list[str], source: str) -> Draft:
+    """Write a new `status: draft` article (never over a file; `center`: the folder's help center as loaded) and
+    return it; `source` names what it was written from. Raises KbError when the written draft would not pass
+    `kb check` (it is then removed)."""
+    root = settings.articles_dir
     front = {"title": title, "category": category}
     if lang != settings.default_lang:
         front["lang"] = lang
@@ -165,7 +180,7 @@ def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = Non
                   "questions": questions, "tags": []})
     folder = root / (category if lang == settings.default_lang else lang)
     content = ("---\n" + yaml.dump(front, Dumper=_IndentedDumper, allow_unicode=True, sort_keys=False, width=1000) + "---\n"
-               + _body(ticket, notes))
+               + body)
     path = _write_new(folder, slugify(title) + ("" if lang == settings.default_lang else f"-{lang}"),
                       {a.id for a in center.articles}, content)
     written = load_help_center(root, settings)
@@ -173,7 +188,7 @@ def draft_from_ticket(ticket: Ticket, settings: Settings, lang: str | None = Non
     errors = [p for p in written.errors if p.path == rel]
     if errors:
         path.unlink()
-        raise KbError(f"the draft from {ticket.ref} would not pass kb check: " + "; ".join(map(str, errors)))
+        raise KbError(f"the draft from {source} would not pass kb check: " + "; ".join(map(str, errors)))
     return Draft(path, path.stem, category, lang, tuple(questions), tuple(notes))
 
 

@@ -1,5 +1,5 @@
-"""The community on PostgreSQL: listing with counts, a private topic, votes, accepting, merging and followers'
-mail (each query the pages make runs there as on SQLite)."""
+"""The community on PostgreSQL: listing with counts, a private topic, votes, accepting, merging, the ask form's
+answered questions and followers' mail (each query the pages make runs there as on SQLite)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -49,4 +49,11 @@ def test_community_on_postgresql(portal_index, clean_database):
         mailed = db.scalars(select(OutboxMessage.to_address).where(OutboxMessage.kind == "community_answer")
                              .order_by(OutboxMessage.id)).all()
     assert mailed == ["ann@acme.example", "bob@acme.example"]  # ann follows hers, bob his (the agent's answer)
+    answer(agent, private, "Ask the office")
+
+    def suggested(client, q: str) -> list[str]:  # the ask form's answered questions like `q`
+        return [i["title"] for i in client.get("/community/suggest", query_string={"q": q}).get_json()["questions"]]
+    assert suggested(oz, "offline") == ["Принтер offline 🙂"]  # not the merged duplicate
+    assert suggested(ann, "acme printer") == ["Acme printer"] and suggested(oz, "acme printer") == []
+    assert oz.get("/community/suggest?q=%00offline%ED%A0%80%25&topic=%00printers").status_code == 200
     app.extensions["kb.engine"].dispose()

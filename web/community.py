@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -20,8 +20,9 @@ from kb.helpdesk.community_models import Answer, Question
 from kb.markdown_html import PostRenderer
 from web.community_forms import AnswerForm, QuestionForm, ReportForm
 from web.community_mail import answer_posted
+from web.community_suggest import asked_before
 from web.context import current_user, db, signed_in
-from web.forms import ActionForm
+from web.forms import QUERY_MAX, ActionForm
 
 bp = Blueprint("community", __name__, url_prefix="/community")
 
@@ -137,8 +138,18 @@ def question(question_id: int):
 
 # --- posting ----------------------------------------------------------------------------------------------------
 
-def _ask_page(topic, form: QuestionForm, status: int = 200):
-    return render_template("community/ask.html", topic=topic, form=form), status
+def _ask_page(topic, form: QuestionForm, status: int = 200, asked=None):
+    return render_template("community/ask.html", topic=topic, form=form, asked=asked), status
+
+
+@bp.get("/suggest")
+def suggest():
+    """JSON for the ask form's script: articles and answered questions like the title `q` (and `body`), those of
+    topic `topic` first; community questions are marked `"kind": "community"`."""
+    slug = request.args.get("topic", "")
+    topic = cm.find_topic(db(), current_user(), slug) if slug and slug.isprintable() else None  # no NUL to SQL
+    return jsonify(asked_before(request.args.get("q", "")[:QUERY_MAX], request.args.get("body", "")[:QUERY_MAX],
+                                topic).to_dict())
 
 
 @bp.route("/<slug>/ask", methods=["GET", "POST"])
@@ -152,6 +163,11 @@ def ask(slug: str):
     form = QuestionForm()
     if not form.validate_on_submit():
         return _ask_page(found, form, 400)
+    if form.checked.data != "1":  # the first time, without the page's script: what may answer it, then "Post anyway"
+        matches = asked_before(form.title.data, form.body.data, found)
+        if matches:
+            form.checked.data = "1"
+            return _ask_page(found, form, asked=matches)
     try:
         asked = cm.ask(db(), current_user(), found, form.title.data, form.body.data, _hold_first())
     except CommunityError as error:

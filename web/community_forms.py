@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from kb.helpdesk.community_models import BODY_MAX, REASON_MAX, SLUG_MAX, TITLE_MAX, TOPIC_DESCRIPTION_MAX, TOPIC_TITLE_MAX
@@ -15,6 +15,8 @@ class QuestionForm(FlaskForm):
                         validators=[_required(_l("Your question")), _length(_l("Your question"), TITLE_MAX)])
     body = TextAreaField(_l("Details"), filters=[clean],
                          validators=[_required(_l("Details")), _length(_l("Details"), BODY_MAX)])
+    # "1" once the asker has seen what may already answer it (the page's script, or the no-JS step, sets it).
+    checked = HiddenField()
 
 
 class AnswerForm(FlaskForm):

@@ -3,10 +3,11 @@ posts, releasing held ones, locking, moving and merging questions; admins add to
 organisation). Customers get 404: to them these pages do not exist."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from kb.errors import CommunityError
+from kb.drafts_community import draft_from_question
+from kb.errors import CommunityError, KbError
 from kb.helpdesk import community as cm
 from kb.helpdesk import community_moderation as mod
 from kb.helpdesk.accounts import organisations
@@ -47,6 +48,22 @@ def page():
 def _back(question: Question):
     return redirect(request.form.get("back") == "queue" and url_for("community_moderation.page")
                     or url_for("community.question", question_id=question.id))
+
+
+@bp.post("/q/<int:question_id>/draft")
+def draft(question_id: int):
+    """A `status: draft` article written from the thread into the articles folder (kb/drafts_community.py), for an
+    editor to finish and commit; the same as `kb community draft QUESTION_ID`."""
+    found = question_or_404(question_id)
+    checked_action()
+    try:
+        written = draft_from_question(db(), found, current_app.config["KB_SETTINGS"])
+    except (KbError, OSError) as exc:
+        flash(_("No draft was written: %(reason)s", reason=str(exc)), "error")
+    else:
+        flash(_("Draft written to %(path)s (article %(id)s): an editor finishes it and commits it.",
+                path=written.path.name, id=written.article_id), "info")
+    return redirect(url_for("community.question", question_id=found.id))
 
 
 @bp.post("/q/<int:question_id>/<any(hide, show, lock, unlock, release):action>")

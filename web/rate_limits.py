@@ -157,6 +157,7 @@ def limit_views(app: Flask, settings: Settings) -> None:
         "support.new_ticket": [("rate_limit_tickets", _user_or_address, ["POST"], "tickets", {})],
         "api.create_ticket_api": [("rate_limit_tickets", _user_or_address, ["POST"], "tickets", {})],
         "api.suggest_api": [("rate_limit_suggest", client_address, None, "suggest", {})],
+        "community.suggest": [("rate_limit_suggest", client_address, None, "suggest", {})],
         "support.contact": [("rate_limit_suggest", client_address, ["POST"], "suggest", {})],
         "portal.search": [("rate_limit_search", _user_or_address, None, "search", {})],
         "portal.home": [("rate_limit_search", _user_or_address, None, "search", {"exempt_when": _no_query})],

@@ -25,7 +25,7 @@ LISTINGS = (NEWEST, UNANSWERED)
 PAGE_SIZE = 20
 PAGES_MAX = 10_000
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-RESERVED_SLUGS = frozenset({"moderation", "q", "a"})  # the community's own addresses (web/community.py)
+RESERVED_SLUGS = frozenset({"moderation", "q", "a", "suggest"})  # the community's own addresses (web/community.py)
 Post = Question | Answer
 
 
