@@ -141,5 +141,5 @@ class DeskSettings:
                                                minimum=0, maximum=3600)
     community_search_penalty: float = _setting(0.05, "Subtracted from a community question's cosine with the query before it is placed among the articles: it is listed below every article whose best passage is at least that close.",
                                                minimum=0, maximum=1)
-    community_search_min_cosine: float = _setting(0.5, "A community question is listed only when its cosine with the query is at least this (depends on the embedding model).",
+    community_search_min_cosine: float = _setting(0.87, "When a search lists no article, a community question is listed only when its cosine with the query is at least this (depends on the embedding model: 0.87 suits multilingual-e5-small; with articles listed, a community question must be as relevant as the last of them).",
                                                   minimum=0, maximum=1)

@@ -9,7 +9,9 @@ one assignment, so a search never sees half a pass.
 
 Relevance: a community hit's score is its cosine with the query less `penalty` (`community_search_penalty`); it is
 listed below every article whose best passage's cosine is at least that (`merge`), so at equal relevance an
-article comes first. A community hit never makes a search confident unless an agent endorsed its answer.
+article comes first, and only when it is at least as relevant as the last article listed (`within_list`: the
+articles' cut-off, search/cutoff.py, is calibrated; a cosine alone is not, e.g. multilingual-e5-small gives
+unrelated texts 0.8); when no article is listed, only above `community_search_min_cosine`. A community hit never makes a search confident unless an agent endorsed its answer.
 """
 from __future__ import annotations
 
@@ -114,6 +116,16 @@ def merge(articles: Sequence[Any], community: Sequence[CommunityHit]) -> list[An
         merged.insert(position, hit)
         floor = position + 1
     return merged
+
+
+def within_list(community: Sequence[CommunityHit], articles: Sequence[Any], min_cosine: float) -> list[CommunityHit]:
+    """The community hits a list may hold: with articles listed, those at least as relevant (after the penalty) as
+    the last listed one, so that community answers never lengthen a list the search cut where relevance fell off
+    (search/cutoff.py); with none listed, those with a cosine of at least `min_cosine`."""
+    if not articles:
+        return [h for h in community if h.cosine >= min_cosine]
+    floor = min(_relevance(a) for a in articles)
+    return [h for h in community if h.score >= floor]
 
 
 def _relevance(hit: Any) -> float:

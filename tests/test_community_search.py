@@ -14,7 +14,7 @@ from kb.helpdesk.community_models import Topic
 from kb.helpdesk.community_threads import Thread, searchable_threads, set_endorsed
 from kb.helpdesk.models import User
 from kb.errors import CommunityForbidden
-from search.community import CommunityHit, CommunityIndex, Refresh, merge
+from search.community import CommunityHit, CommunityIndex, Refresh, merge, within_list
 from search.service import Hit
 from tests.portal import post, sign_in
 from tests.test_mail_notifications import ADMIN, AGENT, mail_app
@@ -80,6 +80,12 @@ def test_community_hits_come_below_articles_of_equal_or_greater_relevance():
     merged = merge(articles, [community(1, 0.7), community(2, 0.95), community(3, 0.1)])
     assert [getattr(h, "question_id", None) or h.id for h in merged] == [2, "a", "b", 1, "c", 3]
     assert merge(articles, []) == articles
+
+
+def test_community_hits_never_lengthen_a_list_and_need_the_floor_without_one():
+    hits = [community(1, 0.8), community(2, 0.55), community(3, 0.3)]
+    assert [h.question_id for h in within_list(hits, [article("a", 0.9), article("b", 0.5)], 0.99)] == [1, 2]
+    assert [h.question_id for h in within_list(hits, [], 0.7)] == [1]  # cosines 0.85, 0.6, 0.35
 
 
 # --- the database, the worker and the pages ---------------------------------------------------------------------
@@ -208,3 +214,31 @@ def test_only_an_endorsed_community_answer_is_a_confident_suggestion(app):
     assert endorsed["confident"]
     assert [(s["kind"], s["id"], s["url"]) for s in endorsed["suggestions"]] == \
         [("community", question, f"/community/q/{question}")]
+
+
+def test_articles_still_come_first_for_their_own_questions_with_community_threads_about_them(portal_index):
+    """Each public article's questions (the phrasings its golden queries are made of) are asked in the community too,
+    answered by a link to the article. Asked again in other words, each article found first without them stays
+    first with every near community thread merged in (not even cut by `within_list`), the thread asking the same
+    question among them."""
+    settings, service = portal_index
+    public = {key: meta for key, meta in service.articles.items() if meta.audience == "public"}
+    threads = [Thread(n, q, f"Help: {q}\nAnyone?\nSee {meta.title}", True, False, f"See {meta.title}")
+               for n, (q, meta) in enumerate(((q, m) for m in public.values() for q in m.questions), start=1)]
+    index = CommunityIndex()
+    index.refresh(threads, lambda texts: service.embed_queries(texts, keep=False), service.manifest.model_name)
+    own = {t.title: t.question_id for t in threads}
+    checked = 0
+    for key, meta in public.items():
+        for question in meta.questions:
+            query = f"{question} please, since this morning"
+            hits = service.search(query).hits
+            if not hits or hits[0].id != key:
+                continue  # not first without the community either: nothing to keep
+            found = index.search(service.embed_queries([query], keep=False)[0], 3, settings.community_search_penalty,
+                                 -1.0)
+            assert own[question] in [h.question_id for h in found]
+            merged = merge(hits, found)
+            assert getattr(merged[0], "id", None) == key, (query, merged[:2])
+            checked += 1
+    assert checked == len(threads) == 6

@@ -46,7 +46,7 @@ def search():
     service = current_app.extensions["kb.search"]
     prime(service, query)
     response = service.search(query, k=k, lang=current_language())
-    community = community_hits(service, query) if response.query else []
+    community = community_hits(service, query, response.hits) if response.query else []
     return jsonify({**response.to_dict(), "results": json_results(response.hits, community),
                     "search": record_search("api", query, response, len(response.hits))})
 

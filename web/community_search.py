@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from flask import Flask, current_app, url_for
 
-from search.community import KIND, CommunityHit, CommunityIndex, merge
+from search.community import KIND, CommunityHit, CommunityIndex, merge, within_list
 
 EXTENSION = "kb.community_index"
 MAX_HITS = 3  # community answers in one list at most: the articles stay the help center's answer
@@ -36,14 +36,15 @@ def prime(service: Any, query: str) -> None:
         service.prime([query])
 
 
-def community_hits(service: Any, query: str, k: int = MAX_HITS) -> list[CommunityHit]:
-    """The community questions near `query`, best first (none when the community index is empty or off)."""
+def community_hits(service: Any, query: str, articles: Sequence[Any], k: int = MAX_HITS) -> list[CommunityHit]:
+    """The community questions near `query` that may join the list of `articles` (the search's hits), best first;
+    none when the community index is empty or off."""
     if not enabled() or not query.strip():
         return []
     settings = current_app.config["KB_SETTINGS"]
     vector = service.embed_queries([query])[0]
-    return community_index().search(vector, k, settings.community_search_penalty,
-                                    settings.community_search_min_cosine)
+    found = community_index().search(vector, k, settings.community_search_penalty, -1.0)
+    return within_list(found, articles, settings.community_search_min_cosine)
 
 
 def is_community(hit: Any) -> bool:

@@ -131,7 +131,7 @@ def search():
                 "url": tracked(article_url(h.id, h.anchor), token, position),
                 "category_title": category_title(h.category)} for position, h in enumerate(hits, start=1)]
     # Community answers (none within a chosen category: questions are filed by topic, not category)
-    community = community_hits(service, query) if response and not chosen else []
+    community = community_hits(service, query, hits) if response and not chosen else []
     if community:
         by_id = {r["hit"].id: r for r in results}
         results = [{"kind": "community", "hit": h, "snippet": h.excerpt(), "url": question_url(h)}

@@ -80,7 +80,7 @@ def suggest(text: str, source: str = "suggest", session: str = "", notices: bool
                       "anchor": hit.anchor, "url": tracked(article_url(hit.id, hit.anchor), token, position),
                       "snippet": snippet(meta, hit.anchor, text).striptags()})
     # Community answers below the articles; only an endorsed one makes the suggestions confident.
-    community = community_hits(service, text) if response.query else []
+    community = community_hits(service, text, response.hits) if response.query else []
     items, confident = suggested(items, shown, community, response.confident, MAX_SUGGESTIONS)
     known = [notice_dict(n) for n in matching([response.category or ""])] if notices else []
     return Suggestions(text, response.category, title, response.category_p, response.confidence,
