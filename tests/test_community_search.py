@@ -242,3 +242,26 @@ def test_articles_still_come_first_for_their_own_questions_with_community_thread
             assert getattr(merged[0], "id", None) == key, (query, merged[:2])
             checked += 1
     assert checked == len(threads) == 6
+
+
+def test_the_contact_form_without_javascript_marks_an_endorsed_community_answer(app):
+    question, answer = thread_in(app, title=UNSURE, reply="Remove the second calendar subscription.")
+    with app.extensions["kb.db"].begin() as db:
+        set_endorsed(db, user(db, AGENT), db.get(cm.Answer, answer), True)
+    one_pass(app)
+    client = app.test_client()
+    assert sign_in(client, ANN).status_code == 302
+    page = post(client, "/contact", {"subject": "", "description": UNSURE, "step": "suggest"}).get_data(as_text=True)
+    item = page.split('class="suggestion community-hit"', 1)[1].split("</li>", 1)[0]
+    assert f'href="/community/q/{question}"' in item and "Community answer" in item
+    assert 'name="article_id"' not in item  # no "This solved my problem" for a question's page
+
+
+def test_the_serving_thread_runs_passes_until_closed(app):
+    thread_in(app)
+    worker = CommunityWorker(app, interval=0.01).start()
+    try:
+        assert worker.passed.wait(30)
+    finally:
+        worker.close()
+    assert len(community_index(app)) == 1 and app.extensions["kb.community_worker"] is worker
