@@ -135,3 +135,11 @@ class DeskSettings:
                                                minimum=0, maximum=100)
     rate_limit_community_posts: str = _setting("20/hour", "Community questions, answers, edits and reports one signed-in user may post.",
                                                **_LIMIT)
+    community_search_min_votes: int = _setting(2, "A community answer with at least this many up-votes makes its question searchable beside the articles (accepted and agent-endorsed answers always do; private topics never).",
+                                               minimum=1, maximum=1000)
+    community_index_interval: float = _setting(30.0, "Seconds between the serving process's passes over the community questions, which make newly answered ones searchable (0: no community search).",
+                                               minimum=0, maximum=3600)
+    community_search_penalty: float = _setting(0.05, "Subtracted from a community question's cosine with the query before it is placed among the articles: it is listed below every article whose best passage is at least that close.",
+                                               minimum=0, maximum=1)
+    community_search_min_cosine: float = _setting(0.87, "When a search lists no article, a community question is listed only when its cosine with the query is at least this (depends on the embedding model: 0.87 suits multilingual-e5-small; with articles listed, a community question must be as relevant as the last of them).",
+                                                  minimum=0, maximum=1)

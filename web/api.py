@@ -9,6 +9,7 @@ from kb.helpdesk.accounts import can_see_ticket
 from kb.errors import TicketError
 from kb.helpdesk.tickets import check_idempotency_key, file_once, find_ticket, ticket_dict, tickets_for
 from web.analytics import record_search, record_ticket_filed
+from web.community_search import community_hits, json_results, prime
 from web.context import current_user, db
 from web.forms import QUERY_MAX, clean, has_surrogate
 from web.i18n import current_language
@@ -42,8 +43,12 @@ def search():
     except ValueError:
         return _error(400, "k must be a whole number", "k")
     query = request.args.get("q", "")
-    response = current_app.extensions["kb.search"].search(query, k=k, lang=current_language())
-    return jsonify({**response.to_dict(), "search": record_search("api", query, response, len(response.hits))})
+    service = current_app.extensions["kb.search"]
+    prime(service, query)
+    response = service.search(query, k=k, lang=current_language())
+    community = community_hits(service, query, response.hits) if response.query else []
+    return jsonify({**response.to_dict(), "results": json_results(response.hits, community),
+                    "search": record_search("api", query, response, len(response.hits))})
 
 
 @bp.get("/suggest")

@@ -12,6 +12,7 @@ from kb.helpdesk import community as cm
 from kb.helpdesk import community_moderation as mod
 from kb.helpdesk.accounts import organisations
 from kb.helpdesk.community_models import ID_MAX, Question, Report
+from kb.helpdesk.community_threads import set_endorsed
 from web.community import answer_or_404, checked_action, question_or_404
 from web.community_forms import MergeForm, MoveForm, TopicForm
 from web.community_mail import answer_posted
@@ -92,6 +93,21 @@ def answer_action(answer_id: int, action: str):
         mod.set_hidden(db(), user, reply, action == "hide")
     db().commit()
     return _back(reply.question)
+
+
+@bp.post("/a/<int:answer_id>/<any(endorse, unendorse):action>")
+def endorse_action(answer_id: int, action: str):
+    """An agent vouches for an answer (or takes it back): it is then searched beside the articles and may be a
+    confident suggestion on the contact form (web/community_search.py)."""
+    reply = answer_or_404(answer_id)
+    checked_action()
+    try:
+        set_endorsed(db(), current_user(), reply, action == "endorse")
+        db().commit()
+    except CommunityError:
+        db().rollback()
+        flash(_("A hidden or held answer cannot be endorsed."), "error")
+    return redirect(url_for("community.question", question_id=reply.question_id, _anchor=f"a{reply.id}"))
 
 
 @bp.post("/q/<int:question_id>/move")

@@ -15,6 +15,7 @@ from kb.helpdesk.models import ArticleView, Vote, utcnow
 from kb.index.records import IndexedArticle
 from web.analytics import record_click, record_search, tracked
 from web.article_html import article_html, article_url
+from web.community_search import community_hits, is_community, merge, prime, question_url
 from web.context import db, returning_visitor, visitor
 from web.forms import ActionForm, clean
 from web.i18n import current_language
@@ -117,15 +118,24 @@ def search():
     if chosen not in service.categories:
         chosen = ""
     search_k = current_app.config["KB_SETTINGS"].search_k
+    if query.strip() and not chosen:
+        prime(service, query)
     response = service.search(query, k=FILTERED_K if chosen else search_k, lang=current_language()) \
         if query.strip() else None
     hits = response.hits if response else []
     if chosen:
         hits = [h for h in hits if h.category == chosen][:search_k]
     token = record_search("portal", query, response, len(hits)) if response else ""
-    results = [{"hit": h, "snippet": snippet(service.articles[h.id], h.anchor, response.corrected or query),
+    results = [{"kind": "article", "hit": h, "snippet": snippet(service.articles[h.id], h.anchor,
+                                                                 response.corrected or query),
                 "url": tracked(article_url(h.id, h.anchor), token, position),
                 "category_title": category_title(h.category)} for position, h in enumerate(hits, start=1)]
+    # Community answers (none within a chosen category: questions are filed by topic, not category)
+    community = community_hits(service, query, hits) if response and not chosen else []
+    if community:
+        by_id = {r["hit"].id: r for r in results}
+        results = [{"kind": "community", "hit": h, "snippet": h.excerpt(), "url": question_url(h)}
+                   if is_community(h) else by_id[h.id] for h in merge(hits, community)]
     return render_template("search.html", query=query, response=response, results=results, chosen=chosen,
                            categories=service.categories, predicted_title=category_title(response.category)
                            if response else "")

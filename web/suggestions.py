@@ -12,6 +12,7 @@ from kb.helpdesk.analytics import is_token
 from web.analytics import record_search, tracked
 from web.article_html import article_url
 from web.clocks import sla_rules
+from web.community_search import community_hits, prime, suggested
 from web.context import db, route_group
 from web.i18n import current_language
 from web.notices import matching, notice_dict
@@ -44,8 +45,11 @@ class Suggestions:
 
     def record(self) -> dict[str, Any]:
         """What a ticket keeps of the customer's attempt to find an answer."""
-        return {"query": self.query, "category": self.category, "confidence": round(self.confidence, 4),
-                "shown": [{"id": i["id"], "title": i["title"]} for i in self.items], "search": self.search}
+        record = {"query": self.query, "category": self.category, "confidence": round(self.confidence, 4),
+                  "shown": [{"id": i["id"], "title": i["title"]} for i in self.items if i.get("kind") != "community"],
+                  "search": self.search}
+        community = [i["id"] for i in self.items if i.get("kind") == "community"]
+        return {**record, "community": community} if community else record
 
 
 def problem_text(subject: str, description: str) -> str:
@@ -63,6 +67,7 @@ def suggest(text: str, source: str = "suggest", session: str = "", notices: bool
     text = " ".join((text or "").split())[:settings.max_query_chars]
     if len(text) < MIN_CHARS:
         return Suggestions(text)
+    prime(service, text)
     response = service.search(text, k=MAX_SUGGESTIONS, lang=current_language(),
                               cosine_margin=settings.suggest_cosine_margin, score_share=settings.suggest_score_share)
     title = service.categories.get(response.category or "", {}).get("title", response.category or "")
@@ -71,12 +76,15 @@ def suggest(text: str, source: str = "suggest", session: str = "", notices: bool
     items = []
     for position, hit in enumerate(shown, start=1):  # the search stopped where relevance falls off (search/cutoff.py)
         meta = service.articles[hit.id]
-        items.append({"id": hit.id, "title": hit.title, "category": hit.category, "anchor": hit.anchor,
-                      "url": tracked(article_url(hit.id, hit.anchor), token, position),
+        items.append({"kind": "article", "id": hit.id, "title": hit.title, "category": hit.category,
+                      "anchor": hit.anchor, "url": tracked(article_url(hit.id, hit.anchor), token, position),
                       "snippet": snippet(meta, hit.anchor, text).striptags()})
+    # Community answers below the articles; only an endorsed one makes the suggestions confident.
+    community = community_hits(service, text, response.hits) if response.query else []
+    items, confident = suggested(items, shown, community, response.confident, MAX_SUGGESTIONS)
     known = [notice_dict(n) for n in matching([response.category or ""])] if notices else []
     return Suggestions(text, response.category, title, response.category_p, response.confidence,
-                       response.confident, items, token, session if is_token(session or "") else token,
+                       confident, items, token, session if is_token(session or "") else token,
                        known)
 
 

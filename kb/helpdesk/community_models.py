@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.helpdesk.models import CATEGORY_MAX, DESCRIPTION_MAX, SUBJECT_MAX, Base, Organisation, User, utcnow
@@ -83,6 +83,9 @@ class Answer(Base):
     score: Mapped[int] = mapped_column(Integer, default=0)  # its up-votes
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     held: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An agent vouches for it: searched like the accepted answers, and may be a confident suggestion
+    # (kb/helpdesk/community_threads.py).
+    endorsed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -12,9 +12,14 @@
     return node;
   }
 
-  function suggestionItem(item, query, search, token, solvedUrl, solvedLabel) {
-    var li = el("li", {"class": "suggestion"});
+  function suggestionItem(item, query, search, token, solvedUrl, solvedLabel, communityLabel) {
+    var li = el("li", {"class": item.kind === "community" ? "suggestion community-hit" : "suggestion"});
     li.appendChild(el("a", {href: item.url, target: "_blank", rel: "noopener"}, item.title));
+    if (item.kind === "community") {  // a community question's page: no article to mark as the answer
+      li.appendChild(el("span", {"class": "badge"}, communityLabel));
+      li.appendChild(el("p", {"class": "snippet"}, item.snippet));
+      return li;
+    }
     li.appendChild(el("p", {"class": "snippet"}, item.snippet));
     var form = el("form", {method: "post", action: solvedUrl});
     [["csrf_token", token], ["article_id", item.id], ["query", query], ["search", search || ""]].forEach(function (pair) {
@@ -64,7 +69,8 @@
       showNotices(data ? data.notices : []);
       if (!data || !data.suggestions.length) { box.hidden = true; return; }
       data.suggestions.forEach(function (item) {
-        list.appendChild(suggestionItem(item, data.query, data.search, token, solvedUrl, form.dataset.solvedLabel));
+        list.appendChild(suggestionItem(item, data.query, data.search, token, solvedUrl, form.dataset.solvedLabel,
+                                        form.dataset.communityLabel));
       });
       if (data.category_title) {
         var p = el("p", {"class": "meta", "data-role": "category"},
