@@ -1,6 +1,6 @@
 """Community answers an agent endorsed (searched beside the articles)
 
-Revision ID: 0019b
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-02 17:05:00.000000
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019b'
+revision = '0019'
 down_revision = '0018'
 branch_labels = None
 depends_on = None
