@@ -49,6 +49,7 @@ def seed(app) -> dict[str, int]:
         asked("hidden", printers, "Printer offline hidden one", agent).hidden = True
         asked("held", printers, "Printer offline held one", agent).held = True
         asked("other", printers, "Scanner jams paper", agent)
+        asked("russian", printers, "Принтер не ПЕЧАТАЕТ после обновления", agent)
         gone = asked("answer-hidden", printers, "Printer offline answer hidden", ann, accept=True)
         gone.answers[0].hidden = True  # its accepted answer hidden since: no longer answered to customers
     return ids
@@ -106,6 +107,9 @@ def test_title_words_match_and_stop_words_do_not(app):
         assert answered_like(db, None, "what is this about") == []
         assert [m.question.id for m in answered_like(db, None, "scanner")] == [ids["other"]]
         assert answered_like(db, None, "scanner offline") == []  # two words asked: a title holding one is no match
+        # Cyrillic words in another case than the title's (SQLite's LIKE folds ASCII letters only)
+        assert [m.question.id for m in answered_like(db, None, "принтер печатает")] == [ids["russian"]]
+        assert [m.question.id for m in answered_like(db, None, "ПРИНТЕР ОБНОВЛЕНИЯ")] == [ids["russian"]]
 
 
 def test_suggestions_are_rate_limited_like_the_contact_forms(portal_index, portal_settings):

@@ -1,8 +1,9 @@
 """Answered community questions like one being typed: shown on the ask form, so a duplicate is not posted.
 
-A plain text match for now: the typed words against question titles (SQL `LIKE`, case folded by the database:
-on SQLite only ASCII letters fold). A question is offered only when `user` may read it, it is neither hidden,
-held nor merged, and it has an answer the asker accepted or an official one, both readable.
+A plain text match for now: the typed words against question titles (SQL `LIKE`, case folded by the database;
+on SQLite, which folds only ASCII letters, other words are also looked for capitalised and in capitals). A
+question is offered only when `user` may read it, it is neither hidden, held nor merged, and it has an answer
+the asker accepted or an official one, both readable.
 """
 from __future__ import annotations
 
@@ -41,6 +42,17 @@ def words_of(text: str) -> list[str]:
     return list(seen)[:MAX_WORDS]
 
 
+def _title_holds(word: str) -> ColumnElement[bool]:
+    """The title holds `word` (lower case), in any case where the database folds it, and otherwise (SQLite folds
+    ASCII letters only) written lower case, capitalised or in capitals: "принтер", "Принтер", "ПРИНТЕР". The
+    count below checks the match again with Python's Unicode folding."""
+    spellings = [Question.title.icontains(word, autoescape=True)]
+    if not word.isascii():
+        spellings += [Question.title.contains(variant, autoescape=True)
+                      for variant in dict.fromkeys((word.capitalize(), word.upper())) if variant != word]
+    return or_(*spellings)
+
+
 def _shown(model, user) -> ColumnElement[bool]:
     return true() if is_staff(user) else and_(model.hidden.is_(False), model.held.is_(False))
 
@@ -62,7 +74,7 @@ def answered_like(db: Session, user, text: str, topic: Topic | None = None, limi
             select(Answer.id).where(or_(Answer.hidden.is_(True), Answer.held.is_(True)))))
     rows = db.execute(select(Question.id, Question.title, Question.topic_id, Question.created_at,
                              accepted)
-                      .where(or_(*[Question.title.icontains(w, autoescape=True) for w in words]),
+                      .where(or_(*[_title_holds(w) for w in words]),
                              Question.topic_id.not_in(select(Topic.id).where(not_(_topics_clause(user)))),
                              _shown(Question, user), Question.merged_into_id.is_(None),
                              or_(accepted, Question.id.in_(official))))
