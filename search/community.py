@@ -11,7 +11,8 @@ Relevance: a community hit's score is its cosine with the query less `penalty` (
 listed below every article whose best passage's cosine is at least that (`merge`), so at equal relevance an
 article comes first, and only when it is at least as relevant as the last article listed (`within_list`: the
 articles' cut-off, search/cutoff.py, is calibrated; a cosine alone is not, e.g. multilingual-e5-small gives
-unrelated texts 0.8); when no article is listed, only above `community_search_min_cosine`. A community hit never makes a search confident unless an agent endorsed its answer.
+unrelated texts 0.8); when no article is listed, only above `community_search_min_cosine`. A community hit never
+makes a search confident unless an agent endorsed its answer.
 """
 from __future__ import annotations
 

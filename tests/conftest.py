@@ -227,6 +227,23 @@ def app(portal_index, portal_settings):
 
 
 @pytest.fixture
+def drafting_app(portal_index, portal_settings, tmp_path: Path):
+    """The portal over a writable copy of the small help center's articles (drafts are written into it), with the
+    people of tests.portal.PEOPLE, an agent (agent@desk.example) and an editor (editor@desk.example)."""
+    from kb.helpdesk.accounts import add_staff
+    from tests.portal import PASSWORD
+
+    articles = tmp_path / "articles"
+    shutil.copytree(portal_index[0].articles_dir, articles)
+    app = make_app(replace(portal_settings, articles_dir=articles), portal_index[1])
+    add_people(app)
+    with app.extensions["kb.db"].begin() as db:
+        add_staff(db, "agent@desk.example", PASSWORD, "agent", "general")
+        add_staff(db, "editor@desk.example", PASSWORD, "editor")
+    return app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

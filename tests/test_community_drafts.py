@@ -3,8 +3,6 @@ merged questions' titles as questions, the accepted, else official, else most vo
 topic's category, the source thread noted; the written file passes `kb check`."""
 from __future__ import annotations
 
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from kb.helpdesk.accounts import add_organisation, add_staff, add_user
 from kb.helpdesk.community_models import Question
 from kb.helpdesk.db import open_database
 from kb.helpdesk.models import User
-from tests.portal import PASSWORD, add_people, make_app, post, sign_in
+from tests.portal import post, sign_in
 from tests.test_drafts import front_and_body, run
 
 
@@ -121,14 +119,9 @@ def test_unknown_and_merged_questions_are_clear_errors(center: Path, url: str):
     assert set(center.rglob("*.md")) == before
 
 
-def test_an_agent_drafts_an_article_from_the_question_page(portal_index, portal_settings, tmp_path):
-    articles = tmp_path / "articles"
-    shutil.copytree(portal_index[0].articles_dir, articles)
-    app = make_app(replace(portal_settings, articles_dir=articles), portal_index[1])
-    add_people(app)
+def test_an_agent_drafts_an_article_from_the_question_page(drafting_app, tmp_path):
+    app, articles = drafting_app, tmp_path / "articles"
     with app.extensions["kb.db"].begin() as db:
-        add_staff(db, "agent@desk.example", PASSWORD, "agent", "general")
-        add_staff(db, "editor@desk.example", PASSWORD, "editor")
         ann = db.scalar(select(User).where(User.email == "ann@acme.example"))
         cm.ensure_category_topics(db, {"printers": "Printers"})
         question = cm.ask(db, ann, cm.find_topic(db, ann, "printers"), "Toner light blinks", "Orange light.")

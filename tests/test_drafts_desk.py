@@ -2,23 +2,13 @@
 agents and admins only."""
 from __future__ import annotations
 
-import shutil
-from dataclasses import replace
-
 import yaml
 
-from kb.helpdesk.accounts import add_staff
-from tests.portal import PASSWORD, add_people, file_ticket, make_app, post, sign_in
+from tests.portal import file_ticket, post, sign_in
 
 
-def test_an_agent_drafts_an_article_from_a_ticket(portal_index, portal_settings, tmp_path):
-    articles = tmp_path / "articles"
-    shutil.copytree(portal_index[0].articles_dir, articles)
-    app = make_app(replace(portal_settings, articles_dir=articles), portal_index[1])
-    add_people(app)
-    with app.extensions["kb.db"].begin() as db:
-        add_staff(db, "agent@desk.example", PASSWORD, "agent", "general")
-        add_staff(db, "editor@desk.example", PASSWORD, "editor")
+def test_an_agent_drafts_an_article_from_a_ticket(drafting_app, tmp_path):
+    app, articles = drafting_app, tmp_path / "articles"
     customer = app.test_client()
     sign_in(customer, "ann@acme.example")
     ref = file_ticket(customer, subject="Scanner saves blank pages", description="Every scan comes out blank. Help")
