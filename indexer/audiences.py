@@ -22,6 +22,7 @@ from kb.articles import Article, Category
 from kb.index.classifier import CONFIDENCE_FEATURES
 from kb.index.layout import IndexFiles
 from kb.index.manifest import AUDIENCES
+from kb.language import query_language
 
 
 def passage_rows(articles: list[Article], passages: list[Passage], audiences: tuple[str, ...]) -> list[int]:
@@ -83,7 +84,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
         queries, hidden = embed_held_out(held, encode_queries), [local.get(r, -1) for r in held.hidden]
         passage_articles, passage_kinds = [passages[r].article_id for r in rows], [passages[r].kind for r in rows]
         models = train_models(embeddings[rows], passage_articles, passage_kinds, category, queries, held.articles,
-                              hidden, false_positive_rate, group_of)
+                              hidden, false_positive_rate, group_of, [query_language(t) for t in held.texts])
         fusion[audience] = fit_fusion(IndexFiles(staging).keyword, allowed, embeddings[rows], passage_articles,
                                       passage_kinds, category, queries, held, hidden, group_of, fusion_setup)
         models.classifier.save(path)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -27,7 +27,9 @@ from indexer.held_out import MAX_HELD_OUT
 from indexer.passages import question_sums
 from kb.index.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
-CALIBRATION = "searches of titles, descriptions and questions; threshold at a false-positive rate; translation shift"
+CALIBRATION = ("searches of titles, descriptions and questions; threshold at a false-positive rate, per language; "
+               "translation shift")
+MIN_LANGUAGE_SEARCHES = 40  # uncovered searches a language needs for an operating point of its own
 MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections
 
 
@@ -42,10 +44,11 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
                  article_category: dict[str, str], queries: np.ndarray | None = None,
                  query_articles: list[str] | None = None, hidden: list[int] | None = None,
                  false_positive_rate: float | None = None, group_of: Mapping[str, str] | None = None,
-                 seed: int = 13) -> Calibration:
+                 query_languages: Sequence[str | None] | None = None, seed: int = 13) -> Calibration:
     """Classifier over all passages, and a confidence model from searches of the help center's own texts
-    (`queries`, embedded as queries, from `query_articles`, each without its `hidden` passage row; see
-    indexer/held_out.py), else from held-out question passages (see module doc)."""
+    (`queries`, embedded as queries, from `query_articles`, each without its `hidden` passage row, written in
+    `query_languages` as kb.language tells them; see indexer/held_out.py), else from held-out question passages
+    (see module doc)."""
     labels = [article_category[a] for a in passage_articles]
     rng = random.Random(seed)
     by_article: dict[str, list[int]] = {}
@@ -70,10 +73,13 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
 
     if held_rows:
         report["held_out_category_accuracy"] = _category_accuracy(embeddings, labels, training, held_rows)
-    x, y, top1, pairs = searched_cases(embeddings, passage_articles, passage_kinds, queries, query_articles, hidden,
-                                       group_of)
+    x, y, top1, pairs, origins = searched_cases(embeddings, passage_articles, passage_kinds, queries, query_articles,
+                                                hidden, group_of)
     confidence = fit_confidence(x, y, false_positive_rate)
     confidence.foreign_shift = foreign_shift(confidence, x, pairs)
+    if query_languages is not None and false_positive_rate is not None:
+        confidence.language_shift = language_shifts(confidence, x, y, [query_languages[o] for o in origins],
+                                                    false_positive_rate)
     report["translated_searches"] = len(pairs)
     report["held_out_vector_top1"] = round(top1 / len(query_articles), 4)
     report.update(operating_point(confidence, x, y))
@@ -113,6 +119,25 @@ def foreign_shift(model: ConfidenceModel, x: np.ndarray, pairs: list[tuple[int, 
     return round(max(0.0, float(np.median([z[a] - z[b] for a, b in pairs]))), 4)
 
 
+def language_shifts(model: ConfidenceModel, x: np.ndarray, y: np.ndarray, languages: Sequence[str | None],
+                    false_positive_rate: float) -> dict[str, float]:
+    """Per language of the searches (rows of `x`; '' for text whose letters tell none), the shift of the curve's
+    logit that puts that language's own uncovered searches (label 0) at `false_positive_rate`, for languages with
+    at least MIN_LANGUAGE_SEARCHES of them: between two texts of one language some languages' cosines run higher
+    than others', so one shared operating point is too strict for one and too lax for another. Rounded; only
+    the languages whose shift is not 0."""
+    z = x @ model.coef + model.intercept
+    keys = np.array([language or "" for language in languages])
+    shifts = {}
+    for language in sorted(set(keys.tolist())):
+        negatives = z[(keys == language) & (y == 0)]
+        if len(negatives) >= MIN_LANGUAGE_SEARCHES and len(negatives) < (y == 0).sum():
+            shift = round(-float(np.quantile(negatives, 1.0 - false_positive_rate)), 4)
+            if shift:
+                shifts[language] = shift
+    return shifts
+
+
 def operating_point(model: ConfidenceModel, x: np.ndarray, y: np.ndarray) -> dict:
     """How the calibration searches fare at confidence 0.5: covered ones confident, uncovered ones confident."""
     if not len(y):
@@ -146,13 +171,14 @@ def training_rows(kinds: list[str], rng: random.Random) -> list[int]:
 def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str],
                    queries: np.ndarray, query_articles: list[str], hidden: list[int],
                    group_of: Mapping[str, str] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, int]]]:
+                   ) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, int]], list[int]]:
     """Confidence features of each query searched with vectors only: covered (its article in the index, without
     the passage `hidden` it comes from), label 1; for an article with translations (`group_of` maps an article
     to the id its language versions share) also answered only in another language (without its own version),
     label 1, as a customer writing in a language the article has no version in; and uncovered (without the
     article and its translations), label 0. Also how many covered searches ranked a version of their own article
-    first, and the pairs of rows (covered, answered in another language) of the same search."""
+    first, the pairs of rows (covered, answered in another language) of the same search, and the query each row
+    comes from."""
     starts, article_ids = _article_blocks(passage_articles)
     position = {a: i for i, a in enumerate(article_ids)}
     group_of = group_of or {}
@@ -164,7 +190,7 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
     sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
     sum_norms = np.linalg.norm(sums, axis=1)
     sum_norms[sum_norms == 0] = 1.0
-    x, y, top1, pairs = [], [], 0, []
+    x, y, top1, pairs, origins = [], [], 0, [], []
     for n, (query_article, row) in enumerate(zip(query_articles, hidden)):
         if n % 256 == 0:  # one matrix product per block of queries
             block = embeddings @ queries[n:n + 256].T
@@ -195,4 +221,5 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
             nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
             x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
             y.append(label)
-    return np.array(x), np.array(y), top1, pairs
+            origins.append(n)
+    return np.array(x), np.array(y), top1, pairs, origins

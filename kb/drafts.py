@@ -23,6 +23,7 @@ from kb.errors import KbError, TicketError
 from kb.helpdesk.db import open_database
 from kb.helpdesk.models import AGENT, EVENT_REPLY, RESOLVED, Deflection, Ticket, TicketArticle
 from kb.helpdesk.tickets import find_ticket, normalise_ref
+from kb.language import query_language
 from kb.scaffold import slugify
 from kb.translations import keyed
 
@@ -31,9 +32,7 @@ GENERAL_CATEGORIES = ("general", "other", "misc")
 _TRAILING = ".,;:!…-–— "
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n")
 _PRIVATE = re.compile(r"\S+@\S+\.\w+|https?://|www\.", re.IGNORECASE)  # addresses never become questions
-# Letters only one language uses (the same rules as search/language.py, which the core may not import).
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_BULGARIAN_WORD = re.compile(r"ъ(?![еёюя])")
 _LANG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")  # as `kb new` takes it
 
 
@@ -77,14 +76,7 @@ def first_sentence(text: str) -> str:
 
 def letters_language(text: str) -> str | None:
     """'uk', 'ru' or 'bg' when the Cyrillic letters say so; None for any other text."""
-    lower = (text or "").lower()
-    if not _CYRILLIC.search(lower):
-        return None
-    if set(lower) & set("іїєґ"):
-        return "uk"
-    if set(lower) & set("ыэё"):
-        return "ru"
-    return "bg" if _BULGARIAN_WORD.search(lower) else None
+    return query_language(text) if _CYRILLIC.search(text or "") else None
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ def predicted_category(classes: Sequence[str], probs: np.ndarray) -> tuple[str |
 
 
 def answer_confidence(model: ConfidenceModel, answered: bool, passage_scores: Sequence[float],
-                      centroid_best: float, foreign: bool = False) -> float:
+                      centroid_best: float, foreign: bool = False, language: str | None = None) -> float:
     """P(the help center answers the query) from the passage cosines and the best centroid cosine; 0 with no
-    answer. `foreign`: the query is in a language no article is written in (answered by a translation at best)."""
+    answer. `foreign`: the query is in a language no article is written in (answered by a translation at best);
+    `language`: the query's language (the curve's operating point for it)."""
     if not answered or not passage_scores:
         return 0.0
-    return float(model.predict(confidence_features(np.array(passage_scores), centroid_best), foreign)[0])
+    return float(model.predict(confidence_features(np.array(passage_scores), centroid_best), foreign, language)[0])
 
 
 def model_reads(model: str, text: str) -> bool:

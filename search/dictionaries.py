@@ -27,7 +27,7 @@ _ALPHABETS = {"latin": "abcdefghijklmnopqrstuvwxyz", "cyrillic": "абвгґде
 # A word of one script: letters, with apostrophes or hyphens inside ("don't", "комп'ютер", "e-mail").
 _SCRIPT_WORD = {"latin": re.compile(r"[a-z]+(?:['’-][a-z]+)*", re.IGNORECASE),
                 "cyrillic": re.compile(r"[\u0400-\u04ff]+(?:['’ʼ-][\u0400-\u04ff]+)*")}
-# Letters only one of the Cyrillic languages writes (search.language tells a whole query the same way).
+# Letters only one of the Cyrillic languages writes (kb.language tells a whole query the same way).
 _ONLY = {"uk": set("іїєґ"), "ru": set("ыэё")}
 
 

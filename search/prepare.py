@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from search.dictionaries import Dictionaries, shared_dictionaries
-from search.language import query_language
+from kb.language import query_language
 from search.spelling import Vocabulary, fix_layout, spelling_fixes
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -16,7 +16,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 class PreparedQuery:
     text: str  # what the user typed, cleaned
     searched: str  # what is searched: `text` with layout slips and typos fixed
-    language: str | None  # the language `searched` is written in, when its letters tell (search.language)
+    language: str | None  # the language `searched` is written in, when its letters tell (kb.language)
     suggested: str | None = None  # fixes not certain enough to search by, offered instead: "Did you mean …?"
 
     @property

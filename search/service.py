@@ -238,7 +238,7 @@ class SearchService:
         foreign = is_foreign(prepared.language, self._languages[audience])
         reads = model_reads(self.manifest.model_name, prepared.searched)
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
-                                       candidates.centroid_best, foreign) if reads else 0.0
+                                       candidates.centroid_best, foreign, prepared.language) if reads else 0.0
         confident = confidence >= self.settings.confidence_threshold
         margin = self.settings.list_cosine_margin if cosine_margin is None else cosine_margin
         share = self.settings.list_score_share if score_share is None else score_share

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from search.dictionaries import SCRIPT_LANGUAGES, Dictionaries, script_of, shared_dictionaries
-from search.language import query_language
+from kb.language import query_language
 
 # Keys of the US QWERTY layout and what the same keys type in the Russian and Ukrainian ЙЦУКЕН layouts.
 _QWERTY = "`qwertyuiop[]asdfghjkl;'zxcvbnm,.~QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>"

@@ -1,10 +1,13 @@
 """Confidence calibration from the help center's own questions, on synthetic embeddings with known geometry."""
 from __future__ import annotations
 
-import numpy as np
+import json
 
-from indexer.calibrate import train_models
-from kb.index.classifier import confidence_features
+import numpy as np
+import pytest
+
+from indexer.calibrate import language_shifts, searched_cases, train_models
+from kb.index.classifier import ConfidenceModel, confidence_features
 
 
 def clustered(seed: int = 11, articles: int = 30, questions: int = 6, dim: int = 48):
@@ -98,3 +101,47 @@ def test_answering_from_a_translation_is_measured_on_translated_articles():
     assert plain.confidence.foreign_shift == 0.0 and plain.report["translated_searches"] == 0
     x = confidence_features(np.array([0.5, 0.45, 0.4, 0.4, 0.4]), 0.45)
     assert translated.confidence.predict(x, foreign=True)[0] > translated.confidence.predict(x)[0]
+
+
+def test_each_language_gets_its_own_operating_point():
+    """Texts of one language that all share an accent have higher cosines to each other, covered or not: one shared
+    operating point would offer its uncovered searches far more often than the chosen rate, and the other
+    language's far less. Each language's own shift puts both at that rate."""
+    embeddings, ids, kinds, category, _centers, rng = clustered(seed=5)
+    accent = rng.normal(size=embeddings.shape[1])
+    accent /= np.linalg.norm(accent)
+    accented = np.array([int(a[1:]) >= 15 for a in ids])
+    embeddings = embeddings + np.outer(accented, accent).astype(np.float32) * 0.9
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    rows = [r for r, k in enumerate(kinds) if k == "question"]
+    languages = ["ru" if accented[r] else "en" for r in rows]
+    trained = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows, 0.2,
+                           query_languages=languages)
+    shifts = trained.confidence.language_shift
+    assert shifts["ru"] < 0 < shifts["en"]
+    shared = train_models(embeddings, ids, kinds, category, embeddings[rows], [ids[r] for r in rows], rows, 0.2)
+    assert shared.confidence.language_shift == {}
+
+    x, y, _top1, _pairs, origins = searched_cases(embeddings, ids, kinds, embeddings[rows], [ids[r] for r in rows],
+                                                  rows)
+    row_languages = np.array([languages[o] for o in origins])
+    for language in ("en", "ru"):
+        uncovered = x[(y == 0) & (row_languages == language)]
+        own = float(np.mean(trained.confidence.predict(uncovered, language=language) >= 0.5))
+        common = float(np.mean(shared.confidence.predict(uncovered) >= 0.5))
+        assert abs(own - 0.2) < 0.05
+        assert abs(common - 0.2) > 0.1  # what the shared point did to this language
+    foreign = trained.confidence.predict(x[:1], foreign=True, language="ru")  # a translation's cost replaces it
+    assert foreign[0] == pytest.approx(trained.confidence.predict(x[:1], foreign=True)[0])
+    again = ConfidenceModel.from_json(json.loads(json.dumps(trained.confidence.to_json())))
+    assert again.language_shift == shifts
+
+
+def test_a_language_with_few_searches_keeps_the_shared_point():
+    model = ConfidenceModel(["a"], np.array([1.0]), 0.0)
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-2, 0, 200), rng.uniform(-1, 1, 39)])[:, None]
+    y = np.zeros(len(x), int)
+    shifts = language_shifts(model, x, y, ["en"] * 200 + [None] * 39, 0.25)
+    assert set(shifts) == {"en"}
+    assert float(np.mean(x[:200, 0] + shifts["en"] >= 0)) == pytest.approx(0.25, abs=0.01)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from kb.embedding.encoders import ENGLISH_MODEL, MULTILINGUAL_MODEL, resolve_model
-from search.language import query_language
+from kb.language import query_language
 
 
 @pytest.mark.parametrize("text, lang", [

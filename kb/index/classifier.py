@@ -5,7 +5,7 @@ unpickles anything.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -73,6 +73,10 @@ class ConfidenceModel:
     # added to the logit of a query in a language no article is written in: what answering from a translation
     # costs in the features, measured at build time on the help center's translated articles (0 without any)
     foreign_shift: float = 0.0
+    # added to the logit of a query in one of the articles' languages: cosines run higher between texts of one
+    # language for some languages than for others, so each language with enough calibration searches gets its own
+    # operating point (the same false-positive rate among its own uncovered searches); absent: the shared one
+    language_shift: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def train(cls, names: list[str], x: np.ndarray, y: np.ndarray) -> "ConfidenceModel":
@@ -84,20 +88,23 @@ class ConfidenceModel:
         model.fit(x, y)
         return cls(names, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
-    def predict(self, x: np.ndarray, foreign: bool = False) -> np.ndarray:
-        """P(answered) for each row of features; `foreign`: the query is in a language no article is written in."""
-        z = np.atleast_2d(x) @ self.coef + self.intercept + (self.foreign_shift if foreign else 0.0)
+    def predict(self, x: np.ndarray, foreign: bool = False, language: str | None = None) -> np.ndarray:
+        """P(answered) for each row of features; `foreign`: the query is in a language no article is written in;
+        `language`: the query's language, when known (its own operating point, if it has one)."""
+        shift = self.foreign_shift if foreign else self.language_shift.get(language or "", 0.0)
+        z = np.atleast_2d(x) @ self.coef + self.intercept + shift
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
         return {"features": self.features, "coef": [float(c) for c in self.coef], "intercept": self.intercept,
-                "foreign_shift": self.foreign_shift}
+                "foreign_shift": self.foreign_shift, "language_shift": dict(self.language_shift)}
 
     @classmethod
     def from_json(cls, data: dict) -> "ConfidenceModel":
         try:
             return cls(list(data["features"]), np.array(data["coef"], dtype=np.float64), float(data["intercept"]),
-                       float(data.get("foreign_shift", 0.0)))
+                       float(data.get("foreign_shift", 0.0)),
+                       {str(k): float(v) for k, v in (data.get("language_shift") or {}).items()})
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexFormatError(f"bad confidence model in the manifest ({exc})") from None
 
