@@ -184,6 +184,14 @@ def encoder() -> HashingEncoder:
     return HashingEncoder()
 
 
+@pytest.fixture(scope="session")
+def minilm():
+    """The real English model (all-MiniLM-L6-v2, torch), loaded once for the end-to-end tests that build with it."""
+    from tests.importing import real_encoder
+
+    return real_encoder()
+
+
 # --- the portal over the small help center ---------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -97,8 +97,8 @@ def test_import_writes_what_the_site_had(imported):
     assert import_site("docusaurus", articles)["unchanged"] == 8
 
 
-def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path):
-    client, _ = imported_portal("docusaurus", tmp_path, migrated_sqlite)
+def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path, minilm):
+    client, _ = imported_portal("docusaurus", tmp_path, migrated_sqlite, minilm)
     assert b'href="/articles/guides-install' in client.get("/search?q=installer package fresh server").data
     moved = client.get("/help/docs/guides/install")
     assert (moved.status_code, moved.headers["Location"]) == (301, "/articles/guides-install")

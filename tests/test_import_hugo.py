@@ -80,8 +80,8 @@ def test_import_keeps_links_images_aliases_and_translations(imported):
     assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 6)
 
 
-def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path):
-    client, _ = imported_portal("hugo", tmp_path, migrated_sqlite)
+def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path, minilm):
+    client, _ = imported_portal("hugo", tmp_path, migrated_sqlite, minilm)
     assert b'href="/articles/install' in client.get("/search?q=copy the agent binary systemctl").data
     moved = client.get("/manual/old/setup/")
     assert (moved.status_code, moved.headers["Location"]) == (301, "/articles/install")

@@ -132,8 +132,8 @@ def test_human_summary(tmp_path: Path):
     assert "docs/faq.md:10: link to 'missing.md': no such page in the source; only its text is kept" in output
 
 
-def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path):
-    client, _ = imported_portal("jekyll", tmp_path, migrated_sqlite)
+def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path, minilm):
+    client, _ = imported_portal("jekyll", tmp_path, migrated_sqlite, minilm)
     found = client.get("/search?q=reset link expires after two hours")
     assert b'href="/articles/reset-password' in found.data
     moved = client.get("/help/old-reset/")

@@ -67,8 +67,8 @@ def test_import_writes_what_the_vault_had(imported):
     assert import_site("obsidian", articles)["unchanged"] == 7
 
 
-def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path):
-    client, _ = imported_portal("obsidian", tmp_path, migrated_sqlite)
+def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path, minilm):
+    client, _ = imported_portal("obsidian", tmp_path, migrated_sqlite, minilm)
     assert b'href="/articles/install-guide' in client.get("/search?q=installer package fresh server").data
     moved = client.get("/Guides/Install+guide")
     assert (moved.status_code, moved.headers["Location"]) == (301, "/articles/install-guide")

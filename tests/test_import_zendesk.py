@@ -97,8 +97,8 @@ def test_import_writes_what_the_help_center_had(imported):
     assert import_site("zendesk", articles)["unchanged"] == 7
 
 
-def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path):
-    client, _ = imported_portal("zendesk", tmp_path, migrated_sqlite)
+def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: Path, minilm):
+    client, _ = imported_portal("zendesk", tmp_path, migrated_sqlite, minilm)
     assert b'href="/articles/install-the-widget' in client.get("/search?q=installer package fresh server").data
     moved = client.get("/hc/en-us/articles/360001-Install-the-widget")
     assert (moved.status_code, moved.headers["Location"]) == (301, "/articles/install-the-widget")
