@@ -64,6 +64,9 @@ def test_import_writes_articles_that_keep_what_the_site_had(imported):
     assert "tags:\n- password\n- login\n" in reset
     assert "[the install guide](../guides/setup-install.md#requirements)" in reset  # {% link %} and its anchor
     assert "[billing](../billing/billing.md)" in reset  # {% post_url %}
+    billing = article(articles, "billing/billing.md")
+    assert ('The <a href="../accounts/reset-password.md#steps" title="Steps">reset steps</a> and <a>an old note</a>'
+            in billing)  # raw HTML links are rewritten too; one to a missing page keeps its text
     assert "![The reset screen](../assets/img/reset.png)" in reset
     assert "[manual](../assets/files/manual.pdf)" in reset
     assert (articles / "assets/img/reset.png").read_bytes() == (SITE / "assets/img/reset.png").read_bytes()
@@ -89,9 +92,9 @@ def test_faq_questions_broken_links_and_unsupported_liquid_are_reported(imported
     faq = article(articles, "docs/faq.md")
     assert "questions:\n- How do I change my e-mail address?\n- Can I delete my account?\n" in faq
     assert "See also the old page and [plans](/pricing/)." in faq  # a missing .md keeps its text only
-    assert summary["links_broken"] == 2 and summary["links_rewritten"] == 5 and summary["assets_copied"] == 3
+    assert summary["links_broken"] == 3 and summary["links_rewritten"] == 6 and summary["assets_copied"] == 3
     where = {(n["path"], n["line"]) for n in summary["notices"]}
-    assert {("docs/faq.md", 10), ("_posts/2020-01-10-billing.md", 11)} <= where
+    assert {("docs/faq.md", 10), ("_posts/2020-01-10-billing.md", 11), ("_posts/2020-01-10-billing.md", 15)} <= where
 
 
 def test_running_again_updates_instead_of_duplicating(imported):
@@ -127,8 +130,8 @@ def test_existing_categories_and_articles_are_kept(tmp_path: Path):
 def test_human_summary(tmp_path: Path):
     code, output = kb("import", "jekyll", str(SITE), "--articles", str(tmp_path / "a"))
     assert code == 0
-    assert output.splitlines()[-1].startswith("imported 9 new, 0 updated, 0 unchanged, 2 skipped; 5 link(s) "
-                                              "rewritten, 2 broken; 3 file(s) copied")
+    assert output.splitlines()[-1].startswith("imported 9 new, 0 updated, 0 unchanged, 2 skipped; 6 link(s) "
+                                              "rewritten, 3 broken; 3 file(s) copied")
     assert "docs/faq.md:10: link to 'missing.md': no such page in the source; only its text is kept" in output
 
 
@@ -149,6 +152,8 @@ def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: P
     assert (served.status_code, served.mimetype) == (200, "image/png")
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert served.data == (SITE / "assets/img/reset.png").read_bytes()
+    billing = client.get("/articles/billing").get_data(as_text=True)
+    assert re.search(r'<a href="/articles/reset-password#steps"[^>]*>reset steps</a>', billing)
     pdf = client.get("/files/assets/files/manual.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Disposition"].startswith("attachment")
     for path in ("/files/categories.yml", "/files/accounts/reset-password.md", "/files/../kb.sqlite3",

@@ -26,7 +26,8 @@ _PAGE_SUFFIXES = (".md", ".mdx", ".markdown", ".html", ".htm")
 # [text](target "title"), ![alt](target), and reference definitions `[id]: target`.
 _INLINE = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\]\()\s*(<[^>]*>|[^)\s]+)((?:\s+\"[^\"]*\")?\s*\))")
 _REFERENCE = re.compile(r"^( {0,3}\[[^\]]+\]:\s*)(<[^>]*>|\S+)(.*)$")
-_HTML_SRC = re.compile(r"(<img\b[^>]*?\bsrc=\")([^\"]+)(\")", re.I)
+# a raw HTML image, source or link: its src or href, in either quotes
+_HTML_SRC = re.compile(r"""(<(?:img|source|a)\b[^>]*?)(\b(?:src|href)\s*=\s*(["']))(.+?)(\3)""", re.I)
 _QUESTION = re.compile(r"^#{1,6}\s+Q:\s*(.+?)\s*#*\s*$", re.I)
 
 
@@ -221,9 +222,11 @@ class _Writer:
                     return m.group(1)[1:-2] if not m.group(1).startswith("!") else m.group(1)[2:-2]
                 return f"{m.group(1)}{new}{m.group(3)}"
 
-            def html_src(m: re.Match) -> str:
-                new = self.rewrite(out, m.group(2), where, book)
-                return f"{m.group(1)}{new}{m.group(3)}" if new else m.group(0)
+            def html_src(m: re.Match) -> str:  # a link to a missing page loses its href: its text stays
+                new = self.rewrite(out, m.group(4), where, book)
+                if new is None:
+                    return m.group(0)
+                return m.group(1).rstrip() if new == "" else f"{m.group(1)}{m.group(2)}{new}{m.group(5)}"
 
             reference = _REFERENCE.match(line.rstrip("\n"))
             if reference:
