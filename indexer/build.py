@@ -14,12 +14,14 @@ from typing import Callable
 import numpy as np
 
 from indexer import git_history, publish
+from indexer.embed import embed_passages
 from indexer.audiences import category_audiences, passage_rows, train_audience_models
 from indexer.fusion_fit import FusionSetup
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
                                section_record, word_counts)
 from indexer.previous import PreviousBuild
 from indexer.render import UNLINK, Renderer
+from indexer.second_opinion import build_second_opinion, second_model_for
 from kb.index import keyword as keyword_index, vector as vector_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
@@ -52,12 +54,14 @@ class BuildReport:
 
 
 def build_index(settings: Settings, encoder: EncoderSource = None, progress: bool | None = None,
-                reuse_from: Path | None = None, include_drafts: bool = False) -> BuildReport:
+                reuse_from: Path | None = None, include_drafts: bool = False,
+                second_encoder: EncoderSource = None) -> BuildReport:
     """Build the index for settings.articles_dir into settings.index_dir.
 
     Embeddings, pages and models are reused from the index at settings.index_dir, or at `reuse_from` (e.g. the
     published index, for a throw-away build). `include_drafts` indexes drafts too: for previews only, never for
-    the published index.
+    the published index. `second_encoder` gives the second opinion on confidence (indexer/second_opinion.py; by
+    default the model it names is loaded when needed).
 
     Raises ArticleError when the articles have errors (nothing is written). On any failure or interrupt the
     previous index stays in place.
@@ -71,9 +75,12 @@ def build_index(settings: Settings, encoder: EncoderSource = None, progress: boo
         raise BuildError(f"{settings.articles_dir}: no published articles to index")
     model_name = _model_name(settings, encoder, articles)
     get_encoder = _lazy(encoder, settings, model_name)
+    second = (getattr(second_encoder, "name", None) if second_encoder is not None and settings.english_second_opinion
+              else second_model_for(settings, model_name))
+    second_source = (second, _lazy(second_encoder, settings, second)) if second else None
     with publish.build_lock(settings.index_dir):
         return _build(settings, center, articles, passages, model_name, get_encoder, progress, started, reuse_from,
-                      translations)
+                      translations, second_source)
 
 
 def indexed(center: HelpCenter, settings: Settings, include_drafts: bool = False
@@ -88,20 +95,24 @@ def indexed(center: HelpCenter, settings: Settings, include_drafts: bool = False
 def _build(settings: Settings, center: HelpCenter, articles: list[Article], passages: list[Passage],
            model_name: str, get_encoder: Callable[[], Encoder], progress: bool | None,
            started: float, reuse_from: Path | None = None,
-           translations: dict[str, dict[str, str]] | None = None) -> BuildReport:
+           translations: dict[str, dict[str, str]] | None = None,
+           second_source: tuple[str, Callable[[], Encoder]] | None = None) -> BuildReport:
     previous = PreviousBuild.load(reuse_from or settings.index_dir, model_name)
     staging = publish.new_staging_dir(settings.index_dir)
     dirty = git_history.uncommitted(settings.articles_dir)
     commit = git_history.head(settings.articles_dir)
     try:
-        embeddings, embedded, reused = _embed(passages, previous, get_encoder, settings.embedding_batch_size,
-                                              progress if progress is not None else sys.stderr.isatty())
+        show = progress if progress is not None else sys.stderr.isatty()
+        embeddings, embedded, reused = embed_passages(passages, previous.embedding, get_encoder,
+                                                      settings.embedding_batch_size, show)
         vector_kind = _write(staging, center, articles, passages, embeddings, previous, settings.exact_search_max,
                              translations or {}, dirty)
         models = train_audience_models(staging, articles, passages, embeddings, previous,
                                        lambda texts: get_encoder().encode_queries(texts),
                                        settings.confidence_false_positive_rate, translations or {},
                                        FusionSetup.of(settings))
+        second = (build_second_opinion(staging, articles, passages, *second_source, previous.directory, settings,
+                                       translations or {}, show) if second_source else {})
         manifest = Manifest(
             model_name=model_name, model_dimension=int(embeddings.shape[1]),
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -112,7 +123,7 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                     "categories": len(center.categories)},
             git={"commit": commit, "dirty": bool(dirty)} if commit else {}, languages=sorted({a.lang for a in articles}),
             vector_index=vector_kind, classifier=models["classifier"], confidence=models["confidence"],
-            fusion=models["fusion"],
+            fusion=models["fusion"], second_opinion=second,
         )
         manifest.write(staging)
         final = publish.publish(settings.index_dir, staging, settings.keep_builds)
@@ -146,41 +157,6 @@ def _lazy(encoder: EncoderSource, settings: Settings, model_name: str) -> Callab
                 raise EncoderError(f"the index is for model {model_name!r} but {loaded[0].name!r} was loaded")
         return loaded[0]
     return get
-
-
-def _embed(passages: list[Passage], previous: PreviousBuild, get_encoder: Callable[[], Encoder],
-           batch_size: int, show_progress: bool) -> tuple[np.ndarray, int, int]:
-    """The embedding matrix (one row per passage), distinct texts embedded, passages served from the cache."""
-    by_hash: dict[str, np.ndarray] = {}
-    for p in passages:
-        if p.hash not in by_hash:
-            cached = previous.embedding(p.hash)
-            if cached is not None:
-                by_hash[p.hash] = cached
-    reused = sum(p.hash in by_hash for p in passages)
-    # Each distinct text is embedded once; similar lengths are batched together so little is padding.
-    missing = sorted({p.hash: p.text for p in passages if p.hash not in by_hash}.items(), key=lambda kv: len(kv[1]))
-    if missing:
-        encoder = get_encoder()
-        from tqdm import tqdm
-
-        with tqdm(total=len(missing), unit="passage", desc="embedding", disable=not show_progress,
-                  file=sys.stderr) as bar:
-            for start in range(0, len(missing), batch_size):
-                batch = missing[start:start + batch_size]
-                encoded = encoder.encode_passages([text for _, text in batch])
-                if encoded.shape[0] != len(batch):
-                    raise BuildError(f"the embedding model returned {encoded.shape[0]} vectors for {len(batch)} passages")
-                for (passage_hash, _), row in zip(batch, encoded):
-                    by_hash[passage_hash] = row
-                bar.update(len(batch))
-    dims = {v.shape[0] for v in by_hash.values()}
-    if len(dims) > 1:
-        raise BuildError(f"embeddings of different sizes {sorted(dims)}: clear the index and rebuild")
-    if len(dims) == 0 or 0 in dims:
-        raise BuildError("the embedding model returned no vectors")
-    matrix = np.vstack([by_hash[p.hash] for p in passages]).astype(np.float32)
-    return matrix, len(missing), reused
 
 
 def _write(staging: Path, center: HelpCenter, articles: list[Article], passages: list[Passage],

@@ -73,6 +73,18 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
 
     if held_rows:
         report["held_out_category_accuracy"] = _category_accuracy(embeddings, labels, training, held_rows)
+    confidence, fit_report = fit_curve(embeddings, passage_articles, passage_kinds, queries, query_articles, hidden,
+                                       false_positive_rate, group_of, query_languages)
+    report.update(fit_report)
+    return Calibration(classifier, confidence, report)
+
+
+def fit_curve(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str], queries: np.ndarray,
+              query_articles: list[str], hidden: list[int], false_positive_rate: float | None,
+              group_of: Mapping[str, str] | None = None, query_languages: Sequence[str | None] | None = None
+              ) -> tuple[ConfidenceModel, dict]:
+    """The confidence curve from the searches of `queries` (see train_models), and what it reports: searches
+    answered by a translation, the vector ranking's held-out top-1, the covered and uncovered shares confident."""
     x, y, top1, pairs, origins = searched_cases(embeddings, passage_articles, passage_kinds, queries, query_articles,
                                                 hidden, group_of)
     confidence = fit_confidence(x, y, false_positive_rate)
@@ -80,10 +92,9 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
     if query_languages is not None and false_positive_rate is not None:
         confidence.language_shift = language_shifts(confidence, x, y, [query_languages[o] for o in origins],
                                                     false_positive_rate)
-    report["translated_searches"] = len(pairs)
-    report["held_out_vector_top1"] = round(top1 / len(query_articles), 4)
-    report.update(operating_point(confidence, x, y))
-    return Calibration(classifier, confidence, report)
+    report = {"translated_searches": len(pairs), "held_out_vector_top1": round(top1 / len(query_articles), 4),
+              **operating_point(confidence, x, y)}
+    return confidence, report
 
 
 def _category_accuracy(embeddings: np.ndarray, labels: list[str], training: list[int], held_rows: list[int]) -> float:

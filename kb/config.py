@@ -108,6 +108,8 @@ class _CoreSettings:
                                            minimum=0, maximum=1)
     confidence_false_positive_rate: float = _setting(0.35, "Calibration: the share of searches for a problem no article answers (the help center's own titles, descriptions and questions searched without their article) that may still come out confident; it places confidence 0.5.",
                                                      minimum=0, maximum=1)
+    english_second_opinion: bool = _setting(True, "With a multilingual embedding model, the build also calibrates all-MiniLM-L6-v2 on the help center, and a query in Latin letters is confident when either model is (indexer/second_opinion.py).",
+                                            allowed="`true` or `false`")
     list_cosine_margin: float = _setting(0.8, "A result stays in the list while its best passage's cosine is below the first result's by at most this share of the first's lead over the median cosine of the query's nearest passages (search/cutoff.py).",
                                          minimum=0)
     list_score_share: float = _setting(0.5, "A result stays in the list only while its final score also keeps at least this share of the first result's (0: the cosine margin alone decides).",

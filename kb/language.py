@@ -12,6 +12,14 @@ _RUSSIAN = set("ыэё")
 _BULGARIAN_WORD = re.compile(r"ъ(?![еёюя])")
 
 
+_NON_LATIN_LETTER = re.compile(r"[^\W\da-zA-Z_\u00c0-\u024f]")
+
+
+def latin_only(text: str) -> bool:
+    """Whether every letter of `text` is a Latin one (with its accented forms): what an English-only model reads."""
+    return not _NON_LATIN_LETTER.search(text)
+
+
 def query_language(text: str) -> str | None:
     """'uk', 'ru' or 'bg' when the letters say so, 'en' for Latin-only text, None when it cannot be told."""
     lower = text.lower()

@@ -1,15 +1,13 @@
 """Stage 4 of a search: the query's category and how sure the service is of its first answer."""
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
 
 from kb.embedding.encoders import LATIN_ONLY_MODELS
 from kb.index.classifier import ConfidenceModel, confidence_features
-
-_NON_LATIN_LETTER = re.compile(r"[^\W\da-zA-Z_\u00c0-\u024f]")
+from kb.language import latin_only
 
 
 def predicted_category(classes: Sequence[str], probs: np.ndarray) -> tuple[str | None, float]:
@@ -33,4 +31,4 @@ def answer_confidence(model: ConfidenceModel, answered: bool, passage_scores: Se
 def model_reads(model: str, text: str) -> bool:
     """Whether `model` reads every letter of `text`: an English-only model embeds Cyrillic as noise, whose cosines
     say nothing about an answer (such a query is never confident; its keyword matches still rank)."""
-    return model not in LATIN_ONLY_MODELS or not _NON_LATIN_LETTER.search(text)
+    return model not in LATIN_ONLY_MODELS or latin_only(text)

@@ -26,6 +26,7 @@ from search.prepare import as_given, clean_query, is_searchable, prepare_query
 from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, one_version_each, preferred_languages,
                          rank, without_foreign_tail)
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
+from search.second_opinion import SecondOpinion
 from search.spelling import Vocabulary, fix_layout
 
 
@@ -73,7 +74,8 @@ class SearchService:
     view, vectors, spelling vocabulary, category classifier and confidence curve (kb.index.manifest.AUDIENCES); agents'
     (audience 'internal') use what was built from every article."""
 
-    def __init__(self, index_dir: Path, manifest: Manifest, encoder: Encoder, settings: Settings) -> None:
+    def __init__(self, index_dir: Path, manifest: Manifest, encoder: Encoder, settings: Settings,
+                 second_encoder: Encoder | None = None) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
         self.settings = settings
@@ -127,13 +129,16 @@ class SearchService:
                                        f"{CONFIDENCE_FEATURES}; rebuild the index")
         if len(self._vectors) != len(self._passages):
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
+        self._second = SecondOpinion.load(files, manifest, self.articles, self._passages, settings, second_encoder)
 
     @classmethod
     def load(cls, index_dir: Path, settings: Settings | None = None, encoder: Encoder | None = None,
-             warm: bool = True) -> "SearchService":
+             warm: bool = True, second_encoder: Encoder | None = None) -> "SearchService":
         """Open the index `index_dir` points at now; a later rebuild does not change a loaded service. With `warm`
         (serving), the model and the spelling dictionaries are loaded now rather than by the first search; a
-        short-lived command that may need neither (vectors cached, texts searched as given) passes False."""
+        short-lived command that may need neither (vectors cached, texts searched as given) passes False.
+        `second_encoder`: the model of the index's second opinion on confidence, if it has one (search/second_opinion.py;
+        by default loaded once per process)."""
         settings = settings or Settings()
         manifest = read_manifest(index_dir)
         resolved = index_dir.resolve()
@@ -150,9 +155,11 @@ class SearchService:
         if encoder.dimension != manifest.model_dimension:
             raise ModelMismatchError(f"model {encoder.name!r} gives {encoder.dimension}-d vectors, "
                                      f"the index holds {manifest.model_dimension}-d")
-        service = cls(resolved, manifest, encoder, settings)
+        service = cls(resolved, manifest, encoder, settings, second_encoder)
         if warm:
             encoder.encode_queries(["warm-up"])  # the first customer's query should not pay for loading the model
+            if service._second is not None:
+                service._second.warm()
             shared_dictionaries()  # nor for loading the spelling dictionaries
         return service
 
@@ -239,6 +246,9 @@ class SearchService:
         reads = model_reads(self.manifest.model_name, prepared.searched)
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
                                        candidates.centroid_best, foreign, prepared.language) if reads else 0.0
+        if self._second is not None and ranked:  # a query in Latin letters: confident when either model is
+            confidence = max(confidence, self._second.confidence(prepared.searched, audience, prepared.language,
+                                                                 foreign))
         confident = confidence >= self.settings.confidence_threshold
         margin = self.settings.list_cosine_margin if cosine_margin is None else cosine_margin
         share = self.settings.list_score_share if score_share is None else score_share

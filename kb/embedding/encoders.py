@@ -19,6 +19,8 @@ MODEL_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENI
                      "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 # Models that read Latin-script text only: a query in another script gets vectors that mean nothing.
 LATIN_ONLY_MODELS = frozenset({"all-MiniLM-L6-v2"})
+# Models that read many languages in one vector space.
+MULTILINGUAL_MODELS = frozenset({"multilingual-e5-small", "use-multilingual-v3"})
 # Models whose engine takes its thread count only from OMP_NUM_THREADS, read once when it loads.
 OPENMP_MODELS = frozenset({"multilingual-e5-small"})
 

@@ -13,6 +13,10 @@ HISTORY = "history.json"  # article id -> the commits that touched its file
 EMBEDDINGS = "embeddings.npy"  # every passage's vector, in passage order (reused by the next build)
 CENTROIDS = "centroids.npy"  # each article's question centroid, in sorted article id order
 KEYWORD = "keyword"  # the keyword index's folder (kb.index.keyword)
+# Only in an index with a second opinion on confidence (the manifest's `second_opinion`): every passage's vector by
+# that model, in passage order, and each article's question centroid by it, in sorted article id order.
+SECOND_EMBEDDINGS = "second-embeddings.npy"
+SECOND_CENTROIDS = "second-centroids.npy"
 # Per audience (kb.index.manifest.AUDIENCES): what each audience's searches read.
 WORDS = "words-{audience}.json"  # spelling vocabulary
 CLASSIFIER = "classifier-{audience}.npz"  # category classifier
@@ -56,6 +60,14 @@ class IndexFiles:
         return self.directory / CENTROIDS
 
     @property
+    def second_embeddings(self) -> Path:
+        return self.directory / SECOND_EMBEDDINGS
+
+    @property
+    def second_centroids(self) -> Path:
+        return self.directory / SECOND_CENTROIDS
+
+    @property
     def keyword(self) -> Path:
         return self.directory / KEYWORD
 
@@ -69,7 +81,9 @@ class IndexFiles:
         return self.directory / VECTORS.format(audience=audience)
 
 
-def every_name(audiences: tuple[str, ...]) -> set[str]:
-    """The names a complete index folder holds, for `audiences` (kb.index.manifest.AUDIENCES)."""
+def every_name(audiences: tuple[str, ...], second_opinion: bool = False) -> set[str]:
+    """The names a complete index folder holds, for `audiences` (kb.index.manifest.AUDIENCES), with or without a
+    second opinion on confidence."""
     per_audience = {pattern.format(audience=a) for pattern in (WORDS, CLASSIFIER, VECTORS) for a in audiences}
-    return {MANIFEST, ARTICLES, CATEGORIES, PASSAGES, HISTORY, EMBEDDINGS, CENTROIDS, KEYWORD} | per_audience
+    second = {SECOND_EMBEDDINGS, SECOND_CENTROIDS} if second_opinion else set()
+    return {MANIFEST, ARTICLES, CATEGORIES, PASSAGES, HISTORY, EMBEDDINGS, CENTROIDS, KEYWORD} | per_audience | second

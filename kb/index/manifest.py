@@ -36,6 +36,10 @@ class Manifest:
     # Per audience, the fusion weights fitted on the build's held-out searches (indexer/fusion_fit.py); an index
     # without them is searched with the configured weights.
     fusion: dict[str, Any] = field(default_factory=dict)
+    # With a multilingual model, a second model's view of confidence for the text it reads (Latin script):
+    # {"model", "dimension", "training_key", "confidence": {audience: curve}} (indexer/second_opinion.py); empty
+    # without one.
+    second_opinion: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
