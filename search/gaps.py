@@ -196,14 +196,15 @@ class GapRun:
         return gap_table(self.gaps, since)
 
 
-def gaps_of_index(sessions, settings, since, until=None, limit: int | None = None) -> GapRun:
-    """`recorded_gaps` for a process that has loaded nothing yet (`kb gaps`): the recorded texts are read in a
-    thread of their own while the index `settings.index_dir` loads (SQLite reads release the GIL, so the two
-    overlap); the model is loaded only for texts the vector cache (in `settings.model_cache_dir`) lacks."""
+def gaps_of_index(settings, since, until=None, limit: int | None = None) -> GapRun:
+    """`recorded_gaps` for a process that has loaded nothing yet (`kb gaps`): the texts recorded in the database
+    `settings.database_url` are read in a thread of its own while the index `settings.index_dir` loads (SQLite
+    reads release the GIL, so the two overlap); the model is loaded only for texts the vector cache (in
+    `settings.model_cache_dir`) lacks."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        texts = pool.submit(read_gap_texts, sessions, since, until)
+        texts = pool.submit(_recorded_texts, settings.database_url, since, until)
         from search.service import SearchService
 
         service = SearchService.load(settings.index_dir, settings, warm=False)
@@ -214,6 +215,18 @@ def gaps_of_index(sessions, settings, since, until=None, limit: int | None = Non
             service.close()
     cache.save()
     return GapRun(found, cache.requested, cache.embedded)
+
+
+def _recorded_texts(database_url: str, since, until) -> list:
+    """gap_sources' texts of [since, until) read with an engine of their own, which only reads (the schema is
+    not migrated: `kb db upgrade` does that) and is closed after."""
+    from kb.helpdesk.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        return read_gap_texts(engine, since, until)
+    finally:
+        engine.dispose()
 
 
 def gap_table(found: Sequence[Gap], since) -> list[str]:
