@@ -163,18 +163,6 @@ def test_unanswered_tickets_are_those_without_suggestions_whose_search_was_not_c
     assert "old one" in [g.text for g in everything]
 
 
-def test_the_tables_read_are_the_models_own_columns():
-    from kb.helpdesk import analytics, gap_sources
-    from kb.helpdesk.models import Base
-
-    assert gap_sources.TICKET_FILED == analytics.TICKET_FILED
-    for light in (gap_sources.SEARCHES, gap_sources.EVENTS, gap_sources.TICKETS):
-        model = Base.metadata.tables[light.name]
-        for column in light.columns:
-            assert column.name in model.columns, f"{light.name}.{column.name}"
-            assert type(model.columns[column.name].type) is type(column.type), f"{light.name}.{column.name}"
-
-
 def test_folding_keeps_every_script():
     assert fold("  Сканер   НЕ работает ") == "сканер не работает"
     assert fold("Straße") == fold("STRASSE")
