@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from kb.helpdesk.gap_sources import gap_texts, read_gap_texts
+from kb.helpdesk.gap_records import read_gap_texts
 from search.prepare import is_searchable
 from search.vector_cache import VectorCache
 
@@ -172,6 +172,8 @@ def recorded_gaps(db, service, since, until=None, limit: int | None = None,
                   cache: VectorCache | None = None) -> list[Gap]:
     """The gaps of [since, until) (None: open): the most frequent failed and ticket-ending searches and unanswered
     tickets the database `db` recorded (kb/helpdesk/gap_sources.py), grouped by `find_gaps`."""
+    from kb.helpdesk.gap_sources import gap_texts  # (here: `kb gaps` reads without SQLAlchemy, gap_records.py)
+
     texts = gap_texts(db, since, until)
     return find_gaps(service, texts, limit=limit, cache=cache)
 
@@ -198,13 +200,13 @@ class GapRun:
 
 def gaps_of_index(settings, since, until=None, limit: int | None = None) -> GapRun:
     """`recorded_gaps` for a process that has loaded nothing yet (`kb gaps`): the texts recorded in the database
-    `settings.database_url` are read in a thread of its own while the index `settings.index_dir` loads (SQLite
-    reads release the GIL, so the two overlap); the model is loaded only for texts the vector cache (in
-    `settings.model_cache_dir`) lacks."""
+    `settings.database_url` are read (kb/helpdesk/gap_records.py) in a thread of its own while the index
+    `settings.index_dir` loads (SQLite reads release the GIL, so the two overlap); the model is loaded only for
+    texts the vector cache (in `settings.model_cache_dir`) lacks."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        texts = pool.submit(_recorded_texts, settings.database_url, since, until)
+        texts = pool.submit(read_gap_texts, settings.database_url, since, until)
         from search.service import SearchService
 
         service = SearchService.load(settings.index_dir, settings, warm=False)
@@ -215,18 +217,6 @@ def gaps_of_index(settings, since, until=None, limit: int | None = None) -> GapR
             service.close()
     cache.save()
     return GapRun(found, cache.requested, cache.embedded)
-
-
-def _recorded_texts(database_url: str, since, until) -> list:
-    """gap_sources' texts of [since, until) read with an engine of their own, which only reads (the schema is
-    not migrated: `kb db upgrade` does that) and is closed after."""
-    from kb.helpdesk.db import make_engine
-
-    engine = make_engine(database_url)
-    try:
-        return read_gap_texts(engine, since, until)
-    finally:
-        engine.dispose()
 
 
 def gap_table(found: Sequence[Gap], since) -> list[str]:
