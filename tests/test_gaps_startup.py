@@ -121,7 +121,8 @@ print(json.dumps({{"code": result.exit_code, "output": result.output,
 
 
 def test_kb_gaps_on_sqlite_loads_neither_sqlalchemy_nor_scipy_nor_whoosh_indexing(portal_index, tmp_path: Path):
-    """What made `kb gaps` slow to start: SQLAlchemy and mapping every ORM model, SciPy, Whoosh's index reader."""
+    """What made `kb gaps` slow to start: SQLAlchemy and mapping every ORM model, SciPy, Whoosh's index reader
+    (and numpy.ma, which np.unique imports)."""
     settings, _ = portal_index
     url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
     engine, sessions = open_database(url)
@@ -131,7 +132,7 @@ def test_kb_gaps_on_sqlite_loads_neither_sqlalchemy_nor_scipy_nor_whoosh_indexin
                     for query in ("scanner jams", "scanner jams", "badge reader beeps")])
     engine.dispose()
     args = ["gaps", "--since", "2026-03-01", "--json", "--index", str(settings.index_dir), "--database", url]
-    unneeded = ["sqlalchemy", "kb.helpdesk.models", "scipy", "whoosh.index", "whoosh.searching"]
+    unneeded = ["sqlalchemy", "kb.helpdesk.models", "scipy", "whoosh.index", "whoosh.searching", "numpy.ma"]
     done = subprocess.run([sys.executable, "-c", GAPS_RUN.format(root=str(ROOT), args=args, unneeded=unneeded)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**os.environ, "KB_MODEL_CACHE_DIR": str(tmp_path / "models")})
@@ -140,3 +141,28 @@ def test_kb_gaps_on_sqlite_loads_neither_sqlalchemy_nor_scipy_nor_whoosh_indexin
     groups = [json.loads(line) for line in found["output"].splitlines()]
     assert found["code"] == 0 and sum(g["size"] for g in groups) == 3
     assert found["loaded"] == []
+
+
+def test_the_threshold_is_the_one_np_unique_candidates_give():
+    import numpy as np
+
+    from search.gaps import derive_threshold
+
+    def reference(vectors, labels):  # derive_threshold as written with np.unique
+        sims = vectors @ vectors.T
+        same = np.array([[a == b for b in labels] for a in labels], dtype=bool)
+        positives = sims[same & np.triu(np.ones_like(same), k=1)]
+        negatives = np.where(same, -np.inf, sims).max(axis=1)
+        negatives = negatives[np.isfinite(negatives)]
+        candidates = np.unique(np.concatenate([positives, negatives]))
+        missed = np.searchsorted(np.sort(positives), candidates, side="left") / len(positives)
+        merged = 1.0 - np.searchsorted(np.sort(negatives), candidates, side="left") / len(negatives)
+        return float(candidates[int(np.argmin(np.abs(missed - merged)))])
+
+    rng = np.random.default_rng(11)
+    for size in (6, 9, 40):  # every label on two rows or more
+        vectors = rng.normal(size=(size, 8)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors[1] = vectors[0]  # equal similarities: candidates that np.unique merges
+        labels = [f"a{n % 3}" for n in range(size)]
+        assert derive_threshold(vectors, labels) == reference(vectors, labels)
