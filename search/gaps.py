@@ -92,7 +92,7 @@ def derive_threshold(vectors: np.ndarray, labels: Sequence[str]) -> float | None
     # each question's nearest question of another problem
     negatives = np.where(same, -np.inf, sims).max(axis=1)
     negatives = negatives[np.isfinite(negatives)]
-    # the distinct values in order, as np.unique gives them (which imports numpy.ma, a tenth of `kb gaps`' search)
+    # the distinct values in order, as np.unique gives them (np.unique imports numpy.ma, needed nowhere else)
     candidates = np.sort(np.concatenate([positives, negatives]))
     candidates = candidates[np.concatenate([[True], candidates[1:] != candidates[:-1]])]
     missed = np.searchsorted(np.sort(positives), candidates, side="left") / len(positives)  # positives < t

@@ -82,6 +82,8 @@ def test_an_sqlite_file_is_read_as_sqlalchemy_reads_it(recorded: str):
                     expected = gap_texts(db, since, until, searches, tickets)
                     assert read_gap_texts(recorded, since, until, searches, tickets) == expected, (since, until)
             assert {t.text for t in gap_texts(db, D1)} >= {"scanner jams", "reset password", "wifi is slow", "Wifi"}
+            # an SQLite URL with options is read through SQLAlchemy, as any other database
+            assert read_gap_texts(f"{recorded}?timeout=5", D1, D3) == gap_texts(db, D1, D3)
     finally:
         engine.dispose()
 

@@ -4,8 +4,9 @@ them (`read_gap_texts`): what the texts are and where they come from is kb/helpd
 `kb gaps` reads an SQLite database with the sqlite3 module alone (`SQLITE_FAILED`, `SQLITE_FOLLOWED`,
 `SQLITE_TICKETS`: the statements gap_sources.py's SQLAlchemy queries compile to on SQLite, the literal
 `confident = 0` included, which lets SQLite count from the partial index ix_searches_failed_text): importing
-SQLAlchemy was a fifth of the command's time (bench/gaps.py). Any other database, and an SQLite URL with options,
-is read through gap_sources.py. tests/test_gaps_startup.py checks that both readings give the same texts.
+SQLAlchemy was a fifth of what the command took once the rest was trimmed (bench/gaps.py). Any other database,
+and an SQLite URL with options, is read through gap_sources.py. tests/test_gaps_startup.py checks that both
+readings give the same texts.
 """
 from __future__ import annotations
 

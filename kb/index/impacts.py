@@ -1,7 +1,7 @@
 """A keyword view's stored scores (kb/index/keyword.py: `impacts.npz`, one row per (field, term), one column per
 document) read and summed with numpy alone. The file is a CSR matrix as `scipy.sparse.save_npz` writes it (the
-build writes it with SciPy); a search only adds up a few of its rows, which needs no SciPy: importing it took a
-fifth of a short-lived search process's start (`kb gaps`, bench/gaps.py).
+build writes it with SciPy); a search only adds up a few of its rows, which needs no SciPy, whose import was a
+tenth or more of a short-lived search process's time (`kb gaps`, bench/gaps.py).
 
 `column_sums` gives exactly the numbers SciPy's `matrix[rows].sum(axis=0)` gives (tests/test_indexes.py checks):
 SciPy adds a column's entries one by one, in the order of `rows`, in the matrix's own precision, and so does
