@@ -240,11 +240,11 @@ def upgrade(ctx: click.Context, database_url: str | None) -> None:
     click.echo(f"database at revision {revision}: {shown_url}")
 
 
-def gaps_of_index(sessions, settings, since, limit: int):
+def gaps_of_index(settings, since, limit: int):
     """`kb gaps`' work (kb/cli_gaps.py) in search/gaps.py, which only this module may import: a GapRun."""
     from search.gaps import gaps_of_index as run
 
-    return run(sessions, settings, since, limit=limit)
+    return run(settings, since, limit=limit)
 
 
 def mail_intake_hooks(settings, report: Callable[[str], None]):

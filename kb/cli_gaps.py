@@ -3,7 +3,7 @@ reached through kb.cli.gaps_of_index). Registers itself on `cli`, which imports 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -30,13 +30,9 @@ GAPS_DAYS = 30
 def gaps(ctx: click.Context, since, limit: int, as_json: bool, verbose: bool, index_dir: Path | None,
          database_url: str | None) -> None:
     """Failed and ticket-ending searches and unanswered tickets, grouped by meaning, biggest gaps first."""
-    from kb.helpdesk.db import open_database
-    from kb.helpdesk.models import utcnow
-
     settings = _settings(ctx, index_dir=index_dir, database_url=database_url)
-    since = since or (utcnow() - timedelta(days=GAPS_DAYS))
-    _, sessions = open_database(settings.database_url, migrate=False)  # it only reads: `kb db upgrade` migrates
-    run = gaps_of_index(sessions, settings, since, limit=limit)
+    since = since or (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=GAPS_DAYS))  # naive UTC
+    run = gaps_of_index(settings, since, limit=limit)
     for line in run.lines(since, as_json):
         click.echo(line)
     if verbose:

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from kb.helpdesk.gap_sources import gap_texts, read_gap_texts
+from kb.helpdesk.gap_records import read_gap_texts
 from search.prepare import is_searchable
 from search.vector_cache import VectorCache
 
@@ -92,7 +92,9 @@ def derive_threshold(vectors: np.ndarray, labels: Sequence[str]) -> float | None
     # each question's nearest question of another problem
     negatives = np.where(same, -np.inf, sims).max(axis=1)
     negatives = negatives[np.isfinite(negatives)]
-    candidates = np.unique(np.concatenate([positives, negatives]))
+    # the distinct values in order, as np.unique gives them (np.unique imports numpy.ma, needed nowhere else)
+    candidates = np.sort(np.concatenate([positives, negatives]))
+    candidates = candidates[np.concatenate([[True], candidates[1:] != candidates[:-1]])]
     missed = np.searchsorted(np.sort(positives), candidates, side="left") / len(positives)  # positives < t
     merged = 1.0 - np.searchsorted(np.sort(negatives), candidates, side="left") / len(negatives)  # negatives >= t
     best = int(np.argmin(np.abs(missed - merged)))
@@ -172,6 +174,8 @@ def recorded_gaps(db, service, since, until=None, limit: int | None = None,
                   cache: VectorCache | None = None) -> list[Gap]:
     """The gaps of [since, until) (None: open): the most frequent failed and ticket-ending searches and unanswered
     tickets the database `db` recorded (kb/helpdesk/gap_sources.py), grouped by `find_gaps`."""
+    from kb.helpdesk.gap_sources import gap_texts  # (here: `kb gaps` reads without SQLAlchemy, gap_records.py)
+
     texts = gap_texts(db, since, until)
     return find_gaps(service, texts, limit=limit, cache=cache)
 
@@ -196,14 +200,15 @@ class GapRun:
         return gap_table(self.gaps, since)
 
 
-def gaps_of_index(sessions, settings, since, until=None, limit: int | None = None) -> GapRun:
-    """`recorded_gaps` for a process that has loaded nothing yet (`kb gaps`): the recorded texts are read in a
-    thread of their own while the index `settings.index_dir` loads (SQLite reads release the GIL, so the two
-    overlap); the model is loaded only for texts the vector cache (in `settings.model_cache_dir`) lacks."""
+def gaps_of_index(settings, since, until=None, limit: int | None = None) -> GapRun:
+    """`recorded_gaps` for a process that has loaded nothing yet (`kb gaps`): the texts recorded in the database
+    `settings.database_url` are read (kb/helpdesk/gap_records.py) in a thread of its own while the index
+    `settings.index_dir` loads (SQLite reads release the GIL, so the two overlap); the model is loaded only for
+    texts the vector cache (in `settings.model_cache_dir`) lacks."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        texts = pool.submit(read_gap_texts, sessions, since, until)
+        texts = pool.submit(read_gap_texts, settings.database_url, since, until)
         from search.service import SearchService
 
         service = SearchService.load(settings.index_dir, settings, warm=False)

@@ -180,8 +180,46 @@ def test_unreadable_keyword_index_asks_for_a_rebuild(tmp_path: Path):
     write_index(tmp_path / "kw", _corpus(5, seed=4))
     for toc in (tmp_path / "kw").glob("*.toc"):
         toc.write_bytes(b"\x80\x04garbage")  # e.g. written by a version with other analyzers
+    ix = KeywordIndex(tmp_path / "kw")  # searches read the stored scores alone: Whoosh's files are opened on demand
+    assert ix.search("printer", 5)
     with pytest.raises(IndexFormatError, match="cannot read the keyword index"):
-        KeywordIndex(tmp_path / "kw")
+        ix.whoosh_search("printer", 5)
+    with pytest.raises(IndexFormatError, match="cannot read the keyword index"):  # nor built upon
+        write_index(tmp_path / "next", [], previous=tmp_path / "kw")
+
+
+def test_stored_scores_are_summed_as_scipy_sums_them(tmp_path: Path):
+    from scipy import sparse
+
+    from kb.index.impacts import Impacts
+
+    rng = np.random.default_rng(5)
+    matrix = sparse.random(300, 80, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    matrix.data = (matrix.data * 10).astype(np.float32)
+    sparse.save_npz(tmp_path / "m.npz", matrix, compressed=False)
+    impacts = Impacts.load(tmp_path / "m.npz")
+    for rows in ([], [7], [3, 250, 3, 0], list(rng.choice(300, 64)), list(range(300))):
+        expected = np.asarray(matrix[rows].sum(axis=0)).ravel() if rows else np.zeros(80, np.float32)
+        got = impacts.column_sums(rows)
+        assert got.dtype == np.float32 and np.array_equal(got, expected)  # bit for bit, not approximately
+    sparse.save_npz(tmp_path / "c.npz", matrix.tocsc(), compressed=False)
+    with pytest.raises(ValueError, match="not CSR"):
+        Impacts.load(tmp_path / "c.npz")
+
+
+def test_a_loaded_keyword_index_searches_without_scipy_or_whoosh_indexing(keyword: KeywordIndex, tmp_path: Path):
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, sys; from pathlib import Path; from kb.index.keyword import KeywordIndex; "
+              f"hits = KeywordIndex(Path({str(keyword._directory)!r})).search('printer', 5); "
+              "print(json.dumps([[h.article_id for h in hits], "
+              "sorted(m for m in ('scipy', 'whoosh.index', 'whoosh.searching') if m in sys.modules)]))")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [["printer"], []]
 
 
 def test_the_layout_names_every_file_of_an_index_folder(tmp_path: Path):

@@ -11,6 +11,10 @@ their own in the folder ('public', 'internal'), and the scores are stored per vi
 (`impacts-public.npz`) is computed over the public documents alone, the full view (`impacts.npz`) over both, with
 the statistics of one index holding everything (Whoosh reads the two as one). The analysis chains per language
 live in kb/text_analysis.py (the help desk's ticket search uses them too).
+
+A loaded index searches the stored scores with numpy alone (`Impacts`): Whoosh's indexes are opened, and Whoosh's
+indexing and SciPy imported, only to write an index or to search with Whoosh's own searcher (the reference the
+stored scores are tested against), so that a short-lived search process (`kb gaps`) does not load them.
 """
 from __future__ import annotations
 
@@ -19,21 +23,20 @@ import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
-from scipy import sparse
-from whoosh import index as whoosh_index
-from whoosh import query as wq
-from whoosh.fields import ID, TEXT, Schema
-from whoosh.reading import MultiReader
-from whoosh.scoring import BM25F
-from whoosh.searching import Searcher
 
 from kb.errors import IndexFormatError
+from kb.index.impacts import Impacts
 from kb.index.layout import KEYWORD_VIEWS
 # (FoldFilter and ScriptStemFilter stay importable here: indexes written before they moved name them by this module)
 from kb.text_analysis import LANG_GROUPS, FoldFilter, ScriptStemFilter, analyzer, lang_group  # noqa: F401
+
+if TYPE_CHECKING:
+    from whoosh import query as wq
+    from whoosh.fields import Schema
+    from whoosh.searching import Searcher
 
 PARTITIONS = ("public", "internal")  # one Whoosh index per article audience; document numbers in this order
 # Stored views: which partitions each is computed over, and its files (scores, and what each column is).
@@ -42,6 +45,8 @@ TEXT_FIELDS = {"title": 4.0, "questions": 3.0, "tags": 2.5, "heading": 1.5, "bod
 
 
 def build_schema() -> Schema:
+    from whoosh.fields import ID, TEXT, Schema
+
     fields = {
         "doc_id": ID(stored=True, unique=True),
         "article_id": ID(stored=True),
@@ -73,6 +78,8 @@ class KeywordDoc:
 def _open(directory: Path, partition: str):
     """A partition's Whoosh index in `directory`; IndexFormatError when it cannot be read (e.g. written by another
     version)."""
+    from whoosh import index as whoosh_index
+
     try:
         return whoosh_index.open_dir(str(directory), indexname=partition)
     except (whoosh_index.IndexError, OSError, EOFError, AttributeError, ImportError, pickle.UnpicklingError) as exc:
@@ -82,6 +89,8 @@ def _open(directory: Path, partition: str):
 
 def _view_reader(indexes: dict, view: str):
     """One reader over a view's partitions: Whoosh scores a MultiReader with the statistics of all of them."""
+    from whoosh.reading import MultiReader
+
     readers = [indexes[name].reader() for name in VIEWS[view]]
     return readers[0] if len(readers) == 1 else MultiReader(readers)
 
@@ -90,6 +99,10 @@ def write_index(directory: Path, docs: Iterable[KeywordDoc], previous: Path | No
                 remove: Iterable[str] = ()) -> int:
     """Write the keyword index. With `previous`, start from a copy of that index, drop the documents of the
     articles in `remove`, and add `docs` (an incremental build); otherwise index `docs` from scratch."""
+    from whoosh import index as whoosh_index
+    from whoosh.scoring import BM25F
+    from whoosh.searching import Searcher
+
     if previous is not None:
         shutil.copytree(previous, directory)
         indexes = {name: _open(directory, name) for name in PARTITIONS}
@@ -133,6 +146,8 @@ def write_index(directory: Path, docs: Iterable[KeywordDoc], previous: Path | No
 def write_impacts(searcher: Searcher, directory: Path, view: str = "all") -> None:
     """Store the BM25F score of every (field, term) in every live document of the searcher's reader (a view), as
     Whoosh's scorer computes it."""
+    from scipy import sparse
+
     weighting = searcher.weighting
     reader = searcher.reader()
     total = reader.doc_count_all()
@@ -182,7 +197,7 @@ class _View:
     def __init__(self, directory: Path, view: str) -> None:
         impacts, doc_file = KEYWORD_VIEWS[view]
         try:
-            self.impacts = sparse.load_npz(directory / impacts).tocsr()
+            self.impacts = Impacts.load(directory / impacts)
             info = json.loads((directory / doc_file).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"{directory}: keyword scores unreadable ({exc}); rebuild the index") from None
@@ -225,9 +240,16 @@ class KeywordIndex:
     """
 
     def __init__(self, directory: Path) -> None:
-        self._indexes = {name: _open(directory, name) for name in PARTITIONS}
+        self._directory = directory
+        self._opened: dict | None = None  # Whoosh's own indexes, opened by the first `whoosh_search`
         self._analyzers = {g: analyzer(g) for g in LANG_GROUPS}
         self._views = {view: _View(directory, view) for view in VIEWS}
+
+    @property
+    def _indexes(self) -> dict:
+        if self._opened is None:
+            self._opened = {name: _open(self._directory, name) for name in PARTITIONS}
+        return self._opened
 
     def _view_of(self, audiences: Sequence[str]) -> str:
         return "public" if set(audiences) == {"public"} else "all"
@@ -260,6 +282,8 @@ class KeywordIndex:
 
     def build_query(self, text: str, audiences: Sequence[str] = ("public",)) -> wq.Query | None:
         """The Whoosh query the keyword scores answer: an OR over the clauses; no user syntax is parsed."""
+        from whoosh import query as wq
+
         clauses = [wq.Term(field, term) for field, term in self._clauses(text, self._views[self._view_of(audiences)])]
         return wq.Or(clauses) if clauses else None
 
@@ -276,14 +300,14 @@ class KeywordIndex:
         rows = [view.row[f"{field} {term}"] for field, term in clauses]
         if not rows or limit <= 0:
             return []
-        scores = np.asarray(view.impacts[rows].sum(axis=0)).ravel()
+        scores = view.impacts.column_sums(rows)
         if hide is not None:
             own = view.docs_of(hide[0])
             rest = {(f"{hide[1]}_{group}", term) for group in view.groups for term in self.terms(hide[2], group)}
             kept = [row for row, (field, term) in zip(rows, clauses)
                     if field.rsplit("_", 1)[0] != hide[1] or (field, term) in rest]
             if own:  # summed anew from the other fields' rows, so that no rounding residue stays behind
-                scores[own] = np.asarray(view.impacts[kept][:, own].sum(axis=0)).ravel() if kept else 0.0
+                scores[own] = view.impacts.column_sums(kept)[own] if kept else 0.0
         candidates = np.flatnonzero((scores > 0) & view.allowed_mask(tuple(audiences)))
         if len(candidates) > limit:
             candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
@@ -292,6 +316,10 @@ class KeywordIndex:
 
     def whoosh_search(self, text: str, limit: int, audiences: Sequence[str] = ("public",)) -> list[KeywordHit]:
         """The same search run by Whoosh's own searcher: the reference the stored scores are checked against."""
+        from whoosh import query as wq
+        from whoosh.scoring import BM25F
+        from whoosh.searching import Searcher
+
         query = self.build_query(text, audiences)
         if query is None or limit <= 0:
             return []
@@ -301,5 +329,6 @@ class KeywordIndex:
             return [KeywordHit(r["doc_id"], r["article_id"], float(r.score)) for r in results]
 
     def close(self) -> None:
-        for ix in self._indexes.values():
+        for ix in (self._opened or {}).values():
             ix.close()
+        self._opened = None
