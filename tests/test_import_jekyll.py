@@ -159,3 +159,28 @@ def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: P
     for path in ("/files/categories.yml", "/files/accounts/reset-password.md", "/files/../kb.sqlite3",
                  "/files/assets/nothing.png"):
         assert client.get(path).status_code == 404, path
+
+
+def test_pages_naming_one_translation_key_become_language_versions(tmp_path: Path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "_config.yml").write_text("title: Help\n", encoding="utf-8")
+    pages = {"connect-vpn.md": "lang: en\nref: vpn\ntitle: Connect to the VPN",
+             "podklyuchenie-vpn.md": "lang: ru\nref: vpn\ntitle: Подключение к VPN",
+             "printer-a.md": "lang: en\nref: printer\ntitle: Printer A",
+             "printer-b.md": "lang: en\nref: printer\ntitle: Printer B"}
+    for name, front in pages.items():
+        (site / name).write_text(f"---\n{front}\n---\nText of {name}.\n", encoding="utf-8")
+    articles = tmp_path / "articles"
+    code, output = kb("import", "jekyll", str(site), "--articles", str(articles))
+    assert code == 0, output
+    assert sorted(p.relative_to(articles).as_posix() for p in articles.rglob("*.md")) == [
+        "general/connect-vpn.md", "general/connect-vpn.ru.md", "general/printer-a.md", "general/printer-b.md"]
+    russian = (articles / "general/connect-vpn.ru.md").read_text(encoding="utf-8")
+    assert "id: connect-vpn\n" in russian and "lang: ru\n" in russian and "Подключение к VPN" in russian
+    assert ("printer-a.md:1: 'printer' names pages of the same language (printer-a.md, printer-b.md): "
+            "imported apart") in output
+    code, output = kb("check", "--articles", str(articles))
+    assert code == 0, output
+    code, output = kb("import", "jekyll", str(site), "--articles", str(articles))
+    assert code == 0 and "0 new, 0 updated, 4 unchanged" in output, output  # ids stay

@@ -129,7 +129,30 @@ def read_site(root: Path) -> Site:
         page = _page(site, path, rel, kind, collections, style)
         if page is not None:
             site.pages.append(page)
+    _join_translations(site)
     return site
+
+
+# Front-matter keys multilingual Jekyll sites name a page's language versions by (one value for all versions).
+TRANSLATION_KEYS = ("ref", "translation_key", "lang_ref")
+
+
+def _join_translations(site: Site) -> None:
+    """Pages that name one translation key (`ref: vpn` in each language's page) become the language versions of
+    one article: one key, so one id, a file per language. A key two pages of one language share is reported and
+    those pages stay articles of their own."""
+    groups: dict[str, list[Page]] = {}
+    for page in site.pages:
+        if page.key.startswith("ref:"):
+            groups.setdefault(page.key, []).append(page)
+    for key, pages in groups.items():
+        languages = [page.lang for page in pages]
+        if len(set(languages)) == len(languages):
+            continue
+        for page in pages:
+            site.notices.append(Notice(page.source, 1, f"{key[4:]!r} names pages of the same language "
+                                                       f"({', '.join(p.source for p in pages)}): imported apart"))
+            page.key = page.source
 
 
 def _page(site: Site, path: Path, rel: str, kind: str, collections: dict[str, dict], style: str) -> Page | None:
@@ -177,7 +200,8 @@ def _page(site: Site, path: Path, rel: str, kind: str, collections: dict[str, di
     body = Liquid(site.root, rel, body_line, site.notices).convert(body)
     title = text(data.get("title")) or title_of(slug_source)
     addresses = ["/_posts/" + path.stem] if kind == "post" else []
-    return Page(key=rel, source=rel, slug=safe_id(Path(permalink.rstrip("/")).name if permalink else slug_source),
+    translation = next((text(data.get(k)) for k in TRANSLATION_KEYS if text(data.get(k))), "")
+    return Page(key=f"ref:{translation}" if translation else rel, source=rel, slug=safe_id(Path(permalink.rstrip("/")).name if permalink else slug_source),
                 title=title, category=category, body=body, body_line=body_line, url=url,
                 base_dir=posixpath.dirname(rel), lang=text(data.get("lang")),
                 draft=data.get("published") is False or rel.startswith("_drafts/"),

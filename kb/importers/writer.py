@@ -77,7 +77,9 @@ class _Writer:
                  if f.relative_to(self.articles).as_posix() not in ours} if self.articles.is_dir() else set()
         taken |= {i for k, i in known.items() if k not in {p.key for p in self.site.pages}}
         ids: dict[str, str] = {}
-        for page in sorted(self.site.pages, key=lambda p: (p.key not in known, p.key.count("/"), p.key)):
+        # (a translated article's id is its default-language version's slug)
+        for page in sorted(self.site.pages, key=lambda p: (p.key not in known, p.key.count("/"), p.key,
+                                                           (p.lang or self.default_lang) != self.default_lang)):
             if page.key in ids:
                 continue
             wanted = known.get(page.key)
