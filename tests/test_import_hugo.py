@@ -90,3 +90,12 @@ def test_end_to_end_search_redirect_and_image(tmp_path: Path, migrated_sqlite: P
     src = re.search(r'<img[^>]*src="([^"]+)"', page).group(1)
     assert src == "/files/assets/docs/install/screen.png"
     assert client.get(src).status_code == 200
+
+
+def test_escaped_shortcodes_are_shown_as_written_not_run():
+    notices: list[Notice] = []
+    body = ('Write `{{</* figure src="/a.png" */>}}` or\n{{%/* highlight go\n*/%}} to get it.\n'
+            '{{< tweet 2 >}}\n')
+    out = convert_shortcodes(body, "content/p.md", 1, "content", notices)
+    assert out.splitlines()[:3] == ['Write `{{< figure src="/a.png" >}}` or', "{{% highlight go", "%}} to get it."]
+    assert [(n.line, n.message) for n in notices] == [(4, "shortcode 'tweet' is not supported; kept as written")]

@@ -15,6 +15,8 @@ from kb.importers.sources import load_config, read_text, safe_id, split_page, te
 MARKDOWN = (".md", ".markdown")
 CONFIG_FILES = ("hugo.toml", "hugo.yaml", "hugo.yml", "config.toml", "config.yaml", "config.yml")
 _SHORTCODE = re.compile(r"\{\{([<%])\s*(/?)\s*([\w./-]+)(.*?)\s*[>%]\}\}", re.S)
+# A shortcode shown as text rather than run ("{{</* figure */>}}" in documentation about shortcodes).
+_ESCAPED = re.compile(r"\{\{([<%])/\*(.*?)\*/([>%])\}\}", re.S)
 _PARAM = re.compile(r"""(?:(\w+)\s*=\s*)?("[^"]*"|'[^']*'|`[^`]*`|[^\s"'`]+)""")
 _LANG_SUFFIX = re.compile(r"^(.+)\.([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)$")
 
@@ -61,7 +63,17 @@ def convert_shortcodes(body: str, rel: str, first_line: int, content_dir: str, n
         report(m, f"shortcode '{name}' is not supported; kept as written")
         return m.group(0)
 
-    return _SHORTCODE.sub(replace, body)
+    # Escaped shortcodes are written out as the page showed them, after the others are converted, so that they are
+    # never run themselves.
+    shown: list[str] = []
+
+    def hold(m: re.Match) -> str:
+        shown.append("{{" + m.group(1) + m.group(2) + m.group(3) + "}}")
+        return f"\x00{len(shown) - 1}" + "\n" * m.group(0).count("\n") + "\x00"  # lines still counted
+
+    body = _ESCAPED.sub(hold, body)  # (what `report` counts lines in)
+    converted = _SHORTCODE.sub(replace, body)
+    return re.sub(r"\x00(\d+)\n*\x00", lambda m: shown[int(m.group(1))], converted)
 
 
 def _first(value: Any) -> str:
