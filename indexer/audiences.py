@@ -43,11 +43,14 @@ def category_audiences(categories: dict[str, Category], articles: list[Article])
 def train_audience_models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,
                           previous: PreviousBuild, encode_queries: Callable[[Sequence[str]], np.ndarray],
                           false_positive_rate: float, translations: Mapping[str, Mapping[str, str]],
-                          fusion_setup: FusionSetup | None = None) -> dict:
+                          fusion_setup: FusionSetup | None = None, reads: Callable[[str], bool] | None = None
+                          ) -> dict:
     """Per audience, the category classifier (written to staging) and the confidence curve, trained on what that
     audience may see (the curve from its articles' titles, descriptions and questions searched as customers'
     queries, embedded by `encode_queries`; indexer/held_out.py); reused from the previous build when its
     training data is unchanged. Also the fusion weights fitted on the same searches (indexer/fusion_fit.py).
+    `reads`: the texts the model reads (an English-only model's curve is calibrated on the texts in Latin letters:
+    a query in other letters is never confident with it, so those searches would only blur its curve).
     Returns the manifest's `classifier`, `confidence` and `fusion` entries."""
     category = {a.id: a.category for a in articles}
     # an article's language versions answer the same questions: calibration leaves them out together
@@ -62,6 +65,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
         rows = passage_rows(articles, passages, allowed)
         # The key covers the training data and what the models compute from it.
         key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES), CALIBRATION, str(false_positive_rate),
+                                        "reads: " + getattr(reads, "__name__", "all"),
                                         FUSION_FIT, repr(fusion_setup)] + [
             f"{passages[r].hash} {passages[r].kind} {passages[r].article_id} {category[passages[r].article_id]}"
             for r in rows]).encode("utf-8")).hexdigest()[:32]
@@ -83,8 +87,10 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
         local = {row: n for n, row in enumerate(rows)}
         queries, hidden = embed_held_out(held, encode_queries), [local.get(r, -1) for r in held.hidden]
         passage_articles, passage_kinds = [passages[r].article_id for r in rows], [passages[r].kind for r in rows]
-        models = train_models(embeddings[rows], passage_articles, passage_kinds, category, queries, held.articles,
-                              hidden, false_positive_rate, group_of, [query_language(t) for t in held.texts])
+        read = [n for n, text in enumerate(held.texts) if reads is None or reads(text)]
+        models = train_models(embeddings[rows], passage_articles, passage_kinds, category, queries[read],
+                              [held.articles[n] for n in read], [hidden[n] for n in read], false_positive_rate,
+                              group_of, [query_language(held.texts[n]) for n in read])
         fusion[audience] = fit_fusion(IndexFiles(staging).keyword, allowed, embeddings[rows], passage_articles,
                                       passage_kinds, category, queries, held, hidden, group_of, fusion_setup)
         models.classifier.save(path)

@@ -26,13 +26,14 @@ from kb.index import keyword as keyword_index, vector as vector_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
 from kb.config import Settings
-from kb.embedding.encoders import Encoder, load_encoder, resolve_model
+from kb.embedding.encoders import LATIN_ONLY_MODELS, Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.index.keyword import PARTITIONS
 from kb.index.layout import IndexFiles
 from kb.index.links import ASSET_SCHEME, SCHEME, article_href, asset_href
 from kb.index.manifest import AUDIENCES, Manifest
 from kb.index.records import IndexedArticle, IndexedPassage
+from kb.language import latin_only
 from kb.translations import keyed, shared_id
 
 # an encoder, or a function loading the encoder of a model name (called only when something must be embedded)
@@ -110,7 +111,8 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
         models = train_audience_models(staging, articles, passages, embeddings, previous,
                                        lambda texts: get_encoder().encode_queries(texts),
                                        settings.confidence_false_positive_rate, translations or {},
-                                       FusionSetup.of(settings))
+                                       FusionSetup.of(settings),
+                                       latin_only if model_name in LATIN_ONLY_MODELS else None)
         second = (build_second_opinion(staging, articles, passages, *second_source, previous.directory, settings,
                                        translations or {}, show) if second_source else {})
         manifest = Manifest(

@@ -133,10 +133,10 @@ def foreign_shift(model: ConfidenceModel, x: np.ndarray, pairs: list[tuple[int, 
 def language_shifts(model: ConfidenceModel, x: np.ndarray, y: np.ndarray, languages: Sequence[str | None],
                     false_positive_rate: float) -> dict[str, float]:
     """Per language of the searches (rows of `x`; '' for text whose letters tell none), the shift of the curve's
-    logit that puts that language's own uncovered searches (label 0) at `false_positive_rate`, for languages with
-    at least MIN_LANGUAGE_SEARCHES of them: between two texts of one language some languages' cosines run higher
-    than others', so one shared operating point is too strict for one and too lax for another. Rounded; only
-    the languages whose shift is not 0."""
+    logit that brings that language's own uncovered searches (label 0) down to `false_positive_rate`, for languages
+    with at least MIN_LANGUAGE_SEARCHES of them: between two texts of one language some languages' cosines run
+    higher than others', so one shared operating point is too lax for them. The rate is a ceiling for every
+    language: none is made laxer than the shared point. Rounded; only the languages that need one."""
     z = x @ model.coef + model.intercept
     keys = np.array([language or "" for language in languages])
     shifts = {}
@@ -144,7 +144,7 @@ def language_shifts(model: ConfidenceModel, x: np.ndarray, y: np.ndarray, langua
         negatives = z[(keys == language) & (y == 0)]
         if len(negatives) >= MIN_LANGUAGE_SEARCHES and len(negatives) < (y == 0).sum():
             shift = round(-float(np.quantile(negatives, 1.0 - false_positive_rate)), 4)
-            if shift:
+            if shift < 0:
                 shifts[language] = shift
     return shifts
 

@@ -33,6 +33,12 @@ class HeldOut:
     # sections for a description, nothing for a title (indexer/passages.py keyword_docs_for).
     rests: list[str]
 
+    def only(self, keep: Callable[[str], bool]) -> "HeldOut":
+        """The texts `keep` accepts (e.g. those a model reads), with their articles, rows and kinds."""
+        rows = [n for n, text in enumerate(self.texts) if keep(text)]
+        return HeldOut(*([column[n] for n in rows] for column in
+                         (self.texts, self.articles, self.hidden, self.kinds, self.rests)))
+
 
 def held_out_texts(articles: Sequence[Article], passages: Sequence[Passage], rows: Sequence[int],
                    seed: int = 13, limit: int = MAX_HELD_OUT) -> HeldOut:

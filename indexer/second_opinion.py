@@ -109,14 +109,11 @@ def build_second_opinion(staging: Path, articles: list[Article], passages: list[
 def _calibrate(articles: list[Article], passages: list[Passage], rows: list[int], embeddings: np.ndarray,
                get_encoder: Callable[[], Encoder], settings: Settings, group_of: Mapping[str, str]) -> dict:
     """One audience's curve from the searches of its titles, descriptions and questions in Latin letters."""
-    held = held_out_texts(articles, passages, rows)
-    read = [n for n, text in enumerate(held.texts) if latin_only(text)]
-    if not read:
+    held_read = held_out_texts(articles, passages, rows).only(latin_only)
+    texts = held_read.texts
+    if not texts:
         return {"features": CONFIDENCE_FEATURES, "coef": [0.0] * len(CONFIDENCE_FEATURES), "intercept": -20.0,
                 "searches": 0}  # nothing it reads: never confident
-    texts = [held.texts[n] for n in read]
-    held_read = type(held)(texts, [held.articles[n] for n in read], [held.hidden[n] for n in read],
-                           [held.kinds[n] for n in read], [held.rests[n] for n in read])
     queries = embed_held_out(held_read, lambda batch: get_encoder().encode_queries(batch))
     local = {row: n for n, row in enumerate(rows)}
     curve, report = fit_curve(embeddings[rows], [passages[r].article_id for r in rows],
