@@ -89,3 +89,30 @@ def test_a_bad_configuration_or_an_empty_site_is_one_clear_error(tmp_path: Path)
     code, output = kb("import", "mkdocs", str(site), "--articles", str(tmp_path / "articles"))
     assert code == 1 and f"Error: {site / 'mkdocs.yml'}:3: cannot read the site's configuration" in output
     assert not (tmp_path / "articles").exists()
+
+
+@pytest.mark.parametrize("structure", ["suffix", "folder"])
+def test_the_i18n_plugins_language_versions_become_translations(tmp_path: Path, structure: str):
+    site = tmp_path / "site"
+    config = ("site_name: Help\nnav:\n  - Home: index.md\n  - Setup:\n      - Install: setup/install.md\n"
+              f"plugins:\n  - i18n:\n      docs_structure: {structure}\n      languages:\n"
+              "        - locale: en\n          default: true\n        - locale: ru\n")
+    pages = {"index": ("Welcome", "Добро пожаловать"), "setup/install": ("Install it", "Установка")}
+    for doc, (english, russian) in pages.items():
+        for locale, title in (("en", english), ("ru", russian)):
+            name = f"{locale}/{doc}.md" if structure == "folder" else f"{doc}{'.ru' if locale == 'ru' else ''}.md"
+            path = site / "docs" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"# {title}\n\nText.\n", encoding="utf-8")
+    (site / "mkdocs.yml").write_text(config, encoding="utf-8")
+    articles = tmp_path / "articles"
+    code, output = kb("import", "mkdocs", str(site), "--articles", str(articles), "--json")
+    assert code == 0, output
+    assert sorted(p.relative_to(articles).as_posix() for p in articles.rglob("*.md")) == [
+        "general/home.md", "general/home.ru.md", "setup/install.md", "setup/install.ru.md"]
+    russian = (articles / "setup/install.ru.md").read_text(encoding="utf-8")
+    assert "id: install\n" in russian and "lang: ru\n" in russian and "title: Установка\n" in russian
+    assert "aliases:\n- /ru/setup/install\n" in russian  # its old address
+    assert "aliases:\n- /setup/install\n" in (articles / "setup/install.md").read_text(encoding="utf-8")
+    code, output = kb("check", "--articles", str(articles))
+    assert code == 0, output

@@ -80,6 +80,32 @@ def _redirect_maps(config: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
+def i18n_languages(config: dict[str, Any]) -> tuple[list[str], str, str]:
+    """The i18n plugin's (mkdocs-static-i18n) locales, its default locale and its docs structure ('suffix':
+    `page.fr.md`, or 'folder': `fr/page.md`); no locales without the plugin."""
+    for plugin in config.get("plugins") or []:
+        options = plugin.get("i18n") if isinstance(plugin, dict) else None
+        if isinstance(options, dict):
+            languages = [x for x in options.get("languages") or [] if isinstance(x, dict) and text(x.get("locale"))]
+            locales = [text(x["locale"]) for x in languages]
+            default = next((text(x["locale"]) for x in languages if x.get("default") is True), locales[0] if locales
+                           else "")
+            return locales, default, "folder" if text(options.get("docs_structure")) == "folder" else "suffix"
+    return [], "", "suffix"
+
+
+def language_version(doc: str, locales: list[str], structure: str) -> tuple[str, str]:
+    """(the page all language versions of `doc` share, its locale; '' for a page in no locale's form)."""
+    if structure == "folder":
+        first, _, rest = doc.partition("/")
+        return (rest, first) if rest and first in locales else (doc, "")
+    stem, dot, suffix = doc.rsplit("/", 1)[-1].rpartition(".")
+    name, _, locale = stem.rpartition(".")
+    if name and locale in locales:
+        return doc[:len(doc) - len(stem) - len(dot) - len(suffix)] + name + dot + suffix, locale
+    return doc, ""
+
+
 def read_site(root: Path) -> Site:
     """Every page under docs_dir of the MkDocs site in `root`, placed and titled by its nav."""
     config = load_config(root / "mkdocs.yml") or load_config(root / "mkdocs.yaml")
@@ -96,9 +122,17 @@ def read_site(root: Path) -> Site:
     by_doc: dict[str, Page] = {}
     for category, title, _ in nav.values():
         site.categories.setdefault(category, {"title": title, "description": ""})
+    locales, default, structure = i18n_languages(config)
     for path in files:
         doc = path.relative_to(docs).as_posix()
-        page = _page(site, path, doc, docs_dir, nav.get(doc), directory_urls)
+        shared, locale = language_version(doc, locales, structure) if locales else (doc, "")
+        placed = nav.get(doc) or nav.get(shared)
+        if placed and locale and locale != default:  # the nav's labels are the default language's
+            placed = (placed[0], placed[1], "")
+        page = _page(site, path, doc, docs_dir, placed, directory_urls, shared)
+        if locales:  # one article per page, a file per language (the default locale's address as it was)
+            page.key, page.lang = f"{docs_dir}/{shared}", locale or page.lang or default
+            page.url = ("" if page.lang == default else f"/{page.lang}") + page_url(shared, directory_urls)
         by_doc[doc] = page
         site.pages.append(page)
     for old, new in _redirect_maps(config).items():
@@ -112,7 +146,8 @@ def read_site(root: Path) -> Site:
 
 
 def _page(site: Site, path: Path, doc: str, docs_dir: str, placed: tuple[str, str, str] | None,
-          directory_urls: bool) -> Page:
+          directory_urls: bool, shared: str) -> Page:
+    """The page `doc` (a language version of `shared`, the path its versions share: its folder and name)."""
     rel = f"{docs_dir}/{doc}"
     data, body, body_line = split_page(read_text(path, rel, site.notices), rel, site.notices)
     lines = body.splitlines(keepends=True)
@@ -124,16 +159,17 @@ def _page(site: Site, path: Path, doc: str, docs_dir: str, placed: tuple[str, st
         lines[first] = "\n"
         if heading.group(1) != title and not description:
             description = heading.group(1)
-    title = title or title_of(path.stem)
+    title = title or title_of(Path(shared).stem)
     if placed:
         category = placed[0]
     else:
-        folder = doc.split("/")[0] if "/" in doc else ""
+        folder = shared.split("/")[0] if "/" in shared else ""
         category = safe_id(folder) if folder else "general"
         site.categories.setdefault(category, {"title": title_of(folder) if folder else "General",
                                               "description": ""})
     body = "".join(convert_blocks(lines, rel, body_line, site.notices))
-    stem = path.stem if path.stem not in ("index", "README") else (path.parent.name if doc.count("/") else "home")
+    name = Path(shared)
+    stem = name.stem if name.stem not in ("index", "README") else (name.parent.name if shared.count("/") else "home")
     return Page(key=rel, source=rel, slug=safe_id(stem), title=title, category=category, body=body,
                 body_line=body_line, url=page_url(doc, directory_urls), base_dir=posixpath.dirname(rel),
                 lang=text(data.get("lang")), draft=data.get("draft") is True or data.get("status") == "draft",
