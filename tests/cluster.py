@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -249,14 +250,21 @@ class Visitor:
         self.host, self.port = host, int(port)
         self.cookies: dict[str, str] = dict(cookies or {})
 
-    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None) -> Reply:
+    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
+                files: dict[str, tuple[str, bytes]] | None = None) -> Reply:
+        """`form` sent as a browser sends it: URL-encoded, or with `files` ({field: (file name, bytes)}) as
+        multipart/form-data."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
             sent = dict(headers or {})
             if self.cookies:
                 sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             body = None
-            if form is not None:
+            if files:
+                boundary = secrets.token_hex(16)
+                body = _multipart(boundary, form or {}, files)
+                sent["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+            elif form is not None:
                 body = urlencode(form).encode()
                 sent["Content-Type"] = "application/x-www-form-urlencoded"
             connection.request(method, path, body=body, headers=sent)
@@ -277,6 +285,15 @@ class Visitor:
 
     def post(self, path: str, form: dict) -> Reply:
         return self.request("POST", path, form)
+
+
+def _multipart(boundary: str, form: dict, files: dict[str, tuple[str, bytes]]) -> bytes:
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in form.items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+              f'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n"
+              for name, (filename, content) in files.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
 def hidden(page: str, name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -193,6 +194,23 @@ def test_a_session_from_one_node_is_good_on_the_other(cluster):
     assert filed.status == 302, filed.text
     ref = filed.headers["Location"].rsplit("/", 1)[1]
     assert (ref, "Shown by node a, filed on node b", ANN) in _tickets(cluster.database_url)
+
+
+@pytest.mark.slow
+def test_a_file_attached_through_one_node_is_downloaded_from_the_other(cluster):
+    a, b = cluster.nodes
+    ann = Visitor(a.base)
+    assert sign_in(ann, ANN, PASSWORD).status == 302
+    log = b"printer spooler stopped at 09:14\n" * 40
+    form = _ticket_form(ann, "Spooler log attached")
+    filed = ann.request("POST", "/tickets/new", form, files={"attachments": ("spooler.log", log)})
+    assert filed.status == 302, filed.text
+    ref = filed.headers["Location"].rsplit("/", 1)[1]
+    on_b = Visitor(b.base, ann.cookies)
+    link = re.search(rf'href="(/tickets/{ref}/attachments/\d+)"', on_b.get(f"/tickets/{ref}").text)
+    assert link, "the ticket page on node b links no attachment"
+    download = on_b.get(link.group(1))
+    assert download.status == 200 and download.text.encode() == log
 
 
 @pytest.mark.slow
