@@ -1,7 +1,7 @@
 """Several stateless `kb serve` nodes behind nginx, as deploy/ lays them out: one PostgreSQL database, rate limits
 in one redis-server, one secret key file and one index folder that every node follows, and nginx running the
 shipped deploy/nginx/kb-proxy.conf and upstream block. Customers file tickets through the proxy while one node is
-killed; a session and a rate limit span the nodes; a newly published build reaches every node.
+killed; a session, an attachment and a rate limit span the nodes; a newly published build reaches every node.
 
 Run it alone with `./scripts/test -m multinode`; it skips only where Debian's nginx or redis-server is missing.
 """
