@@ -45,7 +45,7 @@ FAMILIES = [
     ("questions of a private topic", r"^/community/q/<int:question_id>$", A | STAFF, {}, "Marmalade VPN"),
     ("editing A's question", r"^/community/q/<int:question_id>/edit", A | DESK, {}, "Marmalade VPN"),
     ("acting on a question of a private topic", r"^/community/q/<int:question_id>/", A | STAFF, {}, None),
-    ("editing B's answer", r"^/community/a/<int:answer_id>/edit", DESK, {}, "Marmalade VPN"),
+    ("editing a colleague's answer", r"^/community/a/<int:answer_id>/edit", DESK, {}, "Marmalade VPN"),
     ("accepting an answer to A's question", r"^/community/a/<int:answer_id>/accept", A | DESK, {}, None),
     ("acting on an answer in a private topic", r"^/community/a/<int:answer_id>/", A | STAFF, {}, None),
     ("a private topic", r"^/community/<slug>", A | STAFF, {}, "Acme private corner"),
