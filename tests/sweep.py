@@ -29,12 +29,14 @@ from tests.files import image
 from tests.portal import PASSWORD, add_people, csrf_token, make_app, sign_in
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-# Who asks: None is an anonymous visitor. Customer A and B belong to two organisations (tests.portal.PEOPLE).
+# Who asks: None is an anonymous visitor. Customer A and B belong to two organisations (tests.portal.PEOPLE);
+# agents see only their own group's tickets (`desk_restrict_to_groups`), and A's ticket is the general group's.
 ROLES = {
     "anonymous": None,
     "customer_a": "ann@acme.example",
     "customer_b": "oz@other.example",
     "agent": "agent@desk.example",
+    "agent_elsewhere": "agent2@desk.example",  # an agent of another group, who does not see A's ticket
     "editor": "editor@desk.example",
     "admin": "admin@desk.example",
 }
@@ -59,11 +61,13 @@ def make_world(portal_index, migrated_sqlite: Path, folder: Path) -> World:
     """The portal over the shared small index with its own database: the people of every role and A's things."""
     shutil.copyfile(migrated_sqlite, folder / "kb.sqlite3")
     settings = replace(portal_index[0], database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key="k" * 32,
-                       secret_key_file=folder / "secret_key", attachments_dir=folder / "attachments")
+                       secret_key_file=folder / "secret_key", attachments_dir=folder / "attachments",
+                       desk_restrict_to_groups=True)
     app = make_app(settings, portal_index[1])
     add_people(app)
     with app.extensions["kb.db"].begin() as db:
         add_staff(db, ROLES["agent"], PASSWORD, "agent", "general")
+        add_staff(db, ROLES["agent_elsewhere"], PASSWORD, "agent", "billing")
         add_staff(db, ROLES["editor"], PASSWORD, "editor")
         add_staff(db, ROLES["admin"], PASSWORD, "admin")
 
@@ -83,7 +87,7 @@ def make_world(portal_index, migrated_sqlite: Path, folder: Path) -> World:
         attachment = db.scalar(select(Attachment).where(Attachment.ticket_id == ticket.id))
         acme = db.scalar(select(Organisation).where(Organisation.name == "Acme"))
         a, bob, meg = _user(db, ROLES["customer_a"]), _user(db, "bob@acme.example"), _user(db, "meg@acme.example")
-        agent, admin = _user(db, ROLES["agent"]), _user(db, ROLES["admin"])
+        agent, admin, elsewhere = (_user(db, ROLES[role]) for role in ("agent", "admin", "agent_elsewhere"))
         topic = Topic(slug="acme-corner", title="Acme private corner", organisation_id=acme.id)
         db.add(topic)
         db.flush()
@@ -96,6 +100,7 @@ def make_world(portal_index, migrated_sqlite: Path, folder: Path) -> World:
         invited, _ = invite(db, meg, "ann-invitee@acme.example", 7)
         token_row, agent_token = create_token(db, agent, "write", "sweep")
         _, admin_token = create_token(db, admin, "write", "sweep")
+        _, elsewhere_token = create_token(db, elsewhere, "write", "sweep")
         db.flush()
         values = {
             "ref": ref, "attachment_id": attachment.id, "question_id": question.id, "answer_id": reply.id,
@@ -104,7 +109,7 @@ def make_world(portal_index, migrated_sqlite: Path, folder: Path) -> World:
             "article_id": "printer-offline", "category_id": "printers", "name": "top_searches",
             "token": "not-a-real-token-" + "x" * 24, "filename": "style.css",
         }
-    return World(app, values, {"agent": agent_token, "admin": admin_token})
+    return World(app, values, {"agent": agent_token, "admin": admin_token, "agent_elsewhere": elsewhere_token})
 
 
 def client_for(app, role: str):
