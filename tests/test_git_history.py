@@ -11,6 +11,8 @@ import pytest
 from indexer.build import build_index
 from indexer.git_history import histories, uncommitted
 from kb.config import Settings
+from kb.helpdesk.accounts import add_staff
+from tests.portal import PASSWORD, add_people, sign_in
 
 
 def git(repo: Path, *args: str, author: str = "Ada Editor <ada@example.com>", date: str | None = None) -> None:
@@ -79,10 +81,45 @@ def test_article_page_shows_updated_and_history_page_lists_commits(repo: Path, s
     client = app.test_client()
     page = client.get("/articles/printer-offline").get_data(as_text=True)
     assert "Updated" in page and "2026-03-01T08:00:00Z" in page and "3 revisions" in page
+    assert "/articles/printer-offline/history" not in page  # the history is the editors' business
+    with app.extensions["kb.db"].begin() as db:
+        add_staff(db, "editor@desk.example", PASSWORD, "editor")
+    assert sign_in(client, "editor@desk.example").status_code == 302
+    assert "/articles/printer-offline/history" in client.get("/articles/printer-offline").get_data(as_text=True)
     history = client.get("/articles/printer-offline/history")
     text = history.get_data(as_text=True)
     assert history.status_code == 200
     assert text.index("Printer: power") < text.index("Printer: cable check") < text.index("First articles")
     assert "Bo Writer" in text and "2026-02-10T07:30:00Z" in text  # the author's +02:00 shown in UTC
-    assert client.get("/articles/agent-only/history").status_code == 404  # internal articles stay hidden
+    assert client.get("/articles/agent-only/history").status_code == 200  # staff read internal articles too
     assert client.get("/articles/no-such/history").status_code == 404
+
+
+def test_only_staff_read_the_history(repo: Path, settings: Settings, encoder, tmp_path):
+    """Commit messages and authors' names and e-mail addresses stay with the staff: to customers and anonymous
+    visitors the history page does not exist, and the article page does not name them."""
+    from search.service import SearchService
+    from web import create_app
+
+    build_index(settings, encoder, progress=False)
+    service = SearchService.load(settings.index_dir, settings, encoder)
+    app = create_app(settings.replace(database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}",
+                                      secret_key="k" * 32), service)
+    add_people(app)
+    with app.extensions["kb.db"].begin() as db:
+        add_staff(db, "agent@desk.example", PASSWORD, "agent", "general")
+    secrets = ("Printer: cable check", "Bo Writer", "bo@example.com", "Ada Editor", "ada@example.com")
+    for who in (None, "ann@acme.example", "meg@acme.example"):
+        client = app.test_client()
+        if who:
+            assert sign_in(client, who).status_code == 302
+        for path in ("/articles/printer-offline/history", "/articles/agent-only/history"):
+            response = client.get(path)
+            assert response.status_code == 404, (who, path)
+            assert not [s for s in secrets if s in response.get_data(as_text=True)], (who, path)
+        page = client.get("/articles/printer-offline").get_data(as_text=True)
+        assert "3 revisions" in page and not [s for s in secrets if s in page], who
+    agent = app.test_client()
+    assert sign_in(agent, "agent@desk.example").status_code == 302
+    text = agent.get("/articles/printer-offline/history").get_data(as_text=True)
+    assert "Printer: cable check" in text and "Bo Writer" in text

@@ -16,7 +16,7 @@ from kb.index.records import IndexedArticle
 from web.analytics import record_click, record_search, tracked
 from web.article_html import article_html, article_url
 from web.community_search import community_hits, is_community, merge, prime, question_url
-from web.context import db, returning_visitor, visitor
+from web.context import current_user, db, returning_visitor, visitor
 from web.forms import ActionForm, clean
 from web.i18n import current_language
 from web.notices import matching
@@ -206,8 +206,10 @@ def article(article_id: str):
 
 @bp.get("/articles/<article_id>/history")
 def history(article_id: str):
-    """The commits that changed the article: date, author, message."""
-    meta = public_articles().get(article_id)
+    """The commits that changed the article: date, author, message. Staff only (internal articles included):
+    commit messages and authors' names are the editors' business, so to everyone else the page does not exist."""
+    user = current_user()
+    meta = _service().visible_articles("internal").get(article_id) if user is not None and user.is_staff else None
     if meta is None:
         abort(404)
     commits = []

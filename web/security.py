@@ -1,4 +1,5 @@
-"""Secret key, cookie flags, CSRF protection (Flask-WTF) and the rate limiter (Flask-Limiter) of one app."""
+"""Secret key, cookie flags, CSRF protection (Flask-WTF), the security headers of every response
+(web/security_headers.py) and the rate limiter (Flask-Limiter) of one app."""
 from __future__ import annotations
 
 import ipaddress
@@ -13,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from kb.config import Settings
 from kb.errors import ConfigError
 from kb.secret_key import secret_key
+from web.security_headers import add_security_headers
 
 
 def is_loopback(host: str) -> bool:
@@ -50,7 +52,8 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Secret key, cookie flags, trusted proxies, CSRF protection and the rate limiter, from validated settings."""
+    """Secret key, cookie flags, trusted proxies, CSRF protection, security headers and the rate limiter, from
+    validated settings."""
     secure = cookies_secure(settings)
     if settings.proxy_hops:  # only then are X-Forwarded-* headers believed: any client can send them
         hops = settings.proxy_hops
@@ -68,6 +71,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.session_interface = _SessionInterface()
     csrf = CSRFProtect(app)
     app.extensions["kb.csrf"] = csrf
+    app.after_request(add_security_headers)
     from web.rate_limits import client_address
 
     # A storage outage must not turn every limited page into an error: counting falls back to this process.
