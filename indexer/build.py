@@ -130,6 +130,11 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
         )
         manifest.write(staging)
         final = publish.publish(settings.index_dir, staging, settings.keep_builds)
+    except OSError as exc:  # a full disk, a quota, a read-only folder: the previous index stays, say so plainly
+        publish.discard(staging)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise BuildError(f"the index could not be written{where}: {exc.strerror or exc}; nothing was published and "
+                         f"{settings.index_dir} is unchanged") from exc
     except BaseException:
         publish.discard(staging)
         raise
