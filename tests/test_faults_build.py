@@ -7,6 +7,7 @@ import errno
 import functools
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -105,3 +106,139 @@ def test_a_build_killed_at_random_points_never_harms_the_published_index(setting
     assert f"round-{KILLS}" in service.articles and service.search("tray jammed").hits
     kept = [p for p in publish.builds_dir(settings.index_dir).iterdir() if p.is_dir()]
     assert len(kept) <= 3  # the current build and `keep_builds` earlier ones
+
+
+class Counting:
+    """A file opened for writing whose writes the disk counts (attributes other than writes pass through)."""
+
+    def __init__(self, handle, disk: "FillingDisk") -> None:
+        self._handle, self._disk = handle, disk
+
+    def write(self, data):
+        self._disk.wrote(self._handle.name)
+        return self._handle.write(data)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self._handle, name)
+
+    def __iter__(self):
+        return iter(self._handle)
+
+    def __enter__(self) -> "Counting":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.close()
+
+
+class FillingDisk:
+    """A disk under `root` that fills up: every write to a file under it, every file copied to it and every link
+    made in it counts, and from the `full_at`-th on (or from the first to the file named `full_at`, or ending so
+    when it starts with a dot) each raises OSError(ENOSPC), as a full disk does. Without `full_at` it only counts, and keeps the names written."""
+
+    def __init__(self, root: Path, full_at: int | str | None = None) -> None:
+        self.root, self.full_at = str(root), full_at
+        self.count = 0
+        self.names: list[str] = []
+        self.refused: list[str] = []
+
+    def wrote(self, name) -> None:
+        self.count += 1
+        name = str(name)
+        self.names.append(Path(name).name)
+        base, at = Path(name).name, self.full_at
+        full = at is not None and (self.refused or (self.count >= at if isinstance(at, int) else
+                                                    base == at or (at.startswith(".") and base.endswith(at))))
+        if full:
+            self.refused.append(name)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+
+    def _mine(self, path) -> bool:
+        return isinstance(path, (str, os.PathLike)) and os.path.abspath(path).startswith(self.root)
+
+    def install(self, monkeypatch) -> "FillingDisk":
+        import builtins
+        import io
+        import shutil
+
+        real_open, real_copy, real_symlink = io.open, shutil.copyfile, os.symlink
+
+        def opened(file, mode="r", *args, **kwargs):
+            handle = real_open(file, mode, *args, **kwargs)
+            return Counting(handle, self) if self._mine(file) and set(mode) & set("wax+") else handle
+
+        def copied(src, dst, *args, **kwargs):
+            if self._mine(dst):
+                self.wrote(dst)
+            return real_copy(src, dst, *args, **kwargs)
+
+        def linked(src, dst, *args, **kwargs):
+            if self._mine(dst):
+                self.wrote(dst)
+            return real_symlink(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", opened)
+        monkeypatch.setattr(io, "open", opened)
+        monkeypatch.setattr(shutil, "copyfile", copied)
+        monkeypatch.setattr(os, "symlink", linked)
+        return self
+
+
+def test_a_disk_that_fills_up_during_a_build_costs_nothing_but_that_build(settings, center, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    encoder = HashingEncoder()
+    build_index(settings, encoder, progress=False)
+    live = LiveSearch(settings.index_dir, settings, encoder, interval=0.0,
+                      loader=functools.partial(SearchService.load, warm=False))
+    root = settings.index_dir.parent
+    with monkeypatch.context() as patched:
+        edit(center, 0)
+        counted = FillingDisk(root).install(patched)
+        build_index(settings, encoder, progress=False)  # how many writes a build makes
+    writes = counted.count
+    own = sorted({n for n in counted.names if not n.startswith(".")})  # its files (not the link: a random name)
+    assert {"manifest.json", "vectors-public.faiss", "embeddings.npy", "classifier-public.npz"} <= set(own)
+    live.check(wait=True)
+    serving = settings.index_dir.resolve()
+    builds = sorted(p.name for p in publish.builds_dir(settings.index_dir).iterdir())
+    rng = random.Random(SEED)
+    # The disk fills at the first write to each file the build writes but Whoosh's many (their names are drawn
+    # anew each build), at the link that publishes the build, and at random writes.
+    points: list[int | str] = [n for n in own if not re.match(r"_?(public|internal)_", n)]
+    points += [".link", *rng.sample(range(1, writes), 6)]
+    for round_, full_at in enumerate(points, start=1):
+        edit(center, round_)
+        with monkeypatch.context() as patched:
+            disk = FillingDisk(root, full_at).install(patched)
+            with pytest.raises(BuildError) as failure:
+                build_index(settings, encoder, progress=False)
+        message = str(failure.value)
+        assert disk.refused, f"no write refused at {full_at}"
+        assert "No space left on device" in message and disk.refused[0] in message, message
+        assert "nothing was published" in message
+        assert settings.index_dir.resolve() == serving, f"published after a failure at {full_at}"
+        assert sorted(p.name for p in publish.builds_dir(settings.index_dir).iterdir()) == builds, full_at
+        assert leftovers(settings.index_dir) == [], full_at
+        live.check(wait=True)
+        assert live.service.index_dir == serving and live.current().search("printer offline").hits
+        assert SearchService.load(settings.index_dir, settings, encoder, warm=False).search("printer offline").hits
+    # `kb build` says so in one line, without a traceback, and exits 1.
+    monkeypatch.setenv("KB_ARTICLES_DIR", str(settings.articles_dir))
+    monkeypatch.setenv("KB_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("KB_EMBEDDING_MODEL", "fake-hashing")
+    with monkeypatch.context() as patched:
+        FillingDisk(root, writes // 2).install(patched)
+        result = CliRunner().invoke(cli, ["build"], obj={})
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert "Traceback" not in result.output and settings.index_dir.resolve() == serving
+    # With room again, the next build is published.
+    report = build_index(settings, encoder, progress=False)
+    assert settings.index_dir.resolve() == report.build_dir != serving
+    assert f"round-{len(points)}" in SearchService.load(settings.index_dir, settings, encoder, warm=False).articles
