@@ -188,6 +188,7 @@ class FillingDisk:
         return self
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_up_during_a_build_costs_nothing_but_that_build(settings, center, monkeypatch):
     from click.testing import CliRunner
 
