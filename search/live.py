@@ -17,7 +17,6 @@ from typing import Callable
 
 from kb.config import Settings
 from kb.embedding.encoders import Encoder
-from kb.errors import KbError
 from search.service import SearchService
 
 log = logging.getLogger(__name__)

@@ -61,7 +61,8 @@ def edit(center: Path, round_: int) -> None:
 def leftovers(index_dir: Path) -> list[str]:
     """What an interrupted build may leave: staging folders, and links made but not yet renamed into place."""
     root = publish.builds_dir(index_dir)
-    return sorted([p.name for p in root.glob("*.tmp")] + [p.name for p in index_dir.parent.glob(f".{index_dir.name}.*")])
+    links = index_dir.parent.glob(f".{index_dir.name}.*")
+    return sorted([p.name for p in root.glob("*.tmp")] + [p.name for p in links])
 
 
 @pytest.mark.slow
@@ -138,7 +139,8 @@ class Counting:
 class FillingDisk:
     """A disk under `root` that fills up: every write to a file under it, every file copied to it and every link
     made in it counts, and from the `full_at`-th on (or from the first to the file named `full_at`, or ending so
-    when it starts with a dot) each raises OSError(ENOSPC), as a full disk does. Without `full_at` it only counts, and keeps the names written."""
+    when it starts with a dot) each raises OSError(ENOSPC), as a full disk does. Without `full_at` it only counts,
+    and keeps the names written."""
 
     def __init__(self, root: Path, full_at: int | str | None = None) -> None:
         self.root, self.full_at = str(root), full_at
