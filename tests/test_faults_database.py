@@ -209,6 +209,10 @@ def test_a_stopped_database_is_a_503_everywhere_and_the_portal_recovers_by_itsel
             status, headers, text = api.request(method, path, body, {"Content-Type": "application/json"})
             assert status == 503 and int(headers["retry-after"]) > 0, (path, status, text[:300])
             assert headers["content-type"] == "application/json" and json.loads(text)["error"]
+        token = "kb_0123abcd_" + "A" * 43  # well formed: only the database can tell whether it is valid
+        status, headers, text = api.request("GET", "/api/v1/tickets", headers={"Authorization": f"Bearer {token}"})
+        assert status == 503 and int(headers["retry-after"]) > 0, (status, text[:300])
+        assert json.loads(text)["error"]["message"]  # the token API's own error shape, not "invalid token"
         page = russian.get("/tickets")[2]  # a 503 page, with the form token as every page has
         token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
         status, headers, text = russian.request(
