@@ -29,6 +29,7 @@ from kb.config import Settings
 from kb.embedding.encoders import LATIN_ONLY_MODELS, Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.index.keyword import PARTITIONS
+from kb.index.checksums import checksums
 from kb.index.layout import IndexFiles
 from kb.index.links import ASSET_SCHEME, SCHEME, article_href, asset_href
 from kb.index.manifest import AUDIENCES, Manifest
@@ -125,10 +126,15 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                     "categories": len(center.categories)},
             git={"commit": commit, "dirty": bool(dirty)} if commit else {}, languages=sorted({a.lang for a in articles}),
             vector_index=vector_kind, classifier=models["classifier"], confidence=models["confidence"],
-            fusion=models["fusion"], second_opinion=second,
+            fusion=models["fusion"], second_opinion=second, files=checksums(staging),
         )
         manifest.write(staging)
         final = publish.publish(settings.index_dir, staging, settings.keep_builds)
+    except OSError as exc:  # a full disk, a quota, a read-only folder: the previous index stays, say so plainly
+        publish.discard(staging)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise BuildError(f"the index could not be written{where}: {exc.strerror or exc}; nothing was published and "
+                         f"{settings.index_dir} is unchanged") from exc
     except BaseException:
         publish.discard(staging)
         raise

@@ -9,6 +9,7 @@ import numpy as np
 
 from indexer import publish
 from kb.errors import KbError
+from kb.index.checksums import verify
 from kb.index.layout import IndexFiles
 from kb.index.manifest import Manifest, read_manifest
 
@@ -32,6 +33,7 @@ class PreviousBuild:
             manifest = read_manifest(current)
             if manifest.model_name != model_name:
                 return cls()
+            verify(current, manifest.files)  # nothing damaged is carried into the next build
             files = IndexFiles(current)
             hashes = [p["hash"] for p in json.loads(files.passages.read_text(encoding="utf-8"))]
             matrix = np.load(files.embeddings, mmap_mode="r")

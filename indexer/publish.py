@@ -2,7 +2,8 @@
 
 `<index>` is a symlink to `<index>.builds/<build-id>/`. A build is written to `<build-id>.tmp`, renamed when
 complete, and published by replacing the symlink in one rename: readers see the old index or the new one,
-never a half-written one. A crash leaves at most a `.tmp` folder, removed by the next build.
+never a half-written one. A crash leaves at most a `.tmp` folder (and a link not yet renamed into place), removed by
+the next build.
 """
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def new_staging_dir(index_dir: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob("*.tmp"):
         shutil.rmtree(stale, ignore_errors=True)
+    for stale in index_dir.parent.glob(f".{index_dir.name}.*.link"):  # a build killed while linking
+        stale.unlink(missing_ok=True)
     staging = root / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.tmp"
     staging.mkdir()
     return staging
@@ -86,13 +89,18 @@ def publish(index_dir: Path, staging: Path, keep: int) -> Path:
     final = staging.with_suffix("")
     sync_tree(staging)
     os.replace(staging, final)
-    _fsync(final.parent, os.O_RDONLY | os.O_DIRECTORY)
-    if index_dir.is_dir() and not index_dir.is_symlink():
-        # An index folder from before builds were kept beside it: move it aside first.
-        os.replace(index_dir, builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}")
     link = index_dir.parent / f".{index_dir.name}.{uuid.uuid4().hex[:8]}.link"
-    os.symlink(os.path.relpath(final, index_dir.parent), link)
-    os.replace(link, index_dir)
+    try:
+        _fsync(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        if index_dir.is_dir() and not index_dir.is_symlink():
+            # An index folder from before builds were kept beside it: move it aside first.
+            os.replace(index_dir, builds_dir(index_dir) / f"legacy-{uuid.uuid4().hex[:8]}")
+        os.symlink(os.path.relpath(final, index_dir.parent), link)
+        os.replace(link, index_dir)
+    except BaseException:  # not published (e.g. no room for the link): the build goes, as a staging folder would
+        link.unlink(missing_ok=True)
+        discard(final)
+        raise
     _fsync(index_dir.parent, os.O_RDONLY | os.O_DIRECTORY)
     _prune(index_dir, final, keep)
     return final

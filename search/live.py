@@ -17,7 +17,6 @@ from typing import Callable
 
 from kb.config import Settings
 from kb.embedding.encoders import Encoder
-from kb.errors import KbError
 from search.service import SearchService
 
 log = logging.getLogger(__name__)
@@ -83,7 +82,7 @@ class LiveSearch:
     def _load(self, target: Path) -> None:
         try:
             service = self._loader(target, self.settings, self._encoder)
-        except (KbError, OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001  whatever a damaged build raises, the serving one stays
             self.last_error = f"{target}: {exc}"
             log.error("new index not loaded, still serving %s: %s", self._service.index_dir, exc)
             return

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from kb.index.checksums import verify
 from kb.index.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel
 from kb.config import Settings
 from kb.embedding.encoders import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
@@ -142,6 +143,7 @@ class SearchService:
         settings = settings or Settings()
         manifest = read_manifest(index_dir)
         resolved = index_dir.resolve()
+        verify(resolved, manifest.files)  # a damaged file is refused by name before any reader parses it
         wanted = encoder.name if encoder is not None else settings.embedding_model
         if wanted == AUTO and manifest.model_name in (ENGLISH_MODEL, MULTILINGUAL_MODEL):
             wanted = manifest.model_name  # what `auto` chose when the index was built

@@ -310,30 +310,68 @@ def _run(args: list[str], as_postgres: bool) -> None:
     subprocess.run(args, check=True, capture_output=True, timeout=120)
 
 
+class PostgresServer:
+    """A PostgreSQL server in a temporary folder on a free loopback port, which a test may stop, start and restart
+    (`pg_ctl`, as the `postgres` user when run as root: the server refuses to run as root)."""
+
+    def __init__(self, initdb: str, pg_ctl: str) -> None:
+        self.pg_ctl = pg_ctl
+        self.as_postgres = os.geteuid() == 0
+        self.folder = Path(tempfile.mkdtemp(prefix="kb-pg-"))
+        self.folder.chmod(0o755)
+        self.data = self.folder / "data"
+        self.data.mkdir()
+        if self.as_postgres:
+            shutil.chown(self.data, "postgres", "postgres")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"postgresql+psycopg://kb@127.0.0.1:{self.port}/postgres"
+        _run([initdb, "-D", str(self.data), "-U", "kb", "--auth=trust", "-E", "UTF8"], self.as_postgres)
+
+    def _ctl(self, *args: str) -> None:
+        _run([self.pg_ctl, "-D", str(self.data), *args], self.as_postgres)
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        self._ctl("-l", str(self.data / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: `fast` ends every session (as a restart does), `immediate` as a crash would."""
+        self._ctl("-m", mode, "-w", "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        """Stop and start again with the same options (the log named again: the server must not write to the
+        pipe this process reads)."""
+        self._ctl("-l", str(self.data / "log"), "-m", mode, "-w", "restart")
+
+    def remove(self) -> None:
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # a test left it stopped
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def postgres_url():
-    """A PostgreSQL server in a temporary folder on a free loopback port; skipped where none is installed."""
+def postgres_server():
+    """A throw-away PostgreSQL server (PostgresServer), started; skipped where none is installed."""
     initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.skip("PostgreSQL server binaries are not installed")
-    as_postgres = os.geteuid() == 0  # the server refuses to run as root
-    folder = Path(tempfile.mkdtemp(prefix="kb-pg-"))
-    folder.chmod(0o755)
-    data = folder / "data"
-    data.mkdir()
-    if as_postgres:
-        shutil.chown(data, "postgres", "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _run([initdb, "-D", str(data), "-U", "kb", "--auth=trust", "-E", "UTF8"], as_postgres)
-    _run([pg_ctl, "-D", str(data), "-l", str(data / "log"), "-w", "-o",
-          f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start"], as_postgres)
+    server = PostgresServer(initdb, pg_ctl)
     try:
-        yield f"postgresql+psycopg://kb@127.0.0.1:{port}/postgres"
+        server.start()
+        yield server
     finally:
-        _run([pg_ctl, "-D", str(data), "-m", "immediate", "stop"], as_postgres)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.remove()
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres_server):
+    """The URL of a throw-away PostgreSQL server; skipped where none is installed."""
+    return postgres_server.url
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from indexer.build import build_index
 from kb.config import Settings
 from kb.errors import ArticleError, IndexFormatError, IndexMissingError, ModelMismatchError
 from kb.index import layout
+from kb.index.checksums import checksums
 from kb.index.manifest import AUDIENCES, read_manifest
 from search.service import SearchService
 from tests.conftest import SMALL_CENTER, write_tree
@@ -261,12 +263,20 @@ def test_every_indexed_article_and_passage_reads_back_as_the_record_it_was_writt
     assert all(IndexedPassage.from_json(p, "passages.json").to_json() == p for p in passages)
 
 
+def reseal(index_dir: Path) -> None:
+    """Record the index's files as they are now, as if the build had written them so (an older kb's records)."""
+    manifest = read_manifest(index_dir)
+    manifest.files = checksums(index_dir.resolve())
+    manifest.write(index_dir.resolve())
+
+
 def test_a_passage_without_its_kind_asks_for_a_rebuild_when_the_index_is_loaded(settings, encoder):
     build_index(settings, encoder)
     path = settings.index_dir / "passages.json"
     passages = json.loads(path.read_text(encoding="utf-8"))
     del passages[3]["kind"]
     path.write_text(json.dumps(passages), encoding="utf-8")
+    reseal(settings.index_dir)
     with pytest.raises(IndexFormatError, match=r"passages\.json row 3: missing kind; rebuild the index"):
         SearchService.load(settings.index_dir, settings, encoder)
 
@@ -277,6 +287,7 @@ def test_an_article_without_its_title_asks_for_a_rebuild_when_the_index_is_loade
     articles = json.loads(path.read_text(encoding="utf-8"))
     del articles["printer-offline"]["title"]
     path.write_text(json.dumps(articles), encoding="utf-8")
+    reseal(settings.index_dir)
     with pytest.raises(IndexFormatError, match=r"articles\.json article 'printer-offline': missing title; rebuild"):
         SearchService.load(settings.index_dir, settings, encoder)
 

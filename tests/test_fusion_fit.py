@@ -15,7 +15,7 @@ from indexer.fusion_fit import (FusionSetup, HeldOutSearch, fit_weights, held_ou
 from indexer.held_out import HeldOut
 from kb.config import Settings
 from kb.index.keyword import KeywordDoc, KeywordIndex, write_index
-from kb.index.manifest import MANIFEST
+from kb.index.manifest import MANIFEST, read_manifest
 from search.service import SearchService
 from tests.fakes import HashingEncoder
 
@@ -158,9 +158,9 @@ def test_the_build_records_the_fit_and_the_service_fuses_with_it(settings):
         assert fit["searches"] > 0 and fit["held_out_mrr"] >= fit["vector_mrr"]
         assert (fit["keyword_weight"], fit["category_weight"]) in weight_grid(0.2, 0.1)
     # Fitted weights of (0, 0) make the hybrid the plain vector ranking; 'configured' ignores them.
-    manifest["fusion"]["public"].update(keyword_weight=0.0, category_weight=0.0)
-    path = (settings.index_dir / MANIFEST).resolve()
-    path.write_text(json.dumps(manifest), encoding="utf-8")
+    edited = read_manifest(settings.index_dir)
+    edited.fusion["public"].update(keyword_weight=0.0, category_weight=0.0)
+    edited.write(settings.index_dir.resolve())
     fitted = SearchService.load(settings.index_dir, settings, encoder)
     forced = SearchService.load(settings.index_dir, replace(settings, fusion_weights="configured"), encoder)
     zero = SearchService.load(settings.index_dir, replace(settings, fusion_weights="configured", keyword_weight=0.0,

@@ -102,5 +102,5 @@ def test_a_broken_second_opinion_is_a_clear_index_error(built, encoder):
 
     settings, _ = built
     (settings.index_dir / layout.SECOND_CENTROIDS).unlink()
-    with pytest.raises(IndexFormatError, match="second opinion"):
+    with pytest.raises(IndexFormatError, match=r"second-centroids\.npy is missing: the index is incomplete"):
         SearchService.load(settings.index_dir, settings, encoder, second_encoder=SecondEncoder())

@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
                      community_moderation, context, desk, desk_owners, desk_presence, errors, i18n, insights, join, macros, mail_preferences, notices, notifications, portal,
                      security, support, support_requests, uploads)
     from web import article_files
+    from web import outages
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     engine, sessions = open_database(settings.database_url)
     app.extensions["kb.engine"] = engine
     app.extensions["kb.db"] = sessions
+    outages.init_app(app)
     analytics.init_app(app, settings, engine)
     security.init_app(app, settings)
     uploads.init_app(app)

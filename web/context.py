@@ -4,17 +4,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from typing import Any, Callable
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from itsdangerous import BadSignature, Signer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kb.helpdesk.accounts import end_sessions
 from kb.helpdesk.models import User
 from web import sessions
+
+log = logging.getLogger(__name__)
 
 VISITOR_COOKIE = "kb_visitor"
 _VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -152,7 +156,10 @@ def init_app(app: Flask) -> None:
     def close_db(_exc) -> None:
         session_ = g.pop("kb_db", None)
         if session_ is not None:
-            session_.close()
+            try:
+                session_.close()
+            except SQLAlchemyError as exc:  # the connection died after the answer was made: nothing to roll back
+                log.warning("database session not closed cleanly: %s", str(exc).splitlines()[0] if str(exc) else exc)
 
     from web.linkify import linkify
 

@@ -17,6 +17,8 @@ MESSAGES = {
     413: (_l("Too much text"), _l("What you sent is too large. Shorten it and try again.")),
     429: (_l("Too many requests"), _l("Please wait a moment and try again.")),
     500: (_l("Something went wrong"), _l("We could not complete your request. Please try again in a moment.")),
+    503: (_l("Temporarily unavailable"),
+          _l("The help center cannot save or show this right now. Please try again in a minute.")),
 }
 
 
@@ -31,6 +33,9 @@ def _respond(status: int, message: str | None = None):
     if request.path.startswith("/api/"):
         return jsonify(error=text), status
     return render_template("error.html", title=title, message=text), status
+
+
+respond = _respond  # (web/outages.py answers a database outage with it)
 
 
 @bp.app_errorhandler(CSRFError)

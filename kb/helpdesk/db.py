@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import (ArgumentError, DBAPIError, DisconnectionError, InterfaceError, OperationalError,
+                            SQLAlchemyError, TimeoutError as PoolTimeout)
 
 from kb.errors import DatabaseError
 
@@ -18,18 +19,19 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; a SQLite file's folder is created, and SQLite waits for locks instead of failing."""
+    """An engine for `url`; a SQLite file's folder is created, and SQLite waits for locks instead of failing.
+
+    Every pool tests a connection before handing it out (`pool_pre_ping`): one the server dropped (a restart, an
+    idle timeout, a failover) is replaced instead of failing the first statement sent on it."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(f"database_url {url!r} is not a database URL") from None
-    kwargs: dict = {}
+    kwargs: dict = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
             _private_file(Path(parsed.database))
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-    else:
-        kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **kwargs)
     except (ImportError, SQLAlchemyError) as exc:
@@ -37,6 +39,19 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def connection_dropped(exc: BaseException) -> bool:
+    """Whether `exc` is SQLAlchemy's word that the connection in use was lost (the server restarted, the network
+    cut it): the connection is invalidated, and a new one may succeed."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot serve right now (a lost connection, a refused or failed connect, a
+    pool with no free connection in time), as opposed to a statement it refused (a constraint, a bad query)."""
+    return connection_dropped(exc) or isinstance(exc, (OperationalError, InterfaceError, DisconnectionError,
+                                                       PoolTimeout))
 
 
 def _private_file(path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import IndexFormatError, IndexMissingError
+from kb.index.checksums import digest_text
 from kb.index.layout import MANIFEST
 
 FORMAT_VERSION = 6
@@ -41,14 +42,22 @@ class Manifest:
     # without one.
     second_opinion: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Every other file of the index by its path in the folder, with its checksum (kb.index.checksums); empty in an
+    # index built before checksums were recorded, which is then loaded unchecked.
+    files: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
+        """The manifest's JSON, ending with the checksum of everything before it."""
         data = asdict(self)
         data["model"] = {"name": data.pop("model_name"), "dimension": data.pop("model_dimension")}
-        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        return _canonical({**data, "checksum": digest_text(_canonical(data))})
 
     def write(self, directory: Path) -> None:
         (directory / MANIFEST).write_text(self.to_json(), encoding="utf-8")
+
+
+def _canonical(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def read_manifest(directory: Path) -> Manifest:
@@ -61,11 +70,16 @@ def read_manifest(directory: Path) -> Manifest:
         raise IndexMissingError(f"{directory} has no {MANIFEST}: it is not a built index (run 'kb build')") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise IndexFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise IndexFormatError(f"{path}: not an object; rebuild the index")
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         why = f" ({_CHANGES[FORMAT_VERSION]})" if isinstance(version, int) and version < FORMAT_VERSION else ""
         raise IndexFormatError(f"{path}: index format {version!r}, this kb reads format {FORMAT_VERSION}{why}; "
                                "rebuild with 'kb build'")
+    checksum = data.pop("checksum", None)  # (none in a manifest written before checksums were)
+    if checksum is not None and checksum != digest_text(_canonical(data)):
+        raise IndexFormatError(f"{path}: damaged (not the content the build wrote: changed since); rebuild the index")
     try:
         model = data.pop("model")
         return Manifest(model_name=model["name"], model_dimension=int(model["dimension"]), **data)

@@ -41,7 +41,10 @@ def write_index(path: Path, embeddings: np.ndarray, exact_max: int = 50_000) -> 
         index.train(vectors[np.sort(sample)])
         index.add(vectors)
         index.nprobe = IVF_NPROBE
-    faiss.write_index(index, str(path))
+    # Written by Python rather than by FAISS's own file writer: a full disk is then an OSError naming the file
+    # (ENOSPC), like every other index file's, not a RuntimeError from C++.
+    with open(path, "wb") as handle:
+        handle.write(faiss.serialize_index(index))  # (a uint8 array: written without a copy)
     return kind
 
 
