@@ -12,6 +12,7 @@ sanitising itself.
 """
 from __future__ import annotations
 
+import io
 import threading
 from urllib.parse import quote
 
@@ -28,14 +29,16 @@ from kb.helpdesk.analytics import new_token
 from kb.helpdesk.api_tokens import create_token
 from kb.helpdesk.community_models import TOPIC_DESCRIPTION_MAX
 from kb.helpdesk.macros import save_macro
+from kb.helpdesk.mail_models import OutboxMessage
 from kb.helpdesk.models import AGENT, NAME_MAX, SUBJECT_MAX, User
 from kb.helpdesk.notes import add_note
 from kb.helpdesk.notices import create_notice
 from kb.helpdesk.tickets import add_reply, create_ticket
 from search.service import SearchService
-from tests.chromium import shot, sign_in
+from tests.chromium import ARTIFACTS, sign_in
 from tests.fakes import HashingEncoder
-from tests.portal import PASSWORD, add_people, make_app
+from tests.portal import PASSWORD, add_people, csrf_token, make_app
+from tests.portal import sign_in as sign_in_client
 from tests.xss import EVALUATED, INSPECT, Listener, assert_inert, batches, packed, payloads, watch
 
 pytestmark = pytest.mark.slow
@@ -90,8 +93,10 @@ def _seed(app, hostile: list[str]) -> dict:
         admin = add_staff(db, ADMIN_EMAIL, PASSWORD, "admin", "general", name=hostile[2])
         ann = db.scalar(select(User).where(User.email == ANN))
         big = create_ticket(db, ann, hostile[0], everything, "c0", predicted="c1", group="general")
-        for i, subject in enumerate(packed(hostile, SUBJECT_MAX)):
-            create_ticket(db, ann, subject, subject, f"c{i % len(batches(hostile, BATCH))}", group="general")
+        subjects = packed(hostile, SUBJECT_MAX)
+        for i, subject in enumerate(subjects):  # "typed as" one subject, read in another keyboard layout as the next
+            create_ticket(db, ann, subject, subject, f"c{i % len(batches(hostile, BATCH))}", group="general",
+                          subject_fixed=subjects[(i + 1) % len(subjects)])
         for i, name in enumerate(packed(hostile, NAME_MAX - 4)):
             org = add_organisation(db, f"{name} {i}")
             writer = add_user(db, f"x{i}@org{i}.example", PASSWORD, org.name, "member", name=name)
@@ -115,6 +120,31 @@ def _seed(app, hostile: list[str]) -> dict:
     return seeded
 
 
+def _attach(app, ref: str, hostile: list[str]) -> None:
+    """Files whose names are payloads, attached to replies through the portal's form (as a browser uploads them)."""
+    client = app.test_client()
+    assert sign_in_client(client, ANN).status_code == 302
+    # a browser sends a double quote in a file name as %22 (Werkzeug's test client would cut the name there)
+    names = [f"{name}.log".replace('"', "%22") for name in packed(hostile, 100)]
+    for group in batches(names, 5):
+        files = [(io.BytesIO(b"printer offline\n" * 5), name) for name in group]
+        response = client.post(f"/tickets/{ref}/reply", content_type="multipart/form-data",
+                               data={"csrf_token": csrf_token(client), "body": "logs", "attachments": files})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def _mail(app, seeded: dict, hostile: list[str]) -> None:
+    """An agent's reply and a community answer sent through the desk's and the community's forms: both are mailed
+    (the outbox) to ann, with the payloads in them."""
+    client = app.test_client()
+    assert sign_in_client(client, AGENT_EMAIL).status_code == 302
+    everything = "\n\n".join(hostile)
+    for path, fields in ((f"/desk/tickets/{seeded['big']}/reply", {"body": everything, "status": "", "action": "send"}),
+                         (f"/community/q/{seeded['question']}/answer", {"body": everything})):
+        response = client.post(path, data={"csrf_token": csrf_token(client), **fields})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, hostile):
     """The portal over the hostile help center, served by waitress on a loopback port, with the hostile records:
@@ -126,13 +156,15 @@ def site(tmp_path_factory, hostile):
                         database_url=f"sqlite:///{root / 'kb.sqlite3'}", secret_key="k" * 32,
                         secret_key_file=root / "key", attachments_dir=root / "attachments",
                         desk_page_size=1000, rate_limit_search="10000/minute", rate_limit_views="10000/minute",
-                        rate_limit_suggest="10000/minute")
+                        rate_limit_suggest="10000/minute", rate_limit_replies="10000/minute")
     encoder = HashingEncoder()
     build_index(settings, encoder)
     app = make_app(settings, SearchService.load(settings.index_dir, settings, encoder))
     app.testing = False
     add_people(app)
     seeded = _seed(app, hostile)
+    _attach(app, seeded["big"], hostile)
+    _mail(app, seeded, hostile)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -141,12 +173,14 @@ def site(tmp_path_factory, hostile):
     thread.join(timeout=10)
 
 
-def _visit(page, dialogs, listener, base: str, paths: list[str], name: str) -> None:
+def _visit(page, dialogs, listener, base: str, paths: list[str], name: str, missing_ok: bool = False) -> None:
     for path in paths:
         response = page.goto(base + path)
-        assert response is not None and response.status < 400, f"{path}: {response and response.status}"
+        assert response is not None and (response.status < 400 or missing_ok and response.status < 500), \
+            f"{path}: {response and response.status}"
         assert_inert(page, dialogs, listener, path)
-    shot(page, f"xss-{name}")
+        if path == paths[0]:  # the viewport only: a whole page of payloads takes long to draw
+            page.screenshot(path=str(ARTIFACTS / f"xss-{name}.png"))
 
 
 def _context(browser, base: str, email: str | None):
@@ -187,6 +221,9 @@ def test_visitor_pages(browser, listener, site, hostile):
     assert page.inner_text("h1") == " ".join(hostile[:BATCH])  # shown as text, whole
     page.goto(base + "/search?q=" + quote("{{91*7919}} printer"))
     assert page.locator("input[name=q]").first.input_value() == "{{91*7919}} printer"
+    reflected = [path + quote(text) for text in packed(hostile, SEARCH_MAX)[:3]
+                 for path in ("/?q=", "/sign-in?next=", "/articles/", "/categories/", "/community/", "/contact?q=")]
+    _visit(page, dialogs, listener, base, reflected, "visitor-reflected", missing_ok=True)
     community = ["/community", "/community/hostile", f"/community/q/{seeded['question']}",
                  *[f"/community/c{k}" for k in groups]]
     _visit(page, dialogs, listener, base, community, "visitor-community")
@@ -196,12 +233,15 @@ def test_visitor_pages(browser, listener, site, hostile):
 def test_customer_pages(browser, listener, site, hostile):
     _, base, seeded = site
     context, page, dialogs = _context(browser, base, ANN)
+    prefilled = [f"/tickets/new?subject={quote(text[:200])}&description={quote(text)}&category={quote(text[:50])}"
+                 for text in packed(hostile, SEARCH_MAX)]
     paths = ["/tickets", f"/tickets/{seeded['big']}", "/tickets/new", "/contact", "/account",
-             f"/community/q/{seeded['question']}", "/community/hostile/ask"]
+             f"/community/q/{seeded['question']}", "/community/hostile/ask", *prefilled]
     _visit(page, dialogs, listener, base, paths, "customer")
     page.goto(base + f"/tickets/{seeded['big']}")
     text = page.locator("main").inner_text()
     assert all(payload.strip() in text for payload in hostile if "\n" not in payload)  # shown, as text
+    assert page.locator("main a[href*='/attachments/']").count() >= len(packed(hostile, 100))
     # typed into the contact form: the suggestions (/api/suggest) and known issues are drawn by portal.js
     page.goto(base + "/contact")
     for group in batches(hostile, BATCH):
@@ -235,4 +275,22 @@ def test_admin_pages_and_recorded_searches(browser, listener, site, hostile):
     _visit(page, dialogs, listener, base, ["/desk/admin/", "/desk/insights/gaps", "/desk/", "/desk/insights/"],
            "admin")
     assert hostile[0] in page.locator("main").inner_text()
+    context.close()
+
+
+def test_mail_to_customers(browser, listener, site, hostile):
+    """The HTML part of every message in the outbox (replies, answers to a followed question) rendered as a mail
+    client would: no payload in it is live."""
+    app, _, _ = site
+    with app.extensions["kb.db"]() as db:
+        messages = [(m.kind, m.html_body) for m in db.scalars(select(OutboxMessage)) if m.html_body]
+    assert {"agent_reply", "community_answer"} <= {kind for kind, _ in messages}
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    dialogs = watch(page)
+    for kind, html in messages:
+        page.set_content(html, wait_until="load")
+        assert_inert(page, dialogs, listener, f"mail {kind}")
+    page.set_content(next(html for kind, html in messages if kind == "agent_reply"))
+    assert hostile[0] in page.inner_text("body")  # shown, as text
     context.close()
