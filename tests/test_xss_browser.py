@@ -104,6 +104,7 @@ def _seed(app, hostile: list[str]) -> dict:
         add_reply(db, big, agent, everything, author_kind=AGENT)
         add_note(db, big, agent, everything)
         seeded["big"] = big.ref
+        seeded["bidi"] = create_ticket(db, ann, "Printer \u202eoffline now", "It says offline", "c0").ref
         cm.ensure_category_topics(db, {f"c{k}": " ".join(group) for k, group in enumerate(batches(hostile, BATCH))})
         topic = cm.add_topic(db, admin, "hostile", hostile[3], " ".join(hostile)[:TOPIC_DESCRIPTION_MAX])
         question = cm.ask(db, ann, topic, hostile[5], everything)
@@ -293,4 +294,17 @@ def test_mail_to_customers(browser, listener, site, hostile):
         assert_inert(page, dialogs, listener, f"mail {kind}")
     page.set_content(next(html for kind, html in messages if kind == "agent_reply"))
     assert hostile[0] in page.inner_text("body")  # shown, as text
+    context.close()
+
+
+def test_a_bidirectional_override_ends_with_the_text_that_holds_it(browser, site):
+    """A subject holding U+202E (right-to-left override) turns its own text around, never the status and date
+    after it: on the customer's list, the status still comes after the subject's link."""
+    _, base, seeded = site
+    context, page, _ = _context(browser, base, ANN)
+    page.goto(base + "/tickets")
+    row = page.locator(f"li:has(> a[href$='/tickets/{seeded['bidi']}'])")
+    link, status = row.locator("> a").bounding_box(), row.locator("> .status").bounding_box()
+    assert abs(status["y"] - link["y"]) < link["height"]  # one line
+    assert status["x"] >= link["x"] + link["width"] - 1, (link, status)
     context.close()
