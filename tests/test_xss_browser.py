@@ -245,10 +245,24 @@ def test_customer_pages(browser, listener, site, hostile):
     assert page.locator("main a[href*='/attachments/']").count() >= len(packed(hostile, 100))
     # typed into the contact form: the suggestions (/api/suggest) and known issues are drawn by portal.js
     page.goto(base + "/contact")
+    drawn = 0
     for group in batches(hostile, BATCH):
         with page.expect_response(lambda response: "/api/suggest" in response.url):
             page.locator("[name=description]").fill("\n".join(group))
+        page.wait_for_timeout(100)
+        drawn += page.locator("#suggestions [data-role=list] li").count()
         assert_inert(page, dialogs, listener, "/contact while typing")
+    assert drawn  # payload titles were drawn as suggestions
+    # and into the community's ask form: the articles and questions asked before (community.js)
+    page.goto(base + "/community/hostile/ask")
+    drawn = 0
+    for text in packed(hostile, SUBJECT_MAX)[:5]:
+        with page.expect_response(lambda response: "/community/suggest" in response.url):
+            page.locator("[name=title]").fill(text)
+        page.wait_for_timeout(100)
+        drawn += page.locator("#asked-before li").count()
+        assert_inert(page, dialogs, listener, "/community/hostile/ask while typing")
+    assert drawn
     context.close()
 
 
