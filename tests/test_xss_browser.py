@@ -222,6 +222,7 @@ def test_visitor_pages(browser, listener, site, hostile):
     assert page.inner_text("h1") == " ".join(hostile[:BATCH])  # shown as text, whole
     page.goto(base + "/search?q=" + quote("{{91*7919}} printer"))
     assert page.locator("input[name=q]").first.input_value() == "{{91*7919}} printer"
+    assert "{{91*7919}}" in page.inner_text("main") and EVALUATED not in page.inner_text("main")
     reflected = [path + quote(text) for text in packed(hostile, SEARCH_MAX)[:3]
                  for path in ("/?q=", "/sign-in?next=", "/articles/", "/categories/", "/community/", "/contact?q=")]
     _visit(page, dialogs, listener, base, reflected, "visitor-reflected", missing_ok=True)
