@@ -176,7 +176,7 @@ def site(tmp_path_factory, hostile):
 
 def _visit(page, dialogs, listener, base: str, paths: list[str], name: str, missing_ok: bool = False) -> None:
     for path in paths:
-        response = page.goto(base + path)
+        response = page.goto(base + path, wait_until="domcontentloaded")
         assert response is not None and (response.status < 400 or missing_ok and response.status < 500), \
             f"{path}: {response and response.status}"
         assert_inert(page, dialogs, listener, path)
