@@ -3,6 +3,7 @@ center (built with the fake encoder, registered in the child by tests/served_app
 web.wsgi's entry point finish a request in flight after SIGTERM and exit 0; `kb workers` stops on SIGTERM."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -91,6 +92,7 @@ class SlowRequest:
     def __init__(self, base: str, env: dict[str, str]) -> None:
         self.started, self.release = Path(env["KB_TEST_STARTED"]), Path(env["KB_TEST_RELEASE"])
         self.result: tuple[int, Message, bytes] | None = None
+        self.failed: Exception | None = None
         self.thread = threading.Thread(target=self._run, args=(base + "/_test/slow",), daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30
@@ -99,7 +101,10 @@ class SlowRequest:
             time.sleep(0.05)
 
     def _run(self, url: str) -> None:
-        self.result = get(url, timeout=90, headers={"X-Request-ID": "slow-1"})
+        try:
+            self.result = get(url, timeout=90, headers={"X-Request-ID": "slow-1"})
+        except (OSError, http.client.HTTPException) as exc:  # the server gave up on it
+            self.failed = exc
 
     def answer(self) -> tuple[int, Message, bytes]:
         self.release.write_text("go", encoding="utf-8")
@@ -137,6 +142,25 @@ def test_kb_serve_finishes_the_request_in_flight_after_sigterm_and_exits_0(child
     logged = [json.loads(line) for line in (tmp_path / "requests.log").read_text(encoding="utf-8").splitlines()]
     assert {"request_id": "slow-1", "path": "/_test/slow", "status": 200} in \
         [{key: line[key] for key in ("request_id", "path", "status")} for line in logged]
+
+
+def test_kb_serve_gives_up_on_a_request_after_shutdown_timeout_and_still_exits_0(child_env, tmp_path: Path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    child_env["KB_SHUTDOWN_TIMEOUT"] = "1"
+    proc, err = start([sys.executable, "-m", "tests.served_app", "serve", "--port", str(port)], child_env, tmp_path)
+    try:
+        wait_until_up(proc, err, base + "/healthz")
+        slow = SlowRequest(base, child_env)  # never released
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        slow.thread.join(timeout=30)
+        assert slow.result is None and slow.failed is not None
+    finally:
+        stop(proc)
+    said = err.read_text(encoding="utf-8").splitlines()
+    assert "SIGTERM: no new connections; finishing 1 request(s) in flight (at most 1 s)" in said
+    assert said[-1] == "stopped (1 request(s) cut short)", said
 
 
 def test_kb_workers_runs_the_background_work_until_sigterm(child_env, tmp_path: Path):
