@@ -71,7 +71,7 @@ def wait_until_up(proc: subprocess.Popen, err: Path, url: str) -> None:
         except OSError:
             pass
         assert proc.poll() is None, err.read_text(encoding="utf-8", errors="replace")
-        assert time.monotonic() < deadline, "the server did not start"
+        assert time.monotonic() < deadline, "the server did not start: " + err.read_text(encoding="utf-8")
         time.sleep(0.2)
 
 
@@ -204,3 +204,4 @@ def test_gunicorn_serves_with_two_single_threaded_workers_and_stops_gracefully(c
     logged = [json.loads(line) for line in (tmp_path / "requests.log").read_text(encoding="utf-8").splitlines()]
     assert [line["path"] for line in logged if line["path"].startswith("/search")] == ["/search"]
     assert "kb" not in {line.split(":", 1)[0] for line in err.read_text(encoding="utf-8").splitlines()}
+

@@ -25,4 +25,6 @@ timeout = 60  # a worker silent this long (stuck) is replaced
 forwarded_allow_ips = ""
 secure_scheme_headers: dict[str, str] = {}
 accesslog = None  # kb writes its own request log (`request_log`)
+control_socket_disable = True  # one socket per user's home: a second gunicorn on the machine would take it over
 errorlog = "-"
+
