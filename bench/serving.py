@@ -6,7 +6,7 @@ Each run serves the sample help center's index (built from articles/ first when 
 database on a free loopback port, with the real embedding model: once as `kb serve` (waitress, 8 threads, one
 process), then as `gunicorn -c python:web.gunicorn_conf 'web.wsgi:application()'` with each `--workers` count.
 The clients (bench/portal.py's: one HTTP/1.1 connection each, customer questions and their first words from the
-index) load `/api/suggest` for the given time, with the suggest rate limit raised and `analytics = off`. After the
+index) load `/api/suggest` for the given time (the query model cached in KB_MODEL_CACHE_DIR, else var/models), with the suggest rate limit raised and `analytics = off`. After the
 load, the memory of every serving process is read from /proc (RSS, and PSS: shared pages split between the
 processes that map them, so that the PSS of the workers adds up to what they take together). Reported per run:
 requests per second, p50/p95 latency, errors and the memory per process; and each run's throughput as a ratio of
@@ -70,7 +70,8 @@ def run(name: str, command: list[str], args, queries: list[str]) -> dict:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_DATABASE_URL": f"sqlite:///{tmp}/kb.sqlite3",
                "KB_SECRET_KEY": "bench-secret-key-of-forty-characters-x", "KB_RATE_LIMIT_SUGGEST": "1000000/minute",
                "KB_ANALYTICS": "off", "KB_INDEX_DIR": str(args.index.resolve()), "KB_PORT": str(port),
-               "PYTHONPATH": str(ROOT)}
+               "PYTHONPATH": str(ROOT), "KB_MODEL_CACHE_DIR": os.environ.get("KB_MODEL_CACHE_DIR",
+                                                                               str(ROOT / "var" / "models"))}
         env.pop("KB_CONFIG", None)
         env.pop("WEB_CONCURRENCY", None)
         with open(Path(tmp) / "server.log", "w+", encoding="utf-8") as log:
@@ -104,7 +105,7 @@ def main() -> None:
     for figures in runs:
         figures["throughput_vs_kb_serve"] = round(figures["requests_per_second"] / base, 2) if base else None
     result = {"endpoint": "/api/suggest", "clients": args.clients, "seconds": args.seconds, "cpus": os.cpu_count(),
-              "index": str(args.index), "runs": runs}
+              "load_average_after": [round(x, 1) for x in os.getloadavg()], "index": str(args.index), "runs": runs}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "serving.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for figures in runs:
@@ -113,6 +114,7 @@ def main() -> None:
               f"(x{figures['throughput_vs_kb_serve']} of kb serve), p50 {figures['p50_ms']} ms, "
               f"p95 {figures['p95_ms']} ms, errors {figures['errors']}, exit {figures['exit_code']}; "
               f"per process: {memory}")
+    print(f"load average after the runs (other work on the machine included): {result['load_average_after']}")
 
 
 if __name__ == "__main__":

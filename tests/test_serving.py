@@ -180,6 +180,9 @@ def test_kb_workers_runs_the_background_work_until_sigterm(child_env, tmp_path: 
 
 
 def test_gunicorn_serves_with_two_single_threaded_workers_and_stops_gracefully(child_env, tmp_path: Path):
+    """On a new database: the master creates the schema once before the two workers start (both upgrading it at
+    once would race)."""
+    child_env["KB_DATABASE_URL"] = f"sqlite:///{tmp_path / 'new.sqlite3'}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc, err = start([sys.executable, "-m", "gunicorn", "-c", "python:tests.served_gunicorn", "--bind",

@@ -28,3 +28,22 @@ accesslog = None  # kb writes its own request log (`request_log`)
 control_socket_disable = True  # one socket per user's home: a second gunicorn on the machine would take it over
 errorlog = "-"
 
+
+
+def on_starting(server) -> None:
+    """Upgrade the database schema once, here in the master before any worker starts: workers each upgrading an
+    old schema at once would race (the second to add a column fails, and gunicorn stops). Each worker's own
+    start-up then finds the schema current."""
+    import sys
+
+    from kb.errors import KbError
+    from kb.helpdesk.db import make_engine, upgrade
+
+    engine = make_engine(_settings.database_url)
+    try:
+        upgrade(engine)
+    except KbError as exc:
+        print(f"kb: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    finally:
+        engine.dispose()  # no connection is inherited by the workers
