@@ -81,6 +81,8 @@ def run(name: str, command: list[str], args, queries: list[str]) -> dict:
                 figures = load(port, queries, args)
                 pids = children(server.pid) if "gunicorn" in command else [server.pid]
                 figures["processes"] = [memory_mib(pid) for pid in pids]
+                if "gunicorn" in command:
+                    figures["master"] = memory_mib(server.pid)
             finally:
                 server.terminate()
                 figures_exit = server.wait(timeout=60)
@@ -110,6 +112,8 @@ def main() -> None:
     (OUT / "serving.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for figures in runs:
         memory = ", ".join(f"RSS {p['rss_mib']:.0f} / PSS {p['pss_mib']:.0f} MiB" for p in figures["processes"])
+        if "master" in figures:
+            memory += f"; master RSS {figures['master']['rss_mib']:.0f} / PSS {figures['master']['pss_mib']:.0f} MiB"
         print(f"{figures['server']}: {figures['requests_per_second']} req/s "
               f"(x{figures['throughput_vs_kb_serve']} of kb serve), p50 {figures['p50_ms']} ms, "
               f"p95 {figures['p95_ms']} ms, errors {figures['errors']}, exit {figures['exit_code']}; "
