@@ -119,7 +119,9 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
 
 
-def test_kb_serve_finishes_the_request_in_flight_after_sigterm_and_exits_0(child_env, tmp_path: Path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_kb_serve_finishes_the_request_in_flight_after_a_stop_signal_and_exits_0(child_env, tmp_path: Path,
+                                                                                 stop_signal):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc, err = start([sys.executable, "-m", "tests.served_app", "serve", "--port", str(port)], child_env, tmp_path)
@@ -128,8 +130,8 @@ def test_kb_serve_finishes_the_request_in_flight_after_sigterm_and_exits_0(child
         status, _headers, body = get(base + "/readyz")
         assert status == 200 and json.loads(body)["status"] == "ready"
         slow = SlowRequest(base, child_env)
-        proc.send_signal(signal.SIGTERM)
-        assert refuses_connections(port), "still taking connections after SIGTERM"
+        proc.send_signal(stop_signal)
+        assert refuses_connections(port), f"still taking connections after {stop_signal.name}"
         assert proc.poll() is None and slow.result is None  # the request in flight holds the process
         status, headers, body = slow.answer()
         assert (status, json.loads(body), headers["X-Request-ID"]) == (200, {"released": True}, "slow-1")
@@ -137,7 +139,7 @@ def test_kb_serve_finishes_the_request_in_flight_after_sigterm_and_exits_0(child
     finally:
         stop(proc)
     said = err.read_text(encoding="utf-8").splitlines()
-    assert "SIGTERM: no new connections; finishing 1 request(s) in flight (at most 30 s)" in said
+    assert f"{stop_signal.name}: no new connections; finishing 1 request(s) in flight (at most 30 s)" in said
     assert said[-1] == "stopped", said  # the request finished and the background threads stopped in time
     logged = [json.loads(line) for line in (tmp_path / "requests.log").read_text(encoding="utf-8").splitlines()]
     assert {"request_id": "slow-1", "path": "/_test/slow", "status": 200} in \
