@@ -1,7 +1,7 @@
 """The portal as the serving tests start it in a process of its own: the small fake encoder registered (the index is
 built with it), and two routes only tests have. `/_test/slow` answers once the file named by KB_TEST_RELEASE exists
 (after writing the file named by KB_TEST_STARTED), so a test holds a request in flight for as long as it needs;
-`/_test/threads` says how wide the process's compute thread pools are.
+`/_test/threads` says how wide the process's compute thread pools are, and names its threads.
 
     python -m tests.served_app serve ...                                  # `kb serve` (any `kb` command)
     gunicorn ... 'tests.served_app:application()'                         # web.wsgi's entry point
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def threads():
              for pool in threadpool_info()}
     if "torch" in sys.modules:
         pools["torch"] = sys.modules["torch"].get_num_threads()
-    return {"pid": os.getpid(), "pools": pools}
+    return {"pid": os.getpid(), "pools": pools, "threads": sorted(t.name for t in threading.enumerate())}
 
 
 def with_test_routes(app):

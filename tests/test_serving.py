@@ -129,6 +129,8 @@ def test_kb_serve_finishes_the_request_in_flight_after_a_stop_signal_and_exits_0
         wait_until_up(proc, err, base + "/healthz")
         status, _headers, body = get(base + "/readyz")
         assert status == 200 and json.loads(body)["status"] == "ready"
+        threads = set(json.loads(get(base + "/_test/threads")[2])["threads"])
+        assert {"kb-mail", "kb-gap-vectors", "kb-community-index"} <= threads  # kb serve runs the background work
         slow = SlowRequest(base, child_env)
         proc.send_signal(stop_signal)
         assert refuses_connections(port), f"still taking connections after {stop_signal.name}"
@@ -199,6 +201,8 @@ def test_gunicorn_serves_with_two_single_threaded_workers_and_stops_gracefully(c
         other = json.loads(body)
         assert status == 200 and other["pid"] != busy
         assert other["pools"] and set(other["pools"].values()) == {1}, other["pools"]
+        background = {"kb-mail", "kb-gap-vectors", "kb-community-index"}  # `kb workers` runs these, not the workers
+        assert not background & set(other["threads"]), other["threads"]
         assert get(base + "/readyz")[0] == 200
         proc.send_signal(signal.SIGTERM)  # the master closes its sockets; the busy worker finishes first
         status, _headers, body = slow.answer()
