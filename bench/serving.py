@@ -6,8 +6,8 @@ Each run serves the sample help center's index (built from articles/ first when 
 database on a free loopback port, with the real embedding model: once as `kb serve` (waitress, 8 threads, one
 process), then as `gunicorn -c python:web.gunicorn_conf 'web.wsgi:application()'` with each `--workers` count.
 The clients (bench/portal.py's: one HTTP/1.1 connection each, customer questions and their first words from the
-index) load `/api/suggest` for the given time (the query model cached in KB_MODEL_CACHE_DIR, else var/models), with the suggest rate limit raised and `analytics = off`. After the
-load, the memory of every serving process is read from /proc (RSS, and PSS: shared pages split between the
+index) load `/api/suggest` for the given time, with the suggest rate limit raised and `analytics = off` (the query
+model is cached in KB_MODEL_CACHE_DIR, else var/models). After the load, the memory of every serving process is read from /proc (RSS, and PSS: shared pages split between the
 processes that map them, so that the PSS of the workers adds up to what they take together). Reported per run:
 requests per second, p50/p95 latency, errors and the memory per process; and each run's throughput as a ratio of
 `kb serve`'s. Written to bench/out/serving.json. It asserts nothing: it measures.

@@ -4,5 +4,4 @@ from web.wsgi import one_compute_thread
 
 one_compute_thread()  # as web.gunicorn_conf does, before the fake encoder's module loads numpy
 import tests.fakes  # noqa: E402,F401  (registers the fake encoder by name)
-from web.gunicorn_conf import (accesslog, bind, control_socket_disable, errorlog, forwarded_allow_ips, graceful_timeout,  # noqa: E402,F401
-                               on_starting, secure_scheme_headers, timeout, worker_class, workers)
+from web.gunicorn_conf import *  # noqa: E402,F401,F403  (every setting and hook, as they are: gunicorn reads them)
