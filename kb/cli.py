@@ -209,6 +209,13 @@ def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: in
     serve_portal(settings, preview=watch, report=_say)
 
 
+def run_workers(settings, report: Callable[[str], None]) -> None:
+    """`kb workers`' work (kb/cli_workers.py) in web/serve.py, which only this module may import."""
+    from web.serve import run_workers as run
+
+    run(settings, report=report)
+
+
 def _say(message: str) -> None:
     """A progress message on standard error (standard output is for results)."""
     click.echo(message, err=True)
@@ -374,6 +381,7 @@ from kb import cli_sla  # noqa: E402,F401  (`kb sla refresh`, `kb sla report`)
 from kb import cli_tickets  # noqa: E402,F401  (`kb tickets reindex`)
 from kb import cli_import  # noqa: E402,F401  (`kb import`)
 from kb import cli_community  # noqa: E402,F401  (`kb community draft`)
+from kb import cli_workers  # noqa: E402,F401  (`kb workers`)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from kb.config_desk import DeskSettings
+from kb.config_serving import ServingSettings
 from kb.config_fields import _LIMIT, _setting
 from kb.errors import ConfigError
 
@@ -170,7 +171,7 @@ class _CoreSettings:
 
 
 @dataclass(frozen=True)
-class Settings(DeskSettings, _CoreSettings):
+class Settings(ServingSettings, DeskSettings, _CoreSettings):
     """Every knob of kb. Each field's metadata carries the help line shown in the README's settings table."""
 
     def replace(self, **changes: Any) -> "Settings":

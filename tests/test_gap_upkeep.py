@@ -197,15 +197,16 @@ def test_kb_gaps_reads_by_default_the_period_the_upkeep_warms():
 
 
 def test_kb_serve_starts_the_upkeep(portal_settings, tmp_path: Path, monkeypatch):
-    import waitress
-
+    from web import graceful
+    from web.community_worker import CommunityWorker
     from web.mail_worker import MailWorker
     from web.serve import serve_portal
 
     started, served = [], {}
     monkeypatch.setattr(GapWorker, "start", lambda self: started.append(self) or self)  # no thread outliving the test
     monkeypatch.setattr(MailWorker, "start", lambda self: self)
-    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.update(app=app))
+    monkeypatch.setattr(CommunityWorker, "start", lambda self: self)
+    monkeypatch.setattr(graceful, "serve_until_stopped", lambda app, *args, **options: served.update(app=app) or 0)
     serve_portal(replace(portal_settings, model_cache_dir=tmp_path / "models"), report=lambda line: None)
     assert len(started) == 1 and started[0].app is served["app"] and started[0].interval == 3600
 

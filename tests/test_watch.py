@@ -126,21 +126,24 @@ def test_drafts_need_watch():
 
 def test_serve_watch_drafts_serves_the_preview_build(settings: Settings, center: Path, tmp_path: Path,
                                                      monkeypatch, fake_model):
-    import waitress
     from click.testing import CliRunner
 
     from kb.cli import cli
+    from web import graceful, serve
     served = {}
     monkeypatch.setattr(Watcher, "start", lambda self: self)  # no polling thread outliving the test
-    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.update(app=app, **options))
+    monkeypatch.setattr(serve, "start_workers", lambda app: [])
+    monkeypatch.setattr(graceful, "serve_until_stopped",
+                        lambda app, host, port, threads, grace, report, on_stop:
+                        served.update(app=app, host=host, port=port, threads=threads) or 0)
     env = {"KB_EMBEDDING_MODEL": "fake-hashing", "KB_INDEX_DIR": str(settings.index_dir),
            "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite3'}", "KB_SECRET_KEY": "k" * 32, "KB_CONFIG": ""}
     result = CliRunner().invoke(cli, ["serve", "--watch", "--drafts", "--articles", str(center), "--port", "8123"],
                                 obj={}, env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    assert lines[-1] == "serving the help portal on http://127.0.0.1:8123/"
-    assert f"watching {center} (drafts shown)" in lines[:-1]
+    assert lines[-2:] == ["serving the help portal on http://127.0.0.1:8123/", "stopped"]
+    assert f"watching {center} (drafts shown)" in lines[:-2]
     assert served["host"] == "127.0.0.1" and served["port"] == 8123 and served["threads"] == 8
     client = served["app"].test_client()
     assert "preview.js" in client.get("/articles/new-printers").get_data(as_text=True)  # a draft, in preview

@@ -17,8 +17,8 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from kb.helpdesk.routing import parse_routing
     from search.live import LiveSearch
     from web import (account, account_tokens, admin, analytics, api, api_v1, attachments, auth, builds, community,
-                     community_moderation, context, desk, desk_owners, desk_presence, errors, i18n, insights, join, macros, mail_preferences, notices, notifications, portal,
-                     security, support, support_requests, uploads)
+                     community_moderation, context, desk, desk_owners, desk_presence, errors, health, i18n, insights, join, macros, mail_preferences, notices, notifications, portal,
+                     request_log, security, support, support_requests, uploads)
     from web import article_files
     from web import outages
     from web.builds import PinnedSearch
@@ -51,4 +51,6 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     builds.init_app(app, preview)
     security.apply_rate_limits(app, settings)
     api_v1.init_app(app, settings)
+    health.init_app(app)
+    request_log.init_app(app, settings)
     return app

@@ -70,10 +70,16 @@ class PeriodicPass:
             self.run_pass()
             self._stop.wait(self.interval)
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Ask the thread to stop after its pass in hand (`close` also waits for it)."""
         self._stop.set()
+
+    def close(self, timeout: float = 10) -> bool:
+        """Stop the thread and wait for it at most `timeout` seconds; whether it has stopped."""
+        self.stop()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
+        return not self._thread.is_alive()
 
 
 def lower_priority() -> bool:

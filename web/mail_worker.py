@@ -122,8 +122,14 @@ class MailWorker:
             self._wake.wait(self.interval)
             self._wake.clear()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Ask the thread to stop after the message in hand (`close` also waits for it)."""
         self._stop.set()
         self._wake.set()
+
+    def close(self, timeout: float = 10) -> bool:
+        """Stop the thread and wait for it at most `timeout` seconds; whether it has stopped."""
+        self.stop()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
+        return not self._thread.is_alive()
