@@ -6,21 +6,24 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from indexer.build import build_index
 from kb.config import Settings
+from kb.helpdesk.accounts import add_staff
 from kb.helpdesk.analytics import is_token
 from kb.helpdesk.models import SearchRecord
 from search.community import CommunityIndex, Thread
 from tests.concurrency import while_running
-from tests.portal import add_people, make_app, sign_in
+from tests.portal import PASSWORD, add_people, make_app, sign_in
 from tests.test_community_suggest import seed
 from tests.test_community_pages import BOB, OZ, client_of
 from tests.test_live import add_round_article
 from tests.test_mail_notifications import AGENT, mail_app
+from web.notice_snapshot import notice_snapshot
 from web.suggest_cache import SuggestCache, suggest_cache
 from web.suggestions import suggestion_search
 
@@ -210,3 +213,56 @@ def test_threads_sharing_a_small_cache_never_fail_and_keep_it_bounded():
     errors = while_running(work, lambda: time.sleep(0.5))
     assert errors == [] and len(cache) == 8
     assert cache.hits + cache.misses == len(computed) and cache.misses >= 20
+
+
+# --- the notices the suggestions carry ----------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def notices_app(portal_index, portal_settings, seconds: float):
+    app, _ = counting_app(portal_index, portal_settings, suggest_notices_seconds=seconds)
+    with app.extensions["kb.db"].begin() as db:
+        add_staff(db, AGENT, PASSWORD, "agent", "general")
+    return app
+
+
+def shown_notices(client) -> list[int]:
+    return [n["id"] for n in asked(client, PRINTER)["notices"]]
+
+
+def test_notices_are_read_once_per_period_and_each_request_picks_those_active_then(portal_index, portal_settings,
+                                                                                   monkeypatch):
+    from tests.test_notices import add_notice
+    from web import notice_snapshot as module
+
+    clock = Clock()
+    monkeypatch.setattr(module.time, "monotonic", clock)
+    app = notices_app(portal_index, portal_settings, 5.0)
+    client = app.test_client()
+    ending = add_notice(app, "Printers down until the fix", "printers", end=timedelta(seconds=1))
+    add_notice(app, "VPN down", "vpn")  # another category: never with the printer's suggestions
+    assert shown_notices(client) == [ending]
+    time.sleep(1.1)  # the notice ends: the next request leaves it out without reading again
+    later = add_notice(app, "Maintenance tonight")  # posted after the read
+    assert shown_notices(client) == [] and module.notice_snapshot(app).reads == 1
+    clock.now += 5.0
+    assert shown_notices(client) == [later] and module.notice_snapshot(app).reads == 2
+
+
+def test_with_zero_seconds_every_request_reads_the_notices(portal_index, portal_settings):
+    from tests.test_notices import add_notice
+
+    app = notices_app(portal_index, portal_settings, 0.0)
+    client = app.test_client()
+    assert shown_notices(client) == []
+    posted = add_notice(app, "Printers on floor 3 are down", "printers")
+    assert shown_notices(client) == [posted]
+    resolved = add_notice(app, "Old outage", "printers", resolved=True)
+    assert resolved not in shown_notices(client)
+    assert notice_snapshot(app).reads == 3

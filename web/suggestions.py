@@ -15,7 +15,8 @@ from web.clocks import sla_rules
 from web.community_search import community_hits, community_version, prime, suggested
 from web.context import db, route_group
 from web.i18n import current_language
-from web.notices import matching, notice_dict
+from web.notice_snapshot import notice_snapshot
+from web.notices import notice_dict
 from web.notifications import remember_language, ticket_filed
 from web.snippets import snippet
 from web.suggest_cache import Found, suggest_cache
@@ -77,7 +78,7 @@ def suggest(text: str, source: str = "suggest", session: str = "", notices: bool
              for position, (hit, snippet_text) in enumerate(zip(shown, found.snippets), start=1)]
     # Community answers below the articles; only an endorsed one makes the suggestions confident.
     items, confident = suggested(items, shown, found.community, response.confident, MAX_SUGGESTIONS)
-    known = [notice_dict(n) for n in matching([response.category or ""])] if notices else []
+    known = [notice_dict(n) for n in notice_snapshot().matching([response.category or ""])] if notices else []
     return Suggestions(text, response.category, found.category_title, response.category_p, response.confidence,
                        confident, items, token, session if is_token(session or "") else token,
                        known)
