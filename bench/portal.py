@@ -1,20 +1,31 @@
-"""`/api/suggest` latency under concurrent clients, with the portal served by waitress as in production.
+"""`/api/suggest` under concurrent clients, with the portal served by waitress as in production: before and after
+the suggestions' cache (`suggest_cache_size`), in the same run.
 
-    .venv/bin/python bench/portal.py [--index var/index] [--clients 20] [--seconds 30]
+    .venv/bin/python bench/portal.py [--index var/index] [--clients 20] [--seconds 30] [--cache-size 0 2048]
+        [--repeat 0.8] [--warm-up] [--analytics on]
 
 The portal runs as `kb serve` in its own process (waitress, 8 threads, the real embedding model) on a free
 loopback port, over the sample help center's index (built from articles/ first when missing) and a fresh SQLite
-database. The suggest rate limit is raised for the run (KB_RATE_LIMIT_SUGGEST), since 20 clients on one address
-are far above the per-address default of a real customer. Each client keeps one HTTP/1.1 connection and sends
-customer questions taken from the index (and their first words, as the page asks while someone types) one
-after another for the given time. It runs once without recording searches (`analytics = off`) and once with
-(`on`, the default), each on a fresh server and database. Reported per run: p50/p95/p99 latency, requests per
-second, errors (any failed request or status other than 200) and the searches the database recorded; and the
-ratio of the two p50s. Written to bench/out/portal.json. It asserts nothing: it measures.
+database, once per `--cache-size` and `--analytics` value. A run with cache size 0 also reads the known-issue
+notices on every request (`suggest_notices_seconds = 0`): the request path as it was before either; the others
+reuse them for `--notices-seconds`. The suggest rate limit is raised for the run
+(KB_RATE_LIMIT_SUGGEST), since 20 clients on one address are far above the per-address default of a real customer.
+Each client keeps one HTTP/1.1 connection and asks one text after another for the given time. A share `--repeat`
+of the texts is drawn from the help center's real phrasings, asked again and again as many customers ask alike:
+the golden queries (articles/queries.yml) and the development phrasings (bench/data/dev_questions.jsonl), and the
+first half of each as the page asks while someone types. The rest are asked once each: real customer questions of
+Banking77 and Bitext (`--data`, ../shared/data), out of this help center's scope, as much unique traffic is.
+With `--warm-up`, every repeated text is asked once before the clock starts (the cache warm, as after a while of
+serving). Reported per run: time from starting the process to its first 200 of /api/suggest (cold start),
+resident memory of the serving process after the run, p50/p95/p99 latency, requests per second, errors (any
+failed request or status other than 200), the searches the database recorded, and the load average before and
+after (the machine may be shared); and the ratios of each cached run to the uncached one. Written to
+bench/out/portal.json. It asserts nothing: it measures.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import http.client
 import json
 import os
@@ -29,6 +40,7 @@ import urllib.parse
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from kb.index.layout import IndexFiles
 
@@ -42,14 +54,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def queries_from(index: Path, seed: int = 7) -> list[str]:
-    """Customer questions of the public articles, and prefixes of them as typed."""
-    articles = json.loads(IndexFiles(index).articles.read_text(encoding="utf-8"))
-    questions = [q for a in articles.values() if a["audience"] == "public" for q in a["questions"]]
-    typed = [" ".join(q.split()[:max(1, len(q.split()) // 2)]) for q in questions]
-    found = [q for q in questions + typed if len(q) >= 3]
+def repeated_texts(seed: int = 7) -> list[str]:
+    """The help center's real phrasings (golden queries, development phrasings) and their typed first halves."""
+    golden = [q["query"] for q in yaml.safe_load((ROOT / "articles" / "queries.yml").read_text(encoding="utf-8"))]
+    with open(ROOT / "bench" / "data" / "dev_questions.jsonl", encoding="utf-8") as lines:
+        dev = [json.loads(line)["query"] for line in lines if line.strip()]
+    typed = [" ".join(q.split()[:max(1, len(q.split()) // 2)]) for q in golden + dev]
+    found = list(dict.fromkeys(q for q in golden + dev + typed if len(q) >= 3))
     random.Random(seed).shuffle(found)
     return found
+
+
+def unique_texts(data: Path, avoid: set[str], seed: int = 7) -> list[str]:
+    """Customer questions asked once each: Banking77's and Bitext's (out of the help center's scope)."""
+    found: list[str] = []
+    for path, column in ((data / "banking77" / "train.csv", "text"),
+                         (data / "bitext-customer-service" / "bitext_8k_customer_service.csv", "utterance")):
+        if path.is_file():
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                found += [row[column] for row in csv.DictReader(handle)]
+    found = [t for t in dict.fromkeys(" ".join(t.split()) for t in found) if len(t) >= 3 and t not in avoid]
+    random.Random(seed).shuffle(found)
+    return found
+
+
+class Texts:
+    """What the clients ask: a share `repeat` from the repeated texts, the rest each unique text once (then the
+    unique ones again, counted as `unique_exhausted`)."""
+
+    def __init__(self, repeated: list[str], unique: list[str], repeat: float, seed: int = 11) -> None:
+        self.repeated, self.unique, self.repeat = repeated, unique or repeated, repeat
+        self._next = 0
+        self._lock = threading.Lock()
+        self.unique_exhausted = False
+        self.seed = seed
+
+    def chooser(self, client: int):
+        rng = random.Random(self.seed * 1000 + client)
+
+        def choose() -> tuple[str, bool]:
+            if rng.random() < self.repeat:
+                return rng.choice(self.repeated), True
+            with self._lock:
+                n, self._next = self._next, self._next + 1
+                self.unique_exhausted |= n >= len(self.unique)
+            return self.unique[n % len(self.unique)], False
+        return choose
 
 
 def ensure_index(index: Path) -> None:
@@ -71,27 +121,30 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 300) -> None:
                 return
         except OSError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.05)
     raise SystemExit("the portal did not start in time")
 
 
-def client(port: int, queries: list[str], offset: int, stop_at: float, latencies: list[float],
+def ask(conn: http.client.HTTPConnection, text: str) -> tuple[int, bytes]:
+    conn.request("GET", "/api/suggest?q=" + urllib.parse.quote(text))
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def client(port: int, choose, stop_at: float, latencies: list[float], repeated: list[bool],
            errors: list[str]) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    i = offset
     while time.monotonic() < stop_at:
-        path = "/api/suggest?q=" + urllib.parse.quote(queries[i % len(queries)])
-        i += 1
+        text, again = choose()
         start = time.perf_counter()
         try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            body = response.read()
+            status, body = ask(conn, text)
             elapsed = time.perf_counter() - start
-            if response.status != 200 or not body.startswith(b"{"):
-                errors.append(f"status {response.status}")
+            if status != 200 or not body.startswith(b"{"):
+                errors.append(f"status {status}")
             else:
                 latencies.append(elapsed)
+                repeated.append(again)
         except (OSError, http.client.HTTPException) as exc:
             errors.append(type(exc).__name__)
             conn.close()
@@ -99,29 +152,70 @@ def client(port: int, queries: list[str], offset: int, stop_at: float, latencies
     conn.close()
 
 
-def serve_and_load(args, queries: list[str], analytics: str) -> dict:
-    """One run: `kb serve` with the `analytics` setting, loaded by the clients for the given time."""
+def resident_mib(pid: int) -> float:
+    """The resident memory of process `pid` and its children (workers), in MiB."""
+    total = 0
+    for proc in [pid] + children(pid):
+        try:
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return round(total / 1024, 1)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return found + [c for p in found for c in children(p)]
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def serve_and_load(args, texts: Texts, analytics: str, cache_size: int) -> dict:
+    """One run: `kb serve` with the `analytics` and `suggest_cache_size` settings, loaded by the clients."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_DATABASE_URL": f"sqlite:///{tmp}/kb.sqlite3",
-               "KB_SECRET_KEY": "bench-secret-key-of-forty-characters-x", "KB_RATE_LIMIT_SUGGEST": "1000000/minute", "KB_ANALYTICS": analytics}
+               "KB_SECRET_KEY": "bench-secret-key-of-forty-characters-x", "KB_RATE_LIMIT_SUGGEST": "1000000/minute",
+               "KB_ANALYTICS": analytics, "KB_SUGGEST_CACHE_SIZE": str(cache_size),
+               "KB_SUGGEST_NOTICES_SECONDS": str(args.notices_seconds if cache_size else 0),
+               "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
         env.pop("KB_CONFIG", None)
         log = open(Path(tmp) / "server.log", "w+", encoding="utf-8")  # a file: a full pipe would stall the server
+        load_before = load()
+        started = time.monotonic()
         server = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--index", str(args.index), "--port", str(port)],
                                   cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(port, server)
+            cold_start = time.monotonic() - started
+            rss_ready = resident_mib(server.pid)
+            warmed = 0
+            if args.warm_up:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                for text in texts.repeated:
+                    warmed += ask(conn, text)[0] == 200
+                conn.close()
             latencies: list[float] = []
+            repeated: list[bool] = []
             errors: list[str] = []
             stop_at = time.monotonic() + args.seconds
-            threads = [threading.Thread(target=client, args=(port, queries, n * 17, stop_at, latencies, errors))
-                       for n in range(args.clients)]
-            started = time.monotonic()
+            threads = [threading.Thread(target=client, args=(port, texts.chooser(n), stop_at, latencies, repeated,
+                                                             errors)) for n in range(args.clients)]
+            began = time.monotonic()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
-            wall = time.monotonic() - started
+            wall = time.monotonic() - began
+            rss_after = resident_mib(server.pid)
+            load_after = load()
             time.sleep(2.0)  # the event log writes at least once a second
             recorded = recorded_searches(Path(tmp) / "kb.sqlite3")
         finally:
@@ -132,11 +226,16 @@ def serve_and_load(args, queries: list[str], analytics: str) -> dict:
             log.close()
     ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
     return {
-        "analytics": analytics, "seconds": round(wall, 1), "requests": len(latencies) + len(errors),
-        "errors": len(errors), "error_kinds": sorted(set(errors)),
-        "requests_per_second": round(len(latencies) / wall, 1), "searches_recorded": recorded,
+        "analytics": analytics, "cache_size": cache_size, "seconds": round(wall, 1),
+        "notices_seconds": args.notices_seconds if cache_size else 0,
+        "requests": len(latencies) + len(errors), "errors": len(errors), "error_kinds": sorted(set(errors)),
+        "repeated_share": round(sum(repeated) / len(repeated), 3) if repeated else 0.0,
+        "requests_per_second": round(len(latencies) / wall, 1),
+        "warm_up_requests": warmed, "searches_recorded": recorded,  # (with warm-up's and the readiness probe's)
         "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
         "p99_ms": round(float(np.percentile(ms, 99)), 1), "server_errors_logged": server_log.count("Traceback"),
+        "cold_start_s": round(cold_start, 2), "rss_mib_ready": rss_ready, "rss_mib_after": rss_after,
+        "load_before": load_before, "load_after": load_after,
     }
 
 
@@ -155,26 +254,46 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=ROOT / "var" / "index")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--analytics", nargs="+", choices=("on", "off"), default=["off", "on"],
-                        help="Run once per value of the analytics setting (default: without, then with recording).")
+    parser.add_argument("--analytics", nargs="+", choices=("on", "off"), default=["on"],
+                        help="Run once per value of the analytics setting (default: recording, as served).")
+    parser.add_argument("--cache-size", nargs="+", type=int, default=[0, 2048],
+                        help="Run once per value of suggest_cache_size (default: without, then with the cache).")
+    parser.add_argument("--notices-seconds", type=float, default=5.0,
+                        help="suggest_notices_seconds of the cached runs (a run without the cache reads them always).")
+    parser.add_argument("--repeat", type=float, default=0.8,
+                        help="Share of requests asking a text of the repeated set; the rest are asked once each.")
+    parser.add_argument("--warm-up", action="store_true", help="Ask every repeated text once before timing.")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+                        help="Folder of banking77/ and bitext-customer-service/ (the texts asked once).")
     args = parser.parse_args()
+    args.index = args.index.absolute()  # the server runs in a temporary folder
     ensure_index(args.index)
-    queries = queries_from(args.index)
-    runs = [serve_and_load(args, queries, mode) for mode in args.analytics]
+    repeated = repeated_texts()
+    texts = Texts(repeated, unique_texts(args.data, set(repeated)), args.repeat)
+    runs = [serve_and_load(args, texts, mode, size) for size in args.cache_size for mode in args.analytics]
     result = {"endpoint": "/api/suggest", "server": "waitress (kb serve, 8 threads)", "clients": args.clients,
-              "cpus": os.cpu_count(), "index": str(args.index), "distinct_queries": len(queries), "runs": runs}
-    base = next((r for r in runs if r["analytics"] == "off"), None)
-    if base and len(runs) > 1:
-        result["p50_ratio_recording_vs_not"] = round(runs[-1]["p50_ms"] / base["p50_ms"], 3)
+              "cpus": os.cpu_count(), "index": str(args.index), "repeat": args.repeat, "warm_up": args.warm_up,
+              "repeated_texts": len(repeated), "unique_texts": len(texts.unique),
+              "unique_exhausted": texts.unique_exhausted, "runs": runs}
+    for mode in args.analytics:
+        base = next((r for r in runs if r["analytics"] == mode and r["cache_size"] == 0), None)
+        for run in runs:
+            if base and run is not base and run["analytics"] == mode:
+                run["vs_uncached"] = {"requests_per_second": round(run["requests_per_second"]
+                                                                   / max(base["requests_per_second"], 1e-9), 2),
+                                      "p50": round(run["p50_ms"] / base["p50_ms"], 3),
+                                      "p95": round(run["p95_ms"] / base["p95_ms"], 3)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "portal.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for run in runs:
-        print(f"/api/suggest, analytics {run['analytics']}, {args.clients} clients, {run['seconds']:.0f} s: "
-              f"{run['requests']} requests ({run['requests_per_second']}/s), p50 {run['p50_ms']} ms, "
-              f"p95 {run['p95_ms']} ms, p99 {run['p99_ms']} ms, errors {run['errors']}, "
-              f"searches recorded {run['searches_recorded']}")
-    if "p50_ratio_recording_vs_not" in result:
-        print(f"p50 with recording / without: {result['p50_ratio_recording_vs_not']}")
+        print(f"/api/suggest, cache {run['cache_size']}, analytics {run['analytics']}, {args.clients} clients, "
+              f"{run['seconds']:.0f} s, repeated {run['repeated_share']:.0%}: {run['requests']} requests "
+              f"({run['requests_per_second']}/s), p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, "
+              f"p99 {run['p99_ms']} ms, errors {run['errors']}, searches recorded {run['searches_recorded']}; "
+              f"cold start {run['cold_start_s']} s, RSS {run['rss_mib_ready']} -> {run['rss_mib_after']} MiB; "
+              f"load {run['load_before']} -> {run['load_after']}")
+        if "vs_uncached" in run:
+            print(f"  vs uncached: {run['vs_uncached']}")
 
 
 if __name__ == "__main__":

@@ -156,6 +156,10 @@ class _CoreSettings:
                                             minimum=0)
     suggest_score_share: float = _setting(0.8, "The contact form's suggestions after the first stop as the result list does (`list_score_share`), with this share.",
                                           minimum=0, maximum=1)
+    suggest_notices_seconds: float = _setting(5.0, "Seconds a serving process reuses its read of the known-issue notices the contact form's suggestions carry (a notice posted, edited or resolved shows within them; 0: read for every request).",
+                                              minimum=0)
+    suggest_cache_size: int = _setting(2048, "Answers of the contact form's suggestions kept per serving process for texts asked again (least recently asked first out; each build of the index, interface language and audience apart; 0: none kept).",
+                                       minimum=0)
     routing: str = _setting("*=general", "Agent group of new tickets by predicted category, e.g. `printers=hardware, accounts=identity, *=general` (`*`: every other category).",
                             check=_routing, allowed="rules `category=group`, comma-separated")
     desk_page_size: int = _setting(25, "Tickets per page of the agent desk's queue.", minimum=1)

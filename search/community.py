@@ -70,6 +70,7 @@ class CommunityIndex:
         self._snapshot = _Snapshot((), np.zeros((0, 0), dtype=np.float32), "")
         self._lock = threading.Lock()  # one pass at a time; searches never wait for it
         self.passes = 0
+        self.version = 0  # counts the passes that changed what is searched (answers kept for a version stay right)
 
     def __len__(self) -> int:
         return len(self._snapshot.threads)
@@ -89,6 +90,8 @@ class CommunityIndex:
             kept = {t.question_id for t in threads}
             removed = sum(1 for t in old.threads if t.question_id not in kept)
             self._snapshot = _Snapshot(tuple(threads), vectors, model)
+            if (self._snapshot.threads, model) != (old.threads, old.model):
+                self.version += 1  # after the swap: an answer kept for the new version is the new snapshot's
             self.passes += 1
             return Refresh(len(threads), len(missing), removed)
 

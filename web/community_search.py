@@ -30,6 +30,11 @@ def enabled() -> bool:
     return current_app.config["KB_SETTINGS"].community_index_interval > 0 and len(community_index()) > 0
 
 
+def community_version() -> int | None:
+    """Which community answers a search meets now (the index's version), None when there are none."""
+    return community_index().version if enabled() else None
+
+
 def prime(service: Any, query: str) -> None:
     """Embed `query` once for both the article search and the community's (call before `service.search`)."""
     if enabled():

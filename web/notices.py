@@ -204,8 +204,8 @@ def matching(categories: Iterable[str] | None) -> list[Notice]:
     return active_notices(db(), categories)
 
 
-def notice_dict(notice: Notice) -> dict[str, Any]:
-    """A notice as the suggestions' JSON carries it."""
+def notice_dict(notice: Any) -> dict[str, Any]:
+    """A notice (a Notice, or a web/notice_snapshot.py NoticeRecord) as the suggestions' JSON carries it."""
     return {"id": notice.id, "title": notice.title, "body": notice.body, "category": notice.category or None,
             "category_title": category_title(notice.category) if notice.category else "",
             "starts_at": notice.starts_at.isoformat(timespec="seconds") + "Z",

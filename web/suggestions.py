@@ -12,15 +12,18 @@ from kb.helpdesk.analytics import is_token
 from web.analytics import record_search, tracked
 from web.article_html import article_url
 from web.clocks import sla_rules
-from web.community_search import community_hits, prime, suggested
+from web.community_search import community_hits, community_version, prime, suggested
 from web.context import db, route_group
 from web.i18n import current_language
-from web.notices import matching, notice_dict
+from web.notice_snapshot import notice_snapshot
+from web.notices import notice_dict
 from web.notifications import remember_language, ticket_filed
 from web.snippets import snippet
+from web.suggest_cache import Found, suggest_cache
 
 MAX_SUGGESTIONS = 3
 MIN_CHARS = 3
+AUDIENCE = "public"  # the portal suggests what customers may read, whoever is signed in
 
 
 @dataclass(frozen=True)
@@ -61,31 +64,46 @@ def suggest(text: str, source: str = "suggest", session: str = "", notices: bool
     still lists with the suggestions' stricter margin and share (search/cutoff.py). The search is recorded as
     coming from `source`, in typing session `session`, whose earlier searches it replaces (web/analytics.py); a
     search without one starts a session. With `notices`, the known issues active for the predicted category (or
-    for everyone) come along."""
-    service = current_app.extensions["kb.search"]
+    for everyone) come along. A text asked before is answered from web/suggest_cache.py, and recorded all the same."""
     settings = current_app.config["KB_SETTINGS"]
     text = " ".join((text or "").split())[:settings.max_query_chars]
     if len(text) < MIN_CHARS:
         return Suggestions(text)
-    prime(service, text)
-    response = service.search(text, k=MAX_SUGGESTIONS, lang=current_language(),
-                              cosine_margin=settings.suggest_cosine_margin, score_share=settings.suggest_score_share)
-    title = service.categories.get(response.category or "", {}).get("title", response.category or "")
+    found = suggestion_search(text, current_language())
+    response = found.response
     shown = response.hits[:MAX_SUGGESTIONS] if response.confident else []
     token = record_search(source, text, response, len(shown), session)
-    items = []
-    for position, hit in enumerate(shown, start=1):  # the search stopped where relevance falls off (search/cutoff.py)
-        meta = service.articles[hit.id]
-        items.append({"kind": "article", "id": hit.id, "title": hit.title, "category": hit.category,
-                      "anchor": hit.anchor, "url": tracked(article_url(hit.id, hit.anchor), token, position),
-                      "snippet": snippet(meta, hit.anchor, text).striptags()})
+    items = [{"kind": "article", "id": hit.id, "title": hit.title, "category": hit.category, "anchor": hit.anchor,
+              "url": tracked(article_url(hit.id, hit.anchor), token, position), "snippet": snippet_text}
+             for position, (hit, snippet_text) in enumerate(zip(shown, found.snippets), start=1)]
     # Community answers below the articles; only an endorsed one makes the suggestions confident.
-    community = community_hits(service, text, response.hits) if response.query else []
-    items, confident = suggested(items, shown, community, response.confident, MAX_SUGGESTIONS)
-    known = [notice_dict(n) for n in matching([response.category or ""])] if notices else []
-    return Suggestions(text, response.category, title, response.category_p, response.confidence,
+    items, confident = suggested(items, shown, found.community, response.confident, MAX_SUGGESTIONS)
+    known = [notice_dict(n) for n in notice_snapshot().matching([response.category or ""])] if notices else []
+    return Suggestions(text, response.category, found.category_title, response.category_p, response.confidence,
                        confident, items, token, session if is_token(session or "") else token,
                        known)
+
+
+def suggestion_search(text: str, lang: str, audience: str = AUDIENCE) -> Found:
+    """The search behind the suggestions for `text` (cleaned as `suggest` cleans it) in interface language `lang`,
+    over what `audience` may read: what every request asking it shares, kept in web/suggest_cache.py under the
+    serving build and everything else the answer depends on."""
+    service = current_app.extensions["kb.search"]  # the build pinned for this request answers, and names the entry
+    key = (str(service.index_dir), community_version(), audience, lang, text)
+    return suggest_cache().get(key, lambda: _search(service, text, lang, audience))
+
+
+def _search(service: Any, text: str, lang: str, audience: str) -> Found:
+    settings = current_app.config["KB_SETTINGS"]
+    prime(service, text)
+    response = service.search(text, k=MAX_SUGGESTIONS, audience=audience, lang=lang,
+                              cosine_margin=settings.suggest_cosine_margin, score_share=settings.suggest_score_share)
+    title = service.visible_categories(audience).get(response.category or "", {}).get("title", response.category or "")
+    shown = response.hits[:MAX_SUGGESTIONS] if response.confident else []
+    # the search stopped where relevance falls off (search/cutoff.py)
+    snippets = tuple(snippet(service.articles[hit.id], hit.anchor, text).striptags() for hit in shown)
+    community = community_hits(service, text, response.hits) if response.query else []
+    return Found(response, title, snippets, tuple(community))
 
 
 def file_ticket(user: User, subject: str, description: str, category: str, searched: str = "",

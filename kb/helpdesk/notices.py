@@ -82,6 +82,13 @@ def active_notices(db: Session, categories: Iterable[str] | None = None, now: da
     return list(db.scalars(query.order_by(Notice.starts_at.desc(), Notice.id.desc())))
 
 
+def unresolved_notices(db: Session, now: datetime | None = None) -> list[Notice]:
+    """The notices neither resolved nor ended `now`, newest first: the active ones and those still to start."""
+    query = select(Notice).where(Notice.resolved_at.is_(None),
+                                 or_(Notice.ends_at.is_(None), Notice.ends_at > (now or utcnow())))
+    return list(db.scalars(query.order_by(Notice.starts_at.desc(), Notice.id.desc())))
+
+
 def ticket_notices(db: Session, ticket: Ticket) -> list[Notice]:
     """The notices `ticket` is attached to, oldest attachment first."""
     return list(db.scalars(select(Notice).join(NoticeTicket, NoticeTicket.notice_id == Notice.id)
