@@ -4,12 +4,14 @@ Skipped only where no PostgreSQL server binaries are installed (Debian's `postgr
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from kb.helpdesk.db import compared, current_revision, head_revision, open_database
 from kb.helpdesk.models import Base, Ticket
@@ -27,6 +29,23 @@ def test_migrations_give_the_models_schema_on_postgresql(clean_database):
     # The one index declared for SQLite only (SearchRecord: its partial index of failed searches' texts).
     assert [(d[0], d[1].name) for d in diff if d[0] == "add_index"] == [("add_index", "ix_searches_failed_text")]
     assert [d for d in diff if d[0] != "add_index"] == []
+    engine.dispose()
+
+
+UPGRADE = "import sys; from kb.helpdesk.db import open_database; open_database(sys.argv[1])[0].dispose()"
+
+
+def test_nodes_starting_together_upgrade_an_empty_database_once(clean_database):
+    """Four nodes' processes open an empty database at once, each upgrading it: every one exits 0 (the advisory
+    lock lets one migrate while the others wait, then find the schema current), and the schema is at head."""
+    nodes = [subprocess.Popen([sys.executable, "-c", UPGRADE, clean_database], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [(node.wait(timeout=240), node.stderr.read()) for node in nodes]
+    assert [code for code, _ in results] == [0] * 4, [err[-600:] for _, err in results]
+    engine, _ = open_database(clean_database, migrate=False)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     engine.dispose()
 
 

@@ -1,13 +1,18 @@
-"""Alembic environment: kb runs migrations from code (kb.helpdesk.db.upgrade) with its own engine."""
+"""Alembic environment: kb runs migrations from code (kb.helpdesk.db.upgrade) with its own engine.
+
+On PostgreSQL the upgrade holds a transaction-level advisory lock, taken before the schema's revision is read: nodes
+started at once on an old schema upgrade it one after the other, and the later ones find it current."""
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from kb.helpdesk.db import compared
 from kb.helpdesk.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+UPGRADE_LOCK = 0x6B62_6462  # "kbdb": the advisory lock key every kb upgrade of one PostgreSQL database shares
 
 
 def run_migrations_online() -> None:
@@ -21,6 +26,8 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                           compare_type=True, include_name=compared)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
             context.run_migrations()
 
 
