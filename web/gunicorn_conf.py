@@ -37,13 +37,10 @@ def on_starting(server) -> None:
     import sys
 
     from kb.errors import KbError
-    from kb.helpdesk.db import make_engine, upgrade
+    from kb.helpdesk.operations import migrate
 
-    engine = make_engine(_settings.database_url)
     try:
-        upgrade(engine)
+        migrate(_settings.database_url)  # (its connections closed: no worker inherits one)
     except KbError as exc:
         print(f"kb: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
-    finally:
-        engine.dispose()  # no connection is inherited by the workers

@@ -23,9 +23,13 @@ class Account:
 
 
 def migrate(database_url: str) -> tuple[str | None, str]:
-    """Create or migrate the schema to the latest version: (the revision now, the URL without its password)."""
+    """Create or migrate the schema to the latest version: (the revision now, the URL without its password). Its
+    connections are closed after, so a process that forks next (gunicorn's master) hands none to its children."""
     engine, _ = open_database(database_url)
-    return current_revision(engine), engine.url.render_as_string(hide_password=True)
+    try:
+        return current_revision(engine), engine.url.render_as_string(hide_password=True)
+    finally:
+        engine.dispose()
 
 
 def purge_analytics(database_url: str, before: datetime) -> dict[str, int]:
