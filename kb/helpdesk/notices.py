@@ -67,9 +67,13 @@ def all_notices(db: Session) -> list[Notice]:
                            .options(selectinload(Notice.links).selectinload(NoticeTicket.ticket))))
 
 
+def _unresolved(now: datetime):
+    """Neither resolved nor ended `now` (started or not)."""
+    return (Notice.resolved_at.is_(None), or_(Notice.ends_at.is_(None), Notice.ends_at > now))
+
+
 def _active(now: datetime):
-    return (Notice.resolved_at.is_(None), Notice.starts_at <= now,
-            or_(Notice.ends_at.is_(None), Notice.ends_at > now))
+    return (*_unresolved(now), Notice.starts_at <= now)
 
 
 def active_notices(db: Session, categories: Iterable[str] | None = None, now: datetime | None = None
@@ -84,8 +88,7 @@ def active_notices(db: Session, categories: Iterable[str] | None = None, now: da
 
 def unresolved_notices(db: Session, now: datetime | None = None) -> list[Notice]:
     """The notices neither resolved nor ended `now`, newest first: the active ones and those still to start."""
-    query = select(Notice).where(Notice.resolved_at.is_(None),
-                                 or_(Notice.ends_at.is_(None), Notice.ends_at > (now or utcnow())))
+    query = select(Notice).where(*_unresolved(now or utcnow()))
     return list(db.scalars(query.order_by(Notice.starts_at.desc(), Notice.id.desc())))
 
 
