@@ -31,6 +31,17 @@ def db() -> Session:
     return g.kb_db
 
 
+def close_db() -> None:
+    """Close this request's database session, if it opened one (the next `db()` opens a new one). A connection that
+    died meanwhile leaves nothing to roll back: that is logged, not raised."""
+    session_ = g.pop("kb_db", None)
+    if session_ is not None:
+        try:
+            session_.close()
+        except SQLAlchemyError as exc:
+            log.warning("database session not closed cleanly: %s", str(exc).splitlines()[0] if str(exc) else exc)
+
+
 def current_user() -> User | None:
     """The signed-in user, while the session is neither expired nor ended (see web.sessions)."""
     if "user" not in g:
@@ -153,13 +164,8 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.teardown_appcontext
-    def close_db(_exc) -> None:
-        session_ = g.pop("kb_db", None)
-        if session_ is not None:
-            try:
-                session_.close()
-            except SQLAlchemyError as exc:  # the connection died after the answer was made: nothing to roll back
-                log.warning("database session not closed cleanly: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    def close_request_db(_exc) -> None:
+        close_db()
 
     from web.linkify import linkify
 

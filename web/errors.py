@@ -22,7 +22,7 @@ MESSAGES = {
 }
 
 
-def _respond(status: int, message: str | None = None):
+def respond(status: int, message: str | None = None):
     title, default = MESSAGES.get(status, (_("Error %(status)d", status=status),
                                            _("The request could not be completed.")))
     text = str(message or default)
@@ -35,12 +35,9 @@ def _respond(status: int, message: str | None = None):
     return render_template("error.html", title=title, message=text), status
 
 
-respond = _respond  # (web/outages.py answers a database outage with it)
-
-
 @bp.app_errorhandler(CSRFError)
 def csrf_error(error: CSRFError):
-    return _respond(400, _("This form has expired or did not come from this site. Reload the page and try again."))
+    return respond(400, _("This form has expired or did not come from this site. Reload the page and try again."))
 
 
 @bp.app_errorhandler(HTTPException)
@@ -53,18 +50,18 @@ def http_error(error: HTTPException):
         if moved is not None:
             return moved
     if status == 429:
-        return _respond(429, _("Too many requests (limit: %(limit)s). Please wait a moment and try again.",
+        return respond(429, _("Too many requests (limit: %(limit)s). Please wait a moment and try again.",
                                limit=error.description))
     described = error.description if status == 400 and error.description and "browser" not in error.description \
         else None
-    return _respond(status, described)
+    return respond(status, described)
 
 
 @bp.app_errorhandler(KbError)
 def domain_error(error: KbError):
-    return _respond(400, str(error))
+    return respond(400, str(error))
 
 
 @bp.app_errorhandler(InternalServerError)
 def server_error(_error):
-    return _respond(500)
+    return respond(500)

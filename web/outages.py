@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import PendingRollbackError, SQLAlchemyError
 
 from kb.helpdesk.db import connection_dropped, unreachable
+from web.context import close_db
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,8 @@ def _dropped(error: SQLAlchemyError) -> bool:
 
 def _forget_session() -> None:
     """Close this request's database session and what was read through it: the next use opens a new one."""
-    session = g.pop("kb_db", None)
+    close_db()
     g.pop("user", None)
-    if session is not None:
-        try:
-            session.close()
-        except SQLAlchemyError:
-            pass  # the connection is gone already
 
 
 def _database_error(error: SQLAlchemyError):
