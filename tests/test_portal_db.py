@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from kb.helpdesk.accounts import add_organisation, add_user, authenticate, can_see_ticket, demo_seed
 from kb.cli import cli
-from kb.helpdesk.db import compared, current_revision, head_revision, downgrade, make_engine, open_database, upgrade
+from kb.helpdesk.db import (compared, current_revision, head_revision, downgrade, make_engine, newest_revision,
+                             open_database, upgrade)
 from kb.errors import AccountError, DatabaseError, TicketError
 from kb.helpdesk.models import Base, Organisation, Ticket, User
 from kb.helpdesk.tickets import (REF_CHARS, add_reply, create_ticket, find_ticket, new_ref, set_status, ticket_dict,
@@ -51,6 +54,30 @@ def test_migration_on_empty_sqlite_gives_the_models_schema(tmp_path: Path):
     upgrade(engine)  # a current schema is left alone
     downgrade(engine, "base")
     assert "tickets" not in inspect(engine).get_table_names()
+
+
+def test_the_newest_revision_read_from_the_files_is_alembics_head():
+    assert newest_revision() == head_revision()
+
+
+def test_a_current_schema_starts_without_loading_alembic_and_an_old_one_is_upgraded(tmp_path: Path):
+    """Opening a database whose schema is at the newest migration reads its stamp with plain SQL and does not
+    import Alembic (a second of a serving process's start); one a migration behind is still upgraded."""
+    path = tmp_path / "kb.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    downgrade(engine, "0018")
+    engine.dispose()
+    probe = ("import sys; from kb.helpdesk.db import open_database, current_revision; "
+             f"engine, _ = open_database({f'sqlite:///{path}'!r}); "
+             "print(current_revision(engine) if len(sys.argv) > 1 else 'alembic' in sys.modules)")
+    run = lambda *extra: subprocess.run([sys.executable, "-c", probe, *extra], capture_output=True, text=True,
+                                        check=True, cwd=Path(__file__).resolve().parent.parent).stdout.strip()
+    assert run("revision") == head_revision()  # behind: migrated (Alembic loaded to do it)
+    assert run() == "False"  # current: Alembic never imported
+    with make_engine(f"sqlite:///{path}").begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0018'"))
+    assert run() == "True"  # a stamp that is not the newest hands over to Alembic
 
 
 def test_bad_database_url_is_a_clear_error():
