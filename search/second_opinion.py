@@ -31,12 +31,13 @@ def _encoder(model: str, settings: Settings) -> Encoder:
 
 
 class SecondOpinion:
-    """Per audience: the second model's passage vectors and question centroids it may read, and its curve."""
+    """The second model's passage vectors (one matrix, every passage's), and per audience the rows of the passages
+    it may read (None: all of them), the question centroids it may read and its curve."""
 
-    def __init__(self, encoder: Encoder, passages: Mapping[str, np.ndarray], centroids: Mapping[str, np.ndarray],
-                 curves: Mapping[str, ConfidenceModel]) -> None:
+    def __init__(self, encoder: Encoder, vectors: np.ndarray, rows: Mapping[str, np.ndarray | None],
+                 centroids: Mapping[str, np.ndarray], curves: Mapping[str, ConfidenceModel]) -> None:
         self.encoder = encoder
-        self._passages, self._centroids, self._curves = passages, centroids, curves
+        self._vectors, self._rows, self._centroids, self._curves = vectors, rows, centroids, curves
         self._queries: dict[str, np.ndarray] = {}
 
     @classmethod
@@ -50,7 +51,9 @@ class SecondOpinion:
         try:
             model, dimension = str(entry["model"]), int(entry["dimension"])
             curves = {a: ConfidenceModel.from_json(entry["confidence"][a]) for a in AUDIENCES}
-            vectors, centroids = np.load(files.second_embeddings), np.load(files.second_centroids)
+            # Memory-mapped, read only: the pages are the file's, shared by every worker serving this build.
+            vectors = np.load(files.second_embeddings, mmap_mode="r")
+            centroids = np.load(files.second_centroids)
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise IndexFormatError(f"{files.directory}: unreadable second opinion ({exc}); rebuild the index") from None
         ids = sorted(articles)
@@ -65,26 +68,27 @@ class SecondOpinion:
                                    f"{encoder.name!r} gives {encoder.dimension}-d")
         by_audience, centroid_rows = {}, {}
         for audience, allowed in AUDIENCES.items():
-            by_audience[audience] = np.ascontiguousarray(
-                vectors[[row for row, p in enumerate(passages) if articles[p.article].audience in allowed]])
+            rows = [row for row, p in enumerate(passages) if articles[p.article].audience in allowed]
+            by_audience[audience] = None if len(rows) == len(passages) else np.array(rows, dtype=np.int64)
             centroid_rows[audience] = np.ascontiguousarray(
                 centroids[[n for n, key in enumerate(ids) if articles[key].audience in allowed]])
-        return cls(encoder, by_audience, centroid_rows, curves)
+        return cls(encoder, vectors, by_audience, centroid_rows, curves)
 
     def warm(self) -> None:
         self.encoder.encode_queries(["warm-up"])
 
     def confidence(self, text: str, audience: str, language: str | None, foreign: bool) -> float:
         """The second model's confidence that the help center answers `text` (0 for text it cannot read)."""
-        passages = self._passages[audience]
-        if not latin_only(text) or not len(passages):
+        rows = self._rows[audience]
+        if not latin_only(text) or not len(self._vectors) or rows is not None and not len(rows):
             return 0.0
         query = self._queries.get(text)
         if query is None:
             query = self._queries[text] = self.encoder.encode_queries([text])[0]
             if len(self._queries) > _KEEP_QUERIES:
                 self._queries.pop(next(iter(self._queries)))
-        cosines = passages @ query
+        cosines = np.asarray(self._vectors @ query)
+        cosines = cosines if rows is None else cosines[rows]
         nearest = np.partition(cosines, -KNN)[-KNN:] if len(cosines) > KNN else cosines
         centroids = self._centroids[audience]
         best_centroid = float((centroids @ query).max()) if len(centroids) else 0.0

@@ -93,6 +93,21 @@ def test_faiss_equals_numpy_exact_top_k(tmp_path: Path):
         assert np.allclose(scores[0], (vectors @ query)[exact], atol=1e-5)
 
 
+@pytest.mark.parametrize("exact_max", [5000, 1000], ids=["flat", "ivf"])
+def test_a_loaded_vector_index_maps_its_file_instead_of_copying_it(tmp_path: Path, exact_max: int):
+    """Every worker serving a build then shares the vectors' pages (the page cache) instead of holding its own copy;
+    the mapping outlives the file's removal (a pruned build)."""
+    vectors = np.random.default_rng(5).normal(size=(3000, 32)).astype(np.float32)
+    path = tmp_path / "v.faiss"
+    write_vectors(path, vectors, exact_max=exact_max)
+    index = VectorIndex(path, 32)
+    assert str(path) in Path("/proc/self/maps").read_text()
+    before = index.search(vectors[0], 5)
+    path.unlink()
+    after = index.search(vectors[0], 5)
+    assert after[1].tolist() == before[1].tolist() and 0 in before[1][0].tolist()
+
+
 def test_vector_index_rejects_wrong_dimension_and_garbage(tmp_path: Path):
     write_vectors(tmp_path / "v.faiss", np.eye(4, dtype=np.float32))
     with pytest.raises(IndexFormatError, match="4 dimensions"):

@@ -11,6 +11,7 @@ import pytest
 from indexer.build import build_index
 from indexer.second_opinion import SECOND_MODEL, second_model_for
 from kb.index import layout
+from kb.index.classifier import KNN, ConfidenceModel, confidence_features
 from kb.index.manifest import AUDIENCES, read_manifest
 from search.service import SearchService
 from tests.fakes import HashingEncoder
@@ -104,3 +105,25 @@ def test_a_broken_second_opinion_is_a_clear_index_error(built, encoder):
     (settings.index_dir / layout.SECOND_CENTROIDS).unlink()
     with pytest.raises(IndexFormatError, match=r"second-centroids\.npy is missing: the index is incomplete"):
         SearchService.load(settings.index_dir, settings, encoder, second_encoder=SecondEncoder())
+
+
+def test_each_audience_is_judged_on_the_passages_it_may_read_from_one_shared_matrix(built, encoder):
+    """The vectors are one read-only memory-mapped matrix, not a copy per audience; customers' confidence comes from
+    the public passages alone, agents' from every passage (the internal article's included)."""
+    settings, second = built
+    service = SearchService.load(settings.index_dir, settings, encoder, second_encoder=second)
+    opinion = service._second
+    assert isinstance(opinion._vectors, np.memmap) and not opinion._vectors.flags.writeable
+    vectors = np.load(settings.index_dir / layout.SECOND_EMBEDDINGS)
+    entry = read_manifest(settings.index_dir).second_opinion
+    query_text = "printer shows offline on the office wifi"
+    query = second.encode_queries([query_text])[0]
+    judged = {}
+    for audience, allowed in AUDIENCES.items():
+        rows = [r for r, p in enumerate(service._passages) if service.articles[p.article].audience in allowed]
+        centroids = opinion._centroids[audience]
+        features = confidence_features(np.sort(vectors[rows] @ query)[-KNN:], float((centroids @ query).max()))
+        expected = float(ConfidenceModel.from_json(entry["confidence"][audience]).predict(features, False, "en")[0])
+        judged[audience] = len(rows)
+        assert opinion.confidence(query_text, audience, "en", False) == pytest.approx(expected)
+    assert judged["public"] < judged["internal"] == len(service._passages)

@@ -55,7 +55,9 @@ class VectorIndex:
         import faiss
 
         try:
-            self._index = faiss.read_index(str(path))
+            # Flat and IVF vectors are memory-mapped, not copied: their pages are the file's, in the page cache once
+            # for every worker serving this build (a build is never changed in place; a replaced one stays mapped).
+            self._index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError as exc:
             raise IndexFormatError(f"{path}: cannot read vector index ({str(exc).splitlines()[0]})") from None
         if self._index.d != dimension:
