@@ -2,14 +2,16 @@
 the suggestions' cache (`suggest_cache_size`), in the same run.
 
     .venv/bin/python bench/portal.py [--index var/index] [--clients 20] [--seconds 30] [--cache-size 0 2048]
-        [--repeat 0.8] [--warm-up] [--analytics on]
+        [--repeat 0.8] [--warm-up] [--analytics on] [--rate-counters library kb]
 
 The portal runs as `kb serve` in its own process (waitress, 8 threads, the real embedding model) on a free
 loopback port, over the sample help center's index (built from articles/ first when missing) and a fresh SQLite
-database, once per `--cache-size` and `--analytics` value. A run with cache size 0 also reads the known-issue
-notices on every request (`suggest_notices_seconds = 0`): the request path as it was before either; the others
-reuse them for `--notices-seconds`. The suggest rate limit is raised for the run
+database, once per `--cache-size`, `--analytics` and `--rate-counters` value. A run with cache size 0 also reads
+the known-issue notices on every request (`suggest_notices_seconds = 0`): the request path as it was before either;
+the others reuse them for `--notices-seconds`. The suggest rate limit is raised for the run
 (KB_RATE_LIMIT_SUGGEST), since 20 clients on one address are far above the per-address default of a real customer.
+The counters are kb's (`--rate-counters kb`, web/rate_counters.py) or, for comparison, the `limits` library's own
+in-memory storage, which starts a timer thread on nearly every hit (`library`: the request path as it was before).
 Each client keeps one HTTP/1.1 connection and asks one text after another for the given time. A share `--repeat`
 of the texts is drawn from the help center's real phrasings, asked again and again as many customers ask alike:
 the golden queries (articles/queries.yml) and the development phrasings (bench/data/dev_questions.jsonl), and the
@@ -46,6 +48,9 @@ from kb.index.layout import IndexFiles
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+# `kb serve` counting rate limits with limits' MemoryStorage itself instead of web/rate_counters.py's.
+LIBRARY_COUNTERS = ("import web.rate_counters as counters; counters.storage_uri = lambda configured: configured; "
+                    "from kb.cli import main; main()")
 
 
 def free_port() -> int:
@@ -177,8 +182,9 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def serve_and_load(args, texts: Texts, analytics: str, cache_size: int) -> dict:
-    """One run: `kb serve` with the `analytics` and `suggest_cache_size` settings, loaded by the clients."""
+def serve_and_load(args, texts: Texts, analytics: str, cache_size: int, counters: str = "kb") -> dict:
+    """One run: `kb serve` with the `analytics` and `suggest_cache_size` settings and the rate-limit `counters`,
+    loaded by the clients."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_DATABASE_URL": f"sqlite:///{tmp}/kb.sqlite3",
@@ -190,7 +196,8 @@ def serve_and_load(args, texts: Texts, analytics: str, cache_size: int) -> dict:
         log = open(Path(tmp) / "server.log", "w+", encoding="utf-8")  # a file: a full pipe would stall the server
         load_before = load()
         started = time.monotonic()
-        server = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--index", str(args.index), "--port", str(port)],
+        kb = ["-m", "kb"] if counters == "kb" else ["-c", LIBRARY_COUNTERS]
+        server = subprocess.Popen([sys.executable, *kb, "serve", "--index", str(args.index), "--port", str(port)],
                                   cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(port, server)
@@ -226,7 +233,7 @@ def serve_and_load(args, texts: Texts, analytics: str, cache_size: int) -> dict:
             log.close()
     ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
     return {
-        "analytics": analytics, "cache_size": cache_size, "seconds": round(wall, 1),
+        "analytics": analytics, "cache_size": cache_size, "rate_counters": counters, "seconds": round(wall, 1),
         "notices_seconds": args.notices_seconds if cache_size else 0,
         "requests": len(latencies) + len(errors), "errors": len(errors), "error_kinds": sorted(set(errors)),
         "repeated_share": round(sum(repeated) / len(repeated), 3) if repeated else 0.0,
@@ -249,6 +256,11 @@ def recorded_searches(database: Path) -> int:
         return 0
 
 
+def ratios(run: dict, base: dict) -> dict:
+    return {"requests_per_second": round(run["requests_per_second"] / max(base["requests_per_second"], 1e-9), 2),
+            "p50": round(run["p50_ms"] / base["p50_ms"], 3), "p95": round(run["p95_ms"] / base["p95_ms"], 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, default=ROOT / "var" / "index")
@@ -258,6 +270,8 @@ def main() -> None:
                         help="Run once per value of the analytics setting (default: recording, as served).")
     parser.add_argument("--cache-size", nargs="+", type=int, default=[0, 2048],
                         help="Run once per value of suggest_cache_size (default: without, then with the cache).")
+    parser.add_argument("--rate-counters", nargs="+", choices=("library", "kb"), default=["kb"],
+                        help="Run once per rate-limit counting: kb's (web/rate_counters.py) or limits' MemoryStorage.")
     parser.add_argument("--notices-seconds", type=float, default=5.0,
                         help="suggest_notices_seconds of the cached runs (a run without the cache reads them always).")
     parser.add_argument("--repeat", type=float, default=0.8,
@@ -270,23 +284,27 @@ def main() -> None:
     ensure_index(args.index)
     repeated = repeated_texts()
     texts = Texts(repeated, unique_texts(args.data, set(repeated)), args.repeat)
-    runs = [serve_and_load(args, texts, mode, size) for size in args.cache_size for mode in args.analytics]
+    runs = [serve_and_load(args, texts, mode, size, counters) for size in args.cache_size for mode in args.analytics
+            for counters in args.rate_counters]
     result = {"endpoint": "/api/suggest", "server": "waitress (kb serve, 8 threads)", "clients": args.clients,
               "cpus": os.cpu_count(), "index": str(args.index), "repeat": args.repeat, "warm_up": args.warm_up,
               "repeated_texts": len(repeated), "unique_texts": len(texts.unique),
               "unique_exhausted": texts.unique_exhausted, "runs": runs}
-    for mode in args.analytics:
-        base = next((r for r in runs if r["analytics"] == mode and r["cache_size"] == 0), None)
-        for run in runs:
-            if base and run is not base and run["analytics"] == mode:
-                run["vs_uncached"] = {"requests_per_second": round(run["requests_per_second"]
-                                                                   / max(base["requests_per_second"], 1e-9), 2),
-                                      "p50": round(run["p50_ms"] / base["p50_ms"], 3),
-                                      "p95": round(run["p95_ms"] / base["p95_ms"], 3)}
+    for run in runs:
+        same = [r for r in runs if r is not run and r["analytics"] == run["analytics"]]
+        uncached = next((r for r in same if r["cache_size"] == 0 and r["rate_counters"] == run["rate_counters"]),
+                        None)
+        if uncached:
+            run["vs_uncached"] = ratios(run, uncached)
+        library = next((r for r in same if r["cache_size"] == run["cache_size"] and r["rate_counters"] == "library"),
+                       None)
+        if library and run["rate_counters"] == "kb":
+            run["vs_library_counters"] = ratios(run, library)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "portal.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for run in runs:
-        print(f"/api/suggest, cache {run['cache_size']}, analytics {run['analytics']}, {args.clients} clients, "
+        print(f"/api/suggest, cache {run['cache_size']}, analytics {run['analytics']}, {run['rate_counters']} rate "
+              f"counters, {args.clients} clients, "
               f"{run['seconds']:.0f} s, repeated {run['repeated_share']:.0%}: {run['requests']} requests "
               f"({run['requests_per_second']}/s), p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, "
               f"p99 {run['p99_ms']} ms, errors {run['errors']}, searches recorded {run['searches_recorded']}; "
@@ -294,6 +312,8 @@ def main() -> None:
               f"load {run['load_before']} -> {run['load_after']}")
         if "vs_uncached" in run:
             print(f"  vs uncached: {run['vs_uncached']}")
+        if "vs_library_counters" in run:
+            print(f"  vs limits' MemoryStorage: {run['vs_library_counters']}")
 
 
 if __name__ == "__main__":

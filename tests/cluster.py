@@ -251,15 +251,14 @@ class Visitor:
         self.cookies: dict[str, str] = dict(cookies or {})
 
     def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None,
-                files: dict[str, tuple[str, bytes]] | None = None) -> Reply:
+                files: dict[str, tuple[str, bytes]] | None = None, body: str | bytes | None = None) -> Reply:
         """`form` sent as a browser sends it: URL-encoded, or with `files` ({field: (file name, bytes)}) as
-        multipart/form-data."""
+        multipart/form-data; or else `body` as it is (with its Content-Type among `headers`)."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
             sent = dict(headers or {})
             if self.cookies:
                 sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-            body = None
             if files:
                 boundary = secrets.token_hex(16)
                 body = _multipart(boundary, form or {}, files)

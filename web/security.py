@@ -72,13 +72,14 @@ def init_app(app: Flask, settings: Settings) -> None:
     csrf = CSRFProtect(app)
     app.extensions["kb.csrf"] = csrf
     app.after_request(add_security_headers)
+    from web.rate_counters import storage_uri
     from web.rate_limits import client_address
 
     # A storage outage must not turn every limited page into an error: counting falls back to this process.
     try:
-        limiter = Limiter(client_address, app=app, storage_uri=settings.rate_limit_storage, default_limits=[],
-                          headers_enabled=True, strategy="moving-window", in_memory_fallback_enabled=True,
-                          swallow_errors=True)
+        limiter = Limiter(client_address, app=app, storage_uri=storage_uri(settings.rate_limit_storage),
+                          default_limits=[], headers_enabled=True, strategy="moving-window",
+                          in_memory_fallback_enabled=True, swallow_errors=True)
     except ConfigurationError as exc:
         raise ConfigError(f"setting 'rate_limit_storage': {settings.rate_limit_storage!r} cannot be used: {exc}") \
             from None
