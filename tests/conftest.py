@@ -63,10 +63,11 @@ def _databases_closed_after_each_module():
 
 
 def pytest_generate_tests(metafunc) -> None:
-    """A test marked `sqlite_only` gets its database (`database_url`, `live`) on SQLite alone."""
+    """A test marked `sqlite_only` gets its database (`database_url`, `module_database_url`, `live`) on SQLite
+    alone."""
     if metafunc.definition.get_closest_marker("sqlite_only") is None:
         return
-    for name, scope in (("database_url", "function"), ("live", "module")):
+    for name, scope in (("database_url", "function"), ("module_database_url", "module"), ("live", "module")):
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, ["sqlite"], indirect=True, scope=scope)
 
@@ -269,6 +270,13 @@ def fresh_database(request, kind: str, folder: Path) -> Iterator[str]:
 def database_url(request, tmp_path: Path) -> Iterator[str]:
     """A fresh database of the test's own with every migration applied, on SQLite and on PostgreSQL."""
     with fresh_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A fresh migrated database shared by the tests of a module, on SQLite and on PostgreSQL."""
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("database")) as url:
         yield url
 
 
