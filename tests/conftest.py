@@ -62,6 +62,7 @@ def _databases_closed_after_each_module():
     OPENED_ENGINES.clear()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest reads the parametrize marks and the fixtures' params
 def pytest_generate_tests(metafunc) -> None:
     """A test marked `sqlite_only` gets its database (`database_url`, `module_database_url`, `live`) on SQLite
     alone."""
@@ -69,7 +70,7 @@ def pytest_generate_tests(metafunc) -> None:
         return
     for name, scope in (("database_url", "function"), ("module_database_url", "module"), ("live", "module")):
         if name in metafunc.fixturenames:
-            metafunc.parametrize(name, ["sqlite"], indirect=True, scope=scope)
+            metafunc.definition.add_marker(pytest.mark.parametrize(name, ["sqlite"], indirect=True, scope=scope))
 
 
 TEST_HASH_METHOD = "pbkdf2:sha256:1000"
