@@ -20,7 +20,7 @@ from search.service import SearchService
 from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.fakes import HashingEncoder
 from tests.portal import add_people, make_app, sign_in
-from tests.postgres import PostgresServer, TemplateDatabases, postgres_bin
+from tests.postgres import TemplateDatabases, started_server
 
 # Every test of the portal's database runs once on each (test ids end in [sqlite] and [postgresql]); a test marked
 # `sqlite_only` runs on SQLite alone.
@@ -238,7 +238,7 @@ def migrated_sqlite(tmp_path_factory) -> Path:
 def template_databases():
     """One throw-away PostgreSQL server for the whole run (no test stops it), with a template database migrated
     once: TemplateDatabases; skipped where no server is installed."""
-    server = _started_postgres()
+    server = started_server()
     try:
         databases = TemplateDatabases(server)
         yield databases
@@ -362,24 +362,11 @@ def browser():
 
 # --- slow: a throw-away PostgreSQL server --------------------------------------------------------------------------
 
-def _started_postgres() -> PostgresServer:
-    initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    server = PostgresServer(initdb, pg_ctl)
-    try:
-        server.start()
-    except BaseException:
-        server.remove()
-        raise
-    return server
-
-
 @pytest.fixture(scope="module")
 def postgres_server():
     """A throw-away PostgreSQL server of the module's own (PostgresServer), started, which its tests may stop and
     restart; skipped where none is installed."""
-    server = _started_postgres()
+    server = started_server()
     try:
         yield server
     finally:

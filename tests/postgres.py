@@ -12,6 +12,7 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -70,6 +71,20 @@ class PostgresServer:
         except subprocess.CalledProcessError:
             pass  # a test left it stopped
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def started_server() -> PostgresServer:
+    """A new server, started; the test is skipped where no PostgreSQL server binaries are installed."""
+    initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    server = PostgresServer(initdb, pg_ctl)
+    try:
+        server.start()
+    except BaseException:
+        server.remove()
+        raise
+    return server
 
 
 TEMPLATE = "kb_template"
