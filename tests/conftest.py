@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from indexer.build import build_index
 from kb.config import Settings
-from kb.helpdesk.db import open_database
 from search.service import SearchService
 from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.fakes import HashingEncoder
@@ -260,11 +258,16 @@ def fresh_database(request, kind: str, folder: Path) -> Iterator[str]:
     try:
         yield url
     finally:
-        name = url.rsplit("/", 1)[1]
-        for engine in OPENED_ENGINES:
-            if engine.url.get_backend_name() == "postgresql" and engine.url.database == name:
-                engine.dispose()
+        _dispose_engines_on(url)
         databases.drop(url)
+
+
+def _dispose_engines_on(url: str) -> None:
+    """Close the pooled connections of every engine this module opened on the PostgreSQL database at `url`."""
+    name = url.rsplit("/", 1)[1]
+    for engine in OPENED_ENGINES:
+        if engine.url.get_backend_name() == "postgresql" and engine.url.database == name:
+            engine.dispose()
 
 
 @pytest.fixture(params=DATABASES)
@@ -380,11 +383,9 @@ def postgres_url(postgres_server):
 
 
 @pytest.fixture
-def clean_database(postgres_url):
-    """The PostgreSQL server's database with an empty public schema."""
-    engine, _ = open_database(postgres_url, migrate=False)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return postgres_url
+def clean_database(template_databases):
+    """An empty database (no schema yet) on the run's throw-away PostgreSQL server, dropped afterwards."""
+    url = template_databases.create_empty()
+    yield url
+    _dispose_engines_on(url)
+    template_databases.drop(url)

@@ -126,6 +126,12 @@ class TemplateDatabases:
         url, self.next = self.next.result(), self.worker.submit(self._copy)
         return url
 
+    def create_empty(self) -> str:
+        """A new database with nothing in it (no schema, no revision); its URL."""
+        name = f"e_{next(self.names)}"
+        self.worker.submit(self._execute, f"CREATE DATABASE {name}").result()
+        return self.url(name)
+
     def drop(self, url: str) -> None:
         """Drop the database at `url` (soon, in the background), ending any session still connected to it."""
         self.worker.submit(self._execute, f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)")
