@@ -2,27 +2,28 @@
 the portal over it with a fresh SQLite file per test, and the slow ones (a live server, Chromium, PostgreSQL)."""
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import textwrap
 import threading
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from indexer.build import build_index
 from kb.config import Settings
-from kb.helpdesk.db import open_database
 from search.service import SearchService
 from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.fakes import HashingEncoder
 from tests.portal import add_people, make_app, sign_in
+from tests.postgres import TemplateDatabases, started_server
+
+# Every test of the portal's database runs once on each (test ids end in [sqlite] and [postgresql]); a test marked
+# `sqlite_only` runs on SQLite alone.
+DATABASES = ("sqlite", "postgresql")
+OPENED_ENGINES: list = []  # the engines the running module has opened (_databases_closed_after_each_module)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -36,12 +37,12 @@ def _databases_closed_after_each_module():
     from kb.helpdesk.analytics import EventLog
     from web import analytics as web_analytics
 
-    opened, logs = [], []
+    logs = []
     real = helpdesk_db.make_engine
 
     def recorded(url: str):
         engine = real(url)
-        opened.append(engine)
+        OPENED_ENGINES.append(engine)
         return engine
 
     class RecordedEventLog(EventLog):
@@ -54,8 +55,20 @@ def _databases_closed_after_each_module():
     helpdesk_db.make_engine, web_analytics.EventLog = real, EventLog
     for log in logs:
         log.close()
-    for engine in opened:
+    for engine in OPENED_ENGINES:
         engine.dispose()
+    OPENED_ENGINES.clear()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest reads the parametrize marks and the fixtures' params
+def pytest_generate_tests(metafunc) -> None:
+    """A test marked `sqlite_only` gets its database (`database_url`, `module_database_url`, `live`) on SQLite
+    alone."""
+    if metafunc.definition.get_closest_marker("sqlite_only") is None:
+        return
+    for name, scope in (("database_url", "function"), ("module_database_url", "module"), ("live", "module")):
+        if name in metafunc.fixturenames:
+            metafunc.definition.add_marker(pytest.mark.parametrize(name, ["sqlite"], indirect=True, scope=scope))
 
 
 TEST_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -219,10 +232,61 @@ def migrated_sqlite(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def template_databases():
+    """One throw-away PostgreSQL server for the whole run (no test stops it), with a template database migrated
+    once: TemplateDatabases; skipped where no server is installed."""
+    server = started_server()
+    try:
+        databases = TemplateDatabases(server)
+        yield databases
+        databases.close()
+    finally:
+        server.remove()
+
+
+@contextmanager
+def fresh_database(request, kind: str, folder: Path) -> Iterator[str]:
+    """The URL of a new database on the current schema, on SQLite (a copy of `migrated_sqlite` in `folder`) or on
+    PostgreSQL (a copy of the template, dropped afterwards with the engines opened on it)."""
+    if kind == "sqlite":
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), folder / "kb.sqlite3")
+        yield f"sqlite:///{folder / 'kb.sqlite3'}"
+        return
+    databases = request.getfixturevalue("template_databases")
+    url = databases.create()
+    try:
+        yield url
+    finally:
+        _dispose_engines_on(url)
+        databases.drop(url)
+
+
+def _dispose_engines_on(url: str) -> None:
+    """Close the pooled connections of every engine this module opened on the PostgreSQL database at `url`."""
+    name = url.rsplit("/", 1)[1]
+    for engine in OPENED_ENGINES:
+        if engine.url.get_backend_name() == "postgresql" and engine.url.database == name:
+            engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of the test's own with every migration applied, on SQLite and on PostgreSQL."""
+    with fresh_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A fresh migrated database shared by the tests of a module, on SQLite and on PostgreSQL."""
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("database")) as url:
+        yield url
+
+
 @pytest.fixture
-def portal_settings(portal_index, migrated_sqlite: Path, tmp_path: Path) -> Settings:
-    shutil.copyfile(migrated_sqlite, tmp_path / "kb.sqlite3")
-    return replace(portal_index[0], database_url=f"sqlite:///{tmp_path / 'kb.sqlite3'}", secret_key="k" * 32,
+def portal_settings(portal_index, database_url: str, tmp_path: Path) -> Settings:
+    return replace(portal_index[0], database_url=database_url, secret_key="k" * 32,
                    secret_key_file=tmp_path / "secret_key", attachments_dir=tmp_path / "attachments")
 
 
@@ -265,24 +329,26 @@ def ann(client):
 
 # --- slow: a live server and Chromium ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def live(portal_index, tmp_path_factory):
-    """The portal served by waitress on a free loopback port, with a real SQLite file: (app, base URL)."""
+@pytest.fixture(scope="module", params=DATABASES)
+def live(request, portal_index, tmp_path_factory):
+    """The portal served by waitress on a free loopback port, with a real database (SQLite and PostgreSQL):
+    (app, base URL)."""
     from waitress import create_server
 
     settings, service = portal_index
     folder = tmp_path_factory.mktemp("live")
-    settings = replace(settings, database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key_file=folder / "key",
-                       attachments_dir=folder / "attachments")
-    app = make_app(settings, service)
-    app.testing = False
-    add_people(app)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=10)
+    with fresh_database(request, request.param, folder) as url:
+        settings = replace(settings, database_url=url, secret_key_file=folder / "key",
+                           attachments_dir=folder / "attachments")
+        app = make_app(settings, service)
+        app.testing = False
+        add_people(app)
+        server = create_server(app, host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        yield app, f"http://127.0.0.1:{server.effective_port}"
+        server.close()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -299,70 +365,12 @@ def browser():
 
 # --- slow: a throw-away PostgreSQL server --------------------------------------------------------------------------
 
-def _postgres_bin(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
-def _run(args: list[str], as_postgres: bool) -> None:
-    if as_postgres:
-        args = ["runuser", "-u", "postgres", "--", *args]
-    subprocess.run(args, check=True, capture_output=True, timeout=120)
-
-
-class PostgresServer:
-    """A PostgreSQL server in a temporary folder on a free loopback port, which a test may stop, start and restart
-    (`pg_ctl`, as the `postgres` user when run as root: the server refuses to run as root)."""
-
-    def __init__(self, initdb: str, pg_ctl: str) -> None:
-        self.pg_ctl = pg_ctl
-        self.as_postgres = os.geteuid() == 0
-        self.folder = Path(tempfile.mkdtemp(prefix="kb-pg-"))
-        self.folder.chmod(0o755)
-        self.data = self.folder / "data"
-        self.data.mkdir()
-        if self.as_postgres:
-            shutil.chown(self.data, "postgres", "postgres")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"postgresql+psycopg://kb@127.0.0.1:{self.port}/postgres"
-        _run([initdb, "-D", str(self.data), "-U", "kb", "--auth=trust", "-E", "UTF8"], self.as_postgres)
-
-    def _ctl(self, *args: str) -> None:
-        _run([self.pg_ctl, "-D", str(self.data), *args], self.as_postgres)
-
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        self._ctl("-l", str(self.data / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server: `fast` ends every session (as a restart does), `immediate` as a crash would."""
-        self._ctl("-m", mode, "-w", "stop")
-
-    def restart(self, mode: str = "fast") -> None:
-        """Stop and start again with the same options (the log named again: the server must not write to the
-        pipe this process reads)."""
-        self._ctl("-l", str(self.data / "log"), "-m", mode, "-w", "restart")
-
-    def remove(self) -> None:
-        try:
-            self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # a test left it stopped
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def postgres_server():
-    """A throw-away PostgreSQL server (PostgresServer), started; skipped where none is installed."""
-    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    server = PostgresServer(initdb, pg_ctl)
+    """A throw-away PostgreSQL server of the module's own (PostgresServer), started, which its tests may stop and
+    restart; skipped where none is installed."""
+    server = started_server()
     try:
-        server.start()
         yield server
     finally:
         server.remove()
@@ -375,11 +383,9 @@ def postgres_url(postgres_server):
 
 
 @pytest.fixture
-def clean_database(postgres_url):
-    """The PostgreSQL server's database with an empty public schema."""
-    engine, _ = open_database(postgres_url, migrate=False)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return postgres_url
+def clean_database(template_databases):
+    """An empty database (no schema yet) on the run's throw-away PostgreSQL server, dropped afterwards."""
+    url = template_databases.create_empty()
+    yield url
+    _dispose_engines_on(url)
+    template_databases.drop(url)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
@@ -57,10 +56,9 @@ def _user(db, email: str) -> User:
     return db.scalar(select(User).where(User.email == email))
 
 
-def make_world(portal_index, migrated_sqlite: Path, folder: Path) -> World:
+def make_world(portal_index, database_url: str, folder: Path) -> World:
     """The portal over the shared small index with its own database: the people of every role and A's things."""
-    shutil.copyfile(migrated_sqlite, folder / "kb.sqlite3")
-    settings = replace(portal_index[0], database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key="k" * 32,
+    settings = replace(portal_index[0], database_url=database_url, secret_key="k" * 32,
                        secret_key_file=folder / "secret_key", attachments_dir=folder / "attachments",
                        desk_restrict_to_groups=True)
     app = make_app(settings, portal_index[1])

@@ -35,8 +35,8 @@ def search_row(token: str = "", **values) -> dict:
 
 # --- the event log ------------------------------------------------------------------------------------------------
 
-def test_the_log_buffers_and_writes_in_one_flush(tmp_path: Path):
-    engine, sessions = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def test_the_log_buffers_and_writes_in_one_flush(database_url: str):
+    engine, sessions = open_database(database_url)
     log = EventLog(engine, start=False)
     for n in range(3):
         log.search(**search_row(query=f"q{n}"))
@@ -53,8 +53,8 @@ def test_the_log_buffers_and_writes_in_one_flush(tmp_path: Path):
         log.event("bogus")
 
 
-def test_a_typing_session_counts_as_its_last_search(tmp_path: Path):
-    engine, sessions = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def test_a_typing_session_counts_as_its_last_search(database_url: str):
+    engine, sessions = open_database(database_url)
     log = EventLog(engine, start=False)
     now = utcnow()
 
@@ -105,8 +105,8 @@ def test_rows_the_database_refuses_stay_buffered_and_the_buffer_is_bounded(tmp_p
         assert [r[0] for r in connection.execute(text("SELECT query FROM searches ORDER BY id"))] == ["q2", "q3", "q4"]
 
 
-def test_the_thread_writes_without_being_asked(tmp_path: Path):
-    engine, sessions = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def test_the_thread_writes_without_being_asked(database_url: str):
+    engine, sessions = open_database(database_url)
     log = EventLog(engine, interval=0.05)
     log.search(**search_row())
     for _ in range(200):
@@ -120,8 +120,8 @@ def test_the_thread_writes_without_being_asked(tmp_path: Path):
     log.close()
 
 
-def test_purge_deletes_old_events_of_every_kind_and_keeps_votes(tmp_path: Path):
-    engine, sessions = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def test_purge_deletes_old_events_of_every_kind_and_keeps_votes(database_url: str):
+    engine, sessions = open_database(database_url)
     old, new = datetime(2026, 1, 1), datetime(2026, 6, 1)
     with sessions.begin() as db:
         for when in (old, new):
@@ -138,10 +138,10 @@ def test_purge_deletes_old_events_of_every_kind_and_keeps_votes(tmp_path: Path):
         assert db.scalar(select(func.count(Vote.id))) == 1
 
 
-def test_retention_sweeps_at_most_once_a_period(tmp_path: Path):
+def test_retention_sweeps_at_most_once_a_period(database_url: str):
     assert retention_cutoff(0) is None
     assert retention_cutoff(30, datetime(2026, 3, 31)) == datetime(2026, 3, 1)
-    engine, sessions = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    engine, sessions = open_database(database_url)
     with sessions.begin() as db:
         db.add(SearchRecord(**search_row(), created_at=utcnow() - timedelta(days=40)))
     sweeper = RetentionSweeper(engine, days=30, every=3600)
@@ -153,8 +153,8 @@ def test_retention_sweeps_at_most_once_a_period(tmp_path: Path):
     assert RetentionSweeper(engine, days=0).maybe() is None
 
 
-def test_kb_analytics_purge(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def test_kb_analytics_purge(database_url: str):
+    url = database_url
     _, sessions = open_database(url)
     with sessions.begin() as db:
         db.add(SearchRecord(**search_row(), created_at=datetime(2025, 12, 31, 23, 59)))

@@ -31,9 +31,9 @@ def add_desk(sessions) -> None:
 
 
 @pytest.fixture
-def database(tmp_path: Path):
-    """A fresh SQLite database with the desk's staff and the portal's customers: (url, session factory)."""
-    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def database(database_url: str):
+    """A fresh database with the desk's staff and the portal's customers: (url, session factory)."""
+    url = database_url
     _, sessions = open_database(url)
     add_desk(sessions)
 
@@ -49,6 +49,7 @@ def database_bytes(url: str) -> bytes:
     return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
+@pytest.mark.sqlite_only("reads the bytes of the database file")
 def test_a_token_is_kept_as_a_digest_and_nowhere_as_itself(database):
     url, sessions = database
     with sessions.begin() as db:

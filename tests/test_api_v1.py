@@ -99,7 +99,8 @@ def test_a_signed_in_session_cookie_counts_for_nothing(api_app, ref):
     assert client.get("/desk/").status_code == 200  # the cookie works on the desk
     for method, path, body, _ in routes(ref):
         assert_error(call(api_app, method, path, body=body, client=client), 401, "unauthorized")
-    assert find_ticket(api_app.extensions["kb.db"](), ref).status == "submitted"
+    with api_app.extensions["kb.db"]() as db:
+        assert find_ticket(db, ref).status == "submitted"
 
 
 def test_read_tokens_read_and_cannot_write(api_app, ref, tokens):
@@ -109,8 +110,9 @@ def test_read_tokens_read_and_cannot_write(api_app, ref, tokens):
             assert_error(response, 403, "forbidden")
         else:
             assert response.status_code == 200, path
-    ticket = find_ticket(api_app.extensions["kb.db"](), ref)
-    assert ticket.status == "submitted" and [e.kind for e in ticket.events] == ["submitted"]
+    with api_app.extensions["kb.db"]() as db:
+        ticket = find_ticket(db, ref)
+        assert ticket.status == "submitted" and [e.kind for e in ticket.events] == ["submitted"]
 
 
 @pytest.mark.parametrize("who", ["write", "admin"])
@@ -217,7 +219,8 @@ def test_a_reply_drops_links_to_internal_articles(api_app, ref, tokens):
     ({"body": "hi", "status": "submitted"}, 409, "conflict", "status"), ([1], 400, "bad_request", "body")])
 def test_bad_replies_are_refused_naming_the_field(api_app, ref, tokens, body, status, code, field):
     assert_error(call(api_app, "POST", f"/tickets/{ref}/reply", tokens["write"], body), status, code, field)
-    assert [e.kind for e in find_ticket(api_app.extensions["kb.db"](), ref).events] == ["submitted"]
+    with api_app.extensions["kb.db"]() as db:
+        assert [e.kind for e in find_ticket(db, ref).events] == ["submitted"]
 
 
 def test_bodies_that_are_not_json_or_too_large(api_app, ref, tokens):

@@ -37,9 +37,9 @@ def rules(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def desk(tmp_path):
+def desk(database_url):
     """A database with one customer's ticket: (session, ticket, customer)."""
-    _engine, sessions = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    _engine, sessions = open_database(database_url)
     db = sessions()
     add_organisation(db, "Acme")
     ann = add_user(db, "ann@acme.example", "correct horse battery", "Acme")

@@ -19,8 +19,8 @@ from tests.test_drafts import front_and_body, run
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def url(database_url: str) -> str:
+    return database_url
 
 
 def thread(url: str, title: str, *answers: tuple[str, str], accept: int | None = None, topic: str = "printers",

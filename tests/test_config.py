@@ -149,6 +149,7 @@ def test_the_cli_prints_every_problem_and_exits_1_without_a_traceback(center: Pa
     assert "Traceback" not in result.output and "article(s) checked" not in result.output
 
 
+@pytest.mark.sqlite_only("checks that no database file is created")
 def test_the_app_factory_refuses_bad_settings_before_opening_the_database(portal_index, portal_settings,
                                                                           tmp_path: Path):
     database = tmp_path / "never.sqlite3"

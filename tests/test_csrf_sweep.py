@@ -28,8 +28,8 @@ def exempt(endpoint: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def world(portal_index, migrated_sqlite, tmp_path_factory):
-    return make_world(portal_index, migrated_sqlite, tmp_path_factory.mktemp("csrf"))
+def world(portal_index, module_database_url, tmp_path_factory):
+    return make_world(portal_index, module_database_url, tmp_path_factory.mktemp("csrf"))
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from kb.helpdesk.tickets import (add_reply, category_labels, change_category, ch
 
 
 @pytest.fixture
-def sessions(tmp_path: Path):
-    engine, factory = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def sessions(database_url: str):
+    engine, factory = open_database(database_url)
     with factory.begin() as db:
         add_organisation(db, "Acme")
         add_organisation(db, "Other")

@@ -330,6 +330,11 @@ def test_admin_adds_agents_and_organisations(desk_app):
     assert "Globex &lt;i&gt;" in admin.get("/desk/admin/").get_data(as_text=True)
     duplicate = post(admin, "/desk/admin/organisations", {"name": "acme"})
     assert duplicate.status_code == 400 and "already exists" in duplicate.get_data(as_text=True)
+    # A capital letter the database's lower() does not fold (SQLite's folds ASCII only): the same name again is
+    # refused, not a 500 from the names' unique index.
+    assert post(admin, "/desk/admin/organisations", {"name": "Östra Ängby"}).status_code == 302
+    duplicate = post(admin, "/desk/admin/organisations", {"name": " Östra  Ängby"})
+    assert duplicate.status_code == 400 and "already exists" in duplicate.get_data(as_text=True)
 
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "\x00\x07", "🙂 Привет", "{{ 7*7 }}",

@@ -43,8 +43,8 @@ def add_ticket(url: str, subject: str, description: str, *, category: str = "", 
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def url(database_url: str) -> str:
+    return database_url
 
 
 def run(*args: str):

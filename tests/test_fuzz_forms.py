@@ -8,7 +8,6 @@ Examples are few and derandomized, so the run is the same on every machine."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from urllib.parse import quote
 
@@ -62,13 +61,12 @@ RAW_BODY = st.one_of(st.binary(max_size=300), JSON.map(lambda v: json.dumps(v)[:
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(portal_index, migrated_sqlite, tmp_path_factory):
+def fuzz_app(portal_index, module_database_url, tmp_path_factory):
     """The portal over the small help center with every limit raised (the fuzzing sends hundreds of requests), the
     people of tests.portal, an agent with a write token, a ticket and a community question: (app, seeded)."""
     folder = tmp_path_factory.mktemp("fuzz")
-    shutil.copyfile(migrated_sqlite, folder / "kb.sqlite3")
     high = "100000/minute"
-    settings_ = replace(portal_index[0], database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key="k" * 32,
+    settings_ = replace(portal_index[0], database_url=module_database_url, secret_key="k" * 32,
                         secret_key_file=folder / "key", attachments_dir=folder / "attachments",
                         rate_limit_search=high, rate_limit_suggest=high, rate_limit_tickets=high,
                         rate_limit_replies=high, rate_limit_views=high, rate_limit_sign_in=high,

@@ -102,8 +102,8 @@ def record(query: str, when: datetime = D1, confident: bool = False, searched: s
 
 
 @pytest.fixture
-def seeded(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def seeded(database_url: str):
+    url = database_url
     _, sessions = open_database(url)
     ticketed, clicked = new_token(), new_token()
     with sessions.begin() as db:
@@ -202,9 +202,9 @@ def kb(*args: str, env: dict | None = None):
     return CliRunner().invoke(cli, list(args), obj={}, env={"KB_EMBEDDING_MODEL": "fake-hashing", **(env or {})})
 
 
-def test_kb_gaps_json_and_table(portal_index, seeded, tmp_path: Path):
+def test_kb_gaps_json_and_table(portal_index, seeded, database_url: str, tmp_path: Path):
     settings, _ = portal_index
-    where = ["--index", str(settings.index_dir), "--database", f"sqlite:///{tmp_path / 'kb.sqlite3'}"]
+    where = ["--index", str(settings.index_dir), "--database", database_url]
     cache = {"KB_MODEL_CACHE_DIR": str(tmp_path / "models")}
     result = kb("gaps", "--since", "2026-03-01", "--json", *where, env=cache)
     assert (tmp_path / "models" / "gap-vectors-fake-hashing.npz").is_file()
@@ -274,6 +274,7 @@ def test_a_russian_and_an_english_phrasing_of_one_problem_form_one_group():
     assert sorted(groups) == [[0, 1], [2, 3], [4, 5]]
 
 
+@pytest.mark.sqlite_only("reads SQLite's query plan")
 def test_on_sqlite_the_failed_searches_are_counted_from_their_index(seeded, tmp_path: Path):
     engine = seeded.kw["bind"]
     statements = []

@@ -5,6 +5,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from kb.helpdesk.analytics import EventLog
 from search.service import SearchService
 from tests.fakes import HashingEncoder
@@ -44,6 +46,7 @@ def test_probes_record_nothing_for_insights(app, monkeypatch):
     assert recorded  # a search is recorded: the probes' silence is not the log's
 
 
+@pytest.mark.sqlite_only("removes the database file; tests/test_faults_database.py stops a PostgreSQL server")
 def test_readyz_names_a_database_that_does_not_answer(portal_index, portal_settings, tmp_path: Path):
     folder = tmp_path / "db"
     folder.mkdir()

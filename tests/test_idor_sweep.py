@@ -80,8 +80,8 @@ def family_of(rule: str):
 
 
 @pytest.fixture(scope="module")
-def world(portal_index, migrated_sqlite, tmp_path_factory):
-    return make_world(portal_index, migrated_sqlite, tmp_path_factory.mktemp("idor"))
+def world(portal_index, module_database_url, tmp_path_factory):
+    return make_world(portal_index, module_database_url, tmp_path_factory.mktemp("idor"))
 
 
 @pytest.fixture(scope="module")

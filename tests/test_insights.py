@@ -3,7 +3,6 @@ resolution before first contact, customer effort and cost saved, including an em
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,11 +20,9 @@ def search(visitor: str, when: datetime) -> SearchRecord:
     return SearchRecord(token=new_token(), source="portal", visitor=visitor, query="q", created_at=when)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def seeded(request, tmp_path: Path):
-    url = (f"sqlite:///{tmp_path / 'kb.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("clean_database"))
-    _, sessions = open_database(url)
+@pytest.fixture
+def seeded(database_url: str):
+    _, sessions = open_database(database_url)
     with sessions.begin() as db:
         add_organisation(db, "Acme")
         ann = add_user(db, "ann@acme.example", "password-ann", "Acme", "member")

@@ -2,7 +2,6 @@
 away, and a message delivered twice counts once. Messages are the real-world shapes of tests/mail/."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,22 +36,12 @@ class Recorder:
         self.answered.append((address, lang))
 
 
-@pytest.fixture(scope="module")
-def desk_file(tmp_path_factory) -> Path:
-    """A migrated database holding the desk of tests.mail_samples, built once and copied for each test."""
-    path = tmp_path_factory.mktemp("desk") / "kb.sqlite3"
-    engine, factory = open_database(f"sqlite:///{path}")
+@pytest.fixture
+def sessions(database_url: str):
+    """A migrated database holding the desk of tests.mail_samples."""
+    engine, factory = open_database(database_url, migrate=False)
     with factory() as db:
         add_desk(db)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def sessions(desk_file: Path, tmp_path: Path):
-    path = tmp_path / "kb.sqlite3"
-    shutil.copyfile(desk_file, path)
-    engine, factory = open_database(f"sqlite:///{path}", migrate=False)
     yield factory
     engine.dispose()
 

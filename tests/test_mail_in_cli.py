@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 
 from kb.cli import cli
 from kb.helpdesk.db import open_database
@@ -33,8 +34,8 @@ ANN, AGENT = "ann@acme.example", "agent@help.example.com"
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def database(database_url: str) -> str:
+    url = database_url
     engine, sessions = open_database(url)
     with sessions() as db:
         add_desk(db)
@@ -289,17 +290,18 @@ def test_fetch_takes_in_the_mailbox_and_deletes_only_what_it_saved(imap_server, 
 @pytest.mark.slow
 def test_fetch_leaves_the_message_when_the_database_is_down_and_keep_only_marks_it_seen(imap_server, env, database):
     port = imap_server.port
-    deliver(port, "keep", sample("gmail_reply.eml"))
-    down = kb(imap_env(env, port, "keep"), "mail", "fetch", "--database",
+    keep = f"keep-{make_url(database).get_backend_name()}"  # a mailbox of its own on each database: kept mail stays
+    deliver(port, keep, sample("gmail_reply.eml"))
+    down = kb(imap_env(env, port, keep), "mail", "fetch", "--database",
               "postgresql+psycopg://kb@127.0.0.1:1/kb")
     assert down.exit_code == 75
-    [(flags, _)] = left(port, "keep")
+    [(flags, _)] = left(port, keep)
     assert b"\\Seen" not in flags and b"\\Deleted" not in flags
-    kept = kb(imap_env(env, port, "keep"), "mail", "fetch", "--keep", "--database", database)
+    kept = kb(imap_env(env, port, keep), "mail", "fetch", "--keep", "--database", database)
     assert kept.exit_code == 0 and kept.stdout.startswith("1 message(s): 1 reply added")
-    [(flags, message_id)] = left(port, "keep")
+    [(flags, message_id)] = left(port, keep)
     assert b"\\Seen" in flags and b"\\Deleted" not in flags and b"gmail-reply-1" in message_id
-    again = kb(imap_env(env, port, "keep"), "mail", "fetch", "--keep", "--database", database)
+    again = kb(imap_env(env, port, keep), "mail", "fetch", "--keep", "--database", database)
     assert again.stdout.startswith("0 message(s)")  # seen ones are not read again
     assert len(reply_bodies(database)) == 1
 

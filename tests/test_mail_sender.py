@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -28,8 +27,8 @@ FROM = "support@desk.example"
 
 
 @pytest.fixture
-def database(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def database(database_url: str):
+    url = database_url
     engine, sessions = open_database(url)
     yield url, sessions
     engine.dispose()

@@ -2,7 +2,6 @@
 headers cannot be injected, and reply addresses name their ticket under a signature nobody can forge."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,8 +16,8 @@ SECRET = "k" * 40
 
 
 @pytest.fixture
-def sessions(tmp_path: Path):
-    engine, factory = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def sessions(database_url: str):
+    engine, factory = open_database(database_url)
     yield factory
     engine.dispose()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -27,8 +26,8 @@ OPEN = Settings()
 
 
 @pytest.fixture
-def sessions(tmp_path: Path):
-    engine, factory = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def sessions(database_url: str):
+    engine, factory = open_database(database_url)
     with factory.begin() as db:
         add_organisation(db, "Acme")
         add_user(db, "ann@acme.example", "password-ann", "Acme", "member")

@@ -25,13 +25,12 @@ from kb.helpdesk.tickets import add_reply, create_ticket, record_links, set_stat
 OLD, NEW = datetime(2025, 1, 5), datetime(2026, 3, 2)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def seeded(request, tmp_path: Path, center: Path, monkeypatch) -> str:
+@pytest.fixture
+def seeded(database_url: str, tmp_path: Path, center: Path, monkeypatch) -> str:
     """Deflections and tickets over the small help center, on SQLite and PostgreSQL; the working folder is the
     center's parent, so articles load with the relative paths a patch names (articles/...)."""
     monkeypatch.chdir(tmp_path)
-    url = (f"sqlite:///{tmp_path / 'kb.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("clean_database"))
+    url = database_url
     _, sessions = open_database(url)
     with sessions.begin() as db:
         add_organisation(db, "Acme")

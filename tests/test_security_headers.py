@@ -17,8 +17,8 @@ STRICT_REFERRERS = {"no-referrer", "same-origin", "strict-origin", "strict-origi
 
 
 @pytest.fixture(scope="module")
-def world(portal_index, migrated_sqlite, tmp_path_factory):
-    return make_world(portal_index, migrated_sqlite, tmp_path_factory.mktemp("headers"))
+def world(portal_index, module_database_url, tmp_path_factory):
+    return make_world(portal_index, module_database_url, tmp_path_factory.mktemp("headers"))
 
 
 def policy(header: str) -> dict[str, list[str]]:

@@ -23,8 +23,8 @@ RULES = SlaRules.from_settings(Settings())  # 24/7; first response P1 1 h .. P4 
 
 
 @pytest.fixture
-def sessions(tmp_path: Path):
-    engine, factory = open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+def sessions(database_url: str):
+    engine, factory = open_database(database_url)
     with factory.begin() as db:
         add_organisation(db, "Acme")
         add_user(db, "ann@acme.example", "password-ann", "Acme", "member")

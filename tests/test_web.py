@@ -51,3 +51,10 @@ def test_hostile_input_is_escaped_and_never_500(client, query):
 def test_api_rejects_bad_k(client):
     response = client.get("/api/search?q=x&k=lots")
     assert response.status_code == 400 and "k must be" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/tickets/KB-1%00", "/tickets/%00", "/community/printers%07",
+                                  "/articles/printer-offline%00", "/unsubscribe/%1b"])
+def test_an_address_segment_with_a_control_character_names_nothing(ann, path):
+    """No reference, slug or token holds one: 404 before any lookup (PostgreSQL refuses a NUL even to compare)."""
+    assert ann.get(path).status_code == 404

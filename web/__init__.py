@@ -19,12 +19,13 @@ def create_app(settings: Settings | None = None, service=None, preview: bool = F
     from web import (account, account_tokens, admin, analytics, api, api_v1, attachments, auth, builds, community,
                      community_moderation, context, desk, desk_owners, desk_presence, errors, health, i18n, insights, join, macros, mail_preferences, notices, notifications, portal,
                      request_log, security, support, support_requests, uploads)
-    from web import article_files
+    from web import article_files, converters
     from web import outages
     from web.builds import PinnedSearch
 
     settings = validate_settings(settings or Settings())
     app = Flask(__name__)
+    converters.init_app(app)
     app.config["KB_SETTINGS"] = settings
     # Every request but the forms that take files (web/uploads.py gives those room for their attachments).
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024

@@ -5,7 +5,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -71,7 +71,13 @@ def add_organisation(db: Session, name: str) -> Organisation:
 
 
 def find_organisation(db: Session, name: str) -> Organisation | None:
-    return db.scalar(select(Organisation).where(func.lower(Organisation.name) == " ".join(name.split()).lower()))
+    """The organisation of exactly that name, else one whose name the database's lower() folds to the name in lower
+    case. SQLite's lower() folds ASCII letters only: "ÔRG" is not found as "ôrg" there, yet found as "ÔRG", which
+    the names' unique index would refuse a second time."""
+    name = " ".join(name.split())
+    return db.scalar(select(Organisation)
+                     .where(or_(Organisation.name == name, func.lower(Organisation.name) == name.lower()))
+                     .order_by((Organisation.name == name).desc(), Organisation.id).limit(1))
 
 
 def add_user(db: Session, email: str, password: str, organisation: str, role: str = MEMBER,
