@@ -5,8 +5,9 @@
 Each run serves the sample help center's index (built from articles/ first when missing) over a fresh SQLite
 database on a free loopback port, with the real embedding model: once as `kb serve` (waitress, 8 threads, one
 process), then as `gunicorn -c python:web.gunicorn_conf 'web.wsgi:application()'` with each `--workers` count.
-The clients (bench/portal.py's: one HTTP/1.1 connection each, customer questions and their first words from the
-index) load `/api/suggest` for the given time, with the suggest rate limit raised and `analytics = off` (the query
+The clients (bench/portal.py's: one HTTP/1.1 connection each; a share `--repeat` of the help center's real
+phrasings and their first words, the rest Banking77 and Bitext questions asked once) load `/api/suggest` for the
+given time, with the suggest rate limit raised and `analytics = off` (the query
 model is cached in KB_MODEL_CACHE_DIR, else var/models). After the load, the memory of every serving process is read from /proc (RSS, and PSS: shared pages split between the
 processes that map them, so that the PSS of the workers adds up to what they take together). Reported per run:
 requests per second, p50/p95 latency, errors and the memory per process; and each run's throughput as a ratio of
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from portal import client, ensure_index, free_port, queries_from, wait_ready
+from portal import Texts, client, ensure_index, free_port, repeated_texts, unique_texts, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -47,11 +48,12 @@ def children(pid: int) -> list[int]:
     return sorted(int(child) for child in text)
 
 
-def load(port: int, queries: list[str], args) -> dict:
+def load(port: int, texts: Texts, args) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
+    repeated: list[bool] = []
     stop_at = time.monotonic() + args.seconds
-    threads = [threading.Thread(target=client, args=(port, queries, n * 17, stop_at, latencies, errors))
+    threads = [threading.Thread(target=client, args=(port, texts.chooser(n), stop_at, latencies, repeated, errors))
                for n in range(args.clients)]
     started = time.monotonic()
     for thread in threads:
@@ -64,7 +66,7 @@ def load(port: int, queries: list[str], args) -> dict:
             "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1)}
 
 
-def run(name: str, command: list[str], args, queries: list[str]) -> dict:
+def run(name: str, command: list[str], args, texts: Texts) -> dict:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_DATABASE_URL": f"sqlite:///{tmp}/kb.sqlite3",
@@ -78,7 +80,7 @@ def run(name: str, command: list[str], args, queries: list[str]) -> dict:
             server = subprocess.Popen(command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 wait_ready(port, server)
-                figures = load(port, queries, args)
+                figures = load(port, texts, args)
                 pids = children(server.pid) if "gunicorn" in command else [server.pid]
                 figures["processes"] = [memory_mib(pid) for pid in pids]
                 if "gunicorn" in command:
@@ -95,14 +97,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--repeat", type=float, default=0.8,
+                        help="Share of requests asking a text of the repeated set (as bench/portal.py).")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+                        help="Folder of the public data sets the texts asked once come from.")
     args = parser.parse_args()
     ensure_index(args.index)
-    queries = queries_from(args.index)
-    runs = [run("kb serve (waitress, 8 threads)", [sys.executable, "-m", "kb", "serve"], args, queries)]
+    repeated = repeated_texts()
+    texts = Texts(repeated, unique_texts(args.data, set(repeated)), args.repeat)
+    runs = [run("kb serve (waitress, 8 threads)", [sys.executable, "-m", "kb", "serve"], args, texts)]
     for count in args.workers:
         runs.append(run(f"gunicorn, {count} worker(s)", [sys.executable, "-m", "gunicorn", "-c",
                                                         "python:web.gunicorn_conf", "--workers", str(count),
-                                                        "web.wsgi:application()"], args, queries))
+                                                        "web.wsgi:application()"], args, texts))
     base = runs[0]["requests_per_second"]
     for figures in runs:
         figures["throughput_vs_kb_serve"] = round(figures["requests_per_second"] / base, 2) if base else None
