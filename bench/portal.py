@@ -159,6 +159,24 @@ def client(port: int, choose, stop_at: float, latencies: list[float], repeated: 
     conn.close()
 
 
+def run_clients(port: int, texts: Texts, clients: int, seconds: float
+                ) -> tuple[list[float], list[bool], list[str], float]:
+    """`clients` concurrent clients asking `texts` for `seconds`: the answered requests' latencies, whether each
+    asked a repeated text, the failed requests' kinds, and the wall time the clients took."""
+    latencies: list[float] = []
+    repeated: list[bool] = []
+    errors: list[str] = []
+    stop_at = time.monotonic() + seconds
+    threads = [threading.Thread(target=client, args=(port, texts.chooser(n), stop_at, latencies, repeated, errors))
+               for n in range(clients)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, repeated, errors, time.monotonic() - began
+
+
 def resident_mib(pid: int) -> float:
     """The resident memory of process `pid` and its children (workers), in MiB."""
     total = 0
@@ -215,18 +233,7 @@ def serve_and_load(args, texts: Texts, analytics: str, cache_size: int, counters
                 for text in texts.repeated:
                     warmed += ask(conn, text)[0] == 200
                 conn.close()
-            latencies: list[float] = []
-            repeated: list[bool] = []
-            errors: list[str] = []
-            stop_at = time.monotonic() + args.seconds
-            threads = [threading.Thread(target=client, args=(port, texts.chooser(n), stop_at, latencies, repeated,
-                                                             errors)) for n in range(args.clients)]
-            began = time.monotonic()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.monotonic() - began
+            latencies, repeated, errors, wall = run_clients(port, texts, args.clients, args.seconds)
             rss_after = resident_mib(server.pid)
             load_after = load()
             time.sleep(2.0)  # the event log writes at least once a second

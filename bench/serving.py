@@ -21,13 +21,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
-from portal import Texts, client, ensure_index, free_port, repeated_texts, unique_texts, wait_ready
+from portal import Texts, ensure_index, free_port, repeated_texts, run_clients, unique_texts, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -49,18 +47,7 @@ def children(pid: int) -> list[int]:
 
 
 def load(port: int, texts: Texts, args) -> dict:
-    latencies: list[float] = []
-    errors: list[str] = []
-    repeated: list[bool] = []
-    stop_at = time.monotonic() + args.seconds
-    threads = [threading.Thread(target=client, args=(port, texts.chooser(n), stop_at, latencies, repeated, errors))
-               for n in range(args.clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.monotonic() - started
+    latencies, _, errors, wall = run_clients(port, texts, args.clients, args.seconds)
     ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
     return {"requests_per_second": round(len(latencies) / wall, 1), "errors": len(errors),
             "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1)}
