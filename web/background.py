@@ -77,9 +77,14 @@ class PeriodicPass:
     def close(self, timeout: float = 10) -> bool:
         """Stop the thread and wait for it at most `timeout` seconds; whether it has stopped."""
         self.stop()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=timeout)
-        return not self._thread.is_alive()
+        return joined(self._thread, timeout)
+
+
+def joined(thread: threading.Thread, timeout: float) -> bool:
+    """Wait at most `timeout` seconds for `thread` to end (never for the calling thread itself); whether it has."""
+    if thread.is_alive() and thread is not threading.current_thread():
+        thread.join(timeout=timeout)
+    return not thread.is_alive()
 
 
 def lower_priority() -> bool:

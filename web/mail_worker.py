@@ -18,6 +18,7 @@ from kb.helpdesk.mail_models import OutboxMessage
 from kb.helpdesk.mail_sender import SendReport, SmtpConfig, send_due
 from kb.helpdesk.models import WAITING, Ticket, utcnow
 from kb.helpdesk.waiting import auto_close, close_due, reminder_due, waiting_tickets
+from web.background import joined
 from web.mail import base_url, mail_domain, settings
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,4 @@ class MailWorker:
     def close(self, timeout: float = 10) -> bool:
         """Stop the thread and wait for it at most `timeout` seconds; whether it has stopped."""
         self.stop()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=timeout)
-        return not self._thread.is_alive()
+        return joined(self._thread, timeout)
