@@ -3,6 +3,7 @@ the migration of an existing database, and the CLI commands."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -162,6 +163,13 @@ def test_queue_order_filters_counts_and_pages(sessions):
         QueueFilter(category="x" * 64)
     assert parse_filter({"status": "resolved", "org": "7", "age": ">7d", "group": "hardware"}) == \
         QueueFilter("resolved", "", 7, "hardware", ">7d")
+    # Control characters are read out of the free-text filters (PostgreSQL refuses a NUL even to compare): the
+    # queue then answers as for the text without them.
+    hostile = parse_filter({"category": "vp\x00n", "group": "\x00", "q": "printer\x1b\x00"})
+    assert hostile == QueueFilter(category="vpn", text="printer")
+    with sessions() as db:
+        assert {t.category for t in queue(db, hostile).tickets} <= {"vpn"}
+        assert [t.subject for t in queue(db, replace(hostile, text="")).tickets] == ["New", "Waiting"]
 
 
 def test_migration_keeps_existing_tickets(tmp_path: Path):

@@ -8,6 +8,7 @@ With a search text, the best match comes first (kb/helpdesk/ticket_search.py), t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping
@@ -59,8 +60,13 @@ class QueueFilter:
         return {k: str(v) for k, v in values.items() if v not in ("", None)}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # in no category, group or ticket text; PostgreSQL refuses a NUL outright
+
+
 def parse_filter(args: Mapping[str, str]) -> QueueFilter:
-    """A filter from query-string arguments; values that cannot match anything are ignored."""
+    """A filter from query-string arguments; values that cannot match anything are ignored, and the free-text ones
+    (category, group, search text) are read without control characters."""
+    args = {key: _CONTROL.sub("", value) for key, value in args.items()}
     status = args.get("status", "")
     org = args.get("org", "")
     return QueueFilter(status=status if status in STATUSES else "",
