@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from kb.helpdesk.accounts import add_organisation, add_staff, add_user, authenticate, can_see_ticket
 from kb.cli import cli
 from kb.config import load_settings
-from kb.helpdesk.db import make_engine, open_database, upgrade
+from kb.helpdesk.db import holdable, make_engine, open_database, upgrade
 from kb.helpdesk.queue import QueueFilter, parse_filter, queue
 from kb.errors import AccountError, ConfigError, TicketError
 from kb.helpdesk.models import Ticket, User
@@ -172,6 +172,22 @@ def test_queue_order_filters_counts_and_pages(sessions):
         assert [t.subject for t in queue(db, replace(hostile, text="")).tickets] == ["New", "Waiting"]
 
 
+
+def test_text_with_a_nul_is_stored_and_compared_on_every_database(sessions):
+    """PostgreSQL refuses a NUL in any text, even one only compared; whatever path text takes to the database
+    (here the helpdesk's own functions, with no form in front), it is held: as U+FFFD there, as typed on SQLite."""
+    with sessions.begin() as db:
+        ann = user(db, "ann@acme.example")
+        ticket = create_ticket(db, ann, "Print\x00er", "jammed\x00", "print\x00ers")
+        reference = ticket.ref
+    with sessions() as db:
+        stored = db.scalar(select(Ticket).where(Ticket.ref == reference))
+        assert stored.subject in ("Print\x00er", "Print\ufffder")
+        assert db.scalar(select(Ticket.ref).where(Ticket.subject == "Print\x00er")) == reference
+        assert db.scalar(select(Ticket.ref).where(Ticket.subject == "Printer")) is None
+        assert [t.ref for t in queue(db, QueueFilter(category="print\x00ers")).tickets] == [reference]
+        assert user(db, "ann@acme.example\x00") is None
+
 def test_migration_keeps_existing_tickets(tmp_path: Path):
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     upgrade(engine, "0001")
@@ -219,3 +235,9 @@ def test_cli_agent_add_demo_seed_and_export_labels(tmp_path: Path):
     assert exported.exit_code == 0 and "1 label(s) written" in exported.output
     [row] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert (row["text"], row["predicted"], row["corrected"]) == ("Printer\noffline", "printers", "accounts")
+
+
+def test_holdable_parameters_reach_every_row_of_an_executemany():
+    rows = [{"a": "x\x00y", "n": 1}, {"a": "plain", "n": None}]
+    assert holdable(rows) == [{"a": "x\ufffdy", "n": 1}, {"a": "plain", "n": None}]
+    assert holdable(("\x00", b"\x00", 2.5)) == ("\ufffd", b"\x00", 2.5)  # bytes are not text: kept

@@ -39,7 +39,35 @@ def make_engine(url: str) -> Engine:
         raise DatabaseError(f"cannot use database {parsed.render_as_string(hide_password=True)}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "before_cursor_execute", _holdable_parameters, retval=True)
     return engine
+
+
+# PostgreSQL refuses a NUL character in any text value, even one only compared ("invalid byte sequence"); SQLite
+# stores and compares it. It is the one text PostgreSQL cannot hold, and U+FFFD is Unicode's mark for a character
+# that could not be kept.
+NUL, NOT_HOLDABLE = "\x00", "\ufffd"
+
+
+def holdable(value):
+    """`value` with every NUL in its text replaced by U+FFFD: in a string, and in the strings of a dict, list or
+    tuple of statement parameters (one row's or, for executemany, every row's). Anything else is returned as is."""
+    if isinstance(value, str):
+        return value.replace(NUL, NOT_HOLDABLE) if NUL in value else value
+    if isinstance(value, dict):
+        return {key: holdable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(holdable(item) for item in value)
+    return value
+
+
+def _holdable_parameters(_conn, _cursor, statement, parameters, _context, _executemany):
+    """Every statement sent to PostgreSQL carries text it can hold: whatever a request, a mail or an import
+    brings, a NUL in it is kept as U+FFFD instead of failing the statement (a 500 for the request that sent it).
+    Text is matched as the other databases would match the same text; a value with a NUL never equals one
+    without it, on either side."""
+    return statement, holdable(parameters)
 
 
 def connection_dropped(exc: BaseException) -> bool:
