@@ -29,7 +29,9 @@ from kb.embedding.encoders import ENGLISH_MODEL, MULTILINGUAL_MODELS, Encoder
 from kb.errors import KbError
 from kb.index.classifier import CONFIDENCE_FEATURES
 from kb.index.layout import IndexFiles
+from kb.index.keyword import PARTITIONS
 from kb.index.manifest import AUDIENCES, read_manifest
+from kb.index.vector import write_index
 from kb.language import latin_only, query_language
 
 SECOND_MODEL = ENGLISH_MODEL
@@ -89,7 +91,10 @@ def build_second_opinion(staging: Path, articles: list[Article], passages: list[
     embeddings, embedded, reused = embed_passages(passages, previous.embedding, get_encoder,
                                                   settings.embedding_batch_size, progress)
     files = IndexFiles(staging)
-    np.save(files.second_embeddings, embeddings)
+    np.save(files.second_embeddings, embeddings)  # (what the next build reuses)
+    for partition in PARTITIONS:  # what a query's second opinion searches: exact, or an inverted file when large
+        write_index(files.second_vectors(partition), embeddings[passage_rows(articles, passages, (partition,))],
+                    settings.exact_search_max)
     np.save(files.second_centroids, question_centroids(articles, passages, embeddings))
     group_of = {key: min(versions.values()) for key, versions in translations.items()}
     curves: dict[str, dict] = {}

@@ -17,6 +17,8 @@ KEYWORD = "keyword"  # the keyword index's folder (kb.index.keyword)
 # that model, in passage order, and each article's question centroid by it, in sorted article id order.
 SECOND_EMBEDDINGS = "second-embeddings.npy"
 SECOND_CENTROIDS = "second-centroids.npy"
+# ... and, per audience, the vectors of its own articles by that model (what a query's second opinion searches).
+SECOND_VECTORS = "second-vectors-{audience}.faiss"
 # Per audience (kb.index.manifest.AUDIENCES): what each audience's searches read.
 WORDS = "words-{audience}.json"  # spelling vocabulary
 CLASSIFIER = "classifier-{audience}.npz"  # category classifier
@@ -67,6 +69,9 @@ class IndexFiles:
     def second_centroids(self) -> Path:
         return self.directory / SECOND_CENTROIDS
 
+    def second_vectors(self, audience: str) -> Path:
+        return self.directory / SECOND_VECTORS.format(audience=audience)
+
     @property
     def keyword(self) -> Path:
         return self.directory / KEYWORD
@@ -85,5 +90,6 @@ def every_name(audiences: tuple[str, ...], second_opinion: bool = False) -> set[
     """The names a complete index folder holds, for `audiences` (kb.index.manifest.AUDIENCES), with or without a
     second opinion on confidence."""
     per_audience = {pattern.format(audience=a) for pattern in (WORDS, CLASSIFIER, VECTORS) for a in audiences}
-    second = {SECOND_EMBEDDINGS, SECOND_CENTROIDS} if second_opinion else set()
+    second = ({SECOND_EMBEDDINGS, SECOND_CENTROIDS} | {SECOND_VECTORS.format(audience=a) for a in audiences}
+              if second_opinion else set())
     return {MANIFEST, ARTICLES, CATEGORIES, PASSAGES, HISTORY, EMBEDDINGS, CENTROIDS, KEYWORD} | per_audience | second
