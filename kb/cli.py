@@ -134,7 +134,9 @@ def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None)
         if fit:
             click.echo(f"fusion fitted on {fit['searches']} held-out searches ({audience}): keyword weight "
                        f"{fit['keyword_weight']}, category weight {fit['category_weight']}, MRR {fit['held_out_mrr']} "
-                       f"(configured {fit['configured_mrr']}, vectors only {fit['vector_mrr']})")
+                       f"(configured {fit['configured_mrr']}, vectors only {fit['vector_mrr']})"
+                       + (f"; category prior better for {fit['prior_wins']}, worse for {fit['prior_losses']} "
+                          f"(sign test p {fit['prior_p']})" if "prior_p" in fit else ""))
 
 
 @cli.command()

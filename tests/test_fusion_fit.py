@@ -11,7 +11,7 @@ import pytest
 
 from indexer.build import build_index
 from indexer.fusion_fit import (FusionSetup, HeldOutSearch, fit_weights, held_out_searches, ranked,
-                                reciprocal_rank, weight_grid)
+                                reciprocal_rank, sign_test, weight_grid)
 from indexer.held_out import HeldOut
 from kb.config import Settings
 from kb.index.keyword import KeywordDoc, KeywordIndex, write_index
@@ -58,9 +58,10 @@ def test_the_category_weight_is_fitted_too():
     # The answer c is a close second; keywords say nothing. A third, distant candidate spreads the cosines, so the
     # first two are close matches the prior may reorder.
     right = [search("c", [("a", 0.80), ("c", 0.795), ("b", 0.3)], [], {"y": 0.9, "x": 0.1}),
-             search("c", [("b", 0.60), ("c", 0.599), ("a", 0.1)], [], {"y": 0.8, "x": 0.2})]
+             search("c", [("b", 0.60), ("c", 0.599), ("a", 0.1)], [], {"y": 0.8, "x": 0.2})] * 5
     fit = fit_weights(right, CATEGORY, {}, 0.2, 0.1)
     assert fit["category_weight"] == 0.1 and fit["held_out_mrr"] == 1.0 and fit["vector_mrr"] == 0.5
+    assert (fit["prior_wins"], fit["prior_losses"], fit["prior_p"]) == (10, 0, 0.001)
     # The same searches with a classifier that is wrong about them: the prior is switched off.
     wrong = [replace(s, answer="a" if s.vector[0][0] == "a" else "b", category_p={"y": 0.9, "x": 0.1})
              for s in right]
@@ -69,17 +70,34 @@ def test_the_category_weight_is_fitted_too():
     assert fit["keyword_weight"] == 0.0  # keywords say nothing: every keyword weight ties, the lowest is kept
 
 
+def test_the_prior_stays_only_when_it_wins_significantly_more_searches_than_it_loses():
+    # At keyword weight 0 (keywords say nothing): the prior lifts the right answer c over a in `helped`, and lifts
+    # the wrong c over the right a in `hurt`.
+    helped = search("c", [("a", 0.80), ("c", 0.795), ("b", 0.3)], [], {"y": 0.9, "x": 0.1})
+    hurt = replace(helped, answer="a")
+    for wins, losses, kept in [(3, 0, False), (5, 0, True), (7, 3, False), (12, 3, True)]:
+        fit = fit_weights([helped] * wins + [hurt] * losses, CATEGORY, {}, 0.0, 0.1)
+        assert (fit["prior_wins"], fit["prior_losses"]) == (wins, losses)
+        assert fit["category_weight"] == (0.1 if kept else 0.0), (wins, losses, fit["prior_p"])
+        assert fit["prior_p"] == pytest.approx(sign_test(wins, losses), abs=1e-4)
+    assert sign_test(0, 0) == 1.0 and sign_test(5, 0) == 1 / 32
+    # Above 1,000 searches, the normal approximation: the exact binomial tail of 1,100 wins in 2,000 is 4.23e-6.
+    assert sign_test(1100, 900) == pytest.approx(4.23e-6, rel=0.05)
+
+
 def test_ties_keep_the_configured_pair():
     searches = [search("a", [("a", 0.9), ("b", 0.2)], [("a", 3.0)])]
     fit = fit_weights(searches, CATEGORY, {}, 0.35, 0.1)
-    assert (fit["keyword_weight"], fit["category_weight"]) == (0.35, 0.1)
+    # The configured keyword weight; a prior that changes nothing has won nothing and is left out.
+    assert (fit["keyword_weight"], fit["category_weight"]) == (0.35, 0.0)
+    assert (fit["prior_wins"], fit["prior_losses"], fit["prior_p"]) == (0, 0, 1.0)
     assert fit_weights([], CATEGORY, {}, 0.2, 0.1) == {}
     # Better by less than TIE_MRR is a tie too: 500 searches, one of them ranked second by the configured weights.
     near = [search("a", [("a", 0.9), ("b", 0.2)], [])] * 499 + [search("a", [("a", 0.80), ("b", 0.79)],
                                                                         [("b", 5.0)])]
     fit = fit_weights(near, CATEGORY, {}, 0.2, 0.1)
     assert fit["vector_mrr"] - fit["configured_mrr"] == pytest.approx(0.001)
-    assert (fit["keyword_weight"], fit["category_weight"]) == (0.2, 0.1)
+    assert (fit["keyword_weight"], fit["category_weight"]) == (0.2, 0.0)
 
 
 def test_language_versions_count_as_their_article_and_take_one_place():
