@@ -40,7 +40,7 @@ def apply_category_prior(fused: Sequence[tuple[Hashable, float]], vector: Sequen
     it, so that scores never increase down the list.
     """
     reweighted = reweight_by_category(fused, category_of, category_p, weight)
-    if len(fused) < 2:
+    if len(fused) < 2 or not weight:  # (without a weight the prior reverses nothing: no pair to put back)
         return reweighted
     cosine = dict(vector)
     margin = clear_margin(list(cosine.values()), spreads)

@@ -90,3 +90,9 @@ def test_leads_chain_transitively():
     assert [key for key, _ in ranked] == ["A", "B", "C"]
     assert [key for key, _ in reweight_by_category(fused, {"A": "x", "B": "y", "C": "z"}, {"y": 0.5, "z": 1.0},
                                                    1.0)] == ["C", "B", "A"]
+
+
+def test_without_a_weight_the_fused_ranking_is_kept_as_it_is():
+    assert apply_category_prior(FUSED, VECTOR, CATEGORY, P, 0.0) == FUSED
+    mixed = [("Y1", 0.9), ("A", 0.8), ("Z1", 0.8)]  # (a tie keeps the fused order)
+    assert apply_category_prior(mixed, VECTOR, CATEGORY, P, 0.0) == mixed
