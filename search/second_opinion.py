@@ -6,7 +6,7 @@ indexes, one per article audience like the index's own (kb.index.vector: exact, 
 help center, which scans a few cells instead of every passage for each query)."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from kb.index.classifier import CONFIDENCE_FEATURES, KNN, ConfidenceModel, confi
 from kb.index.keyword import PARTITIONS
 from kb.index.layout import IndexFiles
 from kb.index.manifest import AUDIENCES, Manifest
-from kb.index.records import IndexedArticle, IndexedPassage
+from kb.index.records import IndexedArticle
 from kb.index.vector import PartitionedVectors, VectorIndex
 from kb.language import latin_only
 
@@ -46,9 +46,10 @@ class SecondOpinion:
 
     @classmethod
     def load(cls, files: IndexFiles, manifest: Manifest, articles: Mapping[str, IndexedArticle],
-             passages: Sequence[IndexedPassage], settings: Settings,
+             rows: Mapping[str, np.ndarray], settings: Settings,
              encoder: Encoder | None = None) -> "SecondOpinion | None":
-        """The index's second opinion, None when it has none or `english_second_opinion` is off."""
+        """The index's second opinion, None when it has none or `english_second_opinion` is off. `rows`: the passage
+        rows of each partition's articles (kb.index.vector.PartitionedVectors), as the index's own vectors have them."""
         entry = manifest.second_opinion
         if not entry or not settings.english_second_opinion:
             return None
@@ -56,14 +57,13 @@ class SecondOpinion:
             model, dimension = str(entry["model"]), int(entry["dimension"])
             curves = {a: ConfidenceModel.from_json(entry["confidence"][a]) for a in AUDIENCES}
             centroids = np.load(files.second_centroids)
-            rows = {name: np.array([row for row, p in enumerate(passages) if articles[p.article].audience == name],
-                                   dtype=np.int64) for name in PARTITIONS}
             if all(files.second_vectors(name).exists() for name in PARTITIONS):
                 indexes = {name: VectorIndex(files.second_vectors(name), dimension) for name in PARTITIONS}
             else:  # a build from before these files: its matrix, searched exactly from memory
                 vectors = np.load(files.second_embeddings, mmap_mode="r")
-                if vectors.shape != (len(passages), dimension):
-                    raise ValueError(f"{vectors.shape} vectors for {len(passages)} passages")
+                passages = sum(len(partition) for partition in rows.values())
+                if vectors.shape != (passages, dimension):
+                    raise ValueError(f"{vectors.shape} vectors for {passages} passages")
                 indexes = {name: VectorIndex.of(vectors[rows[name]]) for name in PARTITIONS}
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise IndexFormatError(f"{files.directory}: unreadable second opinion ({exc}); rebuild the index") from None

@@ -130,7 +130,7 @@ class SearchService:
                                        f"{CONFIDENCE_FEATURES}; rebuild the index")
         if len(self._vectors) != len(self._passages):
             raise IndexFormatError(f"{index_dir}: {len(self._vectors)} vectors for {len(self._passages)} passages")
-        self._second = SecondOpinion.load(files, manifest, self.articles, self._passages, settings, second_encoder)
+        self._second = SecondOpinion.load(files, manifest, self.articles, partition_rows, settings, second_encoder)
 
     @classmethod
     def load(cls, index_dir: Path, settings: Settings | None = None, encoder: Encoder | None = None,
