@@ -37,18 +37,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # as a worker (web/wsgi.py)
     os.environ.setdefault(_name, "1")
 
+from bench.portal import smaps_mib  # noqa: E402
+
 PRIMARY, SECOND = "multilingual-e5-small", "all-MiniLM-L6-v2"
-
-
-def memory_mib() -> dict[str, float]:
-    """This process's RSS, PSS and their anonymous and file-backed parts, in MiB (/proc/self/smaps_rollup)."""
-    wanted = {"Rss": "rss", "Pss": "pss", "Anonymous": "anonymous", "Pss_File": "pss_file"}
-    found = {}
-    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in wanted:
-            found[wanted[key] + "_mib"] = round(int(rest.split()[0]) / 1024, 1)
-    return found
 
 
 def stand_ins(settings):
@@ -87,17 +78,17 @@ def serve(articles: Path, index_dir: Path, searches: int) -> dict:
                         database_url=f"sqlite:///{folder / 'kb.sqlite3'}", secret_key="m" * 32,
                         attachments_dir=folder / "attachments", analytics="off",
                         rate_limit_suggest="100000/minute", rate_limit_search="100000/minute")
-    before = memory_mib()
+    before = smaps_mib()
     primary, second = stand_ins(settings)
     service = SearchService.load(index_dir, settings, primary, second_encoder=second)
     app = create_app(settings, service)
     client = app.test_client()
-    loaded = memory_mib()
+    loaded = smaps_mib()
     errors = 0
     for query in sample_queries(searches):
         for url in ("/api/suggest", "/search"):
             errors += client.get(url, query_string={"q": query}).status_code != 200
-    after = memory_mib()
+    after = smaps_mib()
     # The second opinion's share of a search in Latin letters: its nearest passages and curve (each query's vector
     # is computed by a first call, so the second times the vector search and the features alone).
     took = []

@@ -177,6 +177,17 @@ def run_clients(port: int, texts: Texts, clients: int, seconds: float
     return latencies, repeated, errors, time.monotonic() - began
 
 
+def smaps_mib(pid: int | str = "self") -> dict[str, float]:
+    """A process's RSS, PSS and their anonymous and file-backed parts in MiB (Linux /proc/PID/smaps_rollup)."""
+    wanted = {"Rss": "rss", "Pss": "pss", "Anonymous": "anonymous", "Pss_File": "pss_file"}
+    found = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in wanted:
+            found[wanted[key] + "_mib"] = round(int(rest.split()[0]) / 1024, 1)
+    return found
+
+
 def resident_mib(pid: int) -> float:
     """The resident memory of process `pid` and its children (workers), in MiB."""
     total = 0

@@ -25,20 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from portal import Texts, ensure_index, free_port, repeated_texts, run_clients, unique_texts, wait_ready
+from portal import (Texts, ensure_index, free_port, repeated_texts, run_clients, smaps_mib, unique_texts,
+                    wait_ready)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-
-
-def memory_mib(pid: int) -> dict[str, float]:
-    """RSS and PSS of one process in MiB (Linux /proc/PID/smaps_rollup)."""
-    found = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("Rss", "Pss"):
-            found[key.lower() + "_mib"] = round(int(rest.split()[0]) / 1024, 1)
-    return found
 
 
 def children(pid: int) -> list[int]:
@@ -69,9 +60,9 @@ def run(name: str, command: list[str], args, texts: Texts) -> dict:
                 wait_ready(port, server)
                 figures = load(port, texts, args)
                 pids = children(server.pid) if "gunicorn" in command else [server.pid]
-                figures["processes"] = [memory_mib(pid) for pid in pids]
+                figures["processes"] = [smaps_mib(pid) for pid in pids]
                 if "gunicorn" in command:
-                    figures["master"] = memory_mib(server.pid)
+                    figures["master"] = smaps_mib(server.pid)
             finally:
                 server.terminate()
                 figures_exit = server.wait(timeout=60)
