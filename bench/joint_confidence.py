@@ -98,8 +98,8 @@ def searched(service, rows: list[dict]) -> list[dict]:
         candidates = service._retrieve(prepared.searched, vector, allowed)
         own = confidence_features(np.array(candidates.passage_scores), candidates.centroid_best)
         query = opinion.encoder.encode_queries([prepared.searched])[0]
-        cosines = np.asarray(opinion._vectors @ query)
-        theirs = confidence_features(np.sort(cosines)[-KNN:], float((opinion._centroids["public"] @ query).max()))
+        nearest, _ = opinion._vectors.search(query, KNN, allowed)
+        theirs = confidence_features(nearest[0], float((opinion._centroids["public"] @ query).max()))
         group = ("answerable" if row["expected"] else
                  row["kind"] if row["kind"].startswith("public:") else "out-of-scope")
         out.append({"group": group, "listed": bool(groups), "confident": response.confident,
