@@ -102,13 +102,19 @@ def evaluate(service: SearchService, rows: list[dict]) -> dict:
     return {**tallies, "misses": misses}
 
 
+def public_sample(name: str, per_set: int, data_dir: Path = DEFAULT_DATA_DIR, seed: int = 7) -> list:
+    """`per_set` queries of public data set `name` drawn at random (`seed`), leaving out the intents the help center
+    answers (PUBLIC_ANSWERED)."""
+    pool = [q for q in load_queries(name, data_dir) if q.intent not in PUBLIC_ANSWERED[name]]
+    return random.Random(seed).sample(pool, min(per_set, len(pool)))
+
+
 def public_out_of_scope(service: SearchService, per_set: int, data_dir: Path, seed: int = 7) -> dict:
     """Per public data set: how many of `per_set` sampled queries (intents the help center answers left out) the
     contact form would offer an article for confidently, and the intents offered most."""
     figures = {}
-    for name, answered in PUBLIC_ANSWERED.items():
-        pool = [q for q in load_queries(name, data_dir) if q.intent not in answered]
-        sample = random.Random(seed).sample(pool, min(per_set, len(pool)))
+    for name in PUBLIC_ANSWERED:
+        sample = public_sample(name, per_set, data_dir, seed)
         service.prime([q.text for q in sample])
         offered = Counter()
         for query in sample:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 from pathlib import Path
 
@@ -31,8 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.datasets import load_queries  # noqa: E402
-from bench.deflection import FORM_K, PUBLIC_ANSWERED, QUERIES  # noqa: E402
+from bench.deflection import FORM_K, PUBLIC_ANSWERED, QUERIES, public_sample  # noqa: E402
 from bench.multilingual import built_service  # noqa: E402
 from indexer.audiences import passage_rows  # noqa: E402
 from indexer.build import indexed  # noqa: E402
@@ -74,10 +72,9 @@ def calibration_cases(service, settings) -> tuple[np.ndarray, np.ndarray]:
 
 def query_rows(public_oos: int) -> list[dict]:
     rows = [json.loads(line) for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for name, answered in PUBLIC_ANSWERED.items():
-        pool = [q for q in load_queries(name) if q.intent not in answered]
+    for name in PUBLIC_ANSWERED:
         rows += [{"query": q.text, "expected": [], "lang": "en", "kind": f"public:{name}"}
-                 for q in random.Random(7).sample(pool, min(public_oos, len(pool)))]
+                 for q in public_sample(name, public_oos)]
     return rows
 
 
