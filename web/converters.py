@@ -1,8 +1,8 @@
 """The converter of every `<name>` segment in the portal's addresses: one path segment without control characters.
 
 No ticket reference, token, slug or id the portal makes holds a control character, so an address with one names
-nothing: routing answers 404 before any view runs. A view would otherwise look the segment up, and PostgreSQL
-refuses a NUL in any text it is given, even to compare (a 500 where SQLite finds no row)."""
+nothing: routing answers 404 before any view runs, instead of each view looking the segment up to find no row.
+(What does reach the database is text it can hold on every engine: kb.helpdesk.db.holdable.)"""
 from __future__ import annotations
 
 from werkzeug.routing import Map, UnicodeConverter

@@ -60,7 +60,7 @@ class QueueFilter:
         return {k: str(v) for k, v in values.items() if v not in ("", None)}
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # in no category, group or ticket text; PostgreSQL refuses a NUL outright
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # in no category, group or ticket text the queue could match
 
 
 def parse_filter(args: Mapping[str, str]) -> QueueFilter:
