@@ -20,8 +20,10 @@ from indexer.passages import Passage
 from indexer.previous import PreviousBuild
 from kb.articles import Article, Category
 from kb.index.classifier import CONFIDENCE_FEATURES
+from kb.index.keyword import PARTITIONS
 from kb.index.layout import IndexFiles
 from kb.index.manifest import AUDIENCES
+from kb.index.vector import write_index
 from kb.language import query_language
 
 
@@ -29,6 +31,15 @@ def passage_rows(articles: list[Article], passages: list[Passage], audiences: tu
     """Rows (in index order) of the passages of the articles whose audience is one of `audiences`."""
     audience_of = {a.id: a.audience for a in articles}
     return [row for row, p in enumerate(passages) if audience_of[p.article_id] in audiences]
+
+
+def write_partition_vectors(path_of: Callable[[str], Path], articles: list[Article], passages: list[Passage],
+                            embeddings: np.ndarray, exact_max: int) -> dict[str, str]:
+    """One vector index per partition (kb.index.keyword.PARTITIONS), of the vectors of its own articles' passages,
+    at `path_of(partition)`: exact up to `exact_max` vectors, else an inverted file; each one's kind."""
+    return {partition: write_index(path_of(partition), embeddings[passage_rows(articles, passages, (partition,))],
+                                   exact_max)
+            for partition in PARTITIONS}
 
 
 def category_audiences(categories: dict[str, Category], articles: list[Article]) -> dict[str, str]:

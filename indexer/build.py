@@ -15,20 +15,19 @@ import numpy as np
 
 from indexer import git_history, publish
 from indexer.embed import embed_passages
-from indexer.audiences import category_audiences, passage_rows, train_audience_models
+from indexer.audiences import category_audiences, train_audience_models, write_partition_vectors
 from indexer.fusion_fit import FusionSetup
 from indexer.passages import (Passage, article_sections, keyword_docs_for, passages_for, question_centroids,
                                section_record, word_counts)
 from indexer.previous import PreviousBuild
 from indexer.render import UNLINK, Renderer
 from indexer.second_opinion import build_second_opinion, second_model_for
-from kb.index import keyword as keyword_index, vector as vector_index
+from kb.index import keyword as keyword_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
 from kb.config import Settings
 from kb.embedding.encoders import LATIN_ONLY_MODELS, Encoder, load_encoder, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
-from kb.index.keyword import PARTITIONS
 from kb.index.checksums import checksums
 from kb.index.layout import IndexFiles
 from kb.index.links import ASSET_SCHEME, SCHEME, article_href, asset_href
@@ -175,10 +174,7 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
     files = IndexFiles(staging)
     _write_keyword(files.keyword, articles, previous)
     np.save(files.embeddings, embeddings)
-    vector_kinds = {audience: vector_index.write_index(files.vectors(audience),
-                                                       embeddings[passage_rows(articles, passages, (audience,))],
-                                                       exact_max)
-                    for audience in PARTITIONS}
+    vector_kinds = write_partition_vectors(files.vectors, articles, passages, embeddings, exact_max)
     _write_json(files.passages, [IndexedPassage(p.article_id, p.anchor, p.heading, p.kind, p.hash).to_json()
                                  for p in passages])
     by_path = {a.path: a for a in articles}

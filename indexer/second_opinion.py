@@ -18,7 +18,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from indexer.audiences import passage_rows
+from indexer.audiences import passage_rows, write_partition_vectors
 from indexer.calibrate import CALIBRATION, fit_curve
 from indexer.embed import embed_passages
 from indexer.held_out import embed_held_out, held_out_texts
@@ -29,9 +29,7 @@ from kb.embedding.encoders import ENGLISH_MODEL, MULTILINGUAL_MODELS, Encoder
 from kb.errors import KbError
 from kb.index.classifier import CONFIDENCE_FEATURES
 from kb.index.layout import IndexFiles
-from kb.index.keyword import PARTITIONS
 from kb.index.manifest import AUDIENCES, read_manifest
-from kb.index.vector import write_index
 from kb.language import latin_only, query_language
 
 SECOND_MODEL = ENGLISH_MODEL
@@ -92,9 +90,8 @@ def build_second_opinion(staging: Path, articles: list[Article], passages: list[
                                                   settings.embedding_batch_size, progress)
     files = IndexFiles(staging)
     np.save(files.second_embeddings, embeddings)  # (what the next build reuses)
-    for partition in PARTITIONS:  # what a query's second opinion searches: exact, or an inverted file when large
-        write_index(files.second_vectors(partition), embeddings[passage_rows(articles, passages, (partition,))],
-                    settings.exact_search_max)
+    # what a query's second opinion searches: exact, or an inverted file when large
+    write_partition_vectors(files.second_vectors, articles, passages, embeddings, settings.exact_search_max)
     np.save(files.second_centroids, question_centroids(articles, passages, embeddings))
     group_of = {key: min(versions.values()) for key, versions in translations.items()}
     curves: dict[str, dict] = {}
