@@ -30,8 +30,9 @@ from kb.embedding.encoders import LATIN_ONLY_MODELS, Encoder, load_encoder, reso
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.index.checksums import checksums
 from kb.index.layout import IndexFiles
-from kb.index.links import ASSET_SCHEME, SCHEME, article_href, asset_href
+from kb.index.links import ASSET_SCHEME, SCHEME, article_href, asset_href, asset_paths
 from kb.index.manifest import AUDIENCES, Manifest
+from kb.index.pages import PageText, write_pages
 from kb.index.records import IndexedArticle, IndexedPassage
 from kb.language import latin_only
 from kb.translations import keyed, shared_id
@@ -202,6 +203,10 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         cached = previous.html(article.id, article.content_hash, links_key)
         return cached if cached is not None else renderer.render(article.body, resolve, resolve_file)
 
+    sections = {a.id: [section_record(s) for s in article_sections(a)] for a in articles}
+    html = {a.id: html_of(a) for a in articles}
+    texts = {key: tuple(s.pop("text") for s in records) for key, records in sections.items()}  # to pages.jsonl
+    spans = write_pages(files.pages, ((a.id, PageText(html[a.id], texts[a.id])) for a in articles))
     _write_json(files.articles, {a.id: IndexedArticle(
         id=a.id, title=a.title, category=a.category, lang=a.lang, audience=a.audience, status=a.status,
         group=shared_id(a.id, translations[a.id]) if a.id in translations else a.id,
@@ -209,8 +214,8 @@ def _write(staging: Path, center: HelpCenter, articles: list[Article], passages:
         tags=list(a.tags), related=[r for r in a.related if r in paths], featured=a.featured, path=a.path,
         aliases=list(a.aliases),
         extra=json.loads(json.dumps(a.extra, default=str)), hash=a.content_hash, links_key=links_key,
-        sections=[section_record(s) for s in article_sections(a)],
-        html=html_of(a), git=git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),
+        sections=sections[a.id], page=spans[a.id], files=sorted(asset_paths(html[a.id])),
+        git=git_history.summary(paths[a.id], history.get(paths[a.id], []), paths[a.id] in dirty),
     ).to_json() for a in articles})
     _write_json(files.history, {a.id: [c.to_dict() for c in history.get(paths[a.id], [])]
                                            for a in articles})

@@ -35,7 +35,8 @@ def article_sections(article: Article) -> list[Section]:
 
 
 def section_record(section: Section) -> dict[str, str]:
-    """A section as articles.json stores it (kb.index.records.IndexedArticle.sections)."""
+    """A section as articles.json stores it (kb.index.records.IndexedArticle.sections), with its text (which
+    pages.jsonl stores: kb.index.pages)."""
     return {"anchor": section.anchor, "heading": section.heading, "path": section.heading_path,
             "text": section.text}
 

@@ -12,6 +12,7 @@ from kb.errors import KbError
 from kb.index.checksums import verify
 from kb.index.layout import IndexFiles
 from kb.index.manifest import Manifest, read_manifest
+from kb.index.pages import PageReader
 
 
 @dataclass
@@ -23,6 +24,7 @@ class PreviousBuild:
     rows: dict[str, int] = field(default_factory=dict)
     matrix: np.ndarray | None = None
     articles: dict[str, dict] = field(default_factory=dict)
+    pages: PageReader | None = None
 
     @classmethod
     def load(cls, index_dir: Path, model_name: str) -> "PreviousBuild":
@@ -38,11 +40,12 @@ class PreviousBuild:
             hashes = [p["hash"] for p in json.loads(files.passages.read_text(encoding="utf-8"))]
             matrix = np.load(files.embeddings, mmap_mode="r")
             articles = json.loads(files.articles.read_text(encoding="utf-8"))
+            pages = PageReader(files.pages)
         except (KbError, OSError, ValueError, KeyError, TypeError):
             return cls()  # an unreadable previous build only costs a full build
         if len(hashes) != len(matrix):
             return cls()
-        return cls(current, manifest, {h: i for i, h in enumerate(hashes)}, matrix, articles)
+        return cls(current, manifest, {h: i for i, h in enumerate(hashes)}, matrix, articles, pages)
 
     def embedding(self, passage_hash: str) -> np.ndarray | None:
         row = self.rows.get(passage_hash)
@@ -54,9 +57,12 @@ class PreviousBuild:
     def html(self, article_id: str, content_hash: str, links_key: str) -> str | None:
         """The rendered page of an unchanged article, when the links it could resolve are unchanged too."""
         old = self.articles.get(article_id)
-        if old and old.get("hash") == content_hash and old.get("links_key") == links_key:
-            return old.get("html")
-        return None
+        if not old or old.get("hash") != content_hash or old.get("links_key") != links_key or self.pages is None:
+            return None
+        try:
+            return self.pages.text(*old["page"]).html
+        except (KbError, KeyError, TypeError, ValueError):
+            return None  # rendered anew
 
     @property
     def keyword_dir(self) -> Path | None:

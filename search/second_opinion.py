@@ -80,7 +80,7 @@ class SecondOpinion:
         centroid_rows = {audience: np.ascontiguousarray(
             centroids[[n for n, key in enumerate(ids) if articles[key].audience in allowed]])
             for audience, allowed in AUDIENCES.items()}
-        return cls(encoder, PartitionedVectors(indexes, rows), centroid_rows, curves)
+        return cls(encoder, PartitionedVectors(indexes, rows, files.second_embeddings), centroid_rows, curves)
 
     def warm(self) -> None:
         self.encoder.encode_queries(["warm-up"])

@@ -18,6 +18,7 @@ from kb.errors import IndexFormatError, ModelMismatchError
 from kb.index.keyword import PARTITIONS, KeywordIndex
 from kb.index.layout import CENTROIDS, IndexFiles
 from kb.index.manifest import AUDIENCES, Manifest, read_manifest
+from kb.index.pages import ArticlePage, PageReader
 from kb.index.records import IndexedArticle, IndexedPassage
 from kb.index.vector import PartitionedVectors, VectorIndex
 from search.confidence import answer_confidence, model_reads, predicted_category
@@ -29,7 +30,6 @@ from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, on
 from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
 from search.second_opinion import SecondOpinion
 from search.spelling import Vocabulary, fix_layout
-
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,13 @@ class SearchService:
                      if not isinstance(c, dict) or c.get("audience") not in PARTITIONS)
         if bad:
             raise IndexFormatError(f"{files.categories}: categories {bad} have no audience; rebuild the index")
+        self._pages = PageReader(files.pages)
+        self._pages.check(self.articles)
         self._keyword = KeywordIndex(files.keyword)
         self._words = {audience: Vocabulary(_read_json(files.words(audience)).items()) for audience in AUDIENCES}
         self._vectors = PartitionedVectors(
             {name: VectorIndex(files.vectors(name), manifest.model_dimension)
-             for name in PARTITIONS}, partition_rows)
+             for name in PARTITIONS}, partition_rows, files.embeddings)
         self._classifier = {audience: CategoryClassifier.load(files.classifier(audience)) for audience in AUDIENCES}
         self._query_vectors: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] | None = None
@@ -328,6 +330,10 @@ class SearchService:
                 translations={lang: k for lang, k in meta.translations.items() if k in visible},
             ) for key, meta in visible.items()})
         return self._visible[audience]
+
+    def page(self, meta: IndexedArticle) -> ArticlePage:
+        """An article (as `articles` or `visible_articles` gives it) with its HTML and its sections' texts."""
+        return self._pages.page(meta)
 
     def visible_categories(self, audience: str = "public") -> Mapping[str, dict]:
         """The categories `audience` is offered, by id (read-only): customers never see one that holds only

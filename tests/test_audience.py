@@ -146,11 +146,11 @@ def test_public_search_is_built_from_public_articles_alone(service, tmp_path):
 
 
 def test_a_public_articles_link_to_an_internal_article_keeps_only_its_text(service):
-    html = service.articles["printer-offline"].html
+    html = service.page(service.articles["printer-offline"]).html
     assert "the escalation runbook" in html
     assert "vault-key-rotation" not in html and "secretops" not in html
     assert not re.search(r"<a\b[^>]*>the escalation runbook</a>", html)
-    internal_html = service.articles["vault-key-rotation"].html
+    internal_html = service.page(service.articles["vault-key-rotation"]).html
     assert 'href="kb-article:caller-check"' in internal_html  # agents' pages keep their links
 
 
@@ -175,8 +175,8 @@ def test_an_index_of_the_previous_format_asks_to_be_rebuilt(service, tmp_path):
     manifest = json.loads((service.index_dir / "manifest.json").read_text(encoding="utf-8"))
     (old / "manifest.json").unlink()
     (old / "manifest.json").write_text(json.dumps({**manifest, "format_version": 5}), encoding="utf-8")
-    with pytest.raises(IndexFormatError, match=r"format 5, this kb reads format 6 \(sections carry their heading "
-                                               r"path.*kb build"):
+    with pytest.raises(IndexFormatError, match=r"format 5, this kb reads format 7 \(article pages are read from "
+                                               r"pages.jsonl.*kb build"):
         SearchService.load(old, service.settings, HashingEncoder())
 
 

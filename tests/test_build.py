@@ -20,6 +20,15 @@ from tests.conftest import SMALL_CENTER, write_tree
 from tests.fakes import HashingEncoder
 
 
+def stored_html(index: Path) -> dict[str, str]:
+    """Each article's rendered page as the index stores it (pages.jsonl, at articles.json's byte ranges)."""
+    from kb.index.pages import PageReader
+
+    articles = json.loads((index / "articles.json").read_text(encoding="utf-8"))
+    pages = PageReader(index / "pages.jsonl")
+    return {key: pages.text(*meta["page"]).html for key, meta in articles.items()}
+
+
 def test_build_writes_a_complete_index(settings, encoder):
     report = build_index(settings, encoder)
     assert (report.articles, report.drafts, report.reused) == (4, 1, 0)
@@ -33,7 +42,7 @@ def test_build_writes_a_complete_index(settings, encoder):
     assert manifest.counts["passages"] == report.passages and manifest.counts["drafts"] == 1
     assert manifest.languages == ["en", "ru"]
     articles = json.loads((index / "articles.json").read_text(encoding="utf-8"))
-    assert articles["reset-password"]["html"].count('href="kb-article:printer-offline"') == 1
+    assert stored_html(index)["reset-password"].count('href="kb-article:printer-offline"') == 1
     assert [s["anchor"] for s in articles["printer-offline"]["sections"]] == ["", "windows", "macos"]
 
 
@@ -219,8 +228,25 @@ def test_unchanged_rebuild_reuses_models_and_pages(settings, encoder):
     build_index(settings, encoder)
     third = read_manifest(settings.index_dir)
     assert third.classifier["training_key"] != first.classifier["training_key"]
-    articles = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
-    assert 'href="kb-article:reset-password"' in articles["new"]["html"]
+    assert 'href="kb-article:reset-password"' in stored_html(settings.index_dir)["new"]
+
+
+def test_an_unchanged_article_keeps_its_rendered_page_from_the_previous_build(settings, encoder, monkeypatch):
+    from indexer.render import Renderer
+
+    build_index(settings, encoder)
+    before = stored_html(settings.index_dir)
+    rendered = []
+    original = Renderer.render
+    monkeypatch.setattr(Renderer, "render", lambda self, body, *a: rendered.append(body) or original(self, body, *a))
+    path = settings.articles_dir / "printers" / "printer-offline.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nCheck the cable.\n", encoding="utf-8")
+    build_index(settings, encoder)
+    after = stored_html(settings.index_dir)
+    assert len(rendered) == 1 and "Check the cable." in rendered[0]  # only the changed article is rendered
+    assert {k: v for k, v in after.items() if k != "printer-offline"} == {
+        k: v for k, v in before.items() if k != "printer-offline"}
+    assert "Check the cable." in after["printer-offline"]
 
 
 def test_an_unreadable_previous_keyword_index_costs_a_full_one(settings, encoder):
@@ -242,9 +268,9 @@ def test_the_index_holds_links_between_articles_by_id_and_the_portal_builds_thei
         "---\ntitle: Reset your password\ncategory: accounts\n---\nSee [the printer article]"
         "(../printers/printer-offline.md#windows) and [macOS](../printers/printer-offline.md).\n", encoding="utf-8")
     build_index(settings, encoder)
-    stored = json.loads((settings.index_dir / "articles.json").read_text(encoding="utf-8"))
-    assert "/articles/" not in json.dumps([a["html"] for a in stored.values()])
-    assert 'href="kb-article:printer-offline#windows"' in stored["reset-password"]["html"]
+    stored = stored_html(settings.index_dir)
+    assert "/articles/" not in json.dumps(list(stored.values()))
+    assert 'href="kb-article:printer-offline#windows"' in stored["reset-password"]
     app = create_app(settings, SearchService.load(settings.index_dir, settings, encoder))
     app.testing = True
     html = app.test_client().get("/articles/reset-password").get_data(as_text=True)

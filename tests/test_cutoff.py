@@ -70,7 +70,7 @@ def test_nothing_is_listed_below_the_floor_unless_confident(confident, confidenc
 def article(key: str, lang: str) -> IndexedArticle:
     return IndexedArticle(id=key, title=key, category="general", lang=lang, audience="public", status="published",
                           group=key, translations={}, description="", questions=[], tags=[], related=[],
-                          featured=False, path="", hash="", links_key="", sections=[], html="")
+                          featured=False, path="", hash="", links_key="", sections=[], page=[0, 0], files=[])
 
 
 ARTICLES = {key: article(key, lang) for key, lang in

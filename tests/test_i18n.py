@@ -215,7 +215,7 @@ class Translated:
         group = {"en": "reset-password", "ru": "reset-password@ru"}
         english = replace(service.articles["reset-password"], translations=dict(group))
         russian = replace(english, id="reset-password@ru", lang="ru", title="Сброс пароля",
-                          html="<p>Откройте страницу сброса.</p>", related=[], translations=dict(group))
+                          related=[], translations=dict(group))
         self.articles = {**service.articles, "reset-password": english, "reset-password@ru": russian}
         self.searches: list[dict] = []
 

@@ -8,7 +8,7 @@ import pytest
 
 from kb.errors import IndexFormatError
 from kb.index.keyword import KeywordDoc, KeywordIndex, write_index
-from kb.index.vector import VectorIndex
+from kb.index.vector import ExactRows, PartitionedVectors, VectorIndex
 from kb.index.vector import write_index as write_vectors
 
 
@@ -124,7 +124,7 @@ def test_ivf_above_the_exact_limit_finds_the_exact_neighbours(tmp_path: Path):
     vectors = (np.repeat(topics, 30, axis=0) + rng.normal(scale=0.4, size=(3000, 32))).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     assert write_vectors(tmp_path / "flat.faiss", vectors, exact_max=5000) == "flat-ip"
-    assert write_vectors(tmp_path / "ivf.faiss", vectors, exact_max=1000) == "ivf-ip"
+    assert write_vectors(tmp_path / "ivf.faiss", vectors, exact_max=1000) == "ivf-sq8"
     index = VectorIndex(tmp_path / "ivf.faiss", 32)
     queries = vectors[:100] + rng.normal(scale=0.05, size=(100, 32)).astype(np.float32)
     found = 0
@@ -133,6 +133,70 @@ def test_ivf_above_the_exact_limit_finds_the_exact_neighbours(tmp_path: Path):
         exact = set(np.argsort(-(vectors @ query))[:10].tolist())
         found += len(exact & set(rows[0].tolist()))
     assert found / 1000 >= 0.95
+
+
+def _topics(rng: np.random.Generator, topics: int, each: int, dimension: int = 32) -> np.ndarray:
+    centres = rng.normal(size=(topics, dimension))
+    vectors = (np.repeat(centres, each, axis=0) + rng.normal(scale=0.4, size=(topics * each, dimension)))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_an_8_bit_index_is_re_scored_exactly_from_the_float_vectors(tmp_path: Path):
+    """Above the exact limit vectors are stored in 8 bits; what a search returns carries the float vectors' scores,
+    in passage rows, across partitions, as an exact search gives them."""
+    rng = np.random.default_rng(11)
+    vectors = _topics(rng, 60, 50)
+    public = np.arange(len(vectors)) % 5 != 0  # every fifth passage is internal
+    rows = {"public": np.flatnonzero(public), "internal": np.flatnonzero(~public)}
+    np.save(tmp_path / "embeddings.npy", vectors)
+    for name, picked in rows.items():
+        assert write_vectors(tmp_path / f"{name}.faiss", vectors[picked], exact_max=500) == "ivf-sq8"
+    indexes = {name: VectorIndex(tmp_path / f"{name}.faiss", 32) for name in rows}
+    assert all(index.approximate for index in indexes.values())
+    rescored = PartitionedVectors(indexes, rows, tmp_path / "embeddings.npy")
+    quantized = PartitionedVectors(indexes, rows)
+    off, found = 0.0, 0
+    for query in vectors[::37] + rng.normal(scale=0.05, size=(len(vectors[::37]), 32)).astype(np.float32):
+        scores, got = rescored.search(query, 10, ("public", "internal"))
+        exact = vectors @ query
+        assert np.allclose(scores[0], exact[got[0]], atol=1e-6)  # the float vectors' own scores
+        assert (np.diff(scores[0]) <= 0).all()
+        found += len(set(got[0].tolist()) & set(np.argsort(-exact)[:10].tolist()))
+        raw, raw_rows = quantized.search(query, 10, ("public", "internal"))
+        off = max(off, float(np.abs(raw[0] - exact[raw_rows[0]]).max()))
+    assert found / (10 * len(vectors[::37])) >= 0.95
+    assert off > 1e-5  # without the float vectors, the 8-bit scores are what is returned: they differ
+
+
+def test_float_vectors_that_cannot_be_read_are_refused_naming_the_file(tmp_path: Path):
+    vectors = _topics(np.random.default_rng(2), 30, 40)
+    write_vectors(tmp_path / "v.faiss", vectors, exact_max=100)
+    index = {"public": VectorIndex(tmp_path / "v.faiss", 32)}
+    rows = {"public": np.arange(len(vectors))}
+    path = tmp_path / "embeddings.npy"
+    np.save(path, vectors[:-1])
+    with pytest.raises(IndexFormatError, match=f"{path}: 1199 vectors of 32 dimensions for 1200 passages"):
+        PartitionedVectors(index, rows, path)
+    np.save(path, vectors.astype(np.float64))
+    with pytest.raises(IndexFormatError, match="not a matrix of float32 rows"):
+        ExactRows(path)
+    np.save(path, vectors)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(IndexFormatError, match="truncated"):
+        ExactRows(path)
+    path.write_bytes(b"garbage")
+    with pytest.raises(IndexFormatError, match=f"{path}: cannot read vectors"):
+        ExactRows(path)
+    path.unlink()
+    with pytest.raises(IndexFormatError, match=f"{path}: cannot read vectors"):
+        PartitionedVectors(index, rows, path)
+    flat = {"public": VectorIndex(_flat(tmp_path, vectors), 32)}
+    assert len(PartitionedVectors(flat, rows, path)) == len(vectors)  # exact vectors need no file
+
+
+def _flat(tmp_path: Path, vectors: np.ndarray) -> Path:
+    write_vectors(tmp_path / "flat.faiss", vectors)
+    return tmp_path / "flat.faiss"
 
 
 def test_knows_stemmed_words_and_stop_words(keyword: KeywordIndex):
@@ -241,7 +305,7 @@ def test_the_layout_names_every_file_of_an_index_folder(tmp_path: Path):
     from kb.index import layout
 
     assert layout.every_name(("public", "internal")) == {
-        "manifest.json", "articles.json", "categories.json", "passages.json", "history.json", "embeddings.npy",
+        "manifest.json", "articles.json", "pages.jsonl", "categories.json", "passages.json", "history.json", "embeddings.npy",
         "centroids.npy", "keyword", "words-public.json", "words-internal.json", "classifier-public.npz",
         "classifier-internal.npz", "vectors-public.faiss", "vectors-internal.faiss"}
     files = layout.IndexFiles(tmp_path)

@@ -55,7 +55,7 @@ def indexed(article_id: str, audience: str, translations: dict[str, str] | None 
     return IndexedArticle(id=article_id, title=article_id, category="general", lang="en", audience=audience,
                           status="published", group=group or article_id, translations=translations or {},
                           description="", questions=[], tags=[], related=[], featured=False, path="", hash="",
-                          links_key="", sections=[], html="")
+                          links_key="", sections=[], page=[0, 0], files=[])
 
 
 ARTICLES = {"a": indexed("a", "public"), "b": indexed("b", "public"), "secret": indexed("secret", "internal")}

@@ -69,7 +69,7 @@ def get_article(article_id: str, data: dict[str, Any]):
     meta = _service().articles.get(article_id)
     if meta is None:
         raise ApiError(404, f"there is no article {article_id[:200]}")
-    return jsonify({**_summary(meta), "tags": list(meta.tags), "html": str(article_html(meta)),
+    return jsonify({**_summary(meta), "tags": list(meta.tags), "html": str(article_html(_service().page(meta))),
                     "markdown": markdown_source(meta)})
 
 

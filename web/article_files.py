@@ -9,7 +9,6 @@ from flask import Blueprint, abort, current_app, redirect, request, send_from_di
 from werkzeug.wrappers import Response
 
 from kb.articles import normalise_alias
-from kb.index.links import asset_paths
 from kb.index.records import IndexedArticle
 from web.article_html import article_url
 from web.context import current_user
@@ -34,7 +33,7 @@ def _shown(audience: str) -> tuple[dict[str, str], set[str]]:
     cached = cache.get(audience)
     if cached is None or cached[0] is not articles:
         aliases = {alias: key for key, meta in sorted(articles.items()) for alias in meta.aliases}
-        files = set().union(*(asset_paths(meta.html) for meta in articles.values())) if articles else set()
+        files = {name for meta in articles.values() for name in meta.files}
         cached = cache[audience] = (articles, aliases, files)
     return cached[1], cached[2]
 

@@ -6,7 +6,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from kb.index.links import resolve_article_links, resolve_asset_links
-from kb.index.records import IndexedArticle
+from kb.index.pages import ArticlePage
 
 
 def article_url(article_id: str, anchor: str = "") -> str:
@@ -14,8 +14,8 @@ def article_url(article_id: str, anchor: str = "") -> str:
     return url_for("portal.article", article_id=article_id) + (f"#{anchor}" if anchor else "")
 
 
-def article_html(meta: IndexedArticle) -> Markup:
+def article_html(page: ArticlePage) -> Markup:
     """An article's rendered body (already sanitised at build time), its links to other articles pointing at their
     pages and its images and files at the portal's copy (web/article_files.py)."""
-    html = resolve_asset_links(meta.html, lambda path: url_for("article_files.article_file", name=path))
+    html = resolve_asset_links(page.html, lambda path: url_for("article_files.article_file", name=path))
     return Markup(resolve_article_links(html, article_url))

@@ -125,7 +125,7 @@ def _ticket(ref: str) -> Ticket:
 
 
 def first_paragraph(meta: IndexedArticle) -> str:
-    match = _FIRST_PARAGRAPH.search(meta.html)
+    match = _FIRST_PARAGRAPH.search(_service().page(meta).html)
     text = Markup(match.group(1)).striptags() if match else ""
     return text or meta.description
 
@@ -359,4 +359,4 @@ def article(article_id: str):
     meta = _service().articles.get(article_id)
     if meta is None:
         abort(404)
-    return render_template("desk/article.html", article=meta, html=article_html(meta))
+    return render_template("desk/article.html", article=meta, html=article_html(_service().page(meta)))

@@ -126,7 +126,7 @@ def search():
     if chosen:
         hits = [h for h in hits if h.category == chosen][:search_k]
     token = record_search("portal", query, response, len(hits)) if response else ""
-    results = [{"kind": "article", "hit": h, "snippet": snippet(service.articles[h.id], h.anchor,
+    results = [{"kind": "article", "hit": h, "snippet": snippet(service.page(service.articles[h.id]), h.anchor,
                                                                  response.corrected or query),
                 "url": tracked(article_url(h.id, h.anchor), token, position),
                 "category_title": category_title(h.category)} for position, h in enumerate(hits, start=1)]
@@ -198,7 +198,7 @@ def article(article_id: str):
         related += sorted((a for a in one_version_each(articles.values(), articles)
                            if a.category == meta.category and a.id not in versions and a not in related),
                           key=lambda a: a.title)[:3 - len(related)]
-    return render_template("article.html", article=meta, html=article_html(meta), related=related,
+    return render_template("article.html", article=meta, html=article_html(_service().page(meta)), related=related,
                            other_versions=other_versions(meta),
                            category=_service().categories.get(meta.category, {}), updated=last_updated(meta),
                            vote=_own_vote(article_id), form=ActionForm())

@@ -6,7 +6,7 @@ from itertools import takewhile
 
 from markupsafe import Markup, escape
 
-from kb.index.records import IndexedArticle
+from kb.index.pages import ArticlePage
 from kb.sections import PATH_SEPARATOR
 
 WIDTH = 220
@@ -14,13 +14,13 @@ _WORD = re.compile(r"\w{3,}", re.UNICODE)
 _MARKDOWN = re.compile(r"[*`#]+|!?\[([^\]]*)\]\([^)]*\)")
 
 
-def section_text(meta: IndexedArticle, anchor: str) -> str:
+def section_text(page: ArticlePage, anchor: str) -> str:
     """The text of the section at `anchor`; for a heading with no text of its own (a `##` directly followed by its
     `###`), the text of its sub-sections; the description (or the top) for the article's top."""
-    sections = meta.sections
+    sections = page.sections
     at = next((i for i, s in enumerate(sections) if anchor and s["anchor"] == anchor), None)
     if at is None:
-        return meta.description or (sections[0]["text"] if sections else "")
+        return page.meta.description or (sections[0]["text"] if sections else "")
     chosen = sections[at]
     if chosen["text"]:
         return chosen["text"]
@@ -29,9 +29,9 @@ def section_text(meta: IndexedArticle, anchor: str) -> str:
     return "\n\n".join(s["text"] for s in under if s["text"])
 
 
-def snippet(meta: IndexedArticle, anchor: str, query: str, width: int = WIDTH) -> Markup:
+def snippet(page: ArticlePage, anchor: str, query: str, width: int = WIDTH) -> Markup:
     """Up to `width` characters of the matching section around the first query word, query words in <mark>."""
-    text = " ".join(_MARKDOWN.sub(lambda m: m.group(1) or "", section_text(meta, anchor)).split())
+    text = " ".join(_MARKDOWN.sub(lambda m: m.group(1) or "", section_text(page, anchor)).split())
     words = sorted({w.casefold() for w in _WORD.findall(query or "")}, key=len, reverse=True)[:20]
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
     first = pattern.search(text) if pattern else None

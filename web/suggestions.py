@@ -101,7 +101,7 @@ def _search(service: Any, text: str, lang: str, audience: str) -> Found:
     title = service.visible_categories(audience).get(response.category or "", {}).get("title", response.category or "")
     shown = response.hits[:MAX_SUGGESTIONS] if response.confident else []
     # the search stopped where relevance falls off (search/cutoff.py)
-    snippets = tuple(snippet(service.articles[hit.id], hit.anchor, text).striptags() for hit in shown)
+    snippets = tuple(snippet(service.page(service.articles[hit.id]), hit.anchor, text).striptags() for hit in shown)
     community = community_hits(service, text, response.hits) if response.query else []
     return Found(response, title, snippets, tuple(community))
 

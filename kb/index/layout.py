@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST = "manifest.json"  # read first, written last
-ARTICLES = "articles.json"  # article id -> the indexed article (title, category, rendered HTML, sections, ...)
+ARTICLES = "articles.json"  # article id -> the indexed article (title, category, sections, where its page is, ...)
+PAGES = "pages.jsonl"  # each article's rendered HTML and section texts, one line each (kb.index.pages)
 CATEGORIES = "categories.json"  # category id -> title, description, audience
 PASSAGES = "passages.json"  # one per vector row: article, kind, anchor, content hash
 HISTORY = "history.json"  # article id -> the commits that touched its file
@@ -40,6 +41,10 @@ class IndexFiles:
     @property
     def articles(self) -> Path:
         return self.directory / ARTICLES
+
+    @property
+    def pages(self) -> Path:
+        return self.directory / PAGES
 
     @property
     def categories(self) -> Path:
@@ -92,4 +97,4 @@ def every_name(audiences: tuple[str, ...], second_opinion: bool = False) -> set[
     per_audience = {pattern.format(audience=a) for pattern in (WORDS, CLASSIFIER, VECTORS) for a in audiences}
     second = ({SECOND_EMBEDDINGS, SECOND_CENTROIDS} | {SECOND_VECTORS.format(audience=a) for a in audiences}
               if second_opinion else set())
-    return {MANIFEST, ARTICLES, CATEGORIES, PASSAGES, HISTORY, EMBEDDINGS, CENTROIDS, KEYWORD} | per_audience | second
+    return {MANIFEST, ARTICLES, PAGES, CATEGORIES, PASSAGES, HISTORY, EMBEDDINGS, CENTROIDS, KEYWORD} | per_audience | second

@@ -1,5 +1,5 @@
-"""What an index folder holds per article (articles.json) and per passage (passages.json): written by the indexer,
-read by search. JSON keys are the field names."""
+"""What an index folder holds per article (articles.json; its text is in pages.jsonl, kb.index.pages) and per
+passage (passages.json): written by the indexer, read by search. JSON keys are the field names."""
 from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -46,8 +46,9 @@ class IndexedArticle:
     path: str
     hash: str  # content hash of the article's file
     links_key: str  # which articles its rendered links were resolved against
-    sections: list[dict[str, str]]  # anchor, heading, path (enclosing headings and its own, ' › '-joined), text
-    html: str  # sanitised; links to other articles by id (kb.index.links)
+    sections: list[dict[str, str]]  # anchor, heading, path (enclosing headings and its own, ' › '-joined)
+    page: list[int]  # [offset, length] of its HTML and section texts in pages.jsonl (kb.index.pages)
+    files: list[str]  # the articles folder's files its page shows or links to (kb.index.links.asset_paths)
     extra: dict[str, Any] = field(default_factory=dict)
     git: dict[str, Any] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)  # old addresses the portal redirects here

@@ -5,9 +5,15 @@ inverted file (IVF, k-means cells of about sqrt(n)·4 vectors' worth; a query sc
 answers in a millisecond or two where a flat scan grows with the collection. bench/search.py measures its recall@10
 against the exact scan (nprobe 64): 0.99 at 147k passages (0.6 ms) and 1.00 at 1.47M (2.5 ms), where an HNSW
 graph (M 32, efSearch 1024) reached 0.95 and 0.68 on help-center text full of near-duplicate passages.
+
+The inverted file stores each vector in 8 bits a dimension (FAISS's scalar quantizer: a quarter of the memory every
+worker maps). Its scores are then off by up to about 0.002, so the passages it finds are re-scored exactly from the
+float vectors the index folder keeps in passage order (ExactRows: read from the file per search, never held in
+memory): what a search returns scores the same as the flat index's.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +22,7 @@ from kb.errors import IndexFormatError
 
 IVF_NPROBE = 64  # cells scanned per query
 IVF_TRAIN_PER_CELL = 40  # k-means training points per cell (faiss asks for 39)
+RESCORE_FACTOR, RESCORE_MIN = 2, 32  # an 8-bit index is asked for this many times k (at least this many) to re-score
 
 
 def ivf_cells(count: int) -> int:
@@ -23,7 +30,7 @@ def ivf_cells(count: int) -> int:
 
 
 def write_index(path: Path, embeddings: np.ndarray, exact_max: int = 50_000) -> str:
-    """Write the index for `embeddings`; returns its type name ('flat-ip' or 'ivf-ip')."""
+    """Write the index for `embeddings`; returns its type name ('flat-ip' or 'ivf-sq8')."""
     import faiss
 
     vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
@@ -34,8 +41,8 @@ def write_index(path: Path, embeddings: np.ndarray, exact_max: int = 50_000) -> 
             index.add(vectors)
     else:
         cells = ivf_cells(len(vectors))
-        index, kind = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, cells,
-                                         faiss.METRIC_INNER_PRODUCT), "ivf-ip"
+        index, kind = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, cells,
+                                                    faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT), "ivf-sq8"
         rng = np.random.default_rng(0)  # a fixed sample: the same vectors give the same index
         sample = rng.choice(len(vectors), min(len(vectors), cells * IVF_TRAIN_PER_CELL), replace=False)
         index.train(vectors[np.sort(sample)])
@@ -80,6 +87,17 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    @property
+    def dimension(self) -> int:
+        return int(self._index.d)
+
+    @property
+    def approximate(self) -> bool:
+        """Whether its scores are those of quantized vectors (to be re-scored exactly)."""
+        import faiss
+
+        return isinstance(self._index, (faiss.IndexIVFScalarQuantizer, faiss.IndexScalarQuantizer))
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = max(1, min(k, len(self)))
         if len(self) == 0:
@@ -87,21 +105,62 @@ class VectorIndex:
         return self._index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), k)
 
 
+class ExactRows:
+    """Rows of a float32 matrix saved by numpy (.npy), read from the file as a search asks for them (os.pread): the
+    page cache holds what is read once for every process, and no process holds the matrix. The file stays readable
+    while open, when a newer build replaces it."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._file = open(path, "rb")
+            version = np.lib.format.read_magic(self._file)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(self._file)
+            size = os.fstat(self._file.fileno()).st_size
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"{path}: cannot read vectors ({exc})") from None
+        if len(shape) != 2 or fortran or dtype != np.dtype("<f4"):
+            raise IndexFormatError(f"{path}: not a matrix of float32 rows ({dtype}, shape {shape}); rebuild the index")
+        self.path, self.shape = path, shape
+        self._offset, self._row_bytes = self._file.tell(), shape[1] * 4
+        if size < self._offset + shape[0] * self._row_bytes:
+            raise IndexFormatError(f"{path}: truncated ({size} bytes for {shape[0]} rows); rebuild the index")
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of `rows` (passage rows), in that order."""
+        descriptor, size = self._file.fileno(), self._row_bytes
+        data = b"".join(os.pread(descriptor, size, self._offset + int(row) * size) for row in rows)
+        if len(data) != len(rows) * size:
+            raise IndexFormatError(f"{self.path}: truncated; rebuild the index")
+        return np.frombuffer(data, dtype="<f4").reshape(len(rows), self.shape[1])
+
+
 class PartitionedVectors:
     """Vector indexes over disjoint sets of passages (one per article audience), searched as one.
 
     `rows[name][i]` is the passage row (in the index's passage order) of vector i of partition `name`. A search
     asks only the partitions given; results are passage rows, best first, merged by score: over exact indexes,
-    the same as one index holding those partitions' vectors.
+    the same as one index holding those partitions' vectors. An 8-bit index's finds are re-scored from the file
+    `exact` (every passage's float vector, in passage order, as numpy saves it), when given.
     """
 
-    def __init__(self, indexes: dict[str, VectorIndex], rows: dict[str, np.ndarray]) -> None:
+    def __init__(self, indexes: dict[str, VectorIndex], rows: dict[str, np.ndarray],
+                 exact: Path | None = None) -> None:
         for name, index in indexes.items():
             if len(index) != len(rows[name]):
                 raise IndexFormatError(f"{len(index)} vectors in the {name!r} vector index for {len(rows[name])} "
                                        f"passages of {name} articles; rebuild the index")
         self._indexes = indexes
         self._rows = rows
+        self._exact = None
+        if exact is not None and any(index.approximate for index in indexes.values()):
+            self._exact = ExactRows(exact)
+            passages = sum(len(r) for r in rows.values())
+            dimension = next(iter(indexes.values())).dimension
+            if tuple(self._exact.shape) != (passages, dimension):
+                raise IndexFormatError(f"{exact}: {self._exact.shape[0]} vectors of {self._exact.shape[1]} "
+                                       f"dimensions for {passages} passages of {dimension}; rebuild the index")
 
     def __len__(self) -> int:
         return sum(len(index) for index in self._indexes.values())
@@ -114,10 +173,13 @@ class PartitionedVectors:
             index = self._indexes.get(name)
             if index is None or len(index) == 0:
                 continue
-            found, positions = index.search(query, k)
+            rescored = self._exact is not None and index.approximate
+            found, positions = index.search(query, max(k * RESCORE_FACTOR, RESCORE_MIN) if rescored else k)
             keep = positions[0] >= 0
-            scores.append(found[0][keep])
-            rows.append(self._rows[name][positions[0][keep]])
+            found_rows = self._rows[name][positions[0][keep]]
+            scores.append(self._exact.take(found_rows) @ np.asarray(query, dtype=np.float32).reshape(-1)
+                          if rescored else found[0][keep])
+            rows.append(found_rows)
         if not scores:
             return np.zeros((1, 0), dtype=np.float32), np.zeros((1, 0), dtype=np.int64)
         merged_scores, merged_rows = np.concatenate(scores), np.concatenate(rows)
