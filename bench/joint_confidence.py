@@ -96,7 +96,7 @@ def searched(service, rows: list[dict]) -> list[dict]:
         own = confidence_features(np.array(candidates.passage_scores), candidates.centroid_best)
         query = opinion.encoder.encode_queries([prepared.searched])[0]
         nearest, _ = opinion._vectors.search(query, KNN, allowed)
-        theirs = confidence_features(nearest[0], float((opinion._centroids["public"] @ query).max()))
+        theirs = confidence_features(nearest[0], float((opinion._centroids @ query)[opinion._centroid_rows["public"]].max()))
         group = ("answerable" if row["expected"] else
                  row["kind"] if row["kind"].startswith("public:") else "out-of-scope")
         out.append({"group": group, "listed": bool(groups), "confident": response.confident,

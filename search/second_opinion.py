@@ -38,10 +38,11 @@ class SecondOpinion:
     """The second model's passage vectors, searched per audience over the partitions it may read, and per audience
     the question centroids it may read and its curve."""
 
-    def __init__(self, encoder: Encoder, vectors: PartitionedVectors, centroids: Mapping[str, np.ndarray],
-                 curves: Mapping[str, ConfidenceModel]) -> None:
+    def __init__(self, encoder: Encoder, vectors: PartitionedVectors, centroids: np.ndarray,
+                 centroid_rows: Mapping[str, np.ndarray], curves: Mapping[str, ConfidenceModel]) -> None:
         self.encoder = encoder
-        self._vectors, self._centroids, self._curves = vectors, centroids, curves
+        self._vectors, self._curves = vectors, curves
+        self._centroids, self._centroid_rows = centroids, centroid_rows  # every article's; each audience's rows
         self._queries: dict[str, np.ndarray] = {}
 
     @classmethod
@@ -56,7 +57,7 @@ class SecondOpinion:
         try:
             model, dimension = str(entry["model"]), int(entry["dimension"])
             curves = {a: ConfidenceModel.from_json(entry["confidence"][a]) for a in AUDIENCES}
-            centroids = np.load(files.second_centroids)
+            centroids = np.load(files.second_centroids, mmap_mode="r")  # shared by the workers, as the vectors
             if all(files.second_vectors(name).exists() for name in PARTITIONS):
                 indexes = {name: VectorIndex(files.second_vectors(name), dimension) for name in PARTITIONS}
             else:  # a build from before these files: its matrix, searched exactly from memory
@@ -77,10 +78,10 @@ class SecondOpinion:
         if encoder.dimension != dimension:
             raise IndexFormatError(f"{files.directory}: second opinion of {dimension}-d vectors, "
                                    f"{encoder.name!r} gives {encoder.dimension}-d")
-        centroid_rows = {audience: np.ascontiguousarray(
-            centroids[[n for n, key in enumerate(ids) if articles[key].audience in allowed]])
-            for audience, allowed in AUDIENCES.items()}
-        return cls(encoder, PartitionedVectors(indexes, rows, files.second_embeddings), centroid_rows, curves)
+        centroid_rows = {audience: np.array([n for n, key in enumerate(ids) if articles[key].audience in allowed],
+                                            dtype=np.int64) for audience, allowed in AUDIENCES.items()}
+        return cls(encoder, PartitionedVectors(indexes, rows, files.second_embeddings), centroids, centroid_rows,
+                   curves)
 
     def warm(self) -> None:
         self.encoder.encode_queries(["warm-up"])
@@ -97,7 +98,7 @@ class SecondOpinion:
         nearest, _ = self._vectors.search(query, KNN, AUDIENCES[audience])
         if not nearest.size:
             return 0.0
-        centroids = self._centroids[audience]
-        best_centroid = float((centroids @ query).max()) if len(centroids) else 0.0
+        rows = self._centroid_rows[audience]
+        best_centroid = float((self._centroids @ query)[rows].max()) if len(rows) else 0.0
         features = confidence_features(nearest[0], best_centroid)
         return float(self._curves[audience].predict(features, foreign, language)[0])

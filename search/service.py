@@ -27,7 +27,8 @@ from search.dictionaries import shared_dictionaries
 from search.prepare import as_given, clean_query, is_searchable, prepare_query
 from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, one_version_each, preferred_languages,
                          rank, without_foreign_tail)
-from search.retrieve import Candidates, Ranking, keyword_candidates, passage_candidates, with_centroids
+from search.retrieve import (Candidates, Ranking, keyword_candidates, passage_candidates, passage_pointers,
+                             with_centroids)
 from search.second_opinion import SecondOpinion
 from search.spelling import Vocabulary, fix_layout
 
@@ -88,8 +89,9 @@ class SearchService:
             passages = _read_json(files.passages)
             if not isinstance(passages, list):
                 raise IndexFormatError(f"{files.passages}: not a list; rebuild the index")
-            self._passages = [IndexedPassage.from_json(p, f"{files.passages} row {row}")
-                              for row, p in enumerate(passages)]
+            self._passages = passage_pointers(IndexedPassage.from_json(p, f"{files.passages} row {row}")
+                                              for row, p in enumerate(passages))
+            del passages
             partition_rows = {name: np.array([row for row, p in enumerate(self._passages)
                                               if self.articles[p.article].audience == name], dtype=np.int64)
                               for name in PARTITIONS}
@@ -116,7 +118,7 @@ class SearchService:
         self._languages = {audience: {str(a.lang).split("-")[0] for a in self.articles.values()
                                       if a.audience in allowed} for audience, allowed in AUDIENCES.items()}
         try:  # centroid rows follow the sorted article ids
-            self._centroids = np.load(files.centroids)
+            self._centroids = np.load(files.centroids, mmap_mode="r")  # (read as searches need its rows)
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"{index_dir}: cannot read {CENTROIDS} ({exc})") from None
         self._centroid_row = {a: i for i, a in enumerate(sorted(self.articles))}

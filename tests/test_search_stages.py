@@ -14,7 +14,7 @@ from search import rank as rank_stage
 from search.confidence import answer_confidence, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
 from search.rank import fuse, keyword_weight, one_version_each, preferred_languages, rank
-from search.retrieve import Candidates, keyword_candidates, passage_candidates, with_centroids
+from search.retrieve import Candidates, keyword_candidates, passage_candidates, passage_pointers, with_centroids
 from search.spelling import Vocabulary
 
 # --- prepare ---------------------------------------------------------------------------------------------------------
@@ -59,9 +59,10 @@ def indexed(article_id: str, audience: str, translations: dict[str, str] | None 
 
 
 ARTICLES = {"a": indexed("a", "public"), "b": indexed("b", "public"), "secret": indexed("secret", "internal")}
-PASSAGES = [IndexedPassage("a", "windows", "Windows", "section", "h1"), IndexedPassage("a", "", "", "summary", "h2"),
-            IndexedPassage("secret", "steps", "Steps", "section", "h3"),
-            IndexedPassage("b", "ignored", "", "question", "h4"), IndexedPassage("b", "later", "Later", "section", "h5")]
+PASSAGES = passage_pointers([
+    IndexedPassage("a", "windows", "Windows", "section", "h1"), IndexedPassage("a", "", "", "summary", "h2"),
+    IndexedPassage("secret", "steps", "Steps", "section", "h3"),
+    IndexedPassage("b", "ignored", "", "question", "h4"), IndexedPassage("b", "later", "Later", "section", "h5")])
 
 
 def test_passage_candidates_keep_visible_passages_and_the_best_passage_anchor():

@@ -126,13 +126,14 @@ def test_each_audience_is_judged_on_the_passages_it_may_read(built, encoder, fil
     mapped = Path("/proc/self/maps").read_text()
     assert (layout.SECOND_VECTORS.format(audience="public") in mapped) == (files == "vector indexes")
     vectors = np.load(settings.index_dir / layout.SECOND_EMBEDDINGS)
+    every_centroid, ids = np.load(settings.index_dir / layout.SECOND_CENTROIDS), sorted(service.articles)
     entry = read_manifest(settings.index_dir).second_opinion
     query_text = "printer shows offline on the office wifi"
     query = second.encode_queries([query_text])[0]
     judged = {}
     for audience, allowed in AUDIENCES.items():
         rows = [r for r, p in enumerate(service._passages) if service.articles[p.article].audience in allowed]
-        centroids = opinion._centroids[audience]
+        centroids = every_centroid[[n for n, key in enumerate(ids) if service.articles[key].audience in allowed]]
         features = confidence_features(np.sort(vectors[rows] @ query)[-KNN:], float((centroids @ query).max()))
         expected = float(ConfidenceModel.from_json(entry["confidence"][audience]).predict(features, False, "en")[0])
         judged[audience] = len(rows)
