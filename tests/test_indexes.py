@@ -281,9 +281,19 @@ def test_stored_scores_are_summed_as_scipy_sums_them(tmp_path: Path):
         expected = np.asarray(matrix[rows].sum(axis=0)).ravel() if rows else np.zeros(80, np.float32)
         got = impacts.column_sums(rows)
         assert got.dtype == np.float32 and np.array_equal(got, expected)  # bit for bit, not approximately
+    assert all(isinstance(a, np.memmap) for a in (impacts.data, impacts.indices, impacts.indptr))
+    assert str(tmp_path / "m.npz") in Path("/proc/self/maps").read_text()  # mapped, not copied
+    sparse.save_npz(tmp_path / "z.npz", matrix, compressed=True)  # (not what the build writes): read into memory
+    packed = Impacts.load(tmp_path / "z.npz")
+    assert not isinstance(packed.data, np.memmap) and np.array_equal(packed.column_sums([1, 2]),
+                                                                        impacts.column_sums([1, 2]))
     sparse.save_npz(tmp_path / "c.npz", matrix.tocsc(), compressed=False)
     with pytest.raises(ValueError, match="not CSR"):
         Impacts.load(tmp_path / "c.npz")
+    stored = (tmp_path / "m.npz").read_bytes()
+    (tmp_path / "m.npz").write_bytes(stored[:len(stored) // 2])
+    with pytest.raises(ValueError, match="m.npz: damaged"):  # the keyword index names its folder (IndexFormatError)
+        Impacts.load(tmp_path / "m.npz")
 
 
 def test_a_loaded_keyword_index_searches_without_scipy_or_whoosh_indexing(keyword: KeywordIndex, tmp_path: Path):

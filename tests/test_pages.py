@@ -64,3 +64,24 @@ def test_a_record_copied_for_an_audience_reads_the_same_page(written):
     path, spans = written
     meta = record("a", spans["a"], 2)
     assert PageReader(path).page(replace(meta, related=[])).html == PAGES["a"].html
+
+
+def test_a_loaded_records_sections_read_as_the_stored_mappings_and_write_back_as_them():
+    import json
+
+    from kb.index.records import SectionHead
+
+    stored = [{"anchor": "", "heading": "", "path": ""},
+              {"anchor": "steps", "heading": "Steps", "path": "Setup › Steps"}]
+    data = {**record("a", [0, 1], 0).to_json(), "sections": stored, "tags": ["vpn", "wifi"]}
+    meta = IndexedArticle.from_json(json.loads(json.dumps(data)), "articles.json article 'a'")
+    assert all(isinstance(s, SectionHead) for s in meta.sections)
+    assert meta.sections == stored and [dict(s) for s in meta.sections] == stored
+    assert meta.sections[1]["path"] == "Setup › Steps" and meta.sections[1].get("text") is None
+    assert {**meta.sections[1], "text": "t"} == {**stored[1], "text": "t"}
+    assert json.loads(json.dumps(meta.to_json()))["sections"] == stored
+    with pytest.raises(KeyError):
+        meta.sections[0]["text"]
+    broken = {**data, "sections": [{"anchor": "x", "heading": "X"}]}
+    with pytest.raises(IndexFormatError, match="articles.json article 'a': a section without anchor, heading, path"):
+        IndexedArticle.from_json(broken, "articles.json article 'a'")

@@ -6,9 +6,14 @@ tenth or more of a short-lived search process's time (`kb gaps`, bench/gaps.py).
 `column_sums` gives exactly the numbers SciPy's `matrix[rows].sum(axis=0)` gives (tests/test_indexes.py checks):
 SciPy adds a column's entries one by one, in the order of `rows`, in the matrix's own precision, and so does
 numpy's unbuffered `np.add.at` over the same entries in the same order.
+
+The build stores the arrays uncompressed, so a loaded matrix maps them from the file (`_mapped`) rather than
+copying them: every worker serving a build shares their pages, as it shares the vectors'.
 """
 from __future__ import annotations
 
+import struct
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +31,13 @@ class Impacts:
     @classmethod
     def load(cls, path: Path) -> "Impacts":
         """Read a matrix `scipy.sparse.save_npz` wrote in CSR format; ValueError (or OSError) when it cannot."""
+        try:
+            return cls._load(path)
+        except (zipfile.BadZipFile, KeyError, EOFError) as exc:
+            raise ValueError(f"{path.name}: damaged ({exc})") from None
+
+    @classmethod
+    def _load(cls, path: Path) -> "Impacts":
         with np.load(path, allow_pickle=False) as stored:
             missing = {"format", "shape", "data", "indices", "indptr"} - set(stored.files)
             if missing:
@@ -36,7 +48,9 @@ class Impacts:
             shape = tuple(int(n) for n in stored["shape"])
             if len(shape) != 2:
                 raise ValueError(f"{path.name} holds a matrix of shape {shape}")
-            return cls(stored["data"], stored["indices"], stored["indptr"], (shape[0], shape[1]))
+            arrays = [_mapped(path, name) for name in ("data", "indices", "indptr")]
+            return cls(*[stored[name] if array is None else array
+                         for name, array in zip(("data", "indices", "indptr"), arrays)], (shape[0], shape[1]))
 
     def column_sums(self, rows: Sequence[int]) -> np.ndarray:
         """Each column's sum over `rows` (in that order; a row given twice counts twice), in the matrix's precision
@@ -51,3 +65,29 @@ class Impacts:
                                                                                             - lengths), lengths)
             np.add.at(sums, self.indices[positions], self.data[positions])
         return sums
+
+
+def _mapped(path: Path, name: str) -> np.ndarray | None:
+    """The array `name` of the .npz at `path`, memory-mapped where the archive stores it uncompressed, else None."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(info.header_offset)
+        header = handle.read(30)  # the member's local header: its name and extra field lengths at bytes 26 and 28
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise ValueError(f"{path.name}: damaged archive member {name}")
+        names, extra = struct.unpack("<HH", header[26:30])
+        handle.seek(info.header_offset + 30 + names + extra)
+        version = np.lib.format.read_magic(handle)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+    if dtype.hasobject or info.file_size < offset - info.header_offset - 30 - names - extra + dtype.itemsize * int(
+            np.prod(shape)):
+        raise ValueError(f"{path.name}: damaged array {name}")
+    if not np.prod(shape):
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
