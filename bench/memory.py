@@ -1,6 +1,6 @@
 """Resident memory of one serving process at a given help-center size, beside the sample help center's.
 
-    .venv/bin/python bench/memory.py [--size 10000] [--searches 200] [--work DIR]
+    .venv/bin/python bench/memory.py [--size 10000] [--searches 200] [--work DIR] [--workers 2]
 
 A synthetic help center of `--size` articles is generated from the sample articles (bench/synth.py) and built the
 way a multilingual index is: its own vectors and the English second opinion's (indexer/second_opinion.py), a
@@ -14,8 +14,10 @@ fresh SQLite database, the spelling dictionaries loaded): `--searches` customer 
 and the search page, and the process's memory is read from /proc (RSS; PSS, shared pages split between the
 processes that map them; and the parts: anonymous memory, file-backed pages). Reported: per size, the memory after
 loading and after the searches, the second opinion's time per question in Latin letters (its vector search and
-curve, the query vector known), and the large size's figures as a ratio of the sample's. Written to
-bench/out/memory.json. It asserts nothing: it measures.
+curve, the query vector known), and the large size's figures as a ratio of the sample's. With `--workers N`, the
+large index is also served by N such processes at once, as N workers serve one build: each reads its memory while
+all are alive, so its PSS counts its share of the pages they map together (vectors, keyword scores, centroids, the
+models' files). Written to bench/out/memory.json. It asserts nothing: it measures.
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ def build(articles: Path, index_dir: Path) -> dict:
     return {"articles": report.articles, "passages": report.passages, "build_seconds": round(report.seconds, 1)}
 
 
-def serve(articles: Path, index_dir: Path, searches: int) -> dict:
+def serve(articles: Path, index_dir: Path, searches: int, together: tuple[Path, int] | None = None) -> dict:
     """In this (fresh) process: load the index and the portal as a worker does, search, read the memory."""
     from bench.search import sample_queries
     from kb.config import Settings
@@ -97,9 +99,38 @@ def serve(articles: Path, index_dir: Path, searches: int) -> dict:
         started = time.perf_counter()
         service._second.confidence(query, "public", "en", False)
         took.append(time.perf_counter() - started)
+    if together:  # read the memory again once every worker has searched, and stay until every one has read it
+        _meet(together, "searched")
+        after = smaps_mib()
+        _meet(together, "measured")
     return {"interpreter": before, "loaded": loaded, "after_searches": after, "errors": errors,
             "searches": searches, "second_opinion_ms": {"p50": round(float(np.percentile(took, 50)) * 1000, 2),
                                                         "p95": round(float(np.percentile(took, 95)) * 1000, 2)}}
+
+
+def _meet(together: tuple[Path, int], stage: str) -> None:
+    """Wait (up to 10 minutes) until all of `together`'s processes have reached `stage`."""
+    folder, count = together
+    (folder / f"{stage}-{os.getpid()}").touch()
+    deadline = time.monotonic() + 600
+    while len(list(folder.glob(f"{stage}-*"))) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def side_by_side(articles: Path, index_dir: Path, searches: int, workers: int) -> list[dict]:
+    """`workers` fresh processes serving one index at once; each one's figures."""
+    folder = Path(tempfile.mkdtemp(prefix="kb-memory-workers-"))
+    command = [sys.executable, __file__, "--searches", str(searches), "--together", str(folder), str(workers),
+               "--step", "serve", str(articles), str(index_dir)]
+    running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(workers)]
+    results = []
+    for process in running:
+        out, err = process.communicate()
+        if process.returncode:
+            raise SystemExit(f"a worker failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 
 def in_fresh_process(*args: str) -> dict:
@@ -114,12 +145,16 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10000, help="Articles of the synthetic help center.")
     parser.add_argument("--searches", type=int, default=200, help="Questions searched before memory is read.")
     parser.add_argument("--work", type=Path, help="Folder to keep the builds in (reused when present).")
+    parser.add_argument("--workers", type=int, default=1, help="Also serve the large index from this many "
+                        "processes at once and report each one's memory.")
     parser.add_argument("--step", nargs=3, help=argparse.SUPPRESS)  # internal: build|serve ARTICLES INDEX
+    parser.add_argument("--together", nargs=2, help=argparse.SUPPRESS)  # internal: FOLDER COUNT
     args = parser.parse_args()
     if args.step:
         step, articles, index_dir = args.step
         result = (build(Path(articles), Path(index_dir)) if step == "build"
-                  else serve(Path(articles), Path(index_dir), args.searches))
+                  else serve(Path(articles), Path(index_dir), args.searches,
+                           (Path(args.together[0]), int(args.together[1])) if args.together else None))
         print(json.dumps(result))
         return
     from bench.synth import generate
@@ -143,6 +178,13 @@ def main() -> None:
     big, small = results[f"{args.size}"]["after_searches"], results["sample"]["after_searches"]
     results["ratio_rss"] = round(big["rss_mib"] / small["rss_mib"], 2)
     print(f"{args.size} articles / sample: RSS x{results['ratio_rss']}")
+    if args.workers > 1:
+        workers = side_by_side(work / f"articles-{args.size}", work / f"index-{args.size}" / "index", args.searches,
+                               args.workers)
+        results["side_by_side"] = [w["after_searches"] for w in workers]
+        for n, w in enumerate(results["side_by_side"], start=1):
+            print(f"  worker {n} of {args.workers}: RSS {w['rss_mib']} MiB, PSS {w['pss_mib']} MiB (anonymous "
+                  f"{w['anonymous_mib']} MiB, its share of mapped files {w['pss_file_mib']} MiB)")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "memory.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -2,7 +2,6 @@
 searching audience may read, with the passage that answers (its anchor) and the scores confidence is judged on."""
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
@@ -22,11 +21,38 @@ class PassagePointer(NamedTuple):
     anchor: str  # '' for the article's top
 
 
-def passage_pointers(passages: Iterable[IndexedPassage]) -> list[PassagePointer]:
-    """Each passage's pointer, its strings shared (at 147k passages, 9 MiB where the records took 90): a question
-    or the summary points at the article's top."""
-    return [PassagePointer(sys.intern(p.article), sys.intern(p.anchor) if p.kind == "section" else "")
-            for p in passages]
+class PassagePointers(Sequence[PassagePointer]):
+    """Every passage's pointer, by row, held as two small integer arrays into the distinct article ids and
+    anchors (at 147k passages, 1 MiB where the records took 90): a question or the summary points at the
+    article's top."""
+
+    def __init__(self, passages: Iterable[IndexedPassage]) -> None:
+        self._articles: list[str] = []
+        self._anchors: list[str] = [""]
+        number: dict[str, dict[str, int]] = {"article": {}, "anchor": {"": 0}}
+        articles, anchors = [], []
+        for p in passages:
+            anchor = p.anchor if p.kind == "section" else ""
+            articles.append(_number(number["article"], self._articles, p.article))
+            anchors.append(_number(number["anchor"], self._anchors, anchor))
+        self._article = np.array(articles, dtype=np.int32)
+        self._anchor = np.array(anchors, dtype=np.int32)
+
+    def __len__(self) -> int:
+        return len(self._article)
+
+    def __getitem__(self, row):  # type: ignore[override]
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        return PassagePointer(self._articles[self._article[row]], self._anchors[self._anchor[row]])
+
+
+def _number(numbers: dict[str, int], values: list[str], value: str) -> int:
+    found = numbers.get(value)
+    if found is None:
+        found = numbers[value] = len(values)
+        values.append(value)
+    return found
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from search.dictionaries import shared_dictionaries
 from search.prepare import as_given, clean_query, is_searchable, prepare_query
 from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, one_version_each, preferred_languages,
                          rank, without_foreign_tail)
-from search.retrieve import (Candidates, Ranking, keyword_candidates, passage_candidates, passage_pointers,
+from search.retrieve import (Candidates, Ranking, keyword_candidates, passage_candidates, PassagePointers,
                              with_centroids)
 from search.second_opinion import SecondOpinion
 from search.spelling import Vocabulary, fix_layout
@@ -89,7 +89,7 @@ class SearchService:
             passages = _read_json(files.passages)
             if not isinstance(passages, list):
                 raise IndexFormatError(f"{files.passages}: not a list; rebuild the index")
-            self._passages = passage_pointers(IndexedPassage.from_json(p, f"{files.passages} row {row}")
+            self._passages = PassagePointers(IndexedPassage.from_json(p, f"{files.passages} row {row}")
                                               for row, p in enumerate(passages))
             del passages
             partition_rows = {name: np.array([row for row, p in enumerate(self._passages)

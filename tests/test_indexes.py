@@ -181,6 +181,9 @@ def test_float_vectors_that_cannot_be_read_are_refused_naming_the_file(tmp_path:
     with pytest.raises(IndexFormatError, match="not a matrix of float32 rows"):
         ExactRows(path)
     np.save(path, vectors)
+    picked = np.array([5, 6, 7, 0, 6, 1199, 8])  # out of order, repeated, in runs
+    assert np.array_equal(ExactRows(path).take(picked), vectors[picked])
+    assert ExactRows(path).take(np.array([], dtype=np.int64)).shape == (0, 32)
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(IndexFormatError, match="truncated"):
         ExactRows(path)

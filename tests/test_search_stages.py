@@ -14,7 +14,7 @@ from search import rank as rank_stage
 from search.confidence import answer_confidence, predicted_category
 from search.prepare import clean_query, is_searchable, prepare_query
 from search.rank import fuse, keyword_weight, one_version_each, preferred_languages, rank
-from search.retrieve import Candidates, keyword_candidates, passage_candidates, passage_pointers, with_centroids
+from search.retrieve import Candidates, keyword_candidates, passage_candidates, PassagePointers, with_centroids
 from search.spelling import Vocabulary
 
 # --- prepare ---------------------------------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def indexed(article_id: str, audience: str, translations: dict[str, str] | None 
 
 
 ARTICLES = {"a": indexed("a", "public"), "b": indexed("b", "public"), "secret": indexed("secret", "internal")}
-PASSAGES = passage_pointers([
+PASSAGES = PassagePointers([
     IndexedPassage("a", "windows", "Windows", "section", "h1"), IndexedPassage("a", "", "", "summary", "h2"),
     IndexedPassage("secret", "steps", "Steps", "section", "h3"),
     IndexedPassage("b", "ignored", "", "question", "h4"), IndexedPassage("b", "later", "Later", "section", "h5")])
@@ -189,3 +189,10 @@ def test_an_english_only_model_is_never_confident_about_text_it_cannot_read():
     assert not model_reads("all-MiniLM-L6-v2", "принтер не печатает")
     assert not model_reads("all-MiniLM-L6-v2", "VPN ошибка 809")
     assert model_reads("multilingual-e5-small", "принтер не печатает")
+
+
+def test_passage_pointers_give_each_rows_article_and_the_anchor_a_hit_opens():
+    assert len(PASSAGES) == 5
+    assert [tuple(PASSAGES[row]) for row in range(5)] == [("a", "windows"), ("a", ""), ("secret", "steps"),
+                                                          ("b", ""), ("b", "later")]  # a question opens the top
+    assert PASSAGES[np.int64(4)].anchor == "later" and PASSAGES[-1] == PASSAGES[4] and PASSAGES[1:3][1].article == "secret"

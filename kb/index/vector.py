@@ -128,12 +128,20 @@ class ExactRows:
             raise IndexFormatError(f"{path}: truncated ({size} bytes for {shape[0]} rows); rebuild the index")
 
     def take(self, rows: np.ndarray) -> np.ndarray:
-        """The vectors of `rows` (passage rows), in that order."""
-        descriptor, size = self._file.fileno(), self._row_bytes
-        data = b"".join(os.pread(descriptor, size, self._offset + int(row) * size) for row in rows)
-        if len(data) != len(rows) * size:
+        """The vectors of `rows` (passage rows), in that order: one read per run of consecutive rows (an
+        article's passages are neighbours, and so are often the rows a search finds)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.zeros((0, self.shape[1]), dtype=np.float32)
+        distinct, position = np.unique(rows, return_inverse=True)
+        starts = np.flatnonzero(np.diff(distinct, prepend=-2) != 1)
+        lengths = np.diff(starts, append=len(distinct))
+        descriptor, size, offset = self._file.fileno(), self._row_bytes, self._offset
+        data = b"".join(os.pread(descriptor, size * length, offset + row * size)
+                        for row, length in zip(distinct[starts].tolist(), lengths.tolist()))
+        if len(data) != len(distinct) * size:
             raise IndexFormatError(f"{self.path}: truncated; rebuild the index")
-        return np.frombuffer(data, dtype="<f4").reshape(len(rows), self.shape[1])
+        return np.frombuffer(data, dtype="<f4").reshape(len(distinct), self.shape[1])[position]
 
 
 class PartitionedVectors:
