@@ -85,3 +85,20 @@ def test_a_loaded_records_sections_read_as_the_stored_mappings_and_write_back_as
     broken = {**data, "sections": [{"anchor": "x", "heading": "X"}]}
     with pytest.raises(IndexFormatError, match="articles.json article 'a': a section without anchor, heading, path"):
         IndexedArticle.from_json(broken, "articles.json article 'a'")
+
+
+def test_a_dropped_reader_closes_its_file_at_once(written):
+    import gc
+    import os
+
+    path, spans = written
+    reader = PageReader(path)
+    reader.text(*spans["a"])
+    gc.disable()  # freed by reference counting alone, not by a later collection
+    try:
+        descriptor = reader._file.fileno()
+        del reader
+        with pytest.raises(OSError):
+            os.fstat(descriptor)
+    finally:
+        gc.enable()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import BinaryIO, Iterable, Mapping
 
 from kb.errors import IndexFormatError
 from kb.index.records import IndexedArticle
@@ -58,7 +58,8 @@ class PageReader:
             raise IndexFormatError(f"{path}: cannot be read ({exc.strerror}); rebuild the index") from None
         self.path = path
         self._size = os.fstat(self._file.fileno()).st_size
-        self.text = lru_cache(maxsize=CACHED_PAGES)(self._read)
+        # (a function of the file, not of self: the reader, once dropped, is freed and its file closed at once)
+        self.text = lru_cache(maxsize=CACHED_PAGES)(partial(_read, self._file, path))
 
     def check(self, articles: Mapping[str, IndexedArticle]) -> None:
         """IndexFormatError naming the first article whose page lies outside the file."""
@@ -67,20 +68,21 @@ class PageReader:
                 raise IndexFormatError(f"{self.path}: no page {meta.page} for article {key!r} in "
                                        f"{self._size} bytes; rebuild the index")
 
-    def _read(self, offset: int, length: int) -> PageText:
-        data = os.pread(self._file.fileno(), length, offset)
-        try:
-            page = json.loads(data.decode("utf-8")) if len(data) == length else None
-            html, texts = page["html"], tuple(page["texts"])
-            if isinstance(html, str) and all(isinstance(t, str) for t in texts):
-                return PageText(html, texts)
-        except (ValueError, KeyError, TypeError):
-            pass
-        raise IndexFormatError(f"{self.path}: no page at bytes {offset}–{offset + length}; rebuild the index")
-
     def page(self, meta: IndexedArticle) -> ArticlePage:
         text = self.text(*meta.page)
         if len(text.texts) != len(meta.sections):
             raise IndexFormatError(f"{self.path}: {len(text.texts)} section texts for the {len(meta.sections)} "
                                    f"sections of {meta.id!r}; rebuild the index")
         return ArticlePage(meta, text.html, tuple({**s, "text": t} for s, t in zip(meta.sections, text.texts)))
+
+
+def _read(file: BinaryIO, path: Path, offset: int, length: int) -> PageText:
+    data = os.pread(file.fileno(), length, offset)
+    try:
+        page = json.loads(data.decode("utf-8")) if len(data) == length else None
+        html, texts = page["html"], tuple(page["texts"])
+        if isinstance(html, str) and all(isinstance(t, str) for t in texts):
+            return PageText(html, texts)
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise IndexFormatError(f"{path}: no page at bytes {offset}–{offset + length}; rebuild the index")
