@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -327,10 +327,7 @@ class SearchService:
             raise ValueError(f"unknown audience {audience!r}")
         if audience not in self._visible:
             visible = {key: meta for key, meta in self.articles.items() if meta.audience in allowed}
-            self._visible[audience] = MappingProxyType({key: replace(
-                meta, related=[r for r in meta.related if r in visible],
-                translations={lang: k for lang, k in meta.translations.items() if k in visible},
-            ) for key, meta in visible.items()})
+            self._visible[audience] = MappingProxyType({key: meta.within(visible) for key, meta in visible.items()})
         return self._visible[audience]
 
     def page(self, meta: IndexedArticle) -> ArticlePage:

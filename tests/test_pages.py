@@ -102,3 +102,10 @@ def test_a_dropped_reader_closes_its_file_at_once(written):
             os.fstat(descriptor)
     finally:
         gc.enable()
+
+
+def test_a_record_within_the_articles_an_audience_sees_is_itself_unless_it_names_others():
+    meta = replace(record("a", [0, 1], 0), related=["b", "secret"], translations={"en": "a", "ru": "secret@ru"})
+    narrowed = meta.within({"a": meta, "b": meta})
+    assert (narrowed.related, narrowed.translations) == (["b"], {"en": "a"})
+    assert meta.within({"a": meta, "b": meta, "secret": meta, "secret@ru": meta}) is meta  # nothing to drop: no copy

@@ -3,7 +3,7 @@ passage (passages.json): written by the indexer, read by search. JSON keys are t
 from __future__ import annotations
 
 import sys
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, Iterator, Mapping
 
 from kb.errors import IndexFormatError
@@ -60,7 +60,7 @@ class SectionHead(Mapping[str, str]):
         return repr(dict(self))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedArticle:
     """An article as built: what search ranks and shows, and what the portal's pages show."""
 
@@ -89,6 +89,14 @@ class IndexedArticle:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "sections": [dict(s) for s in self.sections]}
+
+    def within(self, visible: Mapping[str, Any]) -> "IndexedArticle":
+        """This article naming only `visible` articles as related and as translations (itself when it names no
+        other)."""
+        if all(r in visible for r in self.related) and all(k in visible for k in self.translations.values()):
+            return self
+        return replace(self, related=[r for r in self.related if r in visible],
+                       translations={lang: k for lang, k in self.translations.items() if k in visible})
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> "IndexedArticle":
