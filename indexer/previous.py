@@ -11,7 +11,7 @@ from indexer import publish
 from kb.errors import KbError
 from kb.index.checksums import verify
 from kb.index.layout import IndexFiles
-from kb.index.manifest import Manifest, read_manifest
+from kb.index.manifest import FORMAT_VERSION, Manifest, read_manifest
 from kb.index.pages import PageReader
 
 
@@ -32,13 +32,16 @@ class PreviousBuild:
         if current is None:
             return cls()
         try:
-            manifest = read_manifest(current)
+            manifest = read_manifest(current, any_format=True)
             if manifest.model_name != model_name:
                 return cls()
             verify(current, manifest.files)  # nothing damaged is carried into the next build
             files = IndexFiles(current)
             hashes = [p["hash"] for p in json.loads(files.passages.read_text(encoding="utf-8"))]
             matrix = np.load(files.embeddings, mmap_mode="r")
+            if manifest.format_version != FORMAT_VERSION:  # after an upgrade of kb: its vectors alone are reused
+                return cls(rows={h: i for i, h in enumerate(hashes)}, matrix=matrix) if len(hashes) == len(
+                    matrix) else cls()
             articles = json.loads(files.articles.read_text(encoding="utf-8"))
             pages = PageReader(files.pages)
         except (KbError, OSError, ValueError, KeyError, TypeError):

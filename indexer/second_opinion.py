@@ -29,7 +29,7 @@ from kb.embedding.encoders import ENGLISH_MODEL, MULTILINGUAL_MODELS, Encoder
 from kb.errors import KbError
 from kb.index.classifier import CONFIDENCE_FEATURES
 from kb.index.layout import IndexFiles
-from kb.index.manifest import AUDIENCES, read_manifest
+from kb.index.manifest import AUDIENCES, FORMAT_VERSION, read_manifest
 from kb.language import latin_only, query_language
 
 SECOND_MODEL = ENGLISH_MODEL
@@ -56,9 +56,12 @@ class _Previous:
         if directory is None:
             return cls({}, None, {})
         try:
-            entry = read_manifest(directory).second_opinion
+            manifest = read_manifest(directory, any_format=True)
+            entry = manifest.second_opinion
             if entry.get("model") != model:
                 return cls({}, None, {})
+            if manifest.format_version != FORMAT_VERSION:  # an older kb's build: its vectors alone are reused
+                entry = {}
             files = IndexFiles(directory)
             hashes = [p["hash"] for p in json.loads(files.passages.read_text(encoding="utf-8"))]
             matrix = np.load(files.second_embeddings, mmap_mode="r")

@@ -347,3 +347,23 @@ def test_without_internal_articles_the_audiences_models_are_trained_once(tmp_pat
     service = SearchService.load(settings.index_dir, settings, encoder)
     public, internal = (service.search("printer offline", audience=a) for a in ("public", "internal"))
     assert public.to_dict() == internal.to_dict()
+
+
+def test_a_build_after_an_upgrade_of_kb_reuses_the_older_formats_vectors_alone(settings, encoder):
+    """An index of an older format is not served, but the vectors in it are keyed by the hash of the text they
+    embed: a team upgrading kb does not embed its whole help center again."""
+    from kb.index.checksums import digest_text
+    from kb.index.manifest import FORMAT_VERSION, _canonical
+
+    first = build_index(settings, encoder)
+    path = settings.index_dir / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("checksum")
+    data["format_version"] = FORMAT_VERSION - 1
+    path.write_text(json.dumps({**data, "checksum": digest_text(_canonical(data))}), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=f"index format {FORMAT_VERSION - 1}, this kb reads format"):
+        SearchService.load(settings.index_dir, settings, encoder)
+    second = build_index(settings, encoder)
+    assert (second.reused, second.embedded) == (first.passages, 0)
+    assert read_manifest(settings.index_dir).format_version == FORMAT_VERSION
+    assert SearchService.load(settings.index_dir, settings, encoder).search("printer offline").hits

@@ -61,7 +61,9 @@ def _canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def read_manifest(directory: Path) -> Manifest:
+def read_manifest(directory: Path, any_format: bool = False) -> Manifest:
+    """The manifest of the index at `directory`, refused unless of this kb's format (with `any_format`, of any: for
+    a build reusing an older index's vectors, whose rows are keyed by the hash of the text they embed)."""
     path = directory / MANIFEST
     if not directory.exists():
         raise IndexMissingError(f"no index at {directory}: run 'kb build' first")
@@ -74,7 +76,7 @@ def read_manifest(directory: Path) -> Manifest:
     if not isinstance(data, dict):
         raise IndexFormatError(f"{path}: not an object; rebuild the index")
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION and not any_format:
         why = f" ({_CHANGES[FORMAT_VERSION]})" if isinstance(version, int) and version < FORMAT_VERSION else ""
         raise IndexFormatError(f"{path}: index format {version!r}, this kb reads format {FORMAT_VERSION}{why}; "
                                "rebuild with 'kb build'")
