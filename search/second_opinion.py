@@ -58,14 +58,7 @@ class SecondOpinion:
             model, dimension = str(entry["model"]), int(entry["dimension"])
             curves = {a: ConfidenceModel.from_json(entry["confidence"][a]) for a in AUDIENCES}
             centroids = np.load(files.second_centroids, mmap_mode="r")  # shared by the workers, as the vectors
-            if all(files.second_vectors(name).exists() for name in PARTITIONS):
-                indexes = {name: VectorIndex(files.second_vectors(name), dimension) for name in PARTITIONS}
-            else:  # a build from before these files: its matrix, searched exactly from memory
-                vectors = np.load(files.second_embeddings, mmap_mode="r")
-                passages = sum(len(partition) for partition in rows.values())
-                if vectors.shape != (passages, dimension):
-                    raise ValueError(f"{vectors.shape} vectors for {passages} passages")
-                indexes = {name: VectorIndex.of(vectors[rows[name]]) for name in PARTITIONS}
+            indexes = {name: VectorIndex(files.second_vectors(name), dimension) for name in PARTITIONS}
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise IndexFormatError(f"{files.directory}: unreadable second opinion ({exc}); rebuild the index") from None
         ids = sorted(articles)

@@ -73,17 +73,6 @@ class VectorIndex:
             self._index.nprobe = IVF_NPROBE
         faiss.omp_set_num_threads(threads)
 
-    @classmethod
-    def of(cls, vectors: np.ndarray) -> "VectorIndex":
-        """An exact index over `vectors` held in memory (for vectors that no index file holds)."""
-        import faiss
-
-        index = cls.__new__(cls)
-        index._index = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            index._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return index
-
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
