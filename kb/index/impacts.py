@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from kb.index.npy import read_npy_header
+
 
 class Impacts:
     """A CSR matrix: `data`, `indices` (each entry's column) and `indptr` (where each row's entries start)."""
@@ -48,7 +50,7 @@ class Impacts:
             shape = tuple(int(n) for n in stored["shape"])
             if len(shape) != 2:
                 raise ValueError(f"{path.name} holds a matrix of shape {shape}")
-            arrays = [_mapped(path, name) for name in ("data", "indices", "indptr")]
+            arrays = [_mapped(path, stored.zip.getinfo(f"{name}.npy")) for name in ("data", "indices", "indptr")]
             return cls(*[stored[name] if array is None else array
                          for name, array in zip(("data", "indices", "indptr"), arrays)], (shape[0], shape[1]))
 
@@ -67,10 +69,10 @@ class Impacts:
         return sums
 
 
-def _mapped(path: Path, name: str) -> np.ndarray | None:
-    """The array `name` of the .npz at `path`, memory-mapped where the archive stores it uncompressed, else None."""
-    with zipfile.ZipFile(path) as archive:
-        info = archive.getinfo(f"{name}.npy")
+def _mapped(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
+    """The array of the .npz at `path` that `info` describes, memory-mapped where the archive stores it
+    uncompressed, else None."""
+    name = info.filename
     if info.compress_type != zipfile.ZIP_STORED:
         return None
     with open(path, "rb") as handle:
@@ -80,11 +82,7 @@ def _mapped(path: Path, name: str) -> np.ndarray | None:
             raise ValueError(f"{path.name}: damaged archive member {name}")
         names, extra = struct.unpack("<HH", header[26:30])
         handle.seek(info.header_offset + 30 + names + extra)
-        version = np.lib.format.read_magic(handle)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read_header(handle)
-        offset = handle.tell()
+        shape, fortran, dtype, offset = read_npy_header(handle)
     if dtype.hasobject or info.file_size < offset - info.header_offset - 30 - names - extra + dtype.itemsize * int(
             np.prod(shape)):
         raise ValueError(f"{path.name}: damaged array {name}")

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import IndexFormatError
+from kb.index.npy import read_npy_header
 
 IVF_NPROBE = 64  # cells scanned per query
 IVF_TRAIN_PER_CELL = 40  # k-means training points per cell (faiss asks for 39)
@@ -102,17 +103,14 @@ class ExactRows:
     def __init__(self, path: Path) -> None:
         try:
             self._file = open(path, "rb")
-            version = np.lib.format.read_magic(self._file)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read_header(self._file)
+            shape, fortran, dtype, self._offset = read_npy_header(self._file)
             size = os.fstat(self._file.fileno()).st_size
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"{path}: cannot read vectors ({exc})") from None
         if len(shape) != 2 or fortran or dtype != np.dtype("<f4"):
             raise IndexFormatError(f"{path}: not a matrix of float32 rows ({dtype}, shape {shape}); rebuild the index")
         self.path, self.shape = path, shape
-        self._offset, self._row_bytes = self._file.tell(), shape[1] * 4
+        self._row_bytes = shape[1] * 4
         if size < self._offset + shape[0] * self._row_bytes:
             raise IndexFormatError(f"{path}: truncated ({size} bytes for {shape[0]} rows); rebuild the index")
 
