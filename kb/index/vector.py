@@ -72,6 +72,8 @@ class VectorIndex:
             raise IndexFormatError(f"{path}: vectors have {self._index.d} dimensions, manifest says {dimension}")
         if hasattr(self._index, "nprobe"):
             self._index.nprobe = IVF_NPROBE
+        # whether its scores are those of quantized vectors (to be re-scored exactly): asked by every search
+        self.approximate = isinstance(self._index, (faiss.IndexIVFScalarQuantizer, faiss.IndexScalarQuantizer))
         faiss.omp_set_num_threads(threads)
 
     def __len__(self) -> int:
@@ -80,13 +82,6 @@ class VectorIndex:
     @property
     def dimension(self) -> int:
         return int(self._index.d)
-
-    @property
-    def approximate(self) -> bool:
-        """Whether its scores are those of quantized vectors (to be re-scored exactly)."""
-        import faiss
-
-        return isinstance(self._index, (faiss.IndexIVFScalarQuantizer, faiss.IndexScalarQuantizer))
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = max(1, min(k, len(self)))
