@@ -39,16 +39,16 @@ class PreviousBuild:
             files = IndexFiles(current)
             hashes = [p["hash"] for p in json.loads(files.passages.read_text(encoding="utf-8"))]
             matrix = np.load(files.embeddings, mmap_mode="r")
+            if len(hashes) != len(matrix):
+                return cls()
+            rows = {h: i for i, h in enumerate(hashes)}
             if manifest.format_version != FORMAT_VERSION:  # after an upgrade of kb: its vectors alone are reused
-                return cls(rows={h: i for i, h in enumerate(hashes)}, matrix=matrix) if len(hashes) == len(
-                    matrix) else cls()
+                return cls(rows=rows, matrix=matrix)
             articles = json.loads(files.articles.read_text(encoding="utf-8"))
             pages = PageReader(files.pages)
         except (KbError, OSError, ValueError, KeyError, TypeError):
             return cls()  # an unreadable previous build only costs a full build
-        if len(hashes) != len(matrix):
-            return cls()
-        return cls(current, manifest, {h: i for i, h in enumerate(hashes)}, matrix, articles, pages)
+        return cls(current, manifest, rows, matrix, articles, pages)
 
     def embedding(self, passage_hash: str) -> np.ndarray | None:
         row = self.rows.get(passage_hash)
