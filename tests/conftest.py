@@ -24,6 +24,7 @@ from tests.postgres import TemplateDatabases, started_server
 # `sqlite_only` runs on SQLite alone.
 DATABASES = ("sqlite", "postgresql")
 OPENED_ENGINES: list = []  # the engines the running module has opened (_databases_closed_after_each_module)
+OPENED_LOGS: list = []  # the analytics writers of the apps it has made, each writing through one of those engines
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -37,7 +38,6 @@ def _databases_closed_after_each_module():
     from kb.helpdesk.analytics import EventLog
     from web import analytics as web_analytics
 
-    logs = []
     real = helpdesk_db.make_engine
 
     def recorded(url: str):
@@ -48,16 +48,17 @@ def _databases_closed_after_each_module():
     class RecordedEventLog(EventLog):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
-            logs.append(self)
+            OPENED_LOGS.append(self)
 
     helpdesk_db.make_engine, web_analytics.EventLog = recorded, RecordedEventLog
     yield
     helpdesk_db.make_engine, web_analytics.EventLog = real, EventLog
-    for log in logs:
+    for log in OPENED_LOGS:
         log.close()
     for engine in OPENED_ENGINES:
         engine.dispose()
     OPENED_ENGINES.clear()
+    OPENED_LOGS.clear()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest reads the parametrize marks and the fixtures' params
@@ -263,8 +264,13 @@ def fresh_database(request, kind: str, folder: Path) -> Iterator[str]:
 
 
 def _dispose_engines_on(url: str) -> None:
-    """Close the pooled connections of every engine this module opened on the PostgreSQL database at `url`."""
+    """Close the pooled connections of every engine this module opened on the PostgreSQL database at `url`. The
+    analytics writers using one are stopped first: a write in flight would otherwise hand its connection back to
+    the pool the disposal replaced, where nothing closes it."""
     name = url.rsplit("/", 1)[1]
+    for log in OPENED_LOGS:
+        if log.engine.url.get_backend_name() == "postgresql" and log.engine.url.database == name:
+            log.close()
     for engine in OPENED_ENGINES:
         if engine.url.get_backend_name() == "postgresql" and engine.url.database == name:
             engine.dispose()
