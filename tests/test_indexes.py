@@ -124,8 +124,10 @@ def test_ivf_above_the_exact_limit_finds_the_exact_neighbours(tmp_path: Path):
     vectors = (np.repeat(topics, 30, axis=0) + rng.normal(scale=0.4, size=(3000, 32))).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     assert write_vectors(tmp_path / "flat.faiss", vectors, exact_max=5000) == "flat-ip"
-    assert write_vectors(tmp_path / "ivf.faiss", vectors, exact_max=1000) == "ivf-sq8"
-    index = VectorIndex(tmp_path / "ivf.faiss", 32)
+    assert write_vectors(tmp_path / "ivf.faiss", vectors, exact_max=1000) == "ivf-sq4"
+    np.save(tmp_path / "embeddings.npy", vectors)
+    index = PartitionedVectors({"public": VectorIndex(tmp_path / "ivf.faiss", 32)}, {"public": np.arange(3000)},
+                               tmp_path / "embeddings.npy")  # as a search reads it: 4-bit finds, re-scored
     queries = vectors[:100] + rng.normal(scale=0.05, size=(100, 32)).astype(np.float32)
     found = 0
     for query in queries:
@@ -141,8 +143,8 @@ def _topics(rng: np.random.Generator, topics: int, each: int, dimension: int = 3
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_an_8_bit_index_is_re_scored_exactly_from_the_float_vectors(tmp_path: Path):
-    """Above the exact limit vectors are stored in 8 bits; what a search returns carries the float vectors' scores,
+def test_a_quantized_index_is_re_scored_exactly_from_the_float_vectors(tmp_path: Path):
+    """Above the exact limit vectors are stored in 4 bits; what a search returns carries the float vectors' scores,
     in passage rows, across partitions, as an exact search gives them."""
     rng = np.random.default_rng(11)
     vectors = _topics(rng, 60, 50)
@@ -150,7 +152,7 @@ def test_an_8_bit_index_is_re_scored_exactly_from_the_float_vectors(tmp_path: Pa
     rows = {"public": np.flatnonzero(public), "internal": np.flatnonzero(~public)}
     np.save(tmp_path / "embeddings.npy", vectors)
     for name, picked in rows.items():
-        assert write_vectors(tmp_path / f"{name}.faiss", vectors[picked], exact_max=500) == "ivf-sq8"
+        assert write_vectors(tmp_path / f"{name}.faiss", vectors[picked], exact_max=500) == "ivf-sq4"
     indexes = {name: VectorIndex(tmp_path / f"{name}.faiss", 32) for name in rows}
     assert all(index.approximate for index in indexes.values())
     rescored = PartitionedVectors(indexes, rows, tmp_path / "embeddings.npy")
@@ -165,7 +167,19 @@ def test_an_8_bit_index_is_re_scored_exactly_from_the_float_vectors(tmp_path: Pa
         raw, raw_rows = quantized.search(query, 10, ("public", "internal"))
         off = max(off, float(np.abs(raw[0] - exact[raw_rows[0]]).max()))
     assert found / (10 * len(vectors[::37])) >= 0.95
-    assert off > 1e-5  # without the float vectors, the 8-bit scores are what is returned: they differ
+    assert off > 1e-5  # without the float vectors, the 4-bit scores are what is returned: they differ
+
+
+def test_an_8_bit_index_of_an_earlier_build_loads_as_quantized_and_is_re_scored(tmp_path: Path):
+    """Builds of kb before 4-bit vectors wrote 8-bit ones ('ivf-sq8'); they load and are re-scored the same way."""
+    vectors = _topics(np.random.default_rng(5), 40, 50)
+    assert write_vectors(tmp_path / "old.faiss", vectors, exact_max=100, bits=8) == "ivf-sq8"
+    np.save(tmp_path / "embeddings.npy", vectors)
+    index = VectorIndex(tmp_path / "old.faiss", 32)
+    assert index.approximate
+    scores, rows = PartitionedVectors({"public": index}, {"public": np.arange(len(vectors))},
+                                      tmp_path / "embeddings.npy").search(vectors[7], 5)
+    assert rows[0][0] == 7 and np.allclose(scores[0], (vectors @ vectors[7])[rows[0]], atol=1e-6)
 
 
 def test_float_vectors_that_cannot_be_read_are_refused_naming_the_file(tmp_path: Path):

@@ -14,7 +14,7 @@ FORMAT_VERSION = 7
 # What changed in each format, for the message that asks to rebuild an older index.
 _CHANGES = {5: "customers' search is now built from public articles alone, with files per audience",
             6: "sections carry their heading path, and sub-sections are embedded with it",
-            7: "article pages are read from pages.jsonl, and large vector indexes hold 8-bit vectors"}
+            7: "article pages are read from pages.jsonl, and large vector indexes hold quantized (8- or 4-bit) vectors"}
 
 # Whose articles each audience of a search may see: customers the public ones, agents every one. Each audience has
 # its own spelling vocabulary, category classifier and confidence curve, built from what it may see (their files:
