@@ -353,8 +353,12 @@ def live(request, portal_index, tmp_path_factory):
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         yield app, f"http://127.0.0.1:{server.effective_port}"
-        server.close()
+        # Closed by the serving thread itself, between two of its select() calls: closed from here, a socket could
+        # vanish under a select() in progress (EBADF in that thread). With every socket closed its loop ends.
+        server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
         thread.join(timeout=10)
+        assert not thread.is_alive(), "the portal's server did not stop"
+        server.task_dispatcher.shutdown()
 
 
 @pytest.fixture(scope="module")
