@@ -264,9 +264,8 @@ def fresh_database(request, kind: str, folder: Path) -> Iterator[str]:
 
 
 def _dispose_engines_on(url: str) -> None:
-    """Close the pooled connections of every engine this module opened on the PostgreSQL database at `url`. The
-    analytics writers using one are stopped first: a write in flight would otherwise hand its connection back to
-    the pool the disposal replaced, where nothing closes it."""
+    """Close the pooled connections of every engine this module opened on the PostgreSQL database at `url`, after
+    stopping their analytics writers (a write in flight would hand its connection to the replaced pool, unclosed)."""
     name = url.rsplit("/", 1)[1]
     for log in OPENED_LOGS:
         if log.engine.url.get_backend_name() == "postgresql" and log.engine.url.database == name:
@@ -353,8 +352,8 @@ def live(request, portal_index, tmp_path_factory):
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         yield app, f"http://127.0.0.1:{server.effective_port}"
-        # Closed by the serving thread itself, between two of its select() calls: closed from here, a socket could
-        # vanish under a select() in progress (EBADF in that thread). With every socket closed its loop ends.
+        # Every socket closed by the serving thread itself, between its select() calls (closed from here, one could
+        # vanish under a select() in progress: EBADF); its loop then ends.
         server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
         thread.join(timeout=10)
         assert not thread.is_alive(), "the portal's server did not stop"
