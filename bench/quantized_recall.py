@@ -56,15 +56,15 @@ def measure(vectors: np.ndarray, queries: int, ks: list[int], work: Path, seed: 
     exact = work / "embeddings.npy"
     np.save(exact, passages)
     rows = {"public": np.arange(len(passages))}
-    scores = asked @ passages.T
+    ranked = np.argsort(-(asked @ passages.T), axis=1)
+    truths = {k: ranked[:, :k] for k in ks}  # each query's exact top k
     result: dict = {"passages": len(passages), "queries": queries}
     for bits in (8, 4):
         path = work / f"sq{bits}.faiss"
         kind = write_index(path, passages, exact_max=len(passages) - 1, bits=bits)
         index = VectorIndex(path, passages.shape[1])
         rescored = PartitionedVectors({"public": index}, rows, exact)
-        for k in ks:
-            truth = np.argsort(-scores, axis=1)[:, :k]
+        for k, truth in truths.items():
             raw = np.stack([index.search(q, k)[1][0] for q in asked])
             searched = np.stack([rescored.search(q, k)[1][0] for q in asked])
             result[f"{kind} k={k}"] = {"raw": round(found_share(raw, truth), 4),
