@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-import threading
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from kb.config import Settings
 from search.service import SearchService
 from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
 from tests.fakes import HashingEncoder
-from tests.portal import add_people, make_app, sign_in
+from tests.portal import add_people, make_app, serving, sign_in
 from tests.postgres import TemplateDatabases, started_server
 
 # Every test of the portal's database runs once on each (test ids end in [sqlite] and [postgresql]); a test marked
@@ -267,12 +266,12 @@ def _dispose_engines_on(url: str) -> None:
     """Close the pooled connections of every engine this module opened on the PostgreSQL database at `url`, after
     stopping their analytics writers (a write in flight would hand its connection to the replaced pool, unclosed)."""
     name = url.rsplit("/", 1)[1]
+    on_it = [e for e in OPENED_ENGINES if e.url.get_backend_name() == "postgresql" and e.url.database == name]
     for log in OPENED_LOGS:
-        if log.engine.url.get_backend_name() == "postgresql" and log.engine.url.database == name:
+        if log.engine in on_it:
             log.close()
-    for engine in OPENED_ENGINES:
-        if engine.url.get_backend_name() == "postgresql" and engine.url.database == name:
-            engine.dispose()
+    for engine in on_it:
+        engine.dispose()
 
 
 @pytest.fixture(params=DATABASES)
@@ -338,8 +337,6 @@ def ann(client):
 def live(request, portal_index, tmp_path_factory):
     """The portal served by waitress on a free loopback port, with a real database (SQLite and PostgreSQL):
     (app, base URL)."""
-    from waitress import create_server
-
     settings, service = portal_index
     folder = tmp_path_factory.mktemp("live")
     with fresh_database(request, request.param, folder) as url:
@@ -348,16 +345,8 @@ def live(request, portal_index, tmp_path_factory):
         app = make_app(settings, service)
         app.testing = False
         add_people(app)
-        server = create_server(app, host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        yield app, f"http://127.0.0.1:{server.effective_port}"
-        # Every socket closed by the serving thread itself, between its select() calls (closed from here, one could
-        # vanish under a select() in progress: EBADF); its loop then ends.
-        server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "the portal's server did not stop"
-        server.task_dispatcher.shutdown()
+        with serving(app) as port:
+            yield app, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

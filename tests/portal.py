@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from jinja2 import BytecodeCache
 from sqlalchemy import select
@@ -48,6 +51,26 @@ def make_app(settings: Settings, service: SearchService):
     app.testing = True
     app.jinja_env.bytecode_cache = TEMPLATES
     return app
+
+
+@contextmanager
+def serving(app, port: int = 0, threads: int = 4) -> Iterator[int]:
+    """`app` served by waitress on a loopback port (0: a free one) from a thread of this process: the port. On
+    leaving, the serving thread closes every socket itself, between two of its select() calls (closed from another
+    thread, a socket could vanish under a select() in progress: EBADF there); its loop then ends, and the task
+    threads are stopped."""
+    from waitress import create_server
+
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield server.effective_port
+    finally:
+        server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
+    assert not thread.is_alive(), "the portal's server did not stop"
 
 
 def add_people(app) -> None:

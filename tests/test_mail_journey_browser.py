@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 from email.message import EmailMessage
@@ -30,7 +29,7 @@ from kb.helpdesk.mail_tokens import ticket_ref_from
 from tests.accounts import LINK_RE
 from tests.chromium import shot, sign_in
 from tests.mail_server import SmtpServer, free_port
-from tests.portal import PASSWORD, add_people, make_app
+from tests.portal import PASSWORD, add_people, make_app, serving
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,8 +48,6 @@ def smtp():
 def desk(portal_index, tmp_path_factory, smtp):
     """The portal served by waitress on a free loopback port, its links in mail pointing there, and its background
     sender delivering to `smtp`: (app, base URL)."""
-    from waitress import create_server
-
     from web.mail_worker import MailWorker
 
     settings, service = portal_index
@@ -66,12 +63,8 @@ def desk(portal_index, tmp_path_factory, smtp):
     with app.extensions["kb.db"].begin() as db:
         add_staff(db, AGENT, PASSWORD, "agent", "general", "Alex")
     worker = MailWorker(app).start()
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, settings.public_url
-    server.close()
-    thread.join(timeout=10)
+    with serving(app, port):
+        yield app, settings.public_url
     worker.close()
 
 

@@ -1,7 +1,6 @@
 """Preview in real Chromium: an article edited on disk shows up in the open page by itself (kb serve --watch)."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from kb.embedding import encoders as encoder_module
 from kb.config import Settings
 from tests.fakes import HashingEncoder
 from tests.chromium import ARGS, ARTIFACTS, CHROMIUM
+from tests.portal import serving
 from web import create_app
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,6 @@ pytestmark = pytest.mark.slow
 def test_open_article_page_shows_the_edit_without_a_reload(settings: Settings, center: Path, tmp_path: Path,
                                                            monkeypatch):
     from playwright.sync_api import expect, sync_playwright
-    from waitress import create_server
 
     monkeypatch.setitem(encoder_module.ENCODERS, "fake-hashing",
                         lambda threads, batch, precision, **options: HashingEncoder())
@@ -29,15 +28,12 @@ def test_open_article_page_shows_the_edit_without_a_reload(settings: Settings, c
                                reload_interval=0.2)
     build_index(preview, encoder, progress=False)
     watcher = Watcher(preview, encoder, interval=0.2, report=lambda m: None).start()
-    server = create_server(create_app(preview, preview=True), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
-        with sync_playwright() as playwright:
+        with serving(create_app(preview, preview=True)) as port, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{server.effective_port}/articles/printer-offline")
+            page.goto(f"http://127.0.0.1:{port}/articles/printer-offline")
             expect(page.get_by_role("heading", level=1)).to_have_text("Printer shows Offline")
             article = center / "printers" / "printer-offline.md"
             article.write_text(article.read_text(encoding="utf-8").replace(
@@ -48,6 +44,4 @@ def test_open_article_page_shows_the_edit_without_a_reload(settings: Settings, c
             browser.close()
     finally:
         watcher.stop()
-        server.close()
-        thread.join(timeout=10)
     assert watcher.builds >= 1

@@ -13,7 +13,6 @@ sanitising itself.
 from __future__ import annotations
 
 import io
-import threading
 from urllib.parse import quote
 
 import pytest
@@ -37,7 +36,7 @@ from kb.helpdesk.tickets import add_reply, create_ticket
 from search.service import SearchService
 from tests.chromium import ARTIFACTS, sign_in
 from tests.fakes import HashingEncoder
-from tests.portal import PASSWORD, add_people, csrf_token, make_app
+from tests.portal import PASSWORD, add_people, csrf_token, make_app, serving
 from tests.portal import sign_in as sign_in_client
 from tests.xss import EVALUATED, INSPECT, Listener, assert_inert, batches, packed, payloads, watch
 
@@ -150,8 +149,6 @@ def _mail(app, seeded: dict, hostile: list[str]) -> None:
 def site(tmp_path_factory, hostile):
     """The portal over the hostile help center, served by waitress on a loopback port, with the hostile records:
     (app, base URL, seeded)."""
-    from waitress import create_server
-
     root = tmp_path_factory.mktemp("xss")
     settings = Settings(articles_dir=_center(root, hostile), index_dir=root / "index", embedding_model="fake-hashing",
                         database_url=f"sqlite:///{root / 'kb.sqlite3'}", secret_key="k" * 32,
@@ -166,12 +163,8 @@ def site(tmp_path_factory, hostile):
     seeded = _seed(app, hostile)
     _attach(app, seeded["big"], hostile)
     _mail(app, seeded, hostile)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}", seeded
-    server.close()
-    thread.join(timeout=10)
+    with serving(app) as port:
+        yield app, f"http://127.0.0.1:{port}", seeded
 
 
 def _visit(page, dialogs, listener, base: str, paths: list[str], name: str, missing_ok: bool = False) -> None:
