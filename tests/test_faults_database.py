@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from kb.helpdesk.models import Ticket
-from tests.portal import PASSWORD, add_people, make_app
+from tests.portal import PASSWORD, add_people, make_app, serving
 
 pytestmark = pytest.mark.slow
 
@@ -74,23 +74,18 @@ class Browser:
 @pytest.fixture(scope="module")
 def served(portal_index, postgres_server, tmp_path_factory):
     """The portal on the PostgreSQL server, served by waitress on a free loopback port: (app, port, server)."""
-    from waitress import create_server
-
     settings, service = portal_index
     folder = tmp_path_factory.mktemp("faults-db")
     settings = replace(settings, database_url=postgres_server.url, secret_key="k" * 32,
                        secret_key_file=folder / "key", attachments_dir=folder / "attachments",
                        rate_limit_tickets="10000/hour", rate_limit_sign_in="1000/minute",
-                       rate_limit_views="10000/minute", rate_limit_search="10000/minute")
+                       rate_limit_views="10000/minute", rate_limit_search="10000/minute",
+                       analytics="off")  # no writer thread of its own: the connection killed is the request's
     app = make_app(settings, service)
     app.testing = False  # errors are answered as in production, not raised into the test
     add_people(app)
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, server.effective_port, postgres_server
-    server.close()
-    thread.join(timeout=10)
+    with serving(app, threads=8) as port:
+        yield app, port, postgres_server
     app.extensions["kb.engine"].dispose()
 
 
