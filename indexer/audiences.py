@@ -13,9 +13,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from indexer.calibrate import CALIBRATION, train_models
+from indexer.calibrate import CALIBRATION, SectionSearches, train_models
 from indexer.fusion_fit import FUSION_FIT, FusionSetup, fit_fusion
-from indexer.held_out import embed_held_out, held_out_texts
+from indexer.held_out import (HeldOutSections, each_text_once, embed_held_out, embed_sections, held_out_sections,
+                              held_out_texts)
 from indexer.passages import Passage
 from indexer.previous import PreviousBuild
 from kb.articles import Article, Category
@@ -54,16 +55,19 @@ def category_audiences(categories: dict[str, Category], articles: list[Article])
 def train_audience_models(staging: Path, articles: list[Article], passages: list[Passage], embeddings: np.ndarray,
                           previous: PreviousBuild, encode_queries: Callable[[Sequence[str]], np.ndarray],
                           false_positive_rate: float, translations: Mapping[str, Mapping[str, str]],
-                          fusion_setup: FusionSetup | None = None, reads: Callable[[str], bool] | None = None
-                          ) -> dict:
+                          fusion_setup: FusionSetup | None = None, reads: Callable[[str], bool] | None = None,
+                          encode_passages: Callable[[Sequence[str]], np.ndarray] | None = None) -> dict:
     """Per audience, the category classifier (written to staging) and the confidence curve, trained on what that
     audience may see (the curve from its articles' titles, descriptions and questions searched as customers'
     queries, embedded by `encode_queries`; indexer/held_out.py); reused from the previous build when its
     training data is unchanged. Also the fusion weights fitted on the same searches (indexer/fusion_fit.py).
     `reads`: the texts the model reads (an English-only model's curve is calibrated on the texts in Latin letters:
     a query in other letters is never confident with it, so those searches would only blur its curve).
+    `encode_passages`: with it, sub-section headings are searched too (indexer/held_out.py HeldOutSections).
     Returns the manifest's `classifier`, `confidence` and `fusion` entries."""
     category = {a.id: a.category for a in articles}
+    encode_queries = each_text_once(encode_queries)
+    encode_passages = each_text_once(encode_passages) if encode_passages is not None else None
     # an article's language versions answer the same questions: calibration leaves them out together
     group_of = {key: min(versions.values()) for key, versions in translations.items()}
     classifier: dict = {"type": "logistic-regression",
@@ -99,9 +103,11 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
         queries, hidden = embed_held_out(held, encode_queries), [local.get(r, -1) for r in held.hidden]
         passage_articles, passage_kinds = [passages[r].article_id for r in rows], [passages[r].kind for r in rows]
         read = [n for n, text in enumerate(held.texts) if reads is None or reads(text)]
+        sections = (section_searches(held_out_sections(articles, passages, rows), local, reads, encode_queries,
+                                     encode_passages) if encode_passages is not None else None)
         models = train_models(embeddings[rows], passage_articles, passage_kinds, category, queries[read],
                               [held.articles[n] for n in read], [hidden[n] for n in read], false_positive_rate,
-                              group_of, [query_language(held.texts[n]) for n in read])
+                              group_of, [query_language(held.texts[n]) for n in read], sections=sections)
         fusion[audience] = fit_fusion(IndexFiles(staging).keyword, allowed, embeddings[rows], passage_articles,
                                       passage_kinds, category, queries, held, hidden, group_of, fusion_setup)
         models.classifier.save(path)
@@ -111,3 +117,17 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
                                 "held_out_vector_top1": models.report.get("held_out_vector_top1")}
     classifier["training_key"] = hashlib.sha256(" ".join(keys).encode("utf-8")).hexdigest()[:32]
     return {"classifier": classifier, "confidence": confidence, "fusion": fusion}
+
+
+def section_searches(sections: HeldOutSections, local: Mapping[int, int], reads: Callable[[str], bool] | None,
+                     encode_queries: Callable[[Sequence[str]], np.ndarray],
+                     encode_passages: Callable[[Sequence[str]], np.ndarray]) -> SectionSearches | None:
+    """The sub-section searches of one audience's calibration, embedded (`local`: a passage's row among the
+    audience's rows); None when there are none the model reads."""
+    if reads is not None:
+        sections = sections.only(reads)
+    if not sections.headings:
+        return None
+    queries, stand_ins = embed_sections(sections, encode_queries, encode_passages)
+    return SectionSearches(queries, sections.articles, [tuple(local[r] for r in rows) for rows in sections.rows],
+                           stand_ins, [query_language(text) for text in sections.headings])

@@ -113,7 +113,8 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                                        lambda texts: get_encoder().encode_queries(texts),
                                        settings.confidence_false_positive_rate, translations or {},
                                        FusionSetup.of(settings),
-                                       latin_only if model_name in LATIN_ONLY_MODELS else None)
+                                       latin_only if model_name in LATIN_ONLY_MODELS else None,
+                                       lambda texts: get_encoder().encode_passages(texts))
         second = (build_second_opinion(staging, articles, passages, *second_source, previous.directory, settings,
                                        translations or {}, show) if second_source else {})
         manifest = Manifest(

@@ -8,12 +8,16 @@ queries), with vectors only, twice:
   own version — a customer writing in a language the article has no version in;
 - an uncovered case: against the index without its whole article and the article's translations — what a
   question no article answers looks like, however close the neighbouring articles are.
+Sub-section headings are searched too (indexer/held_out.py HeldOutSections): covered with their section's passages
+replaced by its text alone (an answer in other words), uncovered without their article. Titles and descriptions
+sit closer to their articles than what customers ask does; on a help center of long articles with few questions,
+headings searched so are what brings the calibration's covered searches down to where customers' questions lie.
 A logistic curve over the score features of those cases (kb.index.classifier.confidence_features: how close the
-nearest passages and question centroids are) orders queries by how likely the help center answers them; its 0.5
-point (the default threshold) is placed where a chosen share of the uncovered cases is still confident (the
-false-positive rate a help desk accepts, `confidence_false_positive_rate`). Without query texts it falls back to
-held-out question passages, one per article (seeded). The held-out top-1 of the vector ranking is reported
-beside it.
+nearest passages and question centroids are, and how far the best passage stands above the query's background)
+orders queries by how likely the help center answers them; its 0.5 point (the default threshold) is placed where
+a chosen share of the uncovered cases is still confident (the false-positive rate a help desk accepts,
+`confidence_false_positive_rate`). Without query texts it falls back to held-out question passages, one per
+article (seeded). The held-out top-1 of the vector ranking is reported beside it.
 """
 from __future__ import annotations
 
@@ -25,10 +29,11 @@ import numpy as np
 
 from indexer.held_out import MAX_HELD_OUT
 from indexer.passages import question_sums
-from kb.index.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
+from kb.index.classifier import (BACKGROUND, CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel,
+                                 confidence_features)
 
-CALIBRATION = ("searches of titles, descriptions and questions; threshold at a false-positive rate, per language; "
-               "translation shift")
+CALIBRATION = ("searches of titles, descriptions, questions and sub-section headings; background gap; threshold at "
+               "a false-positive rate, per language; translation shift")
 MIN_LANGUAGE_SEARCHES = 40  # uncovered searches a language needs for an operating point of its own
 MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections
 
@@ -44,11 +49,12 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
                  article_category: dict[str, str], queries: np.ndarray | None = None,
                  query_articles: list[str] | None = None, hidden: list[int] | None = None,
                  false_positive_rate: float | None = None, group_of: Mapping[str, str] | None = None,
-                 query_languages: Sequence[str | None] | None = None, seed: int = 13) -> Calibration:
+                 query_languages: Sequence[str | None] | None = None, seed: int = 13,
+                 sections: SectionSearches | None = None) -> Calibration:
     """Classifier over all passages, and a confidence model from searches of the help center's own texts
     (`queries`, embedded as queries, from `query_articles`, each without its `hidden` passage row, written in
-    `query_languages` as kb.language tells them; see indexer/held_out.py), else from held-out question passages
-    (see module doc)."""
+    `query_languages` as kb.language tells them; see indexer/held_out.py) and of its sub-section headings
+    (`sections`), else from held-out question passages (see module doc)."""
     labels = [article_category[a] for a in passage_articles]
     rng = random.Random(seed)
     by_article: dict[str, list[int]] = {}
@@ -67,32 +73,52 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
         queries, query_articles, hidden = embeddings[held_rows], [passage_articles[r] for r in held_rows], held_rows
     report["calibration_searches"] = len(query_articles or [])
     if not query_articles or len(set(passage_articles)) < 2:
-        confidence = ConfidenceModel(CONFIDENCE_FEATURES, np.array([10.0, 0.0, 0.0]), -5.0)
+        confidence = ConfidenceModel(CONFIDENCE_FEATURES, np.eye(len(CONFIDENCE_FEATURES))[0] * 10.0, -5.0)
         report["confidence"] = "default curve on the answer's cosine (too few questions to calibrate)"
         return Calibration(classifier, confidence, report)
 
     if held_rows:
         report["held_out_category_accuracy"] = _category_accuracy(embeddings, labels, training, held_rows)
     confidence, fit_report = fit_curve(embeddings, passage_articles, passage_kinds, queries, query_articles, hidden,
-                                       false_positive_rate, group_of, query_languages)
+                                       false_positive_rate, group_of, query_languages, sections)
     report.update(fit_report)
     return Calibration(classifier, confidence, report)
 
 
+@dataclass
+class SectionSearches:
+    """Sub-section headings embedded as queries, with their articles, the rows of their sections' passages
+    (hidden from their searches) and their sections' texts embedded as passages (standing in for those rows):
+    indexer/held_out.py HeldOutSections, embedded."""
+
+    queries: np.ndarray
+    articles: list[str]
+    hidden: list[tuple[int, ...]]
+    stand_ins: np.ndarray
+    languages: list[str | None]
+
+
 def fit_curve(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str], queries: np.ndarray,
               query_articles: list[str], hidden: list[int], false_positive_rate: float | None,
-              group_of: Mapping[str, str] | None = None, query_languages: Sequence[str | None] | None = None
-              ) -> tuple[ConfidenceModel, dict]:
-    """The confidence curve from the searches of `queries` (see train_models), and what it reports: searches
-    answered by a translation, the vector ranking's held-out top-1, the covered and uncovered shares confident."""
+              group_of: Mapping[str, str] | None = None, query_languages: Sequence[str | None] | None = None,
+              sections: SectionSearches | None = None) -> tuple[ConfidenceModel, dict]:
+    """The confidence curve from the searches of `queries` (see train_models) and of `sections`' headings, and what
+    it reports: searches answered by a translation, the vector ranking's held-out top-1, the covered and uncovered
+    shares confident."""
     x, y, top1, pairs, origins = searched_cases(embeddings, passage_articles, passage_kinds, queries, query_articles,
                                                 hidden, group_of)
+    languages = [query_languages[o] for o in origins] if query_languages is not None else None
+    if sections is not None and sections.articles:
+        x_s, y_s, origins_s = section_cases(embeddings, passage_articles, passage_kinds, sections, group_of)
+        x, y = np.vstack([x, x_s]) if len(x) else x_s, np.concatenate([y, y_s])
+        if languages is not None:
+            languages += [sections.languages[o] for o in origins_s]
     confidence = fit_confidence(x, y, false_positive_rate)
     confidence.foreign_shift = foreign_shift(confidence, x, pairs)
-    if query_languages is not None and false_positive_rate is not None:
-        confidence.language_shift = language_shifts(confidence, x, y, [query_languages[o] for o in origins],
-                                                    false_positive_rate)
+    if languages is not None and false_positive_rate is not None:
+        confidence.language_shift = language_shifts(confidence, x, y, languages, false_positive_rate)
     report = {"translated_searches": len(pairs), "held_out_vector_top1": round(top1 / len(query_articles), 4),
+              "section_searches": len(sections.articles) if sections is not None else 0,
               **operating_point(confidence, x, y)}
     return confidence, report
 
@@ -229,8 +255,44 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
                 for version in removed:
                     case_sims[starts[version]:ends[version]] = -np.inf
                 case_centroids[list(removed)] = -np.inf
-            nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
+            nearest = np.partition(case_sims, -BACKGROUND)[-BACKGROUND:] if len(case_sims) > BACKGROUND else case_sims
             x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
             y.append(label)
             origins.append(n)
     return np.array(x), np.array(y), top1, pairs, origins
+
+
+def section_cases(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str],
+                  sections: SectionSearches, group_of: Mapping[str, str] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Confidence features of each sub-section heading searched with vectors only: covered (its article in the
+    index, its section's passages replaced by the section's text alone), label 1; and uncovered (without the
+    article and its translations), label 0. Also the search each row comes from."""
+    starts, article_ids = _article_blocks(passage_articles)
+    position = {a: i for i, a in enumerate(article_ids)}
+    group_of = group_of or {}
+    groups = np.array([group_of.get(a, a) for a in article_ids])
+    ends = np.append(starts[1:], len(passage_articles))
+    sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
+    sum_norms = np.linalg.norm(sums, axis=1)
+    sum_norms[sum_norms == 0] = 1.0
+    x, y, origins = [], [], []
+    for n, (article, rows) in enumerate(zip(sections.articles, sections.hidden)):
+        query = sections.queries[n].astype(np.float64)
+        sims = (embeddings @ sections.queries[n]).astype(np.float64)
+        sims[list(rows)] = -np.inf
+        centroid_cos = (sums @ query) / sum_norms  # (a section is no part of its article's question centroid)
+        covered = np.append(sims, float(sections.stand_ins[n].astype(np.float64) @ query))
+        uncovered = sims.copy()
+        versions = np.flatnonzero(groups == groups[position[article]])
+        for version in versions:
+            uncovered[starts[version]:ends[version]] = -np.inf
+        outside = centroid_cos.copy()
+        outside[versions] = -np.inf
+        for case_sims, centroids, label in ((covered, centroid_cos, 1), (uncovered, outside, 0)):
+            finite = case_sims[np.isfinite(case_sims)]
+            nearest = np.partition(finite, -BACKGROUND)[-BACKGROUND:] if len(finite) > BACKGROUND else finite
+            x.append(confidence_features(nearest, float(np.max(centroids)) if len(centroids) else 0.0))
+            y.append(label)
+            origins.append(n)
+    return np.array(x), np.array(y), origins

@@ -9,6 +9,7 @@ title and, usually, a description per article, so every help center gets calibra
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -78,3 +79,83 @@ def embed_held_out(held: HeldOut, encode_queries: Callable[[Sequence[str]], np.n
     if not held.texts:
         return np.zeros((0, 0), np.float32)
     return np.asarray(encode_queries(held.texts), dtype=np.float32)
+
+
+MAX_SECTION_HELD_OUT = 300  # sub-section searches per calibration (each embeds a heading and a section's text)
+STAND_IN_WORDS = 120  # of a section's text standing in for it: its opening (a passage's length, a bounded cost)
+
+
+@dataclass(frozen=True)
+class HeldOutSections:
+    """Sub-section headings searched as what a customer asks about that sub-topic. A heading is a question in the
+    help center's words; its own passages hold it too, so each search is made without them (`rows`), and with the
+    opening of the section's text alone (`bodies`, embedded as a passage without its heading path) standing in
+    for them: an answer that says the same in other words, as the answer to a customer's question does. Long
+    articles with few `questions` are calibrated on what their customers ask about: their sub-sections, not only
+    their titles."""
+
+    headings: list[str]
+    articles: list[str]
+    rows: list[tuple[int, ...]]
+    bodies: list[str]
+
+    def only(self, keep: Callable[[str], bool]) -> "HeldOutSections":
+        """The searches whose heading and text `keep` accepts (e.g. those a model reads)."""
+        chosen = [n for n, (heading, body) in enumerate(zip(self.headings, self.bodies))
+                  if keep(heading) and keep(body)]
+        return HeldOutSections(*([column[n] for n in chosen] for column in
+                                 (self.headings, self.articles, self.rows, self.bodies)))
+
+
+def _heading_key(heading: str) -> str:
+    return " ".join(heading.lower().split())
+
+
+def held_out_sections(articles: Sequence[Article], passages: Sequence[Passage], rows: Sequence[int],
+                      seed: int = 13, limit: int = MAX_SECTION_HELD_OUT) -> HeldOutSections:
+    """The sub-section headings of the articles whose passages are `rows` that name a topic: of at least two words
+    and used by one section of the help center only ("Steps" or "Before you start" name a part of many articles,
+    not a problem), of sections with text of their own; at most `limit` (a seeded sample). `rows` of each: its
+    passages' rows; `bodies`: the opening of its text (at most STAND_IN_WORDS words)."""
+    section_rows: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        p = passages[row]
+        if p.kind == "section" and p.heading:
+            section_rows.setdefault((p.article_id, p.anchor), []).append(row)
+    found: list[tuple[str, str, tuple[int, ...], str]] = []
+    uses: Counter[str] = Counter()  # how many sections of the whole help center have each heading
+    searched = {passages[r].article_id for r in rows}
+    for article in sorted(articles, key=lambda a: a.id):
+        for section in article_sections(article):
+            key = _heading_key(section.heading)
+            uses[key] += 1
+            own = section_rows.get((article.id, section.anchor))
+            if article.id in searched and own and section.text.strip() and len(key.split()) >= 2:
+                opening = " ".join(section.text.split()[:STAND_IN_WORDS])
+                found.append((section.heading, article.id, tuple(own), opening))
+    found = [item for item in found if uses[_heading_key(item[0])] == 1]
+    if len(found) > limit:
+        found = sorted(random.Random(seed).sample(found, limit), key=lambda item: (item[1], item[2]))
+    return HeldOutSections(*(list(column) for column in zip(*found))) if found else HeldOutSections([], [], [], [])
+
+
+def embed_sections(sections: HeldOutSections, encode_queries: Callable[[Sequence[str]], np.ndarray],
+                   encode_passages: Callable[[Sequence[str]], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The headings embedded as queries and the section texts as passages (empty matrices for none)."""
+    if not sections.headings:
+        return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+    return (np.asarray(encode_queries(sections.headings), dtype=np.float32),
+            np.asarray(encode_passages(sections.bodies), dtype=np.float32))
+
+
+def each_text_once(encode: Callable[[Sequence[str]], np.ndarray]) -> Callable[[Sequence[str]], np.ndarray]:
+    """`encode`, embedding each distinct text once however often it is asked for (both audiences of a build
+    calibrate on mostly the same texts)."""
+    known: dict[str, np.ndarray] = {}
+
+    def encoded(texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known.update(zip(missing, np.asarray(encode(missing), dtype=np.float32)))
+        return np.array([known[t] for t in texts], dtype=np.float32)
+    return encoded

@@ -18,10 +18,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from indexer.audiences import passage_rows, write_partition_vectors
+from indexer.audiences import passage_rows, section_searches, write_partition_vectors
 from indexer.calibrate import CALIBRATION, fit_curve
 from indexer.embed import embed_passages
-from indexer.held_out import embed_held_out, held_out_texts
+from indexer.held_out import each_text_once, embed_held_out, held_out_sections, held_out_texts
 from indexer.passages import Passage, question_centroids
 from kb.articles import Article
 from kb.config import Settings
@@ -99,32 +99,39 @@ def build_second_opinion(staging: Path, articles: list[Article], passages: list[
     group_of = {key: min(versions.values()) for key, versions in translations.items()}
     curves: dict[str, dict] = {}
     keys: dict[str, str] = {}
+    encoders = (each_text_once(lambda batch: get_encoder().encode_queries(batch)),
+                each_text_once(lambda batch: get_encoder().encode_passages(batch)))
     for audience, allowed in AUDIENCES.items():
         rows = passage_rows(articles, passages, allowed)
         keys[audience] = key = _training_key(model, settings.confidence_false_positive_rate, passages, rows)
         same = next((a for a in curves if keys[a] == key), None)
         curve = curves[same] if same else previous.curve(audience, key)
         if curve is None:
-            curve = _calibrate(articles, passages, rows, embeddings, get_encoder, settings, group_of)
+            curve = _calibrate(articles, passages, rows, embeddings, encoders, settings, group_of)
         curves[audience] = curve
     return {"model": model, "dimension": int(embeddings.shape[1]), "embedded": embedded, "reused": reused,
             "training_keys": keys, "confidence": curves}
 
 
 def _calibrate(articles: list[Article], passages: list[Passage], rows: list[int], embeddings: np.ndarray,
-               get_encoder: Callable[[], Encoder], settings: Settings, group_of: Mapping[str, str]) -> dict:
-    """One audience's curve from the searches of its titles, descriptions and questions in Latin letters."""
+               encoders: tuple[Callable[[Sequence[str]], np.ndarray], Callable[[Sequence[str]], np.ndarray]],
+               settings: Settings, group_of: Mapping[str, str]) -> dict:
+    """One audience's curve from the searches of its titles, descriptions, questions and sub-section headings in
+    Latin letters."""
     held_read = held_out_texts(articles, passages, rows).only(latin_only)
     texts = held_read.texts
     if not texts:
         return {"features": CONFIDENCE_FEATURES, "coef": [0.0] * len(CONFIDENCE_FEATURES), "intercept": -20.0,
                 "searches": 0}  # nothing it reads: never confident
-    queries = embed_held_out(held_read, lambda batch: get_encoder().encode_queries(batch))
+    encode_queries, encode_passages = encoders  # (as queries; as passages)
+    queries = embed_held_out(held_read, encode_queries)
     local = {row: n for n, row in enumerate(rows)}
+    sections = section_searches(held_out_sections(articles, passages, rows), local, latin_only, encode_queries,
+                                encode_passages)
     curve, report = fit_curve(embeddings[rows], [passages[r].article_id for r in rows],
                               [passages[r].kind for r in rows], queries, held_read.articles,
                               [local.get(r, -1) for r in held_read.hidden], settings.confidence_false_positive_rate,
-                              group_of, [query_language(t) for t in texts])
+                              group_of, [query_language(t) for t in texts], sections)
     return {**curve.to_json(), "searches": len(texts), **report}
 
 

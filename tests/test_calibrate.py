@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from indexer.calibrate import language_shifts, searched_cases, train_models
-from kb.index.classifier import ConfidenceModel, confidence_features
+from indexer.calibrate import SectionSearches, fit_curve, language_shifts, searched_cases, section_cases, train_models
+from kb.index.classifier import BACKGROUND, CONFIDENCE_FEATURES, ConfidenceModel, confidence_features
 
 
 def clustered(seed: int = 11, articles: int = 30, questions: int = 6, dim: int = 48):
@@ -147,3 +147,71 @@ def test_a_language_with_few_searches_keeps_the_shared_point():
     assert set(shifts) == {"en"} and shifts["en"] < 0
     assert float(np.mean(x[:200, 0] + shifts["en"] >= 0)) == pytest.approx(0.25, abs=0.01)
     assert language_shifts(model, x - 3.0, y, ["en"] * 200 + [None] * 39, 0.25) == {}  # never laxer
+
+
+def test_the_background_gap_is_how_far_the_best_passage_stands_above_the_nearest_passages_median():
+    cosines = np.concatenate([[0.8], np.full(BACKGROUND - 1, 0.3), np.full(500, 0.1)])  # the far 500 are no part
+    features = dict(zip(CONFIDENCE_FEATURES, confidence_features(np.random.default_rng(1).permutation(cosines), 0.6)))
+    assert features["top_cosine"] == pytest.approx(0.8) and features["centroid_cosine"] == pytest.approx(0.6)
+    assert features["knn_cosine"] == pytest.approx((0.8 + 4 * 0.3) / 5)
+    assert features["background_gap"] == pytest.approx(0.5)
+    # the same best passage in a crowd of near ones stands out less
+    crowded = confidence_features(np.concatenate([[0.8], np.full(BACKGROUND, 0.7)]), 0.6)
+    assert crowded[CONFIDENCE_FEATURES.index("background_gap")] == pytest.approx(0.1)
+
+
+def test_a_curve_an_earlier_build_fitted_on_fewer_features_still_answers():
+    earlier = ConfidenceModel(["top_cosine", "knn_cosine", "centroid_cosine"], np.array([6.0, 2.0, 1.0]), -4.0)
+    row = confidence_features(np.array([0.7, 0.6, 0.5, 0.2]), 0.65)
+    expected = 1.0 / (1.0 + np.exp(-(6.0 * 0.7 + 2.0 * np.mean([0.7, 0.6, 0.5, 0.2]) + 1.0 * 0.65 - 4.0)))
+    assert earlier.predict(row)[0] == pytest.approx(expected)
+
+
+def sections_of(embeddings, ids, kinds, rng, articles=("a03", "a17"), noise=0.5):
+    """One heading search per article: its query near the article's direction; the article's section passage
+    hidden; a stand-in (the section's text) nearer still."""
+    rows, queries, stand_ins = [], [], []
+    for article in articles:
+        section_row = next(r for r, (a, k) in enumerate(zip(ids, kinds)) if a == article and k == "section")
+        direction = embeddings[[r for r, a in enumerate(ids) if a == article]].mean(axis=0)
+        query = direction + rng.normal(size=direction.size) / np.sqrt(direction.size) * noise
+        rows.append((section_row,))
+        queries.append(query / np.linalg.norm(query))
+        stand_ins.append(direction / np.linalg.norm(direction))
+    return SectionSearches(np.array(queries, np.float32), list(articles), rows, np.array(stand_ins, np.float32),
+                           [None] * len(articles))
+
+
+def test_heading_searches_are_covered_by_their_sections_text_and_uncovered_without_their_article():
+    embeddings, ids, kinds, category, _, rng = clustered()
+    sections = sections_of(embeddings, ids, kinds, rng)
+    x, y, origins = section_cases(embeddings, ids, kinds, sections)
+    assert y.tolist() == [1, 0, 1, 0] and origins == [0, 0, 1, 1]
+    top = CONFIDENCE_FEATURES.index("top_cosine")
+    for n in range(2):
+        query = sections.queries[n]
+        own = [r for r, a in enumerate(ids) if a == sections.articles[n] and r not in sections.hidden[n]]
+        others = [r for r, a in enumerate(ids) if a != sections.articles[n]]
+        # covered: the best of the article's other passages and the stand-in; the hidden section is not searched
+        assert x[2 * n, top] == pytest.approx(max(float(sections.stand_ins[n] @ query),
+                                                  float((embeddings[own + others] @ query).max())), abs=1e-5)
+        # uncovered: only other articles' passages
+        assert x[2 * n + 1, top] == pytest.approx(float((embeddings[others] @ query).max()), abs=1e-5)
+        assert x[2 * n, top] > x[2 * n + 1, top]
+    # the hidden section no longer counts: a stand-in far from the query leaves the covered case below a search
+    # that could see the section itself
+    far = SectionSearches(sections.queries, sections.articles, sections.hidden, -sections.stand_ins, [None, None])
+    x_far, *_ = section_cases(embeddings, ids, kinds, far)
+    assert (x_far[0::2, top] <= x[0::2, top] + 1e-9).all()
+
+
+def test_heading_searches_join_the_calibration():
+    embeddings, ids, kinds, category, _, rng = clustered()
+    rows = [r for r, k in enumerate(kinds) if k == "question"][:60]
+    sections = sections_of(embeddings, ids, kinds, rng, articles=tuple(sorted(set(ids))))
+    _, without = fit_curve(embeddings, ids, kinds, embeddings[rows], [ids[r] for r in rows], rows, 0.2)
+    _, with_sections = fit_curve(embeddings, ids, kinds, embeddings[rows], [ids[r] for r in rows], rows, 0.2,
+                                 sections=sections)
+    assert without["section_searches"] == 0 and with_sections["section_searches"] == 30
+    # the threshold still lets through the asked share of all uncovered searches, headings' included
+    assert abs(with_sections["uncovered_confident"] - 0.2) <= 0.03

@@ -1,7 +1,9 @@
 """The help center's own texts as calibration searches (indexer/held_out.py)."""
 from __future__ import annotations
 
-from indexer.held_out import held_out_texts
+import numpy as np
+
+from indexer.held_out import STAND_IN_WORDS, each_text_once, held_out_sections, held_out_texts
 from indexer.passages import passages_for
 from kb.articles import Article
 
@@ -35,3 +37,54 @@ def test_only_the_given_rows_and_at_most_the_limit():
     assert len(limited.texts) == 25
     # titles and descriptions first: every article is represented, questions fill the rest
     assert sum(t.startswith(("Title", "Description")) for t in limited.texts) == 20
+
+
+def long_article(article_id: str, body: str) -> Article:
+    return Article(id=article_id, title=f"Title {article_id}", category="c", body=body, path=f"{article_id}.md")
+
+
+def test_sub_section_headings_that_name_a_topic_are_searched_with_their_sections_standing_in():
+    long_text = " ".join(f"word{n}" for n in range(400))  # one section split into several passages
+    articles = [
+        long_article("a", "## Sign up\n### The confirmation email never arrived\nCheck the spam folder.\n"
+                          "### Before you start\nHave a card ready.\n### Overview\nShort.\n"
+                          f"### Sync a very large folder\n{long_text}\n### Empty heading here\n"),
+        long_article("b", "## Billing\n### Before you start\nHave an invoice ready.\n"
+                          "### Change the card on file\nOpen Billing and choose Card.\n"),
+    ]
+    passages = [p for a in articles for p in passages_for(a, 180)]
+    sections = held_out_sections(articles, passages, list(range(len(passages))))
+    by_heading = dict(zip(sections.headings, zip(sections.articles, sections.rows, sections.bodies)))
+    # "Before you start" is in both articles and "Overview" is one word: parts of articles, not topics; a heading
+    # without text of its own has nothing to stand in for it
+    assert set(by_heading) == {"The confirmation email never arrived", "Sync a very large folder",
+                               "Change the card on file"}
+    article_id, rows, body = by_heading["The confirmation email never arrived"]
+    assert article_id == "a" and body == "Check the spam folder."
+    assert [passages[r].anchor for r in rows] == ["the-confirmation-email-never-arrived"]
+    _, rows, body = by_heading["Sync a very large folder"]
+    assert len(rows) > 1 and {passages[r].anchor for r in rows} == {"sync-a-very-large-folder"}  # every chunk hidden
+    assert body == " ".join(long_text.split()[:STAND_IN_WORDS])  # its opening
+    only_b = held_out_sections(articles, passages, [r for r, p in enumerate(passages) if p.article_id == "b"])
+    assert only_b.headings == ["Change the card on file"]  # only the given rows; b's "Before you start" is
+    # still a part shared with a's
+    limited = held_out_sections(articles, passages, list(range(len(passages))), limit=2)
+    assert len(limited.headings) == 2 and set(limited.headings) <= set(by_heading)
+    assert held_out_sections(articles, passages, list(range(len(passages)))).only(lambda t: "card" not in t
+                                                                                  ).headings == [
+        "The confirmation email never arrived", "Sync a very large folder"]
+
+
+def test_each_text_is_embedded_once_across_calls():
+    asked: list[list[str]] = []
+
+    def encode(texts):
+        asked.append(list(texts))
+        return np.array([[len(t), len(t.split())] for t in texts], dtype=np.float32)
+
+    encoded = each_text_once(encode)
+    first = encoded(["a title", "another", "a title"])
+    second = encoded(["another", "new one"])
+    assert asked == [["a title", "another"], ["new one"]]
+    assert first.tolist() == [[7, 2], [7, 1], [7, 2]] and second.tolist() == [[7, 1], [7, 2]]
+    assert encoded(["a title"]).dtype == np.float32 and len(asked) == 2
