@@ -14,6 +14,8 @@ from whoosh.lang.stopwords import stoplists
 # Field groups: every text field exists once per analyzer language. An article's text goes into the group
 # of its language; a query is analysed by every group and searched in all of them.
 LANG_GROUPS = ("en", "ru", "uk", "bg", "any")
+# The stop words the analysis drops, per language that has a list (search/small_talk.py reads them too).
+STOP_WORDS = {language: frozenset(stoplists[language]) for language in ("en", "ru")}
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 

@@ -30,6 +30,7 @@ from search.rank import (MODES, is_foreign, keyword_weight, listed_languages, on
 from search.retrieve import (Candidates, Ranking, keyword_candidates, passage_candidates, PassagePointers,
                              with_centroids)
 from search.second_opinion import SecondOpinion
+from search.small_talk import names_a_topic
 from search.spelling import Vocabulary, fix_layout
 
 
@@ -222,6 +223,7 @@ class SearchService:
         list, or 0 for the nearest article however unsure); below the
         first article in the query's or the reader's language, articles in other languages are left out.
         `as_typed` searches the text without layout or typo fixes (a text that was fixed when it was recorded).
+        Small talk alone ("hi, how are you": search/small_talk.py) lists nothing.
         """
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -235,6 +237,8 @@ class SearchService:
         # Typing slips are fixed only into words the audience's own articles use.
         prepared = (as_given(text) if as_typed
                     else prepare_query(text, lambda word: self._keyword.knows(word, allowed), self._words[audience]))
+        if not names_a_topic(prepared.searched):  # small talk: no article answers it, none is listed
+            return SearchResponse(text, [], prepared.corrected)
         query_vector = self._embed(prepared.searched)
         candidates = self._retrieve(prepared.searched, query_vector, allowed)
         classifier = self._classifier[audience]
