@@ -13,11 +13,11 @@ replaced by its text alone (an answer in other words), uncovered without their a
 sit closer to their articles than what customers ask does; on a help center of long articles with few questions,
 headings searched so are what brings the calibration's covered searches down to where customers' questions lie.
 A logistic curve over the score features of those cases (kb.index.classifier.confidence_features: how close the
-nearest passages and question centroids are, and how far the best passage stands above the query's background)
-orders queries by how likely the help center answers them; its 0.5 point (the default threshold) is placed where
-a chosen share of the uncovered cases is still confident (the false-positive rate a help desk accepts,
-`confidence_false_positive_rate`). Without query texts it falls back to held-out question passages, one per
-article (seeded). The held-out top-1 of the vector ranking is reported beside it.
+nearest passages and question centroids are) orders queries by how likely the help center answers them; its 0.5
+point (the default threshold) is placed where a chosen share of the uncovered cases is still confident (the
+false-positive rate a help desk accepts, `confidence_false_positive_rate`). Without query texts it falls back to
+held-out question passages, one per article (seeded). The held-out top-1 of the vector ranking is reported
+beside it.
 """
 from __future__ import annotations
 
@@ -29,11 +29,10 @@ import numpy as np
 
 from indexer.held_out import MAX_HELD_OUT
 from indexer.passages import question_sums
-from kb.index.classifier import (BACKGROUND, CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel,
-                                 confidence_features)
+from kb.index.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
-CALIBRATION = ("searches of titles, descriptions, questions and sub-section headings; background gap; threshold at "
-               "a false-positive rate, per language; translation shift")
+CALIBRATION = ("searches of titles, descriptions, questions and sub-section headings; threshold at a false-positive "
+               "rate, per language; translation shift")
 MIN_LANGUAGE_SEARCHES = 40  # uncovered searches a language needs for an operating point of its own
 MAX_TRAINING = 6000  # passages the classifier is trained on: all questions and summaries first, then sections
 
@@ -255,7 +254,7 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
                 for version in removed:
                     case_sims[starts[version]:ends[version]] = -np.inf
                 case_centroids[list(removed)] = -np.inf
-            nearest = np.partition(case_sims, -BACKGROUND)[-BACKGROUND:] if len(case_sims) > BACKGROUND else case_sims
+            nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
             x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
             y.append(label)
             origins.append(n)
@@ -291,7 +290,7 @@ def section_cases(embeddings: np.ndarray, passage_articles: list[str], passage_k
         outside[versions] = -np.inf
         for case_sims, centroids, label in ((covered, centroid_cos, 1), (uncovered, outside, 0)):
             finite = case_sims[np.isfinite(case_sims)]
-            nearest = np.partition(finite, -BACKGROUND)[-BACKGROUND:] if len(finite) > BACKGROUND else finite
+            nearest = np.partition(finite, -KNN)[-KNN:] if len(finite) > KNN else finite
             x.append(confidence_features(nearest, float(np.max(centroids)) if len(centroids) else 0.0))
             y.append(label)
             origins.append(n)

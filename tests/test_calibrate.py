@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from indexer.calibrate import SectionSearches, fit_curve, language_shifts, searched_cases, section_cases, train_models
-from kb.index.classifier import BACKGROUND, CONFIDENCE_FEATURES, ConfidenceModel, confidence_features
+from kb.index.classifier import CONFIDENCE_FEATURES, ConfidenceModel, confidence_features
 
 
 def clustered(seed: int = 11, articles: int = 30, questions: int = 6, dim: int = 48):
@@ -147,24 +147,6 @@ def test_a_language_with_few_searches_keeps_the_shared_point():
     assert set(shifts) == {"en"} and shifts["en"] < 0
     assert float(np.mean(x[:200, 0] + shifts["en"] >= 0)) == pytest.approx(0.25, abs=0.01)
     assert language_shifts(model, x - 3.0, y, ["en"] * 200 + [None] * 39, 0.25) == {}  # never laxer
-
-
-def test_the_background_gap_is_how_far_the_best_passage_stands_above_the_nearest_passages_median():
-    cosines = np.concatenate([[0.8], np.full(BACKGROUND - 1, 0.3), np.full(500, 0.1)])  # the far 500 are no part
-    features = dict(zip(CONFIDENCE_FEATURES, confidence_features(np.random.default_rng(1).permutation(cosines), 0.6)))
-    assert features["top_cosine"] == pytest.approx(0.8) and features["centroid_cosine"] == pytest.approx(0.6)
-    assert features["knn_cosine"] == pytest.approx((0.8 + 4 * 0.3) / 5)
-    assert features["background_gap"] == pytest.approx(0.5)
-    # the same best passage in a crowd of near ones stands out less
-    crowded = confidence_features(np.concatenate([[0.8], np.full(BACKGROUND, 0.7)]), 0.6)
-    assert crowded[CONFIDENCE_FEATURES.index("background_gap")] == pytest.approx(0.1)
-
-
-def test_a_curve_an_earlier_build_fitted_on_fewer_features_still_answers():
-    earlier = ConfidenceModel(["top_cosine", "knn_cosine", "centroid_cosine"], np.array([6.0, 2.0, 1.0]), -4.0)
-    row = confidence_features(np.array([0.7, 0.6, 0.5, 0.2]), 0.65)
-    expected = 1.0 / (1.0 + np.exp(-(6.0 * 0.7 + 2.0 * np.mean([0.7, 0.6, 0.5, 0.2]) + 1.0 * 0.65 - 4.0)))
-    assert earlier.predict(row)[0] == pytest.approx(expected)
 
 
 def sections_of(embeddings, ids, kinds, rng, articles=("a03", "a17"), noise=0.5):

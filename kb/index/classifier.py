@@ -92,10 +92,7 @@ class ConfidenceModel:
         """P(answered) for each row of features; `foreign`: the query is in a language no article is written in;
         `language`: the query's language, when known (its own operating point, if it has one)."""
         shift = self.foreign_shift if foreign else self.language_shift.get(language or "", 0.0)
-        x = np.atleast_2d(x)
-        if x.shape[1] != len(self.features):  # a curve fitted on fewer of the features (an earlier build's)
-            x = x[:, [CONFIDENCE_FEATURES.index(name) for name in self.features]]
-        z = x @ self.coef + self.intercept + shift
+        z = np.atleast_2d(x) @ self.coef + self.intercept + shift
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
@@ -112,19 +109,14 @@ class ConfidenceModel:
             raise IndexFormatError(f"bad confidence model in the manifest ({exc})") from None
 
 
-CONFIDENCE_FEATURES = ["top_cosine", "knn_cosine", "centroid_cosine", "background_gap"]
+CONFIDENCE_FEATURES = ["top_cosine", "knn_cosine", "centroid_cosine"]
 KNN = 5  # passages whose mean cosine measures how crowded the query's neighbourhood is
-# Nearest passages whose median is the query's background: how close the help center's text is to the query in
-# general. A question on the product sits close to every passage about it; the passage that answers stands out.
-BACKGROUND = 200
 
 
 def confidence_features(passage_cosines: np.ndarray, centroid_cosine: float) -> np.ndarray:
-    """The features confidence is computed from, the same at build (calibration) and at query time, from the
-    cosines of the nearest passages (at least BACKGROUND of them where the index has them; any order): the best
-    passage cosine, the mean of the best KNN, the best cosine to an article's question centroid, and how far the
-    best passage stands above the median of the nearest BACKGROUND (the background gap)."""
-    ordered = np.sort(np.asarray(passage_cosines, dtype=np.float64))[::-1][:BACKGROUND]
-    if ordered.size == 0:
-        return np.array([0.0, 0.0, float(centroid_cosine), 0.0])
-    return np.array([ordered[0], ordered[:KNN].mean(), float(centroid_cosine), ordered[0] - np.median(ordered)])
+    """The features confidence is computed from, the same at build (calibration) and at query time:
+    the best passage cosine, the mean of the best KNN, and the best cosine to an article's question centroid."""
+    best = np.sort(np.asarray(passage_cosines, dtype=np.float64))[::-1][:KNN]
+    if best.size == 0:
+        return np.array([0.0, 0.0, float(centroid_cosine)])
+    return np.array([best[0], best.mean(), float(centroid_cosine)])
