@@ -90,9 +90,9 @@ class HeldOutSections:
     """Sub-section headings searched as what a customer asks about that sub-topic. A heading is a question in the
     help center's words; its own passages hold it too, so each search is made without them (`rows`), and with the
     opening of the section's text alone (`bodies`, embedded as a passage without its heading path) standing in
-    for them: an answer that says the same in other words, as the answer to a customer's question does. Long
-    articles with few `questions` are calibrated on what their customers ask about: their sub-sections, not only
-    their titles."""
+    for them: an answer that says the same in other words, as the answer to a customer's question does. Articles
+    without `questions` are so calibrated on what their customers ask about, their sub-sections, not only on their
+    titles and descriptions (which sit far closer to the article than a customer's question does)."""
 
     headings: list[str]
     articles: list[str]
@@ -113,8 +113,9 @@ def _heading_key(heading: str) -> str:
 
 def held_out_sections(articles: Sequence[Article], passages: Sequence[Passage], rows: Sequence[int],
                       seed: int = 13, limit: int = MAX_SECTION_HELD_OUT) -> HeldOutSections:
-    """The sub-section headings of the articles whose passages are `rows` that name a topic: of at least two words
-    and used by one section of the help center only ("Steps" or "Before you start" name a part of many articles,
+    """The sub-section headings that name a topic, of the articles whose passages are `rows` and that have no
+    `questions` (customers' own phrasings calibrate those that have: held_out_texts): of at least two words and
+    used by one section of the help center only ("Steps" or "Before you start" name a part of many articles,
     not a problem), of sections with text of their own; at most `limit` (a seeded sample). `rows` of each: its
     passages' rows; `bodies`: the opening of its text (at most STAND_IN_WORDS words)."""
     section_rows: dict[tuple[str, str], list[int]] = {}
@@ -130,7 +131,8 @@ def held_out_sections(articles: Sequence[Article], passages: Sequence[Passage], 
             key = _heading_key(section.heading)
             uses[key] += 1
             own = section_rows.get((article.id, section.anchor))
-            if article.id in searched and own and section.text.strip() and len(key.split()) >= 2:
+            if article.id in searched and not article.questions and own and section.text.strip() \
+                    and len(key.split()) >= 2:
                 opening = " ".join(section.text.split()[:STAND_IN_WORDS])
                 found.append((section.heading, article.id, tuple(own), opening))
     found = [item for item in found if uses[_heading_key(item[0])] == 1]
