@@ -215,17 +215,10 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
     article and its translations), label 0. Also how many covered searches ranked a version of their own article
     first, the pairs of rows (covered, answered in another language) of the same search, and the query each row
     comes from."""
-    starts, article_ids = _article_blocks(passage_articles)
-    position = {a: i for i, a in enumerate(article_ids)}
-    group_of = group_of or {}
-    groups = np.array([group_of.get(a, a) for a in article_ids])
-    ends = np.append(starts[1:], len(passage_articles))
+    index = _SearchedIndex.of(embeddings, passage_articles, passage_kinds, group_of)
+    starts, ends, position, groups, sums, sum_norms = (index.starts, index.ends, index.position, index.groups,
+                                                       index.sums, index.sum_norms)
     versions = {g: np.flatnonzero(groups == g) for g in set(groups.tolist())}
-    # Question centroids as the service has them (means of question and summary passages), kept as sums so
-    # that the hidden passage can be taken out of its own article's.
-    sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
-    sum_norms = np.linalg.norm(sums, axis=1)
-    sum_norms[sum_norms == 0] = 1.0
     x, y, top1, pairs, origins = [], [], 0, [], []
     for n, (query_article, row) in enumerate(zip(query_articles, hidden)):
         if n % 256 == 0:  # one matrix product per block of queries
@@ -254,11 +247,43 @@ def searched_cases(embeddings: np.ndarray, passage_articles: list[str], passage_
                 for version in removed:
                     case_sims[starts[version]:ends[version]] = -np.inf
                 case_centroids[list(removed)] = -np.inf
-            nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
-            x.append(confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids))))
+            x.append(_case_features(case_sims, case_centroids))
             y.append(label)
             origins.append(n)
     return np.array(x), np.array(y), top1, pairs, origins
+
+
+@dataclass
+class _SearchedIndex:
+    """What a calibration search needs of the index: each article's block of passage rows (`starts`, `ends`,
+    `position` of an article id), the id its language versions share (`groups`), and its question centroid as
+    the service has it (the mean of its question and summary passages), kept as a sum (`sums`, with `sum_norms`)
+    so that a hidden passage can be taken out of its own article's."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    position: dict[str, int]
+    groups: np.ndarray
+    sums: np.ndarray
+    sum_norms: np.ndarray
+
+    @classmethod
+    def of(cls, embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str],
+           group_of: Mapping[str, str] | None) -> "_SearchedIndex":
+        starts, article_ids = _article_blocks(passage_articles)
+        groups = np.array([(group_of or {}).get(a, a) for a in article_ids])
+        sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
+        sum_norms = np.linalg.norm(sums, axis=1)
+        sum_norms[sum_norms == 0] = 1.0
+        return cls(starts, np.append(starts[1:], len(passage_articles)), {a: i for i, a in enumerate(article_ids)},
+                   groups, sums, sum_norms)
+
+
+def _case_features(case_sims: np.ndarray, case_centroids: np.ndarray) -> np.ndarray:
+    """The confidence features of one calibration case: its KNN best passage cosines (a hidden or removed
+    passage is -inf) and its best centroid cosine."""
+    nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
+    return confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids)))
 
 
 def section_cases(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str],
@@ -267,31 +292,22 @@ def section_cases(embeddings: np.ndarray, passage_articles: list[str], passage_k
     """Confidence features of each sub-section heading searched with vectors only: covered (its article in the
     index, its section's passages replaced by the section's text alone), label 1; and uncovered (without the
     article and its translations), label 0. Also the search each row comes from."""
-    starts, article_ids = _article_blocks(passage_articles)
-    position = {a: i for i, a in enumerate(article_ids)}
-    group_of = group_of or {}
-    groups = np.array([group_of.get(a, a) for a in article_ids])
-    ends = np.append(starts[1:], len(passage_articles))
-    sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings)
-    sum_norms = np.linalg.norm(sums, axis=1)
-    sum_norms[sum_norms == 0] = 1.0
+    index = _SearchedIndex.of(embeddings, passage_articles, passage_kinds, group_of)
     x, y, origins = [], [], []
     for n, (article, rows) in enumerate(zip(sections.articles, sections.hidden)):
         query = sections.queries[n].astype(np.float64)
         sims = (embeddings @ sections.queries[n]).astype(np.float64)
         sims[list(rows)] = -np.inf
-        centroid_cos = (sums @ query) / sum_norms  # (a section is no part of its article's question centroid)
+        centroid_cos = (index.sums @ query) / index.sum_norms  # (a section is no part of its article's centroid)
         covered = np.append(sims, float(sections.stand_ins[n].astype(np.float64) @ query))
         uncovered = sims.copy()
-        versions = np.flatnonzero(groups == groups[position[article]])
+        versions = np.flatnonzero(index.groups == index.groups[index.position[article]])
         for version in versions:
-            uncovered[starts[version]:ends[version]] = -np.inf
+            uncovered[index.starts[version]:index.ends[version]] = -np.inf
         outside = centroid_cos.copy()
         outside[versions] = -np.inf
         for case_sims, centroids, label in ((covered, centroid_cos, 1), (uncovered, outside, 0)):
-            finite = case_sims[np.isfinite(case_sims)]
-            nearest = np.partition(finite, -KNN)[-KNN:] if len(finite) > KNN else finite
-            x.append(confidence_features(nearest, float(np.max(centroids)) if len(centroids) else 0.0))
+            x.append(_case_features(case_sims, centroids))
             y.append(label)
             origins.append(n)
     return np.array(x), np.array(y), origins
