@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from search.dictionaries import Dictionaries, shared_dictionaries
+from search.small_talk import names_a_topic
 from kb.language import query_language
 from search.spelling import Vocabulary, fix_layout, spelling_fixes
 
@@ -32,8 +33,9 @@ def clean_query(text: str, max_chars: int) -> str:
 
 
 def is_searchable(text: str) -> bool:
-    """A cleaned query worth searching: it holds at least one letter or digit."""
-    return any(ch.isalnum() for ch in text)
+    """A cleaned query worth searching: it holds at least one letter or digit, and names a topic (small talk alone,
+    "hi, how are you", asks nothing an article answers, and is no gap in the help center: search/small_talk.py)."""
+    return any(ch.isalnum() for ch in text) and names_a_topic(text)
 
 
 def as_given(text: str) -> PreparedQuery:

@@ -237,7 +237,7 @@ class SearchService:
         # Typing slips are fixed only into words the audience's own articles use.
         prepared = (as_given(text) if as_typed
                     else prepare_query(text, lambda word: self._keyword.knows(word, allowed), self._words[audience]))
-        if not names_a_topic(prepared.searched):  # small talk: no article answers it, none is listed
+        if not names_a_topic(prepared.searched):  # small talk once a layout slip or typo is fixed ("ghbdtn")
             return SearchResponse(text, [], prepared.corrected)
         query_vector = self._embed(prepared.searched)
         candidates = self._retrieve(prepared.searched, query_vector, allowed)

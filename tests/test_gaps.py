@@ -188,6 +188,8 @@ def test_gaps_have_a_size_examples_the_closest_article_and_a_priority(portal_ind
         assert gap.to_dict()["examples"] == gap.examples
     assert [g.score for g in gaps] == sorted((g.score for g in gaps), reverse=True)
     assert find_gaps(service, [GapText("?", 3, SEARCH)]) == []
+    # small talk is no gap: it would come first (nothing answers it confidently) while nothing should be written
+    assert find_gaps(service, [GapText("hello", 7, SEARCH), GapText("спасибо большое", 4, SEARCH)]) == []
 
 
 def test_the_threshold_read_from_the_index_is_used_by_default(portal_index, monkeypatch):

@@ -27,8 +27,9 @@ def test_clean_query_drops_control_characters_extra_spaces_and_length():
 
 
 @pytest.mark.parametrize("text, searchable", [("printer", True), ("809", True), ("!!! ?", False), ("", False),
-                                              ("впн", True)])
-def test_a_query_is_searchable_only_with_a_letter_or_digit(text, searchable):
+                                              ("впн", True), ("hello, how are you", False), ("дякую", False),
+                                              ("hi, printer offline", True)])
+def test_a_query_is_searchable_only_with_a_letter_or_digit_and_a_topic(text, searchable):
     assert is_searchable(text) is searchable
 
 
