@@ -118,6 +118,7 @@ def install_hook(ctx: click.Context, articles_dir: Path | None, strict: bool, fo
 def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None) -> None:
     """Check the articles, then compile the keyword and vector indexes."""
     from indexer.build import build_index
+    from indexer.query_models import prepare_query_models
 
     settings = _settings(ctx, articles_dir=articles_dir, index_dir=index_dir)
     try:
@@ -130,6 +131,11 @@ def build(ctx: click.Context, articles_dir: Path | None, index_dir: Path | None)
     click.echo(f"built {report.articles} article(s), {report.passages} passage(s) "
                f"({report.embedded} embedded, {report.reused} reused), {report.drafts} draft(s) skipped, "
                f"in {report.seconds:.1f} s -> {settings.index_dir}")
+    try:  # what the serving processes will load, made ready now (a Ctrl-C here leaves it to them)
+        for warning in prepare_query_models(settings):
+            click.echo(f"warning: {warning}", err=True)
+    except KeyboardInterrupt:
+        ctx.exit(130)
     for audience, fit in report.fusion.items():
         if fit:
             click.echo(f"fusion fitted on {fit['searches']} held-out searches ({audience}): keyword weight "
