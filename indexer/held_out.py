@@ -143,9 +143,7 @@ def held_out_sections(articles: Sequence[Article], passages: Sequence[Passage], 
 
 def embed_sections(sections: HeldOutSections, encode_queries: Callable[[Sequence[str]], np.ndarray],
                    encode_passages: Callable[[Sequence[str]], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The headings embedded as queries and the section texts as passages (empty matrices for none)."""
-    if not sections.headings:
-        return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+    """The headings embedded as queries and the section texts as passages."""
     return (np.asarray(encode_queries(sections.headings), dtype=np.float32),
             np.asarray(encode_passages(sections.bodies), dtype=np.float32))
 

@@ -12,7 +12,6 @@ import `onnx` nor hold the assembly's memory.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import tempfile
@@ -22,6 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from kb.embedding.e5_weights import LAYER_MATRICES, E5Weights
+from kb.embedding.onnx_export import keyed_path
 from kb.errors import EncoderError
 
 GRAPH_VERSION = 1  # change it with query_graph: cached graphs of another version are not read
@@ -91,12 +91,7 @@ def query_graph(weights: E5Weights):
 
 def graph_path(weights: E5Weights, cache_dir: Path) -> Path:
     """Where the query graph of these weights is kept: keyed by the weights file's path, size and time."""
-    try:
-        stat = weights.path.stat()
-    except OSError as exc:
-        raise EncoderError(f"cannot read {weights.path}: {exc}") from None
-    key = f"{weights.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{GRAPH_VERSION}"
-    return Path(cache_dir) / f"multilingual-e5-small-queries-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
+    return keyed_path(cache_dir, "multilingual-e5-small-queries", weights.path, str(GRAPH_VERSION))
 
 
 def save_graph(graph: bytes, target: Path) -> None:

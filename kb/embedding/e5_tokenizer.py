@@ -47,9 +47,6 @@ class UnigramTokenizer:
         # spans inside a word need looking up (a tenth of them in ordinary text).
         self._within_words = blob.count(META_BYTES) == marked
 
-    def __len__(self) -> int:
-        return len(self._scores)
-
     def content_ids(self, text: str) -> list[int]:
         """The ids of `text`'s pieces, in order."""
         chars = self._marked(text)

@@ -92,6 +92,7 @@ class E5Weights:
         self.token_type = self.floats("emb.type", token_types * hidden).reshape(token_types, hidden)[0]
         self._word = self.tensor("emb.word", vocabulary * (hidden // BLOCK) * BLOCK_BYTES).reshape(
             vocabulary, hidden // BLOCK, BLOCK_BYTES)
+        self._norm = (self.floats("emb.ln.w", hidden), self.floats("emb.ln.b", hidden))
 
     def _normalization(self) -> dict[int, str]:
         count, size = self._read("iI")
@@ -143,8 +144,7 @@ class E5Weights:
         x = words + self.position[:len(ids)] + self.token_type
         mean = x.mean(axis=1, keepdims=True)
         variance = ((x - mean) ** 2).mean(axis=1, keepdims=True)
-        weight = self.floats("emb.ln.w", self.shape.hidden)
-        bias = self.floats("emb.ln.b", self.shape.hidden)
+        weight, bias = self._norm
         return ((x - mean) / np.sqrt(variance + self.shape.epsilon) * weight + bias).astype(np.float32)
 
 

@@ -28,13 +28,18 @@ MIN_COSINE = 0.999
 
 def cached_model_path(name: str, model_dir: Path, cache_dir: Path) -> Path:
     """Where the exported model of these weights lives: keyed by the weights file's path, size and time."""
-    weights = model_dir / "model.safetensors"
+    return keyed_path(cache_dir, name, model_dir / "model.safetensors")
+
+
+def keyed_path(cache_dir: Path, stem: str, weights: Path, version: str = "") -> Path:
+    """`<cache_dir>/<stem>-<key>.onnx`, the key naming the weights file (its path, size and time) and the `version`
+    of what is made from them: a file made from other weights, or made otherwise, is never read."""
     try:
         stat = weights.stat()
     except OSError as exc:
-        raise EncoderError(f"model {name!r}: cannot read {weights} ({exc})") from None
-    key = hashlib.sha256(f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return cache_dir / f"{name}-{key}.onnx"
+        raise EncoderError(f"model {stem!r}: cannot read {weights} ({exc})") from None
+    key = f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}" + (f"|{version}" if version else "")
+    return Path(cache_dir) / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
 
 def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
