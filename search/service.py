@@ -256,10 +256,11 @@ class SearchService:
         reads = model_reads(self.manifest.model_name, prepared.searched)
         confidence = answer_confidence(self._confidence[audience], bool(ranked), candidates.passage_scores,
                                        candidates.centroid_best, foreign, prepared.language) if reads else 0.0
-        if self._second is not None and ranked:  # a query in Latin letters: confident when either model is
+        confident = confidence >= self.settings.confidence_threshold
+        if self._second is not None and ranked and not confident:  # Latin letters: confident when either model is
             confidence = max(confidence, self._second.confidence(prepared.searched, audience, prepared.language,
                                                                  foreign))
-        confident = confidence >= self.settings.confidence_threshold
+            confident = confidence >= self.settings.confidence_threshold
         margin = self.settings.list_cosine_margin if cosine_margin is None else cosine_margin
         share = self.settings.list_score_share if score_share is None else score_share
         # Text the model cannot read has no confidence to judge by: its keyword matches are listed.

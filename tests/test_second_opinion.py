@@ -88,15 +88,34 @@ def test_a_latin_query_is_confident_when_either_model_is(built, encoder):
     opinion = service._second
     assert opinion is not None and second.queries == 1  # warmed up with the service
     without = SearchService.load(settings.index_dir, replace(settings, english_second_opinion=False), encoder)
-    for query in ("printer shows offline", "reset my password", "the canteen menu for friday"):
+    queries = ("printer shows offline", "reset my password", "the canteen menu for friday")
+    for query in queries:
         own = without.search(query).confidence
         theirs = opinion.confidence(query, "public", "en", False)
-        assert service.search(query).confidence == pytest.approx(max(own, theirs))
+        found = service.search(query)
+        expected = own if own >= settings.confidence_threshold else max(own, theirs)
+        assert found.confidence == pytest.approx(expected)
+        assert found.confident == (max(own, theirs) >= settings.confidence_threshold)
     asked = second.queries
     cyrillic = service.search("принтер не печатает")
     assert second.queries == asked  # text it cannot read is not asked about
     assert cyrillic.confidence == pytest.approx(without.search("принтер не печатает").confidence)
     assert opinion.confidence("принтер не печатает", "public", "ru", False) == 0.0
+
+
+def test_the_second_model_is_asked_only_when_the_first_is_not_confident(built, encoder):
+    """What either model finds confident is confident; the English model's query embedding is spent only on a
+    query the index's own model does not answer confidently."""
+    settings, _ = built
+    queries = ("printer shows offline on the wifi", "how do I reset my password", "canteen menu for friday")
+    for threshold, asked in ((0.0, 0), (1.01, len(queries))):  # everything confident / nothing confident
+        second = SecondEncoder()
+        service = SearchService.load(settings.index_dir, replace(settings, confidence_threshold=threshold), encoder,
+                                     second_encoder=second)
+        warmed = second.queries
+        for query in queries:
+            service.search(query)
+        assert second.queries - warmed == asked
 
 
 def test_a_broken_second_opinion_is_a_clear_index_error(built, encoder):
