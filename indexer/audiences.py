@@ -56,7 +56,8 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
                           previous: PreviousBuild, encode_queries: Callable[[Sequence[str]], np.ndarray],
                           false_positive_rate: float, translations: Mapping[str, Mapping[str, str]],
                           fusion_setup: FusionSetup | None = None, reads: Callable[[str], bool] | None = None,
-                          encode_passages: Callable[[Sequence[str]], np.ndarray] | None = None) -> dict:
+                          encode_passages: Callable[[Sequence[str]], np.ndarray] | None = None,
+                          query_path: str = "") -> dict:
     """Per audience, the category classifier (written to staging) and the confidence curve, trained on what that
     audience may see (the curve from its articles' titles, descriptions and questions searched as customers'
     queries, embedded by `encode_queries`; indexer/held_out.py); reused from the previous build when its
@@ -64,6 +65,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
     `reads`: the texts the model reads (an English-only model's curve is calibrated on the texts in Latin letters:
     a query in other letters is never confident with it, so those searches would only blur its curve).
     `encode_passages`: with it, sub-section headings are searched too (indexer/held_out.py HeldOutSections).
+    `query_path`: what makes `encode_queries`' vectors (kb.embedding.encoders.query_path), part of the key.
     Returns the manifest's `classifier`, `confidence` and `fusion` entries."""
     category = {a.id: a.category for a in articles}
     encode_queries = each_text_once(encode_queries)
@@ -80,7 +82,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
         rows = passage_rows(articles, passages, allowed)
         # The key covers the training data and what the models compute from it.
         key = hashlib.sha256("\n".join([" ".join(CONFIDENCE_FEATURES), CALIBRATION, str(false_positive_rate),
-                                        "reads: " + getattr(reads, "__name__", "all"),
+                                        "reads: " + getattr(reads, "__name__", "all"), "queries: " + query_path,
                                         FUSION_FIT, repr(fusion_setup)] + [
             f"{passages[r].hash} {passages[r].kind} {passages[r].article_id} {category[passages[r].article_id]}"
             for r in rows]).encode("utf-8")).hexdigest()[:32]

@@ -26,7 +26,7 @@ from kb.index import keyword as keyword_index
 from kb.articles import Article
 from kb.check import HelpCenter, load_help_center, resolve_link
 from kb.config import Settings
-from kb.embedding.encoders import LATIN_ONLY_MODELS, Encoder, load_encoder, resolve_model
+from kb.embedding.encoders import LATIN_ONLY_MODELS, Encoder, load_encoder, query_path, resolve_model
 from kb.errors import ArticleError, BuildError, EncoderError, IndexFormatError
 from kb.index.checksums import checksums
 from kb.index.layout import IndexFiles
@@ -114,7 +114,8 @@ def _build(settings: Settings, center: HelpCenter, articles: list[Article], pass
                                        settings.confidence_false_positive_rate, translations or {},
                                        FusionSetup.of(settings),
                                        latin_only if model_name in LATIN_ONLY_MODELS else None,
-                                       lambda texts: get_encoder().encode_passages(texts))
+                                       lambda texts: get_encoder().encode_passages(texts),
+                                       query_path(model_name, settings.query_runtime))
         second = (build_second_opinion(staging, articles, passages, *second_source, previous.directory, settings,
                                        translations or {}, show) if second_source else {})
         manifest = Manifest(

@@ -25,7 +25,7 @@ from indexer.held_out import each_text_once, embed_held_out, held_out_sections, 
 from indexer.passages import Passage, question_centroids
 from kb.articles import Article
 from kb.config import Settings
-from kb.embedding.encoders import ENGLISH_MODEL, MULTILINGUAL_MODELS, Encoder
+from kb.embedding.encoders import ENGLISH_MODEL, MULTILINGUAL_MODELS, Encoder, query_path
 from kb.errors import KbError
 from kb.index.classifier import CONFIDENCE_FEATURES
 from kb.index.layout import IndexFiles
@@ -103,7 +103,8 @@ def build_second_opinion(staging: Path, articles: list[Article], passages: list[
                 each_text_once(lambda batch: get_encoder().encode_passages(batch)))
     for audience, allowed in AUDIENCES.items():
         rows = passage_rows(articles, passages, allowed)
-        keys[audience] = key = _training_key(model, settings.confidence_false_positive_rate, passages, rows)
+        keys[audience] = key = _training_key(model, settings.confidence_false_positive_rate, passages, rows,
+                                             query_path(model, settings.query_runtime))
         same = next((a for a in curves if keys[a] == key), None)
         curve = curves[same] if same else previous.curve(audience, key)
         if curve is None:
@@ -135,7 +136,9 @@ def _calibrate(articles: list[Article], passages: list[Passage], rows: list[int]
     return {**curve.to_json(), "searches": len(texts), **report}
 
 
-def _training_key(model: str, false_positive_rate: float, passages: Sequence[Passage], rows: list[int]) -> str:
-    return hashlib.sha256("\n".join([model, " ".join(CONFIDENCE_FEATURES), CALIBRATION, str(false_positive_rate)] + [
+def _training_key(model: str, false_positive_rate: float, passages: Sequence[Passage], rows: list[int],
+                  queries: str) -> str:
+    return hashlib.sha256("\n".join([model, " ".join(CONFIDENCE_FEATURES), CALIBRATION, str(false_positive_rate),
+                                     "queries: " + queries] + [
         f"{passages[r].hash} {passages[r].kind} {passages[r].article_id}" for r in rows]).encode("utf-8")
     ).hexdigest()[:32]

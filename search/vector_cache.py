@@ -4,8 +4,8 @@ them is most of the command's time, so a text is embedded once per model. The se
 
 One file per model, `<folder>/gap-vectors-<model>.npz`: each text's SHA-256 digest and its float32 row, so that
 what customers typed is never written outside the database (whose retention period and purge it follows), and the
-`variant` the rows were computed in (`query_variant`: the query runtime, precision and query length, which change a
-text's vector without changing the model's name). A file of another variant or dimension is treated as empty and
+`variant` the rows were computed in (`query_variant`: the query runtime (with multilingual-e5-small's ONNX query
+graph, its version), precision and query length, which change a text's vector without changing the model's name). A file of another variant or dimension is treated as empty and
 replaced. A new index built with the same model needs no new vectors (a text's vector depends on the model only);
 one built with another model reads another file.
 
@@ -28,14 +28,16 @@ from typing import Any, Sequence
 import numpy as np
 from filelock import FileLock, Timeout
 
+from kb.embedding.encoders import query_path
+
 LIMIT = 20_000
 LOCK_SECONDS = 30.0
 
 
-def query_variant(settings: Any) -> str:
-    """What, beside the model, shapes a query's vector: the runtime and precision it is computed in, and the
-    length queries are cut to before embedding."""
-    return (f"runtime={settings.query_runtime} precision={settings.embedding_precision} "
+def query_variant(settings: Any, model: str = "") -> str:
+    """What, beside the model, shapes a query's vector: the runtime (and query graph) and precision it is computed
+    in, and the length queries are cut to before embedding."""
+    return (f"runtime={query_path(model, settings.query_runtime)} precision={settings.embedding_precision} "
             f"chars={settings.max_query_chars}")
 
 
@@ -53,7 +55,7 @@ class VectorCache:
     def for_service(cls, folder: Path, service: Any, limit: int = LIMIT) -> "VectorCache":
         """The cache of `service`'s model and query variant."""
         return cls(folder, service.manifest.model_name, service.manifest.model_dimension, limit,
-                   query_variant(service.settings))
+                   query_variant(service.settings, service.manifest.model_name))
 
     def __len__(self) -> int:
         return len(self._vectors)

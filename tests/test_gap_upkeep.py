@@ -257,3 +257,13 @@ def test_another_process_writing_at_the_same_time_loses_nothing(tmp_path: Path):
     final = VectorCache(tmp_path, "fake-hashing", 64)
     assert final.missing(every) == [] and len(final) == 2 * count
     assert np.allclose(final.vectors(every, _never), rows(every))
+
+
+def test_the_multilingual_query_graphs_version_is_part_of_the_variant(portal_settings, monkeypatch):
+    from kb.embedding import e5_onnx
+    onnx = replace(portal_settings, query_runtime="onnx")
+    before = query_variant(onnx, "multilingual-e5-small")
+    english = query_variant(onnx, "all-MiniLM-L6-v2")
+    monkeypatch.setattr(e5_onnx, "GRAPH_VERSION", e5_onnx.GRAPH_VERSION + 1)
+    assert query_variant(onnx, "multilingual-e5-small") != before  # its vectors are made by another graph
+    assert query_variant(onnx, "all-MiniLM-L6-v2") == english  # the English model's are not

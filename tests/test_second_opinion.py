@@ -74,6 +74,23 @@ def test_an_unchanged_rebuild_embeds_and_calibrates_nothing_again(built, encoder
     assert after["confidence"] == before["confidence"]
 
 
+def test_queries_made_another_way_calibrate_both_curves_again(built, encoder):
+    """A curve is fitted on query vectors; when queries are computed another way (another runtime, another query
+    graph: kb.embedding.encoders.query_path) a rebuild fits it again instead of reusing it."""
+    settings, _ = built
+    other = replace(settings, query_runtime="torch")
+    again = SecondEncoder()
+    calls = []
+    real = encoder.encode_queries
+    encoder.encode_queries = lambda texts: calls.append(len(texts)) or real(texts)
+    try:
+        build_index(other, encoder, second_encoder=again)
+    finally:
+        del encoder.encode_queries
+    assert again.passages_encoded == 0 and again.queries > 0  # passages reused, held-out searches embedded again
+    assert sum(calls) > 0
+
+
 def test_off_means_no_second_opinion_in_the_build_or_the_search(settings, encoder):
     off = replace(settings, english_second_opinion=False)
     build_index(off, encoder, second_encoder=SecondEncoder())

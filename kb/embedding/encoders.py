@@ -317,6 +317,16 @@ def prepare_environment(name: str, threads: int) -> None:
         os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
 
 
+def query_path(model: str, runtime: str) -> str:
+    """What computes `model`'s query vectors with `runtime`: the runtime and, for multilingual-e5-small through
+    ONNX, the version of its query graph. A build's calibration key and the gap vectors' cache record it, so that
+    a curve fitted on query vectors made one way is fitted again when the queries are made another way."""
+    if model == "multilingual-e5-small" and runtime == "onnx":
+        from kb.embedding.e5_onnx import GRAPH_VERSION
+        return f"onnx graph {GRAPH_VERSION}"
+    return runtime
+
+
 def load_encoder(name: str, threads: int = 1, batch_size: int = 32, precision: str = "fp32",
                  query_runtime: str = "torch", cache_dir: Path | None = None) -> Encoder:
     """The encoder registered under `name`, loaded offline. threads=0 means all cores. A precision or query
