@@ -1,9 +1,10 @@
 """The second opinion on confidence at query time: the English model's calibrated confidence for a query in Latin
 letters, over an index built with a multilingual model (indexer/second_opinion.py explains why). The service is
-confident when either model is, and asks this one only when its own model is not confident. Its features are computed as at calibration: the nearest passages' cosines and the
-best question centroid over everything the audience may read. The nearest passages come from that model's vector
-indexes, one per article audience like the index's own (kb.index.vector: exact, or an inverted file for a large
-help center, which scans a few cells instead of every passage for each query)."""
+confident when either model is, and asks this one only when its own model is not confident. Its features are
+computed as at calibration: the nearest passages' cosines and the best question centroid over everything the
+audience may read. The nearest passages come from that model's vector indexes, one per article audience like the
+index's own (kb.index.vector: exact, or an inverted file for a large help center, which scans a few cells instead
+of every passage for each query)."""
 from __future__ import annotations
 
 from typing import Mapping

