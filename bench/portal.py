@@ -2,7 +2,7 @@
 the suggestions' cache (`suggest_cache_size`), in the same run.
 
     .venv/bin/python bench/portal.py [--index var/index] [--clients 20] [--seconds 30] [--cache-size 0 2048]
-        [--repeat 0.8] [--warm-up] [--analytics on] [--rate-counters library kb]
+        [--repeat 0.8] [--warm-up] [--analytics on] [--rate-counters library kb] [--rate R ...]
 
 The portal runs as `kb serve` in its own process (waitress, 8 threads, the real embedding model) on a free
 loopback port, over the sample help center's index (built from articles/ first when missing) and a fresh SQLite
@@ -12,7 +12,10 @@ the others reuse them for `--notices-seconds`. The suggest rate limit is raised 
 (KB_RATE_LIMIT_SUGGEST), since 20 clients on one address are far above the per-address default of a real customer.
 The counters are kb's (`--rate-counters kb`, web/rate_counters.py) or, for comparison, the `limits` library's own
 in-memory storage, which starts a timer thread on nearly every hit (`library`: the request path as it was before).
-Each client keeps one HTTP/1.1 connection and asks one text after another for the given time. A share `--repeat`
+Each client keeps one HTTP/1.1 connection and asks one text after another for the given time: as soon as the last
+is answered, or with `--rate R` at its share of R requests a second (the offered load, spread evenly over the
+clients), each latency then counted from when its request was due, so that a server falling behind is charged
+for the wait (no coordinated omission): the latency at a given load rather than at saturation. A share `--repeat`
 of the texts is drawn from the help center's real phrasings, asked again and again as many customers ask alike:
 the golden queries (articles/queries.yml) and the development phrasings (bench/data/dev_questions.jsonl), and the
 first half of each as the page asks while someone types. The rest are asked once each: real customer questions of
@@ -139,11 +142,21 @@ def ask(conn: http.client.HTTPConnection, text: str) -> tuple[int, bytes]:
 
 
 def client(port: int, choose, stop_at: float, latencies: list[float], repeated: list[bool],
-           errors: list[str]) -> None:
+           errors: list[str], interval: float = 0.0, first: float = 0.0) -> None:
+    """Ask one text after another until `stop_at`; with `interval`, one every `interval` seconds from `first` (the
+    monotonic clock), each latency counted from when the request was due, so a late one counts its wait."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    due = first
     while time.monotonic() < stop_at:
         text, again = choose()
-        start = time.perf_counter()
+        if interval:
+            if due >= stop_at:
+                break
+            time.sleep(max(0.0, due - time.monotonic()))
+            start = time.perf_counter() - max(0.0, time.monotonic() - due)  # (behind schedule: since it was due)
+            due += interval
+        else:
+            start = time.perf_counter()
         try:
             status, body = ask(conn, text)
             elapsed = time.perf_counter() - start
@@ -159,15 +172,19 @@ def client(port: int, choose, stop_at: float, latencies: list[float], repeated: 
     conn.close()
 
 
-def run_clients(port: int, texts: Texts, clients: int, seconds: float
+def run_clients(port: int, texts: Texts, clients: int, seconds: float, rate: float = 0.0
                 ) -> tuple[list[float], list[bool], list[str], float]:
-    """`clients` concurrent clients asking `texts` for `seconds`: the answered requests' latencies, whether each
-    asked a repeated text, the failed requests' kinds, and the wall time the clients took."""
+    """`clients` concurrent clients asking `texts` for `seconds`, each as fast as it is answered or, with `rate`,
+    together `rate` requests a second spread evenly over the clients: the answered requests' latencies, whether
+    each asked a repeated text, the failed requests' kinds, and the wall time the clients took."""
     latencies: list[float] = []
     repeated: list[bool] = []
     errors: list[str] = []
-    stop_at = time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(port, texts.chooser(n), stop_at, latencies, repeated, errors))
+    now = time.monotonic()
+    stop_at = now + seconds
+    interval = clients / rate if rate else 0.0
+    threads = [threading.Thread(target=client, args=(port, texts.chooser(n), stop_at, latencies, repeated, errors,
+                                                     interval, now + interval * n / clients))
                for n in range(clients)]
     began = time.monotonic()
     for thread in threads:
@@ -213,9 +230,10 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def serve_and_load(args, texts: Texts, analytics: str, cache_size: int, counters: str = "kb") -> dict:
+def serve_and_load(args, texts: Texts, analytics: str, cache_size: int, counters: str = "kb",
+                   rate: float = 0.0) -> dict:
     """One run: `kb serve` with the `analytics` and `suggest_cache_size` settings and the rate-limit `counters`,
-    loaded by the clients."""
+    loaded by the clients (as fast as answered, or at `rate` requests a second)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_DATABASE_URL": f"sqlite:///{tmp}/kb.sqlite3",
@@ -244,7 +262,7 @@ def serve_and_load(args, texts: Texts, analytics: str, cache_size: int, counters
                 for text in texts.repeated:
                     warmed += ask(conn, text)[0] == 200
                 conn.close()
-            latencies, repeated, errors, wall = run_clients(port, texts, args.clients, args.seconds)
+            latencies, repeated, errors, wall = run_clients(port, texts, args.clients, args.seconds, rate)
             rss_after = resident_mib(server.pid)
             load_after = load()
             time.sleep(2.0)  # the event log writes at least once a second
@@ -258,6 +276,7 @@ def serve_and_load(args, texts: Texts, analytics: str, cache_size: int, counters
     ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
     return {
         "analytics": analytics, "cache_size": cache_size, "rate_counters": counters, "seconds": round(wall, 1),
+        "offered_rate": rate or None,
         "notices_seconds": args.notices_seconds if cache_size else 0,
         "requests": len(latencies) + len(errors), "errors": len(errors), "error_kinds": sorted(set(errors)),
         "repeated_share": round(sum(repeated) / len(repeated), 3) if repeated else 0.0,
@@ -301,6 +320,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=float, default=0.8,
                         help="Share of requests asking a text of the repeated set; the rest are asked once each.")
     parser.add_argument("--warm-up", action="store_true", help="Ask every repeated text once before timing.")
+    parser.add_argument("--rate", nargs="+", type=float, default=[0.0],
+                        help="Run once per offered load: the clients together ask this many texts a second, evenly "
+                             "spaced, each latency counted from when its request was due (0: as fast as answered).")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
                         help="Folder of banking77/ and bitext-customer-service/ (the texts asked once).")
     args = parser.parse_args()
@@ -308,14 +330,15 @@ def main() -> None:
     ensure_index(args.index)
     repeated = repeated_texts()
     texts = Texts(repeated, unique_texts(args.data, set(repeated)), args.repeat)
-    runs = [serve_and_load(args, texts, mode, size, counters) for size in args.cache_size for mode in args.analytics
-            for counters in args.rate_counters]
+    runs = [serve_and_load(args, texts, mode, size, counters, rate) for size in args.cache_size
+            for mode in args.analytics for counters in args.rate_counters for rate in args.rate]
     result = {"endpoint": "/api/suggest", "server": "waitress (kb serve, 8 threads)", "clients": args.clients,
               "cpus": os.cpu_count(), "index": str(args.index), "repeat": args.repeat, "warm_up": args.warm_up,
               "repeated_texts": len(repeated), "unique_texts": len(texts.unique),
               "unique_exhausted": texts.unique_exhausted, "runs": runs}
     for run in runs:
-        same = [r for r in runs if r is not run and r["analytics"] == run["analytics"]]
+        same = [r for r in runs if r is not run and r["analytics"] == run["analytics"]
+                and r["offered_rate"] == run["offered_rate"]]
         uncached = next((r for r in same if r["cache_size"] == 0 and r["rate_counters"] == run["rate_counters"]),
                         None)
         if uncached:
@@ -327,8 +350,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "portal.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     for run in runs:
+        offered = f" offering {run['offered_rate']:g} requests/s" if run["offered_rate"] else ""
         print(f"/api/suggest, cache {run['cache_size']}, analytics {run['analytics']}, {run['rate_counters']} rate "
-              f"counters, {args.clients} clients, "
+              f"counters, {args.clients} clients{offered}, "
               f"{run['seconds']:.0f} s, repeated {run['repeated_share']:.0%}: {run['requests']} requests "
               f"({run['requests_per_second']}/s), p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, "
               f"p99 {run['p99_ms']} ms, errors {run['errors']}, searches recorded {run['searches_recorded']}; "
