@@ -90,7 +90,8 @@ class UnigramTokenizer:
         return [META if c == " " else c for c in chars]
 
     def _pieces_at(self, data: bytes, starts: list[int]) -> dict[int, list[tuple[int, int]]]:
-        """For each character position, the (end position, piece id) of every vocabulary piece starting there."""
+        """For each character position, the (end position, piece id) of every vocabulary piece starting there.
+        `data` is a text `_marked`, which starts with a metaspace."""
         count = len(starts) - 1
         word_end = [count] * count  # where a piece starting at each position must end at the latest
         if self._within_words:
@@ -98,8 +99,6 @@ class UnigramTokenizer:
             for before, after in zip(marks, marks[1:]):
                 for i in range(before, after):
                     word_end[i] = after
-            for i in range(marks[0]):
-                word_end[i] = marks[0]
         spans = [(i, e) for i in range(count) for e in range(i + 1, word_end[i] + 1)
                  if starts[e] - starts[i] <= self._max_piece_bytes]
         if not spans:

