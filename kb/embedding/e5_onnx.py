@@ -13,15 +13,13 @@ import `onnx` nor hold the assembly's memory.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from kb.embedding.e5_weights import LAYER_MATRICES, E5Weights
-from kb.embedding.onnx_export import keyed_path
+from kb.embedding.onnx_export import keyed_path, staged_file
 from kb.errors import EncoderError
 
 GRAPH_VERSION = 1  # change it with query_graph: cached graphs of another version are not read
@@ -96,15 +94,8 @@ def graph_path(weights: E5Weights, cache_dir: Path) -> Path:
 
 def save_graph(graph: bytes, target: Path) -> None:
     """Write a serialised graph to `target` atomically (processes saving the same graph at once are harmless)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(graph)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with staged_file(target) as tmp:
+        tmp.write_bytes(graph)
 
 
 class E5OnnxQueries:

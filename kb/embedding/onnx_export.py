@@ -42,6 +42,21 @@ def keyed_path(cache_dir: Path, stem: str, weights: Path, version: str = "") -> 
     return Path(cache_dir) / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
 
+@contextlib.contextmanager
+def staged_file(target: Path):
+    """A temporary path beside `target` that becomes `target` when the block ends without an exception (atomically:
+    processes making the same file at once are harmless) and is removed otherwise."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
     """Export the model with mean pooling and L2 normalisation in the graph; verify it against torch."""
     try:
@@ -57,24 +72,17 @@ def export(name: str, model_dir: Path, target: Path, threads: int = 1) -> Path:
     sample = tokenizer(CHECK_SENTENCES, padding=True, return_tensors="pt")
     inputs = (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"])
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
+    with staged_file(target) as tmp:  # kept only when it agrees with torch
         with torch.no_grad(), _quiet_tracing(torch):
             expected = model(*inputs).numpy()
-            torch.onnx.export(model, inputs, tmp, input_names=names, output_names=["embedding"],
+            torch.onnx.export(model, inputs, str(tmp), input_names=names, output_names=["embedding"],
                               dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names},
                                             "embedding": {0: "batch"}},
                               opset_version=17, dynamo=False)
-        got = OnnxQueryModel(Path(tmp), model_dir, threads).encode(CHECK_SENTENCES)
+        got = OnnxQueryModel(tmp, model_dir, threads).encode(CHECK_SENTENCES)
         cosine = float((got * expected).sum(axis=1).min())
         if cosine < MIN_COSINE:
             raise EncoderError(f"model {name!r}: the ONNX export differs from torch (cosine {cosine:.4f})")
-        os.replace(tmp, target)  # atomic: concurrent exports of the same weights are harmless
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
