@@ -33,6 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from bench.datasets import DEFAULT_DATA_DIR  # noqa: E402
 from bench.deflection import QUERIES, public_sample  # noqa: E402
+from bench.multilingual import load_rows  # noqa: E402
 from bench.report import write_report  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.index.manifest import read_manifest  # noqa: E402
@@ -44,7 +45,7 @@ WARM_UP = "please"  # appended to each text for the warm-up pass: other texts, s
 
 
 def groups(per_set: int, data: Path) -> dict[str, list[str]]:
-    rows = [json.loads(line) for line in QUERIES.open(encoding="utf-8")]
+    rows = load_rows(QUERIES)
     return {"in scope (development set, English)": [r["query"] for r in rows if r["lang"] == "en" and r["expected"]],
             "out of scope (Banking77, Bitext)": [q.text for name in ("banking77", "bitext")
                                                  for q in public_sample(name, per_set, data)]}
