@@ -111,7 +111,7 @@ def train_audience_models(staging: Path, articles: list[Article], passages: list
                               [held.articles[n] for n in read], [hidden[n] for n in read], false_positive_rate,
                               group_of, [query_language(held.texts[n]) for n in read], sections=sections)
         fusion[audience] = fit_fusion(IndexFiles(staging).keyword, allowed, embeddings[rows], passage_articles,
-                                      passage_kinds, category, queries, held, hidden, group_of, fusion_setup)
+                                      passage_kinds, category, queries, held, hidden, group_of, fusion_setup, sections)
         models.classifier.save(path)
         report = {k: v for k, v in models.report.items() if k != "held_out_vector_top1"}
         classifier[audience] = {"classes": models.classifier.classes, "training_key": key, **report}
@@ -132,4 +132,5 @@ def section_searches(sections: HeldOutSections, local: Mapping[int, int], reads:
         return None
     queries, stand_ins = embed_sections(sections, encode_queries, encode_passages)
     return SectionSearches(queries, sections.articles, [tuple(local[r] for r in rows) for rows in sections.rows],
-                           stand_ins, [query_language(text) for text in sections.headings])
+                           stand_ins, [query_language(text) for text in sections.headings], sections.headings,
+                           sections.rests)

@@ -88,13 +88,16 @@ def train_models(embeddings: np.ndarray, passage_articles: list[str], passage_ki
 class SectionSearches:
     """Sub-section headings embedded as queries, with their articles, the rows of their sections' passages
     (hidden from their searches) and their sections' texts embedded as passages (standing in for those rows):
-    indexer/held_out.py HeldOutSections, embedded."""
+    indexer/held_out.py HeldOutSections, embedded. `texts` and `rests`, the headings and each article's other
+    headings, are for the fusion fit's keyword searches (indexer/fusion_fit.py)."""
 
     queries: np.ndarray
     articles: list[str]
     hidden: list[tuple[int, ...]]
     stand_ins: np.ndarray
     languages: list[str | None]
+    texts: Sequence[str] = ()
+    rests: Sequence[str] = ()
 
 
 def fit_curve(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str], queries: np.ndarray,

@@ -2,7 +2,8 @@
 
 Keyword matches and the category prior help one help center and hurt another (where every title shares the same
 product words, a keyword match says little). So after calibration a build searches its held-out texts
-(indexer/held_out.py: titles, descriptions and questions, embedded as queries) the way the service ranks them —
+(indexer/held_out.py: titles, descriptions and questions, embedded as queries, and in articles without questions
+the sub-section headings that name a topic) the way the service ranks them —
 vector candidates with the question-centroid term, keyword candidates, score fusion (kb.fusion.score_fusion), the
 category prior (kb.prior.apply_category_prior) — under a small grid of (keyword weight, category weight), and keeps
 the pair with the best mean reciprocal rank of the text's own article. The configured pair wins ties (within
@@ -28,6 +29,11 @@ What a held-out search must not see of itself:
   question's with the article's other questions only, a description's with the sections only (the body field
   holds both). Its query terms that the rest also holds keep their stored score, computed with the text still in
   the field: a close approximation (BM25 saturates in a term's count), not an exact rescoring.
+A heading's search is made as calibration makes it: without its section's passages, the section's text (embedded
+as a passage) standing in for them, and with its article's heading field holding the other headings only. On a
+help center without questions the titles and descriptions find their articles whatever the weights (held-out MRR
+0.96-0.99 on bench/long_articles.py's center for every pair of the grid); the headings are what tells the weights
+apart there, as customers' questions about a sub-topic would.
 Only score fusion has weights to fit: with `fusion = "rrf"` nothing is fitted.
 """
 from __future__ import annotations
@@ -40,7 +46,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from indexer.calibrate import training_rows
+from indexer.calibrate import SectionSearches, training_rows
 from indexer.held_out import HeldOut
 from indexer.passages import question_sums
 from kb.config import Settings
@@ -53,7 +59,7 @@ Ranking = list[tuple[str, float]]  # (article id, score), best first
 
 KEYWORD_WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5)
 # The keyword field a held-out text of each kind is indexed in (indexer/passages.py keyword_docs_for).
-FIELD_OF_KIND = {"title": "title", "question": "questions", "description": "body"}
+FIELD_OF_KIND = {"title": "title", "question": "questions", "description": "body"}  # (a heading's: "heading")
 FOLDS = 2
 # The configured weights stay unless other weights beat their held-out MRR by more than this (one search of a few
 # hundred moving from first to second place is about 0.0013).
@@ -64,7 +70,8 @@ PRIOR_P = 0.05
 # Goes into the models' training key: a change of how the fit is made retrains them.
 FUSION_FIT = (f"held-out MRR; the configured weights unless beaten by more than {TIE_MRR}, else the best, exact ties "
               f"to the lower weights; keyword weights {KEYWORD_WEIGHTS} x category weight 0 or configured; "
-              f"own field text hidden; sections for an emptied centroid; category weight kept at sign test p < {PRIOR_P}")
+              f"own field text hidden; sections for an emptied centroid; category weight kept at sign test "
+              f"p < {PRIOR_P}; sub-section headings searched too, their section's text standing in")
 
 
 @dataclass(frozen=True)
@@ -167,16 +174,16 @@ def sign_test(wins: int, losses: int) -> float:
 
 
 def fold_probabilities(embeddings: np.ndarray, passage_kinds: list[str], labels: list[str], queries: np.ndarray,
-                       hidden: list[int], seed: int = 13) -> list[dict[str, float]]:
+                       hidden: Sequence[Sequence[int]], seed: int = 13) -> list[dict[str, float]]:
     """P(category | text) of each held-out query from a classifier trained without the passages hidden from the
-    searches of its fold (query n is in fold n % FOLDS)."""
+    searches of its fold (`hidden`: each query's rows; query n is in fold n % FOLDS)."""
     rng = random.Random(seed)
     out: list[dict[str, float]] = [{} for _ in hidden]
     for fold in range(FOLDS):
         members = list(range(fold, len(hidden), FOLDS))
         if not members:
             continue
-        held = {hidden[n] for n in members if hidden[n] >= 0}
+        held = {row for n in members for row in hidden[n]}
         keep = [r for r in range(len(passage_kinds)) if r not in held]
         rows = [keep[i] for i in training_rows([passage_kinds[r] for r in keep], rng)]
         classifier = CategoryClassifier.train(embeddings[rows], [labels[r] for r in rows])
@@ -186,12 +193,40 @@ def fold_probabilities(embeddings: np.ndarray, passage_kinds: list[str], labels:
     return out
 
 
+@dataclass(frozen=True)
+class _Searched:
+    """One held-out search as the fit makes it: its text and article, the rows hidden from it, the keyword field
+    hidden with the rest of it, and, for a heading, its section's text embedded as a passage standing in for the
+    hidden rows."""
+
+    text: str
+    article: str
+    hidden: tuple[int, ...]
+    field: str
+    rest: str
+    stand_in: np.ndarray | None = None
+
+
+def _searched(held: HeldOut, hidden: list[int], sections: SectionSearches | None) -> list[_Searched]:
+    out = [_Searched(text, article, (row,) if row >= 0 else (), FIELD_OF_KIND[kind], rest)
+           for text, article, row, kind, rest in zip(held.texts, held.articles, hidden, held.kinds, held.rests)]
+    if sections is not None and len(sections.texts) == len(sections.articles):  # (searches without texts: none)
+        out += [_Searched(text, article, tuple(rows), "heading", rest, stand_in) for text, article, rows, rest, stand_in
+                in zip(sections.texts, sections.articles, sections.hidden, sections.rests, sections.stand_ins)]
+    return out
+
+
 def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embeddings: np.ndarray,
                       passage_articles: list[str], passage_kinds: list[str], article_category: Mapping[str, str],
                       queries: np.ndarray, held: HeldOut, hidden: list[int], group_of: Mapping[str, str],
-                      setup: FusionSetup) -> list[HeldOutSearch]:
+                      setup: FusionSetup, sections: SectionSearches | None = None) -> list[HeldOutSearch]:
     """The candidates of each held-out text (`queries`: their embeddings; `hidden`: the row of `embeddings` each
-    text's own passage is, -1 for none), without what the module doc says a search must not see of itself."""
+    text's own passage is, -1 for none) and of each sub-section heading (`sections`: searched without their
+    section's passages, its text standing in for them, as calibration searches them), without what the module doc
+    says a search must not see of itself."""
+    searched = _searched(held, hidden, sections)
+    if len(searched) > len(held.texts):
+        queries = np.vstack([queries, sections.queries]).astype(np.float32)
     article_ids = list(dict.fromkeys(passage_articles))
     position = {a: i for i, a in enumerate(article_ids)}
     sums = question_sums(article_ids, passage_articles, passage_kinds, embeddings).astype(np.float64)
@@ -199,52 +234,57 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
     norms[norms == 0] = 1.0
     # Each article's sections summed: the stand-in centroid of an article whose only question or summary passage
     # is the hidden one (see the module doc).
-    sections = np.zeros_like(sums)
+    sections_sum = np.zeros_like(sums)
     is_section = np.array([kind == "section" for kind in passage_kinds], dtype=bool)
-    np.add.at(sections, [position[a] for a, keep in zip(passage_articles, is_section) if keep],
+    np.add.at(sections_sum, [position[a] for a, keep in zip(passage_articles, is_section) if keep],
               np.asarray(embeddings, dtype=np.float64)[is_section])
     probabilities = fold_probabilities(embeddings, passage_kinds, [article_category[a] for a in passage_articles],
-                                       queries, hidden)
+                                       queries, [s.hidden for s in searched])
     n = setup.candidates
-    searches = []
-    for i, (text, article, row, kind, rest) in enumerate(zip(held.texts, held.articles, hidden, held.kinds,
-                                                           held.rests)):
+    out = []
+    for i, search in enumerate(searched):
         if i % 256 == 0:  # one matrix product per block of queries
             block = embeddings @ queries[i:i + 256].T
         query = queries[i].astype(np.float64)
         sims = block[:, i % 256].astype(np.float64)
-        own_sum = sums[position[article]]
-        if row >= 0:
+        owners = passage_articles
+        own_sum = sums[position[search.article]]
+        for row in search.hidden:
             sims[row] = -np.inf
             if passage_kinds[row] != "section":
                 own_sum = own_sum - embeddings[row]
                 if not np.linalg.norm(own_sum) > 1e-6:
-                    own_sum = sections[position[article]]
+                    own_sum = sections_sum[position[search.article]]
+        if search.stand_in is not None:
+            sims = np.append(sims, float(search.stand_in.astype(np.float64) @ query))
+            owners = [*passage_articles, search.article]
         top = np.argpartition(-sims, min(n * 4, len(sims)) - 1)[:n * 4]
         top = [int(r) for r in top[np.argsort(-sims[top], kind="stable")] if np.isfinite(sims[r])]
-        vector = best_per_key((passage_articles[r], float(sims[r])) for r in top)[:n]
+        vector = best_per_key((owners[r], float(sims[r])) for r in top)[:n]
         near = [float(sums[position[a]] @ query) / norms[position[a]] for a, _ in vector]
         for j, (a, _) in enumerate(vector):
-            if a == article:
+            if a == search.article:
                 near[j] = float(own_sum @ query) / (float(np.linalg.norm(own_sum)) or 1.0)
         vector_ranked = best_per_key((a, s + setup.centroid_weight * c) for (a, s), c in zip(vector, near))
-        hits = keyword.search(text, n, allowed, hide=(article, FIELD_OF_KIND[kind], rest))
-        searches.append(HeldOutSearch(group_of.get(article, article), vector, vector_ranked,
-                                      best_per_key((h.article_id, h.score) for h in hits), probabilities[i]))
-    return searches
+        hits = keyword.search(search.text, n, allowed, hide=(search.article, search.field, search.rest))
+        out.append(HeldOutSearch(group_of.get(search.article, search.article), vector, vector_ranked,
+                                 best_per_key((h.article_id, h.score) for h in hits), probabilities[i]))
+    return out
 
 
 def fit_fusion(keyword_dir: Path, allowed: tuple[str, ...], embeddings: np.ndarray, passage_articles: list[str],
                passage_kinds: list[str], article_category: Mapping[str, str], queries: np.ndarray, held: HeldOut,
-               hidden: list[int], group_of: Mapping[str, str], setup: FusionSetup | None) -> dict:
-    """The fusion weights fitted on one audience's held-out searches (fit_weights' report; empty when there is
-    nothing to fit: reciprocal-rank fusion, or no held-out texts)."""
+               hidden: list[int], group_of: Mapping[str, str], setup: FusionSetup | None,
+               sections: SectionSearches | None = None) -> dict:
+    """The fusion weights fitted on one audience's held-out searches, its sub-section headings' (`sections`)
+    included (fit_weights' report; empty when there is nothing to fit: reciprocal-rank fusion, or no held-out
+    texts)."""
     if setup is None or not held.texts or len(set(passage_articles)) < 2:
         return {}
     keyword = KeywordIndex(keyword_dir)
     try:
         searches = held_out_searches(keyword, allowed, embeddings, passage_articles, passage_kinds, article_category,
-                                     queries, held, hidden, group_of, setup)
+                                     queries, held, hidden, group_of, setup, sections)
     finally:
         keyword.close()
     return fit_weights(searches, article_category, group_of, setup.keyword_weight, setup.category_weight)

@@ -98,13 +98,15 @@ class HeldOutSections:
     articles: list[str]
     rows: list[tuple[int, ...]]
     bodies: list[str]
+    # The article's other headings: its keyword heading field without this one (keyword_docs_for).
+    rests: list[str]
 
     def only(self, keep: Callable[[str], bool]) -> "HeldOutSections":
         """The searches whose heading and text `keep` accepts (e.g. those a model reads)."""
         chosen = [n for n, (heading, body) in enumerate(zip(self.headings, self.bodies))
                   if keep(heading) and keep(body)]
         return HeldOutSections(*([column[n] for n in chosen] for column in
-                                 (self.headings, self.articles, self.rows, self.bodies)))
+                                 (self.headings, self.articles, self.rows, self.bodies, self.rests)))
 
 
 def _heading_key(heading: str) -> str:
@@ -117,28 +119,31 @@ def held_out_sections(articles: Sequence[Article], passages: Sequence[Passage], 
     `questions` (customers' own phrasings calibrate those that have: held_out_texts): of at least two words and
     used by one section of the help center only ("Steps" or "Before you start" name a part of many articles,
     not a problem), of sections with text of their own; at most `limit` (a seeded sample). `rows` of each: its
-    passages' rows; `bodies`: the opening of its text (at most STAND_IN_WORDS words)."""
+    passages' rows; `bodies`: the opening of its text (at most STAND_IN_WORDS words); `rests`: the article's
+    other headings."""
     section_rows: dict[tuple[str, str], list[int]] = {}
     for row in rows:
         p = passages[row]
         if p.kind == "section" and p.heading:
             section_rows.setdefault((p.article_id, p.anchor), []).append(row)
-    found: list[tuple[str, str, tuple[int, ...], str]] = []
+    found: list[tuple[str, str, tuple[int, ...], str, str]] = []
     uses: Counter[str] = Counter()  # how many sections of the whole help center have each heading
     searched = {passages[r].article_id for r in rows}
     for article in sorted(articles, key=lambda a: a.id):
-        for section in article_sections(article):
+        sections = article_sections(article)
+        for n, section in enumerate(sections):
             key = _heading_key(section.heading)
             uses[key] += 1
             own = section_rows.get((article.id, section.anchor))
             if article.id in searched and not article.questions and own and section.text.strip() \
                     and len(key.split()) >= 2:
                 opening = " ".join(section.text.split()[:STAND_IN_WORDS])
-                found.append((section.heading, article.id, tuple(own), opening))
+                rest = "\n".join(s.heading for m, s in enumerate(sections) if m != n and s.heading)
+                found.append((section.heading, article.id, tuple(own), opening, rest))
     found = [item for item in found if uses[_heading_key(item[0])] == 1]
     if len(found) > limit:
         found = sorted(random.Random(seed).sample(found, limit), key=lambda item: (item[1], item[2]))
-    return HeldOutSections(*(list(column) for column in zip(*found))) if found else HeldOutSections([], [], [], [])
+    return HeldOutSections(*(list(column) for column in zip(*found))) if found else HeldOutSections([], [], [], [], [])
 
 
 def embed_sections(sections: HeldOutSections, encode_queries: Callable[[Sequence[str]], np.ndarray],

@@ -12,6 +12,7 @@ import pytest
 from indexer.build import build_index
 from indexer.fusion_fit import (FusionSetup, HeldOutSearch, fit_weights, held_out_searches, ranked,
                                 reciprocal_rank, sign_test, weight_grid)
+from indexer.calibrate import SectionSearches
 from indexer.held_out import HeldOut
 from kb.config import Settings
 from kb.index.keyword import KeywordDoc, KeywordIndex, write_index
@@ -166,6 +167,39 @@ def test_held_out_searches_hide_the_text_own_passage_and_field(tmp_path):
     assert "a" not in dict(only.keyword)  # the title field of its own article is hidden
 
 
+def test_sub_section_headings_are_searched_without_their_section_and_heading(tmp_path):
+    docs = [KeywordDoc("a", "a", "public", "x", "en", title="Printer guide", heading="Printer offline\nToner",
+                       body="Restart the spooler. Shake the cartridge."),
+            KeywordDoc("b", "b", "public", "x", "en", title="Scanner jams", body="The printer offline light blinks.")]
+    write_index(tmp_path / "keyword", docs)
+    index = KeywordIndex(tmp_path / "keyword")
+    encoder = HashingEncoder()
+    texts = ["Printer guide", "Printer guide. Printer offline. Restart the spooler.", "Printer guide. Toner. Shake",
+             "Scanner jams", "Scanner jams. The printer offline light blinks."]
+    embeddings = encoder.encode_passages(texts)
+    held = HeldOut([], [], [], [], [])
+    heading = encoder.encode_queries(["Printer offline"])
+    stand_in = encoder.encode_passages(["Restart the spooler."])
+    sections = SectionSearches(heading, ["a"], [(1,)], stand_in, [None], ["Printer offline"], ["Toner"])
+    try:
+        (only,) = held_out_searches(index, ("public",), embeddings, ["a", "a", "a", "b", "b"],
+                                    ["summary", "section", "section", "summary", "section"], CATEGORY,
+                                    np.zeros((0, embeddings.shape[1]), np.float32), held, [], {},
+                                    FusionSetup(0.2, 0.1, 10, 0.5), sections)
+        plain = {h.article_id: h.score for h in index.search("Printer offline", 10)}
+    finally:
+        index.close()
+    cosines = dict(only.vector)
+    own = float(heading[0] @ embeddings[1])
+    # Its section's passage is hidden; its text stands in for it (or a sibling passage, whichever is closer)
+    assert cosines["a"] < own - 1e-6
+    assert cosines["a"] == pytest.approx(max(float(heading[0] @ stand_in[0]), float(heading[0] @ embeddings[0]),
+                                             float(heading[0] @ embeddings[2])))
+    assert only.answer == "a"
+    # Its own heading no longer matches in the keyword field; other articles score as indexed.
+    assert dict(only.keyword).get("a", 0.0) < plain["a"] and dict(only.keyword)["b"] == pytest.approx(plain["b"])
+
+
 def test_the_build_records_the_fit_and_the_service_fuses_with_it(settings):
     encoder = HashingEncoder()
     report = build_index(settings, encoder)
@@ -194,6 +228,26 @@ def test_the_build_records_the_fit_and_the_service_fuses_with_it(settings):
     finally:
         for service in (fitted, forced, zero):
             service.close()
+
+
+def test_an_article_without_questions_adds_its_sub_section_headings_to_the_fit(settings):
+    from indexer.build import indexed
+    from indexer.held_out import held_out_sections, held_out_texts
+    from kb.check import load_help_center
+
+    (settings.articles_dir / "printers" / "toner-and-paper.md").write_text(
+        "---\ntitle: Toner and paper\ncategory: printers\n---\nLook after the office printers.\n\n"
+        "## Toner\n### The toner light keeps blinking\nOpen the front cover and reseat the cartridge.\n\n"
+        "### Order a new cartridge\nAsk the office manager; cartridges arrive within two days.\n",
+        encoding="utf-8")
+    build_index(settings, HashingEncoder())
+    articles, _, passages = indexed(load_help_center(settings.articles_dir, settings), settings)
+    audience = {a.id: a.audience for a in articles}
+    public = [r for r, p in enumerate(passages) if audience[p.article_id] == "public"]
+    headings = held_out_sections(articles, passages, public).headings
+    assert headings == ["The toner light keeps blinking", "Order a new cartridge"]
+    fit = read_manifest(settings.index_dir).fusion["public"]
+    assert fit["searches"] == len(held_out_texts(articles, passages, public).texts) + len(headings)
 
 
 @pytest.mark.parametrize("entry", [None, {}, {"keyword_weight": "x"}])

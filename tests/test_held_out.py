@@ -65,6 +65,9 @@ def test_sub_section_headings_that_name_a_topic_are_searched_with_their_sections
     article_id, rows, body = by_heading["The confirmation email never arrived"]
     assert article_id == "a" and body == "Check the spam folder."
     assert [passages[r].anchor for r in rows] == ["the-confirmation-email-never-arrived"]
+    # Its keyword search sees the article's heading field without it (indexer/fusion_fit.py)
+    rest = dict(zip(sections.headings, sections.rests))["Change the card on file"]
+    assert rest == "Billing\nBefore you start"
     _, rows, body = by_heading["Sync a very large folder"]
     assert len(rows) > 1 and {passages[r].anchor for r in rows} == {"sync-a-very-large-folder"}  # every chunk hidden
     assert body == " ".join(long_text.split()[:STAND_IN_WORDS])  # its opening
@@ -73,9 +76,9 @@ def test_sub_section_headings_that_name_a_topic_are_searched_with_their_sections
     # still a part shared with a's
     limited = held_out_sections(articles, passages, list(range(len(passages))), limit=2)
     assert len(limited.headings) == 2 and set(limited.headings) <= set(by_heading)
-    assert held_out_sections(articles, passages, list(range(len(passages)))).only(lambda t: "card" not in t
-                                                                                  ).headings == [
-        "The confirmation email never arrived", "Sync a very large folder"]
+    kept = held_out_sections(articles, passages, list(range(len(passages)))).only(lambda t: "card" not in t)
+    assert kept.headings == ["The confirmation email never arrived", "Sync a very large folder"]
+    assert [r.count("\n") for r in kept.rests] == [4, 4]  # the rest of each one's article's six headings
 
 
 def test_each_text_is_embedded_once_across_calls():
