@@ -210,7 +210,8 @@ class _Searched:
 def _searched(held: HeldOut, hidden: list[int], sections: SectionSearches | None) -> list[_Searched]:
     out = [_Searched(text, article, (row,) if row >= 0 else (), FIELD_OF_KIND[kind], rest)
            for text, article, row, kind, rest in zip(held.texts, held.articles, hidden, held.kinds, held.rests)]
-    if sections is not None and len(sections.texts) == len(sections.articles):  # (searches without texts: none)
+    # (headings given without their texts, as calibration alone needs them, cannot be searched by keyword)
+    if sections is not None and len(sections.texts) == len(sections.articles):
         out += [_Searched(text, article, tuple(rows), "heading", rest, stand_in) for text, article, rows, rest, stand_in
                 in zip(sections.texts, sections.articles, sections.hidden, sections.rests, sections.stand_ins)]
     return out
@@ -247,7 +248,6 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
             block = embeddings @ queries[i:i + 256].T
         query = queries[i].astype(np.float64)
         sims = block[:, i % 256].astype(np.float64)
-        owners = passage_articles
         own_sum = sums[position[search.article]]
         for row in search.hidden:
             sims[row] = -np.inf
@@ -255,12 +255,12 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
                 own_sum = own_sum - embeddings[row]
                 if not np.linalg.norm(own_sum) > 1e-6:
                     own_sum = sections_sum[position[search.article]]
-        if search.stand_in is not None:
+        if search.stand_in is not None:  # one more row, after the passages': its section's text
             sims = np.append(sims, float(search.stand_in.astype(np.float64) @ query))
-            owners = [*passage_articles, search.article]
         top = np.argpartition(-sims, min(n * 4, len(sims)) - 1)[:n * 4]
         top = [int(r) for r in top[np.argsort(-sims[top], kind="stable")] if np.isfinite(sims[r])]
-        vector = best_per_key((owners[r], float(sims[r])) for r in top)[:n]
+        vector = best_per_key((passage_articles[r] if r < len(passage_articles) else search.article, float(sims[r]))
+                              for r in top)[:n]
         near = [float(sums[position[a]] @ query) / norms[position[a]] for a, _ in vector]
         for j, (a, _) in enumerate(vector):
             if a == search.article:
