@@ -31,9 +31,9 @@ What a held-out search must not see of itself:
   the field: a close approximation (BM25 saturates in a term's count), not an exact rescoring.
 A heading's search is made as calibration makes it: without its section's passages, the section's text (embedded
 as a passage) standing in for them, and with its article's heading field holding the other headings only. On a
-help center without questions the titles and descriptions find their articles whatever the weights (held-out MRR
-0.91-0.99 on bench/long_articles.py's center for every pair of the grid); the headings are what tells the weights
-apart there, as customers' questions about a sub-topic would.
+help center without questions nearly every title and description finds its article first whatever the weights
+(held-out MRR 0.91-0.99 on bench/long_articles.py's center for every pair of the grid); the headings are what
+tells the weights apart there, as customers' questions about a sub-topic would.
 Only score fusion has weights to fit: with `fusion = "rrf"` nothing is fitted.
 """
 from __future__ import annotations
