@@ -37,7 +37,7 @@ from indexer.build import indexed  # noqa: E402
 from indexer.calibrate import fit_confidence, searched_cases  # noqa: E402
 from indexer.held_out import embed_held_out, held_out_texts  # noqa: E402
 from kb.check import load_help_center  # noqa: E402
-from kb.index.classifier import BACKGROUND, confidence_features  # noqa: E402
+from kb.index.classifier import KNN, confidence_features  # noqa: E402
 from kb.index.layout import IndexFiles  # noqa: E402
 from kb.index.manifest import AUDIENCES  # noqa: E402
 from kb.language import latin_only  # noqa: E402
@@ -95,7 +95,7 @@ def searched(service, rows: list[dict]) -> list[dict]:
         candidates = service._retrieve(prepared.searched, vector, allowed)
         own = confidence_features(np.array(candidates.passage_scores), candidates.centroid_best)
         query = opinion.encoder.encode_queries([prepared.searched])[0]
-        nearest, _ = opinion._vectors.search(query, BACKGROUND, allowed)
+        nearest, _ = opinion._vectors.search(query, KNN, allowed)
         theirs = confidence_features(nearest[0], float((opinion._centroids @ query)[opinion._centroid_rows["public"]].max()))
         group = ("answerable" if row["expected"] else
                  row["kind"] if row["kind"].startswith("public:") else "out-of-scope")

@@ -13,7 +13,7 @@ replaced by its text alone (an answer in other words), uncovered without their a
 sit closer to their articles than what customers ask does; on a help center of long articles with few questions,
 headings searched so are what brings the calibration's covered searches down to where customers' questions lie.
 A logistic curve over the score features of those cases (kb.index.classifier.confidence_features: how close the
-nearest passages and question centroids are, and how far the nearest stands above the query's background) orders queries by how likely the help center answers them; its 0.5
+nearest passages and question centroids are) orders queries by how likely the help center answers them; its 0.5
 point (the default threshold) is placed where a chosen share of the uncovered cases is still confident (the
 false-positive rate a help desk accepts, `confidence_false_positive_rate`). Without query texts it falls back to
 held-out question passages, one per article (seeded). The held-out top-1 of the vector ranking is reported
@@ -29,8 +29,7 @@ import numpy as np
 
 from indexer.held_out import MAX_HELD_OUT
 from indexer.passages import question_sums
-from kb.index.classifier import (BACKGROUND, CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel,
-                                 confidence_features)
+from kb.index.classifier import CONFIDENCE_FEATURES, KNN, CategoryClassifier, ConfidenceModel, confidence_features
 
 CALIBRATION = ("searches of titles, descriptions, questions and sub-section headings; threshold at a false-positive "
                "rate, per language; translation shift")
@@ -284,9 +283,9 @@ class _SearchedIndex:
 
 
 def _case_features(case_sims: np.ndarray, case_centroids: np.ndarray) -> np.ndarray:
-    """The confidence features of one calibration case: its BACKGROUND best passage cosines (a hidden or removed
+    """The confidence features of one calibration case: its KNN best passage cosines (a hidden or removed
     passage is -inf) and its best centroid cosine."""
-    nearest = np.partition(case_sims, -BACKGROUND)[-BACKGROUND:] if len(case_sims) > BACKGROUND else case_sims
+    nearest = np.partition(case_sims, -KNN)[-KNN:] if len(case_sims) > KNN else case_sims
     return confidence_features(nearest[np.isfinite(nearest)], float(np.max(case_centroids)))
 
 

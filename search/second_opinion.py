@@ -14,7 +14,7 @@ import numpy as np
 from kb.config import Settings
 from kb.embedding.encoders import Encoder, load_encoder
 from kb.errors import IndexFormatError
-from kb.index.classifier import BACKGROUND, CONFIDENCE_FEATURES, ConfidenceModel, confidence_features
+from kb.index.classifier import CONFIDENCE_FEATURES, KNN, ConfidenceModel, confidence_features
 from kb.index.keyword import PARTITIONS
 from kb.index.layout import IndexFiles
 from kb.index.manifest import AUDIENCES, Manifest
@@ -89,7 +89,7 @@ class SecondOpinion:
             query = self._queries[text] = self.encoder.encode_queries([text])[0]
             if len(self._queries) > _KEEP_QUERIES:
                 self._queries.pop(next(iter(self._queries)))
-        nearest, _ = self._vectors.search(query, BACKGROUND, AUDIENCES[audience])
+        nearest, _ = self._vectors.search(query, KNN, AUDIENCES[audience])
         if not nearest.size:
             return 0.0
         rows = self._centroid_rows[audience]

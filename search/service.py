@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from kb.index.checksums import verify
-from kb.index.classifier import BACKGROUND, CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel
+from kb.index.classifier import CONFIDENCE_FEATURES, CategoryClassifier, ConfidenceModel
 from kb.config import Settings
 from kb.embedding.encoders import AUTO, ENGLISH_MODEL, MULTILINGUAL_MODEL, Encoder, load_encoder
 from kb.errors import IndexFormatError, ModelMismatchError
@@ -300,8 +300,7 @@ class SearchService:
     def _retrieve(self, text: str, query: np.ndarray, allowed: tuple[str, ...]) -> Candidates:
         n = self.settings.candidates
         keyword = keyword_candidates(self._keyword, text, n, allowed)
-        # (at least the passages confidence measures the query's background on: kb.index.classifier)
-        scores, rows = self._vectors.search(query, max(n * 4, BACKGROUND), allowed)
+        scores, rows = self._vectors.search(query, n * 4, allowed)
         vector, anchors, passage_scores = passage_candidates(scores[0], rows[0], self._passages, self.articles, n,
                                                              allowed)
         near = self._centroids[[self._centroid_row[a] for a, _ in vector]] @ query if vector else np.zeros(0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from indexer.calibrate import SectionSearches, fit_curve, language_shifts, searched_cases, section_cases, train_models
-from kb.index.classifier import BACKGROUND, CONFIDENCE_FEATURES, ConfidenceModel, confidence_features
+from kb.index.classifier import CONFIDENCE_FEATURES, ConfidenceModel, confidence_features
 
 
 def clustered(seed: int = 11, articles: int = 30, questions: int = 6, dim: int = 48):
@@ -101,20 +101,6 @@ def test_answering_from_a_translation_is_measured_on_translated_articles():
     assert plain.confidence.foreign_shift == 0.0 and plain.report["translated_searches"] == 0
     x = confidence_features(np.array([0.5, 0.45, 0.4, 0.4, 0.4]), 0.45)
     assert translated.confidence.predict(x, foreign=True)[0] > translated.confidence.predict(x)[0]
-
-
-def test_the_lead_over_the_background_does_not_move_with_how_high_a_querys_cosines_run():
-    rng = np.random.default_rng(3)
-    cosines = np.sort(rng.uniform(0.2, 0.6, 500))[::-1]
-    cosines[0] = 0.8
-    names = CONFIDENCE_FEATURES
-    x, shifted = confidence_features(cosines, 0.5), confidence_features(cosines + 0.1, 0.6)
-    lead = names.index("lead_cosine")
-    assert x[lead] == pytest.approx(0.8 - np.median(cosines[:BACKGROUND]))  # the nearest BACKGROUND only
-    assert x[lead] != pytest.approx(0.8 - np.median(cosines))
-    assert shifted[lead] == pytest.approx(x[lead])
-    assert shifted[names.index("top_cosine")] == pytest.approx(x[names.index("top_cosine")] + 0.1)
-    assert list(confidence_features(np.array([]), 0.4)) == [0.0, 0.0, 0.4, 0.0]
 
 
 def test_each_language_gets_its_own_operating_point():

@@ -176,7 +176,7 @@ def test_predicted_category_is_the_most_probable_one():
 
 
 def test_confidence_follows_the_curve_and_is_zero_without_an_answer():
-    curve = ConfidenceModel(list(CONFIDENCE_FEATURES), np.array([10.0, 0.0, 0.0, 0.0]), -5.0)
+    curve = ConfidenceModel(list(CONFIDENCE_FEATURES), np.array([10.0, 0.0, 0.0]), -5.0)
     assert answer_confidence(curve, True, [0.9, 0.2], 0.3) == pytest.approx(1 / (1 + np.exp(-4.0)))
     assert answer_confidence(curve, True, [0.1], 0.3) < 0.5
     assert answer_confidence(curve, False, [0.9], 0.3) == 0.0

@@ -12,7 +12,7 @@ import pytest
 from indexer.build import build_index
 from indexer.second_opinion import SECOND_MODEL, second_model_for
 from kb.index import layout
-from kb.index.classifier import BACKGROUND, ConfidenceModel, confidence_features
+from kb.index.classifier import KNN, ConfidenceModel, confidence_features
 from kb.index.manifest import AUDIENCES, read_manifest
 from search.service import SearchService
 from tests.fakes import HashingEncoder
@@ -162,7 +162,7 @@ def test_each_audience_is_judged_on_the_passages_it_may_read(built, encoder):
     for audience, allowed in AUDIENCES.items():
         rows = [r for r, p in enumerate(service._passages) if service.articles[p.article].audience in allowed]
         centroids = every_centroid[[n for n, key in enumerate(ids) if service.articles[key].audience in allowed]]
-        features = confidence_features(np.sort(vectors[rows] @ query)[-BACKGROUND:], float((centroids @ query).max()))
+        features = confidence_features(np.sort(vectors[rows] @ query)[-KNN:], float((centroids @ query).max()))
         expected = float(ConfidenceModel.from_json(entry["confidence"][audience]).predict(features, False, "en")[0])
         judged[audience] = len(rows)
         assert opinion.confidence(query_text, audience, "en", False) == pytest.approx(expected)

@@ -109,25 +109,14 @@ class ConfidenceModel:
             raise IndexFormatError(f"bad confidence model in the manifest ({exc})") from None
 
 
-CONFIDENCE_FEATURES = ["top_cosine", "knn_cosine", "centroid_cosine", "lead_cosine"]
+CONFIDENCE_FEATURES = ["top_cosine", "knn_cosine", "centroid_cosine"]
 KNN = 5  # passages whose mean cosine measures how crowded the query's neighbourhood is
-# Nearest passages whose median cosine is the query's background (the list's cut-off measures against the same
-# median of the passages a search finds: search/cutoff.py, with `candidates` x 4 = 200 by default).
-BACKGROUND = 200
 
 
 def confidence_features(passage_cosines: np.ndarray, centroid_cosine: float) -> np.ndarray:
     """The features confidence is computed from, the same at build (calibration) and at query time:
-    the best passage cosine, the mean of the best KNN, the best cosine to an article's question centroid, and the
-    best cosine's lead over the query's background (the median of its BACKGROUND nearest passages' cosines).
-
-    All of a query's cosines run higher or lower with how it is written, not only with what it asks: with
-    multilingual-e5-small a customer's sentence sits higher against every passage than a short heading does, and
-    an out-of-scope sentence higher than an answered heading. How far the best match stands out of the query's
-    own background does not move with that."""
-    ranked = np.sort(np.asarray(passage_cosines, dtype=np.float64))[::-1]
-    if ranked.size == 0:
-        return np.array([0.0, 0.0, float(centroid_cosine), 0.0])
-    near = ranked[:BACKGROUND]  # sorted: its median is its middle (np.median would import numpy.ma for it)
-    background = (near[(len(near) - 1) // 2] + near[len(near) // 2]) / 2.0
-    return np.array([ranked[0], ranked[:KNN].mean(), float(centroid_cosine), ranked[0] - background])
+    the best passage cosine, the mean of the best KNN, and the best cosine to an article's question centroid."""
+    best = np.sort(np.asarray(passage_cosines, dtype=np.float64))[::-1][:KNN]
+    if best.size == 0:
+        return np.array([0.0, 0.0, float(centroid_cosine)])
+    return np.array([best[0], best.mean(), float(centroid_cosine)])
