@@ -96,8 +96,8 @@ class SectionSearches:
     hidden: list[tuple[int, ...]]
     stand_ins: np.ndarray
     languages: list[str | None]
-    texts: Sequence[str] = ()
-    rests: Sequence[str] = ()
+    texts: list[str]
+    rests: list[str]
 
 
 def fit_curve(embeddings: np.ndarray, passage_articles: list[str], passage_kinds: list[str], queries: np.ndarray,

@@ -210,8 +210,7 @@ class _Searched:
 def _searched(held: HeldOut, hidden: list[int], sections: SectionSearches | None) -> list[_Searched]:
     out = [_Searched(text, article, (row,) if row >= 0 else (), FIELD_OF_KIND[kind], rest)
            for text, article, row, kind, rest in zip(held.texts, held.articles, hidden, held.kinds, held.rests)]
-    # (headings given without their texts, as calibration alone needs them, cannot be searched by keyword)
-    if sections is not None and len(sections.texts) == len(sections.articles):
+    if sections is not None:
         out += [_Searched(text, article, tuple(rows), "heading", rest, stand_in) for text, article, rows, rest, stand_in
                 in zip(sections.texts, sections.articles, sections.hidden, sections.rests, sections.stand_ins)]
     return out
@@ -226,7 +225,7 @@ def held_out_searches(keyword: KeywordIndex, allowed: tuple[str, ...], embedding
     section's passages, its text standing in for them, as calibration searches them), without what the module doc
     says a search must not see of itself."""
     searched = _searched(held, hidden, sections)
-    if len(searched) > len(held.texts):
+    if sections is not None:
         queries = np.vstack([queries, sections.queries]).astype(np.float32)
     article_ids = list(dict.fromkeys(passage_articles))
     position = {a: i for i, a in enumerate(article_ids)}

@@ -161,7 +161,7 @@ def sections_of(embeddings, ids, kinds, rng, articles=("a03", "a17"), noise=0.5)
         queries.append(query / np.linalg.norm(query))
         stand_ins.append(direction / np.linalg.norm(direction))
     return SectionSearches(np.array(queries, np.float32), list(articles), rows, np.array(stand_ins, np.float32),
-                           [None] * len(articles))
+                           [None] * len(articles), [f"heading {a}" for a in articles], [""] * len(articles))
 
 
 def test_heading_searches_are_covered_by_their_sections_text_and_uncovered_without_their_article():
@@ -182,7 +182,8 @@ def test_heading_searches_are_covered_by_their_sections_text_and_uncovered_witho
         assert x[2 * n, top] > x[2 * n + 1, top]
     # the hidden section no longer counts: a stand-in far from the query leaves the covered case below a search
     # that could see the section itself
-    far = SectionSearches(sections.queries, sections.articles, sections.hidden, -sections.stand_ins, [None, None])
+    far = SectionSearches(sections.queries, sections.articles, sections.hidden, -sections.stand_ins, [None, None],
+                          sections.texts, sections.rests)
     x_far, *_ = section_cases(embeddings, ids, kinds, far)
     assert (x_far[0::2, top] <= x[0::2, top] + 1e-9).all()
 
