@@ -102,10 +102,12 @@ def evaluate(service: SearchService, rows: list[dict]) -> dict:
     return {**tallies, "misses": misses}
 
 
-def public_sample(name: str, per_set: int, data_dir: Path = DEFAULT_DATA_DIR, seed: int = 7) -> list:
+def public_sample(name: str, per_set: int, data_dir: Path = DEFAULT_DATA_DIR, seed: int = 7,
+                  answered: set[str] | None = None) -> list:
     """`per_set` queries of public data set `name` drawn at random (`seed`), leaving out the intents the help center
-    answers (PUBLIC_ANSWERED)."""
-    pool = [q for q in load_queries(name, data_dir) if q.intent not in PUBLIC_ANSWERED[name]]
+    answers (`answered`; the sample help center's, PUBLIC_ANSWERED, by default)."""
+    answered = PUBLIC_ANSWERED[name] if answered is None else answered
+    pool = [q for q in load_queries(name, data_dir) if q.intent not in answered]
     return random.Random(seed).sample(pool, min(per_set, len(pool)))
 
 
