@@ -5,11 +5,11 @@ out-of-scope questions it offers an answer to.
     .venv/bin/python bench/confidence_tradeoff.py --center long --models all-MiniLM-L6-v2 --public-oos 800
 
 A help center (`sample`: articles/ with bench/data/dev_questions.jsonl; `long`: bench/data/long_center with its
-questions) is built once per model (`--work` keeps the index for the next run). Then, for each threshold
-(`confidence_threshold`, the setting the build's calibration places confidence 0.5 for), every question is
-searched as the contact form searches it (bench/deflection.py), and so are `--public-oos N` questions of each
-public data set (Banking77: online banking; Bitext: e-commerce), in English, leaving out the intents the help
-center answers. Reported per threshold: the answerable questions shown (an answering article among the form's
+questions) is built once per model (`--work` keeps the index for the next run). Then, for each value of the
+`confidence_threshold` setting (0.5, the default, is the operating point the build's calibration places), every
+question is searched as the contact form searches it (bench/deflection.py), and so are `--public-oos N` questions
+of each public data set (Banking77: online banking; Bitext: e-commerce), in English, leaving out the intents the
+help center answers. Reported per threshold: the answerable questions shown (an answering article among the form's
 suggestions, and confident), the help center's own out-of-scope questions answered confidently, and the public
 questions offered confidently. The 0.5 row is what the product does; the others are what moving the threshold
 would buy and cost. It asserts nothing: it measures.
