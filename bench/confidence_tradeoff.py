@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.datasets import DEFAULT_DATA_DIR  # noqa: E402
-from bench.deflection import FORM_K, PUBLIC_ANSWERED, outcome, public_sample  # noqa: E402
+from bench.deflection import PUBLIC_ANSWERED, form_search, outcome, public_sample  # noqa: E402
 from bench.multilingual import built_service, load_rows  # noqa: E402
 from bench.report import write_report  # noqa: E402
 from search.service import SearchService  # noqa: E402
@@ -54,8 +54,7 @@ THRESHOLDS = (0.5, 0.47, 0.45, 0.43, 0.4, 0.38, 0.36, 0.34, 0.3)
 
 def offered(service: SearchService, text: str) -> bool:
     """Whether the contact form offers an answer to `text` (in English) confidently."""
-    response = service.search(text, k=FORM_K, lang="en", cosine_margin=service.settings.suggest_cosine_margin,
-                              score_share=service.settings.suggest_score_share)
+    response = form_search(service, text, "en")
     return response.confident and bool(response.hits)
 
 
@@ -78,9 +77,8 @@ def run(model: str, center: str, work: Path, public_oos: int, data_dir: Path) ->
     articles, questions, answered = CENTERS[center]
     rows = load_rows(questions)
     service, _encoder, _report, _seconds = built_service(model, articles, work / center)
-    public = {}
-    if public_oos:
-        public = {name: public_sample(name, public_oos, data_dir, answered=intents) for name, intents in answered.items()}
+    public = {name: public_sample(name, public_oos, data_dir, answered=intents)
+              for name, intents in answered.items()} if public_oos else {}
     service.prime([" ".join(r["query"].split()) for r in rows] + [q.text for qs in public.values() for q in qs])
     return {"answerable": sum(bool(r["expected"]) for r in rows),
             "out_of_scope": sum(not r["expected"] for r in rows),

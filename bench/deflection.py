@@ -42,7 +42,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench.datasets import DEFAULT_DATA_DIR, load_queries  # noqa: E402
 from bench.multilingual import built_service, load_rows  # noqa: E402
 from bench.report import write_report  # noqa: E402
-from search.service import SearchService  # noqa: E402
+from search.service import SearchResponse, SearchService  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "dev_questions.jsonl"
 FORM_K = 3  # web/suggestions.py MAX_SUGGESTIONS
@@ -56,10 +56,16 @@ PUBLIC_ANSWERED = {
 }
 
 
+def form_search(service: SearchService, text: str, lang: str) -> SearchResponse:
+    """`text` searched as the contact form searches it (web/suggestions.py): at most FORM_K suggestions, cut with
+    the suggestions' own margin and share, for a reader of language `lang`."""
+    return service.search(text, k=FORM_K, lang=lang, cosine_margin=service.settings.suggest_cosine_margin,
+                          score_share=service.settings.suggest_score_share)
+
+
 def outcome(service: SearchService, row: dict) -> dict:
     text = " ".join(row["query"].split())[:service.settings.max_query_chars]
-    response = service.search(text, k=FORM_K, lang=row["lang"], cosine_margin=service.settings.suggest_cosine_margin,
-                              score_share=service.settings.suggest_score_share)
+    response = form_search(service, text, row["lang"])
     groups = [service.articles[h.id].group for h in response.hits]
     expected = set(row["expected"])
     top3 = any(g in expected for g in groups[:FORM_K])
@@ -120,9 +126,7 @@ def public_out_of_scope(service: SearchService, per_set: int, data_dir: Path, se
         service.prime([q.text for q in sample])
         offered = Counter()
         for query in sample:
-            response = service.search(query.text, k=FORM_K, lang="en",
-                                      cosine_margin=service.settings.suggest_cosine_margin,
-                                      score_share=service.settings.suggest_score_share)
+            response = form_search(service, query.text, "en")
             if response.confident and response.hits:
                 offered[query.intent] += 1
         figures[name] = {"queries": len(sample), "shown_confidently": round(sum(offered.values()) / len(sample), 3),

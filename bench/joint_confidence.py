@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.deflection import FORM_K, PUBLIC_ANSWERED, QUERIES, public_sample  # noqa: E402
+from bench.deflection import FORM_K, PUBLIC_ANSWERED, QUERIES, form_search, public_sample  # noqa: E402
 from bench.multilingual import built_service  # noqa: E402
 from indexer.audiences import passage_rows  # noqa: E402
 from indexer.build import indexed  # noqa: E402
@@ -87,9 +87,7 @@ def searched(service, rows: list[dict]) -> list[dict]:
         prepared = prepare_query(text, lambda word: service._keyword.knows(word, allowed), service._words["public"])
         if not latin_only(prepared.searched):
             continue
-        response = service.search(text, k=FORM_K, lang=row["lang"],
-                                  cosine_margin=service.settings.suggest_cosine_margin,
-                                  score_share=service.settings.suggest_score_share)
+        response = form_search(service, text, row["lang"])
         groups = [service.articles[h.id].group for h in response.hits]
         vector = service._embed(prepared.searched)
         candidates = service._retrieve(prepared.searched, vector, allowed)
